@@ -1,0 +1,236 @@
+/* mx user API: the only interface between libmx.so and the outside world.
+ *
+ * Rules (see DESIGN.md §2):
+ *  - Every function returns 0 on success and -1 on error. On error, mx_get_last_error() returns a
+ *    message naming what failed (op, attribute, shapes, file, offset) and mx_get_last_error_code()
+ *    a stable MX_ERR_* category. Both are thread-local: they describe the last failing call made
+ *    by the calling thread.
+ *  - Handles are opaque. Whoever creates a handle frees it; every *_free accepts NULL.
+ *  - Strings and arrays returned through out-parameters stay valid until the next mx_* call on the
+ *    same thread, unless the function says otherwise.
+ *  - Thread safety: all functions may be called from any thread unless stated. A handle may be
+ *    used from several threads; concurrent writes to the same array are ordered by the engine in
+ *    the order the calls were made.
+ *  - Structs that cross the border start with `uint32_t struct_size`: the caller sets it to
+ *    sizeof(struct) as it knows it, and the library writes only the fields that fit.
+ */
+#ifndef MX_C_API_H_
+#define MX_C_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MX_API __attribute__((visibility("default")))
+#else
+#define MX_API
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/* Stable error categories returned by mx_get_last_error_code(). Values never change. */
+#define MX_ERR_OK 0
+#define MX_ERR_INVALID_ARGUMENT 1 /* bad attribute, bad handle, bad value */
+#define MX_ERR_SHAPE_MISMATCH 2   /* shapes or dtypes do not agree */
+#define MX_ERR_NOT_FOUND 3        /* unknown op, file, key, backend, device */
+#define MX_ERR_UNSUPPORTED 4      /* op or dtype not available on that device/backend */
+#define MX_ERR_OUT_OF_MEMORY 5    /* allocation failed after releasing the pool */
+#define MX_ERR_IO 6               /* file could not be read/written or is malformed */
+#define MX_ERR_INTERNAL 7         /* a bug or an unexpected failure */
+
+/* Message of the last failing call on this thread ("" if none). Valid until the next failing call
+ * on this thread. Never returns NULL. */
+MX_API const char* mx_get_last_error(void);
+/* MX_ERR_* category of the last failing call on this thread (MX_ERR_OK if none). */
+MX_API int32_t mx_get_last_error_code(void);
+
+/* ---------------------------------------------------------------- version */
+
+/* ABI version of the loaded library; compare major with MX_ABI_MAJOR. */
+MX_API int mx_abi_version(uint32_t* major, uint32_t* minor);
+/* Library version string such as "0.1.0"; static storage. */
+MX_API const char* mx_version_string(void);
+
+/* ---------------------------------------------------------------- dtypes and devices */
+
+/* Data types: MXNet's type flags (the same numbers appear in .params files). */
+#define MX_FLOAT32 0
+#define MX_FLOAT64 1
+#define MX_FLOAT16 2
+#define MX_UINT8 3
+#define MX_INT32 4
+#define MX_INT8 5
+#define MX_INT64 6
+#define MX_BOOL 7
+#define MX_BFLOAT16 12
+
+/* Device types: the DLPack device type numbers. */
+#define MX_DEVICE_CPU 1
+#define MX_DEVICE_GPU 2
+
+/* Size in bytes of one element of dtype, or -1 (and an error) for an unknown dtype. */
+MX_API int mx_dtype_size(int32_t dtype, int32_t* out_bytes);
+/* Name of dtype ("float32", …); static storage. */
+MX_API int mx_dtype_name(int32_t dtype, const char** out_name);
+
+/* ---------------------------------------------------------------- backends */
+
+/* Step at which loading a backend failed (mx_backend_info.failed_step). */
+#define MX_BACKEND_OK 0
+#define MX_BACKEND_STEP_OPEN 1        /* the shared library could not be opened */
+#define MX_BACKEND_STEP_SYMBOL 2      /* the entry symbol mx_backend_init is missing */
+#define MX_BACKEND_STEP_ABI_VERSION 3 /* the plugin was built for another ABI major */
+#define MX_BACKEND_STEP_INIT 4        /* mx_backend_init failed or threw */
+#define MX_BACKEND_STEP_NO_DEVICE 5   /* loaded, but reports zero devices (usable = 0) */
+
+typedef struct mx_backend_info {
+  uint32_t struct_size; /* set by the caller: sizeof(mx_backend_info) */
+  const char* name;     /* "cpu", "cuda", …; the file stem if the plugin never initialised */
+  const char* path;     /* file the plugin was loaded from */
+  const char* version;  /* plugin version string ("" if unknown) */
+  int32_t device_type;  /* MX_DEVICE_* it serves, or 0 if unknown */
+  int32_t num_devices;  /* devices usable now */
+  int32_t failed_step;  /* MX_BACKEND_OK or MX_BACKEND_STEP_* */
+  const char* message;  /* why it failed or why there are no devices; "" when fine */
+} mx_backend_info;
+
+/* Loads a backend plugin explicitly. Returns -1 with a message naming the file, the step and the
+ * reason if it cannot be used; the failure is also recorded in mx_backend_list. Loading the same
+ * file twice is a no-op. Other backends keep working whatever happens here. */
+MX_API int mx_backend_load(const char* path);
+/* Number of backends that were tried (loaded or failed). Triggers discovery on first use:
+ * MX_BACKEND_PATH (colon-separated files or directories), then the directory of libmx.so, then
+ * the build-time install directory. */
+MX_API int mx_backend_count(int32_t* out_count);
+/* Describes backend `index` (0 <= index < count). Strings live as long as the library. */
+MX_API int mx_backend_get_info(int32_t index, mx_backend_info* out);
+
+typedef struct mx_device_info {
+  uint32_t struct_size; /* set by the caller */
+  const char* name;     /* "cpu", "NVIDIA H100 80GB HBM3", … */
+  uint64_t total_memory;
+  uint64_t free_memory;
+  int32_t supports_async;  /* work on streams runs asynchronously to the host */
+  int32_t supports_events; /* cross-stream ordering through events */
+  int32_t supports_pinned; /* pinned host memory available */
+} mx_device_info;
+
+/* Number of usable devices of a type (0 if no backend serves it). */
+MX_API int mx_device_count(int32_t device_type, int32_t* out_count);
+/* Describes one device. Strings live as long as the library. */
+MX_API int mx_device_get_info(int32_t device_type, int32_t device_id, mx_device_info* out);
+
+/* ---------------------------------------------------------------- engine */
+
+/* Selects the dependency engine: "threaded" (default) or "naive" (every op runs synchronously on
+ * the calling thread, for debugging). Waits for all pending work first. Not to be called while
+ * other threads push work. MX_ENGINE_TYPE sets the initial choice. */
+MX_API int mx_engine_set_type(const char* type);
+/* Name of the current engine ("threaded" / "naive"); static storage. */
+MX_API int mx_engine_get_type(const char** out_type);
+
+/* ---------------------------------------------------------------- storage */
+
+typedef struct mx_storage_stats {
+  uint32_t struct_size; /* set by the caller */
+  uint64_t in_use_bytes;   /* bytes handed out to arrays and temp space (size-class rounded) */
+  uint64_t pooled_bytes;   /* bytes held in the pool for reuse */
+  uint64_t peak_in_use_bytes;
+  uint64_t num_device_allocs; /* calls to the backend's alloc so far */
+  uint64_t limit_bytes;       /* 0 = no limit besides the device's own memory */
+} mx_storage_stats;
+
+/* Memory statistics of one device's pool. */
+MX_API int mx_storage_stats_get(int32_t device_type, int32_t device_id, mx_storage_stats* out);
+/* Returns every pooled (unused) block to the device. */
+MX_API int mx_storage_empty_cache(int32_t device_type, int32_t device_id);
+/* Caps the bytes (in use + pooled) the pool may take from the device; 0 removes the cap. An
+ * allocation past the cap first releases the pool, then fails with MX_ERR_OUT_OF_MEMORY. */
+MX_API int mx_storage_set_limit(int32_t device_type, int32_t device_id, uint64_t limit_bytes);
+
+/* ---------------------------------------------------------------- random */
+
+/* Seeds the generator of every device and resets its offset: the same seed then gives the same
+ * sequence of random ops the same numbers, whatever the number of worker threads. */
+MX_API int mx_random_seed(uint64_t seed);
+
+/* ---------------------------------------------------------------- NDArray */
+
+typedef struct mx_ndarray* mx_ndarray_t;
+
+/* Creates an uninitialised array. shape may be NULL when ndim is 0 (a scalar of one element). */
+MX_API int mx_ndarray_create(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type,
+                             int32_t device_id, mx_ndarray_t* out);
+/* Releases the handle. Memory returns to the pool once every pending op on it has finished;
+ * views keep the storage alive. Accepts NULL. */
+MX_API int mx_ndarray_free(mx_ndarray_t arr);
+
+/* Shape: *out_shape stays valid as long as the handle. */
+MX_API int mx_ndarray_get_shape(mx_ndarray_t arr, int32_t* out_ndim, const int64_t** out_shape);
+MX_API int mx_ndarray_get_dtype(mx_ndarray_t arr, int32_t* out_dtype);
+MX_API int mx_ndarray_get_device(mx_ndarray_t arr, int32_t* out_device_type, int32_t* out_device_id);
+/* Number of elements. */
+MX_API int mx_ndarray_get_size(mx_ndarray_t arr, int64_t* out_size);
+
+/* Synchronous copies between the array and host memory; nbytes must equal size * dtype size.
+ * copy_to_host waits for pending writes and rethrows their errors. */
+MX_API int mx_ndarray_copy_from_host(mx_ndarray_t arr, const void* data, size_t nbytes);
+MX_API int mx_ndarray_copy_to_host(mx_ndarray_t arr, void* data, size_t nbytes);
+/* Asynchronous copy src -> dst (same shape and dtype, any devices), ordered by the engine. */
+MX_API int mx_ndarray_copy_to(mx_ndarray_t src, mx_ndarray_t dst);
+
+/* Views sharing storage with arr: rows [begin, end) along axis 0, or the same elements in a new
+ * shape (one dimension may be -1 and is inferred). The view is a new handle to free. */
+MX_API int mx_ndarray_slice(mx_ndarray_t arr, int64_t begin, int64_t end, mx_ndarray_t* out);
+MX_API int mx_ndarray_reshape(mx_ndarray_t arr, const int64_t* shape, int32_t ndim, mx_ndarray_t* out);
+
+/* Blocks until every pending write to arr (or every pending read and write, for wait_to_write)
+ * has finished; returns -1 with the error of a failed op that wrote it. */
+MX_API int mx_ndarray_wait_to_read(mx_ndarray_t arr);
+MX_API int mx_ndarray_wait_to_write(mx_ndarray_t arr);
+/* Blocks until all pushed work has finished; returns -1 with the first error raised by an op
+ * since the last wait_all. */
+MX_API int mx_ndarray_wait_all(void);
+
+/* Saves arrays in MXNet's .params binary format: a list when keys is NULL, else a dict. */
+MX_API int mx_ndarray_save(const char* fname, uint32_t num, const mx_ndarray_t* arrs, const char** keys);
+/* Loads a .params file. *out_arrs (num handles, each to be freed by the caller) and *out_keys
+ * (num_keys strings: 0 for a list, num for a dict) stay valid until the next call on this thread. */
+MX_API int mx_ndarray_load(const char* fname, uint32_t* out_num, mx_ndarray_t** out_arrs,
+                           uint32_t* out_num_keys, const char*** out_keys);
+
+/* DLPack (legacy DLManagedTensor from <dlpack/dlpack.h>), zero-copy both ways.
+ * to_dlpack: waits for pending writes, then returns a tensor that keeps the storage alive until
+ *   the consumer calls its deleter.
+ * from_dlpack: takes ownership of `tensor` (its deleter runs when the last array using the
+ *   memory is gone); the memory must be compact row-major and on a device a backend serves. */
+struct DLManagedTensor;
+MX_API int mx_ndarray_to_dlpack(mx_ndarray_t arr, struct DLManagedTensor** out);
+MX_API int mx_ndarray_from_dlpack(struct DLManagedTensor* tensor, mx_ndarray_t* out);
+
+/* ---------------------------------------------------------------- operators */
+
+/* Runs op `op_name` on inputs, asynchronously. Attributes are strings (MXNet syntax:
+ * "(2,3)", "True", "float32", "cpu(0)"). If *num_outputs is 0 the outputs are created and
+ * *outputs points to a thread-local array of new handles (valid until the next call on this
+ * thread; each handle is the caller's to free). Otherwise *outputs holds *num_outputs existing
+ * arrays of the inferred shape and dtype to write into. */
+MX_API int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarray_t* inputs,
+                                int32_t* num_outputs, mx_ndarray_t** outputs, int32_t num_params,
+                                const char** param_keys, const char** param_vals);
+
+/* Names of every registered op (aliases included); the array and strings live as long as the
+ * library. */
+MX_API int mx_op_list(uint32_t* out_num, const char*** out_names);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MX_C_API_H_ */

@@ -1,0 +1,10 @@
+/* mx ABI version. Major changes only on removal or retyping of an exported function or struct
+ * field; minor on additions. Functions are never changed in place: a new one gets a _v2 suffix. */
+#ifndef MX_VERSION_H_
+#define MX_VERSION_H_
+
+#define MX_ABI_MAJOR 1
+#define MX_ABI_MINOR 0
+#define MX_VERSION_STRING "0.1.0"
+
+#endif /* MX_VERSION_H_ */

@@ -1,0 +1,58 @@
+// Type dispatch for CPU kernels: each storage type has a compute type (float for the 16-bit
+// floats, itself otherwise) and load/store conversions.
+#pragma once
+
+#include <cstdint>
+
+#include "../cpu_backend.h"
+
+namespace mxcpu {
+
+struct f16_t { uint16_t bits; };
+struct bf16_t { uint16_t bits; };
+
+template <typename S>
+struct Elem {
+  using C = S;
+  static C load(S v) { return v; }
+  static S store(C v) { return v; }
+};
+template <>
+struct Elem<f16_t> {
+  using C = float;
+  static C load(f16_t v) { return half_to_float(v.bits); }
+  static f16_t store(C v) { return {float_to_half(v)}; }
+};
+template <>
+struct Elem<bf16_t> {
+  using C = float;
+  static C load(bf16_t v) { return bf16_to_float(v.bits); }
+  static bf16_t store(C v) { return {float_to_bf16(v)}; }
+};
+
+// Calls f(S{}) with S the storage type of dtype flag; returns false for an unsupported flag.
+template <typename F>
+bool dispatch_numeric(int32_t dtype, F&& f) {
+  switch (dtype) {
+    case MX_FLOAT32: f(float{}); return true;
+    case MX_FLOAT64: f(double{}); return true;
+    case MX_FLOAT16: f(f16_t{}); return true;
+    case MX_BFLOAT16: f(bf16_t{}); return true;
+    case MX_UINT8: f(uint8_t{}); return true;
+    case MX_INT8: f(int8_t{}); return true;
+    case MX_INT32: f(int32_t{}); return true;
+    case MX_INT64: f(int64_t{}); return true;
+  }
+  return false;
+}
+
+template <typename F>
+bool dispatch_all(int32_t dtype, F&& f) {
+  if (dtype == MX_BOOL) {
+    f(bool{});
+    return true;
+  }
+  return dispatch_numeric(dtype, f);
+}
+
+}  // namespace mxcpu

@@ -1,0 +1,47 @@
+// _zeros, _ones, _full: fill the output with one value converted to its dtype.
+#include <algorithm>
+#include <string>
+
+#include "dispatch.h"
+
+namespace mxcpu {
+namespace {
+
+struct State {
+  double value;
+  int32_t dtype;
+};
+
+template <int KIND>  // 0 zeros, 1 ones, 2 full
+int create(const mx_kernel_args* args, void** out) {
+  const int32_t dtype = dtype_flag(args->outputs[0].dtype);
+  if (dtype < 0) return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
+  const double v = KIND == 0 ? 0.0 : KIND == 1 ? 1.0 : attr_float(args, "value");
+  *out = new State{v, dtype};
+  return 0;
+}
+
+int run(void* state, const mx_kernel_ctx*, const DLTensor*, int32_t, DLTensor* out, int32_t) {
+  const State& st = *static_cast<const State*>(state);
+  const int64_t n = numel(out[0]);
+  dispatch_all(st.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    S* o = reinterpret_cast<S*>(data_of(out[0]));
+    const S v = Elem<S>::store(static_cast<typename Elem<S>::C>(st.value));
+    std::fill(o, o + n, v);
+  });
+  return 0;
+}
+
+void destroy(void* s) { delete static_cast<State*>(s); }
+
+}  // namespace
+
+const mx_kernel kInitKernels[] = {
+    {sizeof(mx_kernel), "_zeros", create<0>, run, destroy},
+    {sizeof(mx_kernel), "_ones", create<1>, run, destroy},
+    {sizeof(mx_kernel), "_full", create<2>, run, destroy},
+    {0, nullptr, nullptr, nullptr, nullptr},
+};
+
+}  // namespace mxcpu

@@ -1,0 +1,53 @@
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "base/error.h"
+#include "engine/threaded_engine.h"
+#include "engine/var.h"
+
+namespace mx::engine {
+namespace {
+
+std::mutex g_mu;
+Engine* g_engine = nullptr;  // never destroyed: worker threads may outlive static teardown
+std::atomic<DeviceStreams*> g_streams{nullptr};
+
+std::unique_ptr<Engine> make(const std::string& type, int cpu_threads) {
+  if (type == "naive" || type == "NaiveEngine") return make_naive_engine();
+  if (type == "threaded" || type == "ThreadedEnginePerDevice" || type == "ThreadedEngine")
+    return make_threaded_engine(cpu_threads);
+  fail(MX_ERR_INVALID_ARGUMENT, "unknown engine type '", type, "' (expected threaded or naive)");
+}
+
+}  // namespace
+
+Var* new_var() { return new Var(); }
+
+Engine& get() {
+  // Fast path without the lock: the pointer only changes in set_type, which callers serialise.
+  if (Engine* e = __atomic_load_n(&g_engine, __ATOMIC_ACQUIRE)) return *e;
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_engine) {
+    const char* env = std::getenv("MX_ENGINE_TYPE");
+    Engine* e = make(env && *env ? env : "threaded", 0).release();
+    __atomic_store_n(&g_engine, e, __ATOMIC_RELEASE);
+  }
+  return *g_engine;
+}
+
+void set_type(const std::string& type, int cpu_threads) {
+  std::unique_ptr<Engine> next = make(type, cpu_threads);
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (g_engine) {
+    g_engine->wait_all();  // may throw: the old engine stays then
+    delete g_engine;
+  }
+  __atomic_store_n(&g_engine, next.release(), __ATOMIC_RELEASE);
+}
+
+void set_device_streams(DeviceStreams* streams) { g_streams.store(streams, std::memory_order_release); }
+DeviceStreams* device_streams() { return g_streams.load(std::memory_order_acquire); }
+
+}  // namespace mx::engine

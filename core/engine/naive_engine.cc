@@ -1,0 +1,78 @@
+// MX_ENGINE_TYPE=naive: every op runs to completion on the pushing thread, in push order. Same
+// error semantics as the threaded engine (stored on written vars, rethrown at wait), so switching
+// engines never changes what a program observes — only when.
+#include <map>
+#include <mutex>
+
+#include "engine/threaded_engine.h"
+#include "engine/var.h"
+
+namespace mx::engine {
+namespace {
+
+class NaiveEngine final : public Engine {
+ public:
+  const char* type() const override { return "naive"; }
+
+  void push(Fn fn, Device dev, std::span<Var* const> reads, std::span<Var* const> writes,
+            const PushOptions& opts) override {
+    OprBlock op;
+    op.fn = std::move(fn);
+    op.dev = dev;
+    op.opts = opts;
+    normalise_deps(reads, writes, op.reads, op.writes);
+    run(op);
+  }
+
+  void wait_for_var(Var* var, bool for_write) override { finish_wait(var, for_write); }
+
+  void wait_all() override {
+    if (auto e = take_global_error()) std::rethrow_exception(e);
+  }
+
+  void delete_var(Var* var, std::function<void()> on_delete) override {
+    OprBlock op;
+    op.writes.push_back(var);
+    prepare_run(&op, nullptr);  // host-synchronise async work still touching it
+    if (on_delete) on_delete();
+    delete var;
+  }
+
+  int64_t pending() const override { return 0; }
+
+ private:
+  // Per calling thread and device: a stream (async devices) and the worker data slot.
+  struct Slot {
+    void* stream = nullptr;
+    std::unique_ptr<WorkerData> data;
+  };
+
+  void run(OprBlock& op) {
+    thread_local std::map<std::pair<int, int>, Slot> slots;
+    DeviceStreams* ds = device_streams();
+    Slot& slot = slots[{op.dev.type, op.dev.id}];
+    const bool async = ds && ds->is_async(op.dev);
+    if (async && !slot.stream) slot.stream = ds->stream_create(op.dev);
+    RunContext ctx;
+    ctx.device = op.dev;
+    ctx.stream = slot.stream;
+    ctx.worker_data = &slot.data;
+    prepare_run(&op, ctx.stream);
+    execute(&op, ctx);
+    // Synchronous by definition: finish the device work before returning.
+    if (async && !op.error) {
+      try {
+        ds->stream_sync(op.dev, ctx.stream);
+      } catch (...) {
+        op.error = std::current_exception();
+      }
+    }
+    store_outcome(&op);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_naive_engine() { return std::make_unique<NaiveEngine>(); }
+
+}  // namespace mx::engine

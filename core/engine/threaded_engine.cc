@@ -1,0 +1,267 @@
+// ThreadedEnginePerDevice: vars queue the ops that wait for them; an op becomes ready when all of
+// its vars have granted it, and is then handed to the worker pool of its device (compute or
+// copy). A worker that completes an op releases its vars, which grants (and may make ready) the
+// ops queued behind it.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/exec_queue.h"
+#include "engine/threaded_engine.h"
+
+namespace mx::engine {
+namespace {
+
+// One pool of workers sharing a queue; each worker owns a stream on async devices.
+class WorkerPool {
+ public:
+  WorkerPool(Device dev, int threads, std::function<void(OprBlock*, RunContext&)> run) : dev_(dev) {
+    DeviceStreams* ds = device_streams();
+    const bool async = ds && ds->is_async(dev);
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, i, async, ds, run] {
+        RunContext ctx;
+        ctx.device = dev_;
+        ctx.worker = i;
+        std::unique_ptr<WorkerData> data;
+        ctx.worker_data = &data;
+        if (async) ctx.stream = ds->stream_create(dev_);
+        while (OprBlock* op = queue_.pop()) run(op, ctx);
+        data.reset();
+        if (async) ds->stream_destroy(dev_, ctx.stream);
+      });
+    }
+  }
+  ~WorkerPool() {
+    queue_.stop();
+    for (auto& t : threads_) t.join();
+  }
+  void push(OprBlock* op) { queue_.push(op); }
+
+ private:
+  Device dev_;
+  ExecQueue queue_;
+  std::vector<std::thread> threads_;
+};
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  int n = std::atoi(v);
+  return n > 0 ? n : fallback;
+}
+
+class ThreadedEngine final : public Engine {
+ public:
+  explicit ThreadedEngine(int cpu_threads)
+      : cpu_threads_(cpu_threads > 0 ? cpu_threads : env_int("MX_CPU_WORKER_NTHREADS", 1)),
+        gpu_threads_(env_int("MX_GPU_WORKER_NTHREADS", 2)),
+        copy_threads_(env_int("MX_GPU_COPY_NTHREADS", 1)) {}
+
+  ~ThreadedEngine() override {
+    wait_all_quiet();
+    std::lock_guard<std::mutex> lk(pools_mu_);
+    pools_.clear();  // joins workers
+  }
+
+  const char* type() const override { return "threaded"; }
+
+  void push(Fn fn, Device dev, std::span<Var* const> reads, std::span<Var* const> writes,
+            const PushOptions& opts) override {
+    auto* op = new OprBlock();
+    op->fn = std::move(fn);
+    op->dev = dev;
+    op->opts = opts;
+    normalise_deps(reads, writes, op->reads, op->writes);
+    submit(op);
+  }
+
+  void wait_for_var(Var* var, bool for_write) override {
+    struct Signal {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+    } sig;
+    auto* op = new OprBlock();
+    op->inline_run = true;
+    op->waits_only = true;
+    op->opts.name = "wait_for_var";
+    op->fn = [&sig](RunContext&) {
+      std::lock_guard<std::mutex> lk(sig.mu);
+      sig.done = true;
+      sig.cv.notify_all();
+    };
+    (for_write ? op->writes : op->reads).push_back(var);
+    submit(op);
+    std::unique_lock<std::mutex> lk(sig.mu);
+    sig.cv.wait(lk, [&] { return sig.done; });
+    lk.unlock();
+    finish_wait(var, for_write);
+  }
+
+  void wait_all() override {
+    wait_all_quiet();
+    if (auto e = take_global_error()) std::rethrow_exception(e);
+  }
+
+  void delete_var(Var* var, std::function<void()> on_delete) override {
+    auto* op = new OprBlock();
+    op->inline_run = true;
+    op->deletes_var = true;
+    op->opts.name = "delete_var";
+    op->fn = [f = std::move(on_delete)](RunContext&) {
+      if (f) f();
+    };
+    op->writes.push_back(var);
+    submit(op);
+  }
+
+  int64_t pending() const override { return pending_.load(); }
+
+ private:
+  void wait_all_quiet() {
+    std::unique_lock<std::mutex> lk(idle_mu_);
+    idle_cv_.wait(lk, [&] { return pending_.load() == 0; });
+  }
+
+  void submit(OprBlock* op) {
+    op->seq = seq_.fetch_add(1, std::memory_order_relaxed);
+    pending_.fetch_add(1, std::memory_order_relaxed);
+    op->wait.store(int(op->reads.size() + op->writes.size()) + 1, std::memory_order_relaxed);
+    for (Var* v : op->reads) append_read(v, op);
+    for (Var* v : op->writes) append_write(v, op);
+    grant(op);
+  }
+
+  void append_read(Var* v, OprBlock* op) {
+    bool granted;
+    {
+      std::lock_guard<SpinLock> lk(v->mu);
+      granted = !v->head && !v->running_write;
+      if (granted) ++v->running_reads;
+      else enqueue(v, op, false);
+    }
+    if (granted) grant(op);
+  }
+
+  void append_write(Var* v, OprBlock* op) {
+    bool granted;
+    {
+      std::lock_guard<SpinLock> lk(v->mu);
+      granted = !v->head && !v->running_write && v->running_reads == 0;
+      if (granted) v->running_write = true;
+      else enqueue(v, op, true);
+    }
+    if (granted) grant(op);
+  }
+
+  static void enqueue(Var* v, OprBlock* op, bool write) {
+    auto* d = new PendingDep{op, write};
+    if (v->tail) v->tail->next = d;
+    else v->head = d;
+    v->tail = d;
+  }
+
+  static OprBlock* dequeue(Var* v) {
+    PendingDep* d = v->head;
+    v->head = d->next;
+    if (!v->head) v->tail = nullptr;
+    OprBlock* op = d->op;
+    delete d;
+    return op;
+  }
+
+  // One of op's vars (or the pusher itself) is done with it; the last one dispatches.
+  void grant(OprBlock* op) {
+    if (op->wait.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (op->inline_run) {
+      RunContext ctx;
+      ctx.device = op->dev;
+      run(op, ctx);
+    } else {
+      pool_for(op->dev, op->opts.prop).push(op);
+    }
+  }
+
+  WorkerPool& pool_for(Device dev, FnProperty prop) {
+    // CPU copies share the CPU pool; async devices get a dedicated copy pool.
+    const bool copy = prop == FnProperty::kCopy && !dev.is_cpu();
+    const uint64_t key = (uint64_t(dev.type) << 40) | (uint64_t(dev.id) << 1) | (copy ? 1 : 0);
+    std::lock_guard<std::mutex> lk(pools_mu_);
+    auto it = pools_.find(key);
+    if (it != pools_.end()) return *it->second;
+    int threads = dev.is_cpu() ? cpu_threads_ : copy ? copy_threads_ : gpu_threads_;
+    auto pool = std::make_unique<WorkerPool>(dev, threads, [this](OprBlock* op, RunContext& ctx) { run(op, ctx); });
+    return *pools_.emplace(key, std::move(pool)).first->second;
+  }
+
+  void run(OprBlock* op, RunContext& ctx) {
+    prepare_run(op, ctx.stream);
+    execute(op, ctx);
+    record_completion(op, ctx.stream);
+    complete(op);
+  }
+
+  void complete(OprBlock* op) {
+    store_outcome(op);
+    for (Var* v : op->reads) release_read(v);
+    const bool deletes = op->deletes_var;
+    for (Var* v : op->writes) {
+      if (deletes) delete v;  // no one else holds it: it was the owner's last op
+      else release_write(v);
+    }
+    delete op;
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lk(idle_mu_);
+      idle_cv_.notify_all();
+    }
+  }
+
+  void release_read(Var* v) {
+    OprBlock* next = nullptr;
+    {
+      std::lock_guard<SpinLock> lk(v->mu);
+      if (--v->running_reads == 0 && v->head) {
+        // Only a write can be waiting behind running reads.
+        v->running_write = true;
+        next = dequeue(v);
+      }
+    }
+    if (next) grant(next);
+  }
+
+  void release_write(Var* v) {
+    std::vector<OprBlock*> ready;
+    {
+      std::lock_guard<SpinLock> lk(v->mu);
+      v->running_write = false;
+      while (v->head && !v->head->write) {
+        ++v->running_reads;
+        ready.push_back(dequeue(v));
+      }
+      if (ready.empty() && v->head) {
+        v->running_write = true;
+        ready.push_back(dequeue(v));
+      }
+    }
+    for (OprBlock* op : ready) grant(op);
+  }
+
+  const int cpu_threads_, gpu_threads_, copy_threads_;
+  std::atomic<uint64_t> seq_{0};
+  std::atomic<int64_t> pending_{0};
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
+  std::mutex pools_mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<WorkerPool>> pools_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_threaded_engine(int cpu_threads) {
+  return std::make_unique<ThreadedEngine>(cpu_threads);
+}
+
+}  // namespace mx::engine

@@ -1,0 +1,95 @@
+// Engine internals shared by the threaded and the naive engine: vars, op blocks, the
+// exception and event bookkeeping done when an op starts and completes.
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace mx::engine {
+
+struct OprBlock;
+
+// An event recorded on an async device stream, returned to its pool when the last user drops it.
+struct Event {
+  Device dev;
+  void* handle = nullptr;
+  void* stream = nullptr;  // stream it was recorded on
+};
+using EventRef = std::shared_ptr<Event>;
+
+struct PendingDep {
+  OprBlock* op;
+  bool write;
+  PendingDep* next = nullptr;
+};
+
+// Tiny test-and-test-and-set lock: var critical sections are a few instructions long.
+class SpinLock {
+ public:
+  void lock() noexcept {
+    for (;;) {
+      if (!flag_.exchange(true, std::memory_order_acquire)) return;
+      while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+    }
+  }
+  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
+struct Var {
+  SpinLock mu;
+  // FIFO of ops waiting for this var; head is the oldest.
+  PendingDep* head = nullptr;
+  PendingDep* tail = nullptr;
+  int running_reads = 0;
+  bool running_write = false;
+  // Set when the op that wrote it last failed (or read a failed var); cleared by the next
+  // successful write or once rethrown by wait_for_var.
+  std::exception_ptr error;
+  // Async devices: completion of the last write and of the reads since then.
+  EventRef write_event;
+  std::vector<EventRef> read_events;
+};
+
+struct OprBlock {
+  std::atomic<int> wait{0};
+  Fn fn;
+  Device dev;
+  PushOptions opts;
+  bool inline_run = false;  // tiny host callback (wait, delete): run where it becomes ready
+  bool deletes_var = false;
+  bool waits_only = false;  // wait_for_var: observes the var, never takes or sets its error
+  uint64_t seq = 0;
+  std::vector<Var*> reads, writes;
+  std::exception_ptr error;
+};
+
+// Removes duplicates and vars that also appear in writes (a read-write counts as a write).
+void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, std::vector<Var*>& out_reads,
+                    std::vector<Var*>& out_writes);
+
+// Before running op: picks up an error from any var it reads, and orders it after async work
+// on its vars — on `stream` by device-side waits, or on the host (stream == nullptr) by
+// synchronising events.
+void prepare_run(OprBlock* op, void* stream);
+// Runs op->fn unless an input already failed; stores a thrown exception on the op.
+void execute(OprBlock* op, RunContext& ctx);
+// After op ran on `stream` of an async device: records an event and attaches it to its vars.
+void record_completion(OprBlock* op, void* stream);
+// Stores the op's outcome on the vars it writes; notes the error for wait_all.
+void store_outcome(OprBlock* op);
+// Rethrows and clears the error stored on var, after host-synchronising its pending events.
+void finish_wait(Var* var, bool for_write);
+
+// Errors raised since the last wait_all (first one is rethrown by wait_all).
+void note_global_error(std::exception_ptr e);
+std::exception_ptr take_global_error();
+
+}  // namespace mx::engine

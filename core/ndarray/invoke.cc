@@ -1,0 +1,223 @@
+#include "ndarray/invoke.h"
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "base/dtype.h"
+#include "base/error.h"
+#include "plugin/registry.h"
+#include "resource/resource.h"
+
+namespace mx {
+namespace {
+
+// A backend kernel's state for one (op, attrs, shapes, dtypes, device).
+struct KernelState {
+  const plugin::Backend* backend = nullptr;
+  const mx_kernel* kernel = nullptr;
+  void* state = nullptr;
+  ~KernelState() {
+    if (kernel && kernel->destroy && state) kernel->destroy(state);
+  }
+};
+
+class KernelCache {
+ public:
+  std::shared_ptr<KernelState> find(const std::string& key) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<KernelState> insert(const std::string& key, std::shared_ptr<KernelState> ks) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (map_.size() >= kMaxEntries) map_.clear();  // pending ops hold their own references
+    return map_.emplace(key, std::move(ks)).first->second;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return map_.size();
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<KernelState>> map_;
+};
+
+KernelCache& cache() {
+  static auto* c = new KernelCache();  // states may be destroyed by workers during teardown
+  return *c;
+}
+
+std::shared_ptr<KernelState> kernel_for(const op::OpSchema& op, const op::Attrs& attrs, Device dev,
+                                        const std::vector<DLTensor>& tensors, size_t n_in) {
+  thread_local std::string key;
+  key.clear();
+  key.append(op.name).push_back('\0');
+  for (auto& [k, v] : attrs.kv) key.append(v).push_back('\0');
+  key.push_back(char(dev.type));
+  key.push_back(char(dev.id));
+  for (const DLTensor& t : tensors) {
+    key.push_back(char(t.dtype.code));
+    key.push_back(char(t.dtype.bits));
+    key.push_back(char(t.ndim));
+    key.append(reinterpret_cast<const char*>(t.shape), size_t(t.ndim) * sizeof(int64_t));
+  }
+  if (auto ks = cache().find(key)) return ks;
+
+  const plugin::Backend& b = plugin::registry().for_device(dev);
+  const mx_kernel* k = b.api.find_kernel ? b.api.find_kernel(op.name.c_str()) : nullptr;
+  if (!k)
+    fail(MX_ERR_UNSUPPORTED, op.name, ": backend ", b.name, " has no kernel for this op on ", dev.str());
+  auto ks = std::make_shared<KernelState>();
+  ks->backend = &b;
+  ks->kernel = k;
+  std::vector<const char*> keys, vals;
+  for (auto& [kk, v] : attrs.kv) {
+    keys.push_back(kk.c_str());
+    vals.push_back(v.c_str());
+  }
+  mx_kernel_args args{};
+  args.struct_size = sizeof(args);
+  args.op_name = op.name.c_str();
+  args.num_attrs = int32_t(keys.size());
+  args.attr_keys = keys.data();
+  args.attr_vals = vals.data();
+  args.num_inputs = int32_t(n_in);
+  args.inputs = tensors.data();
+  args.num_outputs = int32_t(tensors.size() - n_in);
+  args.outputs = tensors.data() + n_in;
+  args.device_id = dev.id;
+  if (k->create) {
+    std::string msg;
+    plugin::take_backend_error(nullptr);
+    if (k->create(&args, &ks->state) != 0) {
+      int32_t code = plugin::take_backend_error(&msg);
+      fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, op.name, ": backend ", b.name, " rejected the call: ", msg);
+    }
+  }
+  return cache().insert(key, std::move(ks));
+}
+
+// Everything one pushed op needs, in one allocation; tensors point into `shapes`.
+struct Launch {
+  std::shared_ptr<KernelState> ks;
+  std::vector<Shape> shapes;
+  std::vector<DLTensor> tensors;
+  size_t n_in = 0;
+  resource::RngDraw rng;
+  uint64_t temp_bytes = 0;
+  const op::OpSchema* op = nullptr;
+};
+
+}  // namespace
+
+size_t kernel_cache_size() { return cache().size(); }
+
+void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray> inputs,
+            std::vector<NDArray>& outputs) {
+  if (inputs.size() != op.inputs.size())
+    fail(MX_ERR_INVALID_ARGUMENT, op.name, ": expected ", op.inputs.size(), " input(s), got ", inputs.size());
+
+  // Device
+  Device dev = cpu();
+  if (op.device_from_attrs) {
+    const std::string& ctx = attrs.str("ctx");
+    if (!ctx.empty()) dev = Device::parse(ctx);
+  } else if (!inputs.empty()) {
+    dev = inputs[0].device();
+    for (size_t i = 1; i < inputs.size(); ++i)
+      if (!(inputs[i].device() == dev))
+        fail(MX_ERR_INVALID_ARGUMENT, op.name, ": inputs are on different devices: ", op.inputs[0], " on ",
+             dev.str(), ", ", op.inputs[i], " on ", inputs[i].device().str());
+  }
+
+  // Shapes and dtypes
+  std::vector<Shape> in_shapes;
+  std::vector<int32_t> in_dtypes;
+  in_shapes.reserve(inputs.size());
+  in_dtypes.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    in_shapes.push_back(inputs[i].shape());
+    in_dtypes.push_back(inputs[i].dtype());
+    if (!op.dtypes.empty() && std::find(op.dtypes.begin(), op.dtypes.end(), inputs[i].dtype()) == op.dtypes.end())
+      fail(MX_ERR_UNSUPPORTED, op.name, ": dtype ", dtype_info(inputs[i].dtype()).name, " of input '", op.inputs[i],
+           "' is not supported");
+  }
+  op::InferArgs ia{op, attrs, in_shapes, in_dtypes};
+  std::vector<Shape> out_shapes;
+  std::vector<int32_t> out_dtypes;
+  op.infer_shape(ia, out_shapes);
+  op.infer_type(ia, out_dtypes);
+
+  // Outputs
+  if (outputs.empty()) {
+    for (size_t i = 0; i < out_shapes.size(); ++i) outputs.emplace_back(out_shapes[i], out_dtypes[i], dev);
+  } else {
+    if (outputs.size() != out_shapes.size())
+      fail(MX_ERR_INVALID_ARGUMENT, op.name, ": expected ", out_shapes.size(), " output(s), got ", outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].shape() != out_shapes[i] || outputs[i].dtype() != out_dtypes[i])
+        fail(MX_ERR_SHAPE_MISMATCH, op.name, ": output ", i, " is ", shape_str(outputs[i].shape()), " ",
+             dtype_info(outputs[i].dtype()).name, " but the op produces ", shape_str(out_shapes[i]), " ",
+             dtype_info(out_dtypes[i]).name);
+      if (!(outputs[i].device() == dev))
+        fail(MX_ERR_INVALID_ARGUMENT, op.name, ": output ", i, " is on ", outputs[i].device().str(),
+             " but the op runs on ", dev.str());
+    }
+  }
+  bool empty = false;
+  for (auto& o : outputs) empty |= o.size() == 0;
+  if (empty) return;  // nothing to compute
+
+  // Launch record
+  auto launch = std::make_shared<Launch>();
+  launch->op = &op;
+  launch->n_in = inputs.size();
+  launch->shapes.reserve(inputs.size() + outputs.size());
+  launch->tensors.reserve(inputs.size() + outputs.size());
+  auto add = [&](const NDArray& a) {
+    launch->shapes.push_back(a.shape());
+    DLTensor t = a.dl_tensor();
+    t.shape = launch->shapes.back().data();
+    launch->tensors.push_back(t);
+  };
+  for (auto& a : inputs) add(a);
+  for (auto& a : outputs) add(a);
+  launch->ks = kernel_for(op, attrs, dev, launch->tensors, inputs.size());
+  if (op.random_blocks) launch->rng = resource::reserve_random(dev, op.random_blocks(attrs, out_shapes));
+  if (op.temp_bytes) launch->temp_bytes = op.temp_bytes(attrs, in_shapes);
+
+  std::vector<engine::Var*> reads, writes;
+  reads.reserve(inputs.size());
+  for (auto& a : inputs) reads.push_back(a.var());
+  for (auto& a : outputs) writes.push_back(a.var());
+  engine::PushOptions opts;
+  opts.name = op.name.c_str();
+  engine::get().push(
+      [launch](engine::RunContext& ctx) {
+        const KernelState& ks = *launch->ks;
+        mx_kernel_ctx kc{};
+        kc.struct_size = sizeof(kc);
+        kc.device_id = ctx.device.id;
+        kc.stream = ctx.stream;
+        kc.temp_space = resource::temp_space(ctx, launch->temp_bytes);
+        kc.temp_bytes = launch->temp_bytes;
+        kc.rng_seed = launch->rng.seed;
+        kc.rng_offset = launch->rng.offset;
+        const size_t n_in = launch->n_in;
+        const int rc = ks.kernel->run(ks.state, &kc, launch->tensors.data(), int32_t(n_in),
+                                      launch->tensors.data() + n_in, int32_t(launch->tensors.size() - n_in));
+        if (rc != 0) {
+          std::string msg;
+          int32_t code = plugin::take_backend_error(&msg);
+          fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, launch->op->name, " on ", ctx.device.str(),
+               ": backend ", ks.backend->name, ": ", msg);
+        }
+      },
+      dev, reads, writes, opts);
+}
+
+}  // namespace mx

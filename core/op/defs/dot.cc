@@ -1,0 +1,56 @@
+#include "base/dtype.h"
+#include "base/error.h"
+#include "op/defs/defs.h"
+
+namespace mx::op {
+namespace {
+
+// MXNet's dot on N-d arrays: lhs is seen as a matrix whose columns are its last axis (its first
+// with transpose_a), rhs as one whose rows are its first axis (its last with transpose_b); the
+// output shape is what remains of lhs followed by what remains of rhs.
+void dot_shape(const InferArgs& a, std::vector<Shape>& out) {
+  const Shape& l = a.in_shapes[0];
+  const Shape& r = a.in_shapes[1];
+  const bool ta = a.attrs.b("transpose_a"), tb = a.attrs.b("transpose_b");
+  if (l.empty() || r.empty())
+    fail(MX_ERR_SHAPE_MISMATCH, "dot: inputs must have at least one dimension, got lhs ", shape_str(l), " rhs ",
+         shape_str(r));
+  const int64_t kl = ta ? l.front() : l.back();
+  const int64_t kr = tb ? r.back() : r.front();
+  if (kl != kr)
+    fail(MX_ERR_SHAPE_MISMATCH, "dot: reduction dimensions differ: lhs ", shape_str(l), (ta ? " (transposed)" : ""),
+         " has ", kl, ", rhs ", shape_str(r), (tb ? " (transposed)" : ""), " has ", kr);
+  Shape o;
+  if (ta) o.insert(o.end(), l.begin() + 1, l.end());
+  else o.insert(o.end(), l.begin(), l.end() - 1);
+  if (tb) o.insert(o.end(), r.begin(), r.end() - 1);
+  else o.insert(o.end(), r.begin() + 1, r.end());
+  if (o.empty()) o = {1};  // vector . vector
+  out = {o};
+}
+
+void dot_type(const InferArgs& a, std::vector<int32_t>& out) {
+  if (a.in_dtypes[0] != a.in_dtypes[1])
+    fail(MX_ERR_SHAPE_MISMATCH, "dot: dtypes of lhs (", dtype_info(a.in_dtypes[0]).name, ") and rhs (",
+         dtype_info(a.in_dtypes[1]).name, ") differ");
+  out = {a.in_dtypes[0]};
+}
+
+}  // namespace
+
+void register_dot(Registry& r) {
+  OpSchema s;
+  s.name = "dot";
+  s.doc = "Matrix product of lhs and rhs (BLAS GEMM); N-d inputs are flattened as in MXNet.";
+  s.inputs = {"lhs", "rhs"};
+  s.params = {param_bool("transpose_a", "False", "use the transpose of lhs"),
+              param_bool("transpose_b", "False", "use the transpose of rhs"),
+              {"forward_stype", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "default"},
+               "storage type of the output (only dense is supported)"}};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_shape = dot_shape;
+  s.infer_type = dot_type;
+  r.add(std::move(s));
+}
+
+}  // namespace mx::op

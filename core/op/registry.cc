@@ -1,0 +1,17 @@
+#include "op/defs/defs.h"
+
+namespace mx::op {
+
+const Registry& registry() {
+  static const Registry* r = [] {
+    auto* reg = new Registry();  // never destroyed: schemas are referenced by pending ops
+    register_elemwise(*reg);
+    register_init(*reg);
+    register_random(*reg);
+    register_dot(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace mx::op

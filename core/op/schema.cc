@@ -1,0 +1,170 @@
+#include "op/schema.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+
+#include "base/device.h"
+#include "base/dtype.h"
+#include "base/error.h"
+
+namespace mx::op {
+
+// ---------------------------------------------------------------- Attrs
+
+const std::string& Attrs::str(const std::string& name) const {
+  for (auto& [k, v] : kv)
+    if (k == name) return v;
+  fail(MX_ERR_INTERNAL, "attribute '", name, "' is not part of the op's schema");
+}
+
+double Attrs::f(const std::string& name) const { return std::strtod(str(name).c_str(), nullptr); }
+int64_t Attrs::i(const std::string& name) const { return std::strtoll(str(name).c_str(), nullptr, 10); }
+bool Attrs::b(const std::string& name) const { return str(name) == "True"; }
+Shape Attrs::shape(const std::string& name) const { return parse_shape(str(name), name); }
+int32_t Attrs::dtype(const std::string& name) const {
+  const std::string& v = str(name);
+  return v == "None" ? -1 : dtype_from_name(v);
+}
+
+// ---------------------------------------------------------------- parsing
+
+namespace {
+
+std::string canonical_float(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string& raw) {
+  auto bad = [&](const std::string& why) -> std::string {
+    fail(MX_ERR_INVALID_ARGUMENT, op.name, ": invalid value '", raw, "' for attribute '", p.name, "': ", why);
+  };
+  auto in_range = [&](double v) {
+    if (v < p.min || v > p.max)
+      bad(str_cat("must be in [", canonical_float(p.min), ", ", canonical_float(p.max), "]"));
+  };
+  switch (p.type) {
+    case ParamType::kInt: {
+      char* end = nullptr;
+      long long v = std::strtoll(raw.c_str(), &end, 10);
+      if (raw.empty() || *end != '\0') bad("expected an integer");
+      in_range(double(v));
+      return std::to_string(v);
+    }
+    case ParamType::kFloat: {
+      char* end = nullptr;
+      double v = std::strtod(raw.c_str(), &end);
+      if (raw.empty() || *end != '\0') bad("expected a number");
+      if (std::isnan(v) && p.min > -1e308) bad("NaN is not allowed");
+      in_range(v);
+      return canonical_float(v);
+    }
+    case ParamType::kBool:
+      if (raw == "1" || raw == "True" || raw == "true") return "True";
+      if (raw == "0" || raw == "False" || raw == "false") return "False";
+      return bad("expected True or False");
+    case ParamType::kShape: {
+      Shape s = parse_shape(raw, str_cat(op.name, ": attribute '", p.name, "'"));
+      for (int64_t d : s)
+        if (d < 0) bad("dimensions must be non-negative");
+      return shape_str(s);
+    }
+    case ParamType::kDType:
+      if (raw == "None") return raw;
+      return dtype_info(dtype_from_name(raw)).name;
+    case ParamType::kDevice:
+      if (raw.empty() || raw == "None") return "";
+      return Device::parse(raw).str();
+    case ParamType::kEnum:
+      if (std::find(p.choices.begin(), p.choices.end(), raw) == p.choices.end()) {
+        std::string list;
+        for (auto& c : p.choices) list += (list.empty() ? "" : ", ") + c;
+        bad("expected one of {" + list + "}");
+      }
+      return raw;
+  }
+  return raw;
+}
+
+}  // namespace
+
+Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals) {
+  Attrs out;
+  out.kv.reserve(op.params.size());
+  for (const auto& p : op.params) out.kv.emplace_back(p.name, p.default_value);
+  std::vector<bool> given(op.params.size(), false);
+  for (int i = 0; i < n; ++i) {
+    if (!keys || !keys[i] || !vals || !vals[i]) fail(MX_ERR_INVALID_ARGUMENT, op.name, ": attribute ", i, " is NULL");
+    const std::string key = keys[i];
+    auto it = std::find_if(op.params.begin(), op.params.end(), [&](const ParamSpec& p) { return p.name == key; });
+    if (it == op.params.end()) {
+      std::string list;
+      for (auto& p : op.params) list += (list.empty() ? "" : ", ") + p.name;
+      fail(MX_ERR_INVALID_ARGUMENT, op.name, ": unknown attribute '", key, "' (valid: ",
+           list.empty() ? "none" : list, ")");
+    }
+    const size_t idx = size_t(it - op.params.begin());
+    out.kv[idx].second = normalise(op, *it, vals[i]);
+    given[idx] = true;
+  }
+  for (size_t i = 0; i < op.params.size(); ++i)
+    if (op.params[i].required && !given[i])
+      fail(MX_ERR_INVALID_ARGUMENT, op.name, ": required attribute '", op.params[i].name, "' is missing (",
+           op.params[i].doc, ")");
+  return out;
+}
+
+// ---------------------------------------------------------------- registry
+
+void Registry::add(OpSchema schema) {
+  auto owned = std::make_unique<OpSchema>(std::move(schema));
+  const OpSchema* p = owned.get();
+  std::vector<std::string> all = p->aliases;
+  all.push_back(p->name);
+  for (auto& n : all) {
+    if (find(n)) fail(MX_ERR_INTERNAL, "op name '", n, "' registered twice");
+    auto pos = std::lower_bound(index_.begin(), index_.end(), n,
+                                [](const auto& e, const std::string& k) { return e.first < k; });
+    index_.insert(pos, {n, p});
+  }
+  ops_.push_back(std::move(owned));
+  names_.clear();
+  for (auto& e : index_) names_.push_back(e.first);
+}
+
+const OpSchema* Registry::find(const std::string& name) const {
+  auto pos = std::lower_bound(index_.begin(), index_.end(), name,
+                              [](const auto& e, const std::string& k) { return e.first < k; });
+  return pos != index_.end() && pos->first == name ? pos->second : nullptr;
+}
+
+const OpSchema& Registry::get(const std::string& name) const {
+  if (const OpSchema* p = find(name)) return *p;
+  fail(MX_ERR_NOT_FOUND, "unknown op '", name, "' (mx_op_list lists the registered ones)");
+}
+
+// ---------------------------------------------------------------- helpers
+
+ParamSpec param_shape(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kShape, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_dtype(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kDType, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_device(const std::string& doc) { return {"ctx", ParamType::kDevice, "", false, -1e308, 1e308, {}, doc}; }
+ParamSpec param_float(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kFloat, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kBool, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_required(ParamSpec p) {
+  p.required = true;
+  return p;
+}
+
+}  // namespace mx::op

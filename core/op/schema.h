@@ -1,0 +1,102 @@
+// Operator schemas: what the core knows about an op independently of any device. Backends hold
+// only kernels; everything a user can get wrong (unknown or out-of-range attributes, shapes,
+// dtypes) is caught here, before anything is pushed, with a message naming the op.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/shape.h"
+
+namespace mx::op {
+
+enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum };
+
+struct ParamSpec {
+  std::string name;
+  ParamType type;
+  std::string default_value;  // canonical form; empty + required means the caller must give it
+  bool required = false;
+  double min = -1e308, max = 1e308;  // inclusive range for kInt / kFloat
+  std::vector<std::string> choices;  // kEnum
+  std::string doc;
+};
+
+// Attributes after validation: every param of the schema present, in schema order, canonical.
+class Attrs {
+ public:
+  std::vector<std::pair<std::string, std::string>> kv;
+
+  const std::string& str(const std::string& name) const;
+  double f(const std::string& name) const;
+  int64_t i(const std::string& name) const;
+  bool b(const std::string& name) const;
+  Shape shape(const std::string& name) const;
+  int32_t dtype(const std::string& name) const;  // -1 for "None"
+};
+
+struct OpSchema;
+
+struct InferArgs {
+  const OpSchema& op;
+  const Attrs& attrs;
+  const std::vector<Shape>& in_shapes;
+  const std::vector<int32_t>& in_dtypes;
+};
+
+struct OpSchema {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string doc;
+  std::vector<std::string> inputs;  // argument names, in order
+  int num_outputs = 1;
+  std::vector<ParamSpec> params;
+  // Input dtypes the op accepts (empty: any).
+  std::vector<int32_t> dtypes;
+  // True for ops with no inputs that take their device from the "ctx" attribute.
+  bool device_from_attrs = false;
+  // Fill output shapes / dtypes; throw mx::Error naming the op and shapes on bad input.
+  std::function<void(const InferArgs&, std::vector<Shape>&)> infer_shape;
+  std::function<void(const InferArgs&, std::vector<int32_t>&)> infer_type;
+  // Philox counter blocks one call draws (random ops); nullptr for deterministic ops.
+  std::function<uint64_t(const Attrs&, const std::vector<Shape>& out_shapes)> random_blocks;
+  // Scratch bytes one call needs from the worker's temp space; nullptr for none.
+  std::function<uint64_t(const Attrs&, const std::vector<Shape>& in_shapes)> temp_bytes;
+};
+
+// Validates and completes attributes: unknown names, missing required params, unparsable values
+// and out-of-range values each raise MX_ERR_INVALID_ARGUMENT naming op and attribute.
+Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals);
+
+class Registry {
+ public:
+  void add(OpSchema schema);
+  // nullptr if unknown.
+  const OpSchema* find(const std::string& name) const;
+  // Throws MX_ERR_NOT_FOUND naming the op.
+  const OpSchema& get(const std::string& name) const;
+  // Every name and alias, sorted.
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::unique_ptr<OpSchema>> ops_;
+  std::vector<std::pair<std::string, const OpSchema*>> index_;  // sorted by name
+  std::vector<std::string> names_;
+};
+
+// The registry with every built-in op.
+const Registry& registry();
+
+// ---- helpers for schema definitions
+ParamSpec param_shape(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_dtype(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_device(const std::string& doc);
+ParamSpec param_float(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_required(ParamSpec p);
+
+}  // namespace mx::op

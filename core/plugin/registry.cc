@@ -1,0 +1,262 @@
+#include "plugin/registry.h"
+
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "base/error.h"
+
+#ifndef MX_BUILD_BACKEND_DIR
+#define MX_BUILD_BACKEND_DIR ""
+#endif
+
+namespace mx::plugin {
+namespace fs = std::filesystem;
+namespace {
+
+// ---------------------------------------------------------------- host services for plugins
+
+thread_local int32_t t_backend_code = MX_ERR_OK;
+thread_local std::string t_backend_message;
+
+int g_log_level = [] {
+  const char* v = std::getenv("MX_LOG_LEVEL");
+  return v && *v ? std::atoi(v) : MX_LOG_WARNING;
+}();
+
+void host_log(int32_t level, const char* backend, const char* message) {
+  if (level < g_log_level) return;
+  static const char* names[] = {"debug", "info", "warning", "error"};
+  std::ostringstream os;
+  os << "[mx " << (level >= 0 && level < 4 ? names[level] : "log") << "] " << (backend ? backend : "?") << ": "
+     << (message ? message : "") << "\n";
+  std::cerr << os.str();
+}
+
+void host_set_error(int32_t code, const char* message) {
+  t_backend_code = code;
+  t_backend_message = message ? message : "";
+}
+
+int32_t host_intra_op_threads() {
+  static int32_t n = [] {
+    const char* v = std::getenv("MX_OMP_NUM_THREADS");
+    int32_t k = v && *v ? std::atoi(v) : int32_t(std::thread::hardware_concurrency());
+    return k > 0 ? k : 1;
+  }();
+  return n;
+}
+
+const mx_host_api kHost = {sizeof(mx_host_api), MX_BACKEND_ABI_MAJOR, MX_BACKEND_ABI_MINOR,
+                           host_log,           host_set_error,       host_intra_op_threads};
+
+std::string stem_name(const std::string& path) {
+  std::string s = fs::path(path).stem().string();  // libmx_backend_cpu
+  for (const char* prefix : {"libmx_backend_", "mx_backend_", "lib"})
+    if (s.rfind(prefix, 0) == 0) return s.substr(std::strlen(prefix));
+  return s;
+}
+
+bool is_backend_file(const fs::path& p) {
+  const std::string f = p.filename().string();
+  return f.rfind("libmx_backend_", 0) == 0 && p.extension() == ".so";
+}
+
+}  // namespace
+
+int32_t take_backend_error(std::string* message) {
+  int32_t code = t_backend_code;
+  if (message) *message = t_backend_message;
+  t_backend_code = MX_ERR_OK;
+  t_backend_message.clear();
+  return code;
+}
+
+void check(const Backend& b, int rc, const char* call) {
+  if (rc == 0) return;
+  std::string msg;
+  int32_t code = take_backend_error(&msg);
+  if (code == MX_ERR_OK) code = MX_ERR_INTERNAL;
+  fail(code, "backend ", b.name, ": ", call, " failed: ", msg.empty() ? "no reason given" : msg);
+}
+
+// ---------------------------------------------------------------- loading
+
+const Backend& Registry::load(const std::string& path_in) {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::error_code ec;
+  fs::path canon = fs::weakly_canonical(fs::path(path_in), ec);
+  const std::string path = ec ? path_in : canon.string();
+  for (auto& b : backends_)
+    if (b->path == path) return *b;
+
+  auto rec = std::make_unique<Backend>();
+  Backend& b = *rec;
+  b.path = path;
+  b.name = stem_name(path);
+  auto failed = [&](int32_t step, std::string why) -> const Backend& {
+    b.failed_step = step;
+    b.message = std::move(why);
+    backends_.push_back(std::move(rec));
+    return *backends_.back();
+  };
+
+  // 1. open
+  std::shared_ptr<boost::dll::shared_library> lib;
+  try {
+    if (!fs::exists(path)) return failed(MX_BACKEND_STEP_OPEN, "no such file");
+    lib = std::make_shared<boost::dll::shared_library>(
+        path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    return failed(MX_BACKEND_STEP_OPEN, e.what());
+  }
+  // Never unmapped: kernels' code and strings must outlive every array and static teardown.
+  b.library = std::shared_ptr<void>(new std::shared_ptr<boost::dll::shared_library>(lib), [](void*) {});
+
+  // 2. symbol
+  if (!lib->has(MX_BACKEND_ENTRY_SYMBOL))
+    return failed(MX_BACKEND_STEP_SYMBOL, "the entry symbol " MX_BACKEND_ENTRY_SYMBOL " is not exported");
+  auto& init = lib->get<int(const mx_host_api*, mx_backend_api*)>(MX_BACKEND_ENTRY_SYMBOL);
+
+  // 3. init (which also declares the ABI version)
+  mx_backend_api api{};
+  api.struct_size = sizeof(mx_backend_api);
+  int rc;
+  take_backend_error(nullptr);
+  try {
+    rc = init(&kHost, &api);
+  } catch (const std::exception& e) {
+    return failed(MX_BACKEND_STEP_INIT, str_cat("mx_backend_init threw: ", e.what()));
+  } catch (...) {
+    return failed(MX_BACKEND_STEP_INIT, "mx_backend_init threw a non-standard exception");
+  }
+  auto abi_mismatch = [&]() -> const Backend& {
+    return failed(MX_BACKEND_STEP_ABI_VERSION,
+                  str_cat("built for backend ABI ", api.abi_major, ".", api.abi_minor, ", this mx speaks ",
+                          MX_BACKEND_ABI_MAJOR, ".", MX_BACKEND_ABI_MINOR));
+  };
+  if (api.abi_major != 0 && api.abi_major != MX_BACKEND_ABI_MAJOR) return abi_mismatch();
+  if (rc != 0) {
+    std::string msg;
+    take_backend_error(&msg);
+    return failed(MX_BACKEND_STEP_INIT, str_cat("mx_backend_init returned ", rc, msg.empty() ? "" : ": ", msg));
+  }
+  if (api.abi_major != MX_BACKEND_ABI_MAJOR) return abi_mismatch();
+  // Never read a slot the plugin did not declare.
+  const uint32_t declared = std::min<uint32_t>(api.struct_size, sizeof(mx_backend_api));
+  std::memcpy(&b.api, &api, declared);
+  b.api.struct_size = declared;
+  if (b.api.name) b.name = b.api.name;
+  if (b.api.version) b.version = b.api.version;
+  b.device_type = b.api.device_type;
+
+  const size_t needed = offsetof(mx_backend_api, copy) + sizeof(api.copy);
+  if (declared < needed || !b.api.device_count || !b.api.alloc || !b.api.free || !b.api.copy)
+    return failed(MX_BACKEND_STEP_INIT, "the plugin's table lacks device_count/alloc/free/copy");
+
+  // 4. devices
+  const char* reason = nullptr;
+  int32_t n = 0;
+  try {
+    if (b.api.device_count(&n, &reason) != 0) {
+      std::string msg;
+      take_backend_error(&msg);
+      return failed(MX_BACKEND_STEP_INIT, "device_count failed: " + msg);
+    }
+  } catch (...) {
+    return failed(MX_BACKEND_STEP_INIT, "device_count threw");
+  }
+  b.num_devices = n;
+  if (n <= 0) return failed(MX_BACKEND_STEP_NO_DEVICE, reason && *reason ? reason : "the backend reports no device");
+  for (auto& other : backends_)
+    if (other->usable() && other->device_type == b.device_type)
+      return failed(MX_BACKEND_STEP_INIT, str_cat("device type ", b.device_type, " is already served by ", other->path));
+  backends_.push_back(std::move(rec));
+  return *backends_.back();
+}
+
+void Registry::discover() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (discovered_) return;
+    discovered_ = true;
+  }
+  std::vector<std::string> files;
+  std::vector<std::string> seen_stems;
+  auto add_dir = [&](const fs::path& dir) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (auto& e : fs::directory_iterator(dir, ec))
+      if (is_backend_file(e.path())) found.push_back(e.path().string());
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  };
+  if (const char* env = std::getenv("MX_BACKEND_PATH")) {
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ':')) {
+      if (item.empty()) continue;
+      std::error_code ec;
+      if (fs::is_directory(item, ec)) add_dir(item);
+      else files.push_back(item);  // a file, or a missing path: load() records why
+    }
+  }
+  try {
+    add_dir(boost::dll::this_line_location().parent_path());
+  } catch (...) {
+  }
+  if (*MX_BUILD_BACKEND_DIR) add_dir(MX_BUILD_BACKEND_DIR);
+
+  for (const auto& f : files) {
+    // One plugin per name: the first place in discovery order wins.
+    const std::string stem = fs::path(f).filename().string();
+    if (std::find(seen_stems.begin(), seen_stems.end(), stem) != seen_stems.end()) continue;
+    const Backend& b = load(f);
+    if (b.failed_step != MX_BACKEND_STEP_OPEN || fs::exists(f)) seen_stems.push_back(stem);
+  }
+}
+
+std::vector<const Backend*> Registry::backends() {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<const Backend*> out;
+  for (auto& b : backends_) out.push_back(b.get());
+  return out;
+}
+
+const Backend* Registry::for_type(int32_t device_type) {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& b : backends_)
+    if (b->usable() && b->device_type == device_type) return b.get();
+  return nullptr;
+}
+
+const Backend& Registry::for_device(Device dev) {
+  const Backend* b = for_type(dev.type);
+  if (!b) {
+    std::string why;
+    for (const Backend* o : backends())
+      if (o->device_type == dev.type || (o->device_type == 0 && dev.type == MX_DEVICE_GPU && o->name == "cuda"))
+        why = str_cat(" (", o->path, ": ", o->message, ")");
+    fail(MX_ERR_NOT_FOUND, "no backend serves device ", dev.str(), why.empty() ? " (no plugin for it was found)" : why);
+  }
+  if (dev.id < 0 || dev.id >= b->num_devices)
+    fail(MX_ERR_NOT_FOUND, "device ", dev.str(), " does not exist: backend ", b->name, " has ", b->num_devices,
+         " device(s)");
+  return *b;
+}
+
+Registry& registry() {
+  static auto* r = new Registry();  // never destroyed: plugins stay mapped until exit
+  return *r;
+}
+
+}  // namespace mx::plugin

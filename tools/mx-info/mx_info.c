@@ -1,0 +1,71 @@
+/* mx-info: what this mx sees — version, backends (with why a backend failed), devices, ops. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mx/c_api.h"
+
+static const char* step_name(int32_t step) {
+  switch (step) {
+    case MX_BACKEND_OK: return "ok";
+    case MX_BACKEND_STEP_OPEN: return "open";
+    case MX_BACKEND_STEP_SYMBOL: return "symbol";
+    case MX_BACKEND_STEP_ABI_VERSION: return "ABI version";
+    case MX_BACKEND_STEP_INIT: return "init";
+    case MX_BACKEND_STEP_NO_DEVICE: return "no device";
+  }
+  return "?";
+}
+
+int main(int argc, char** argv) {
+  uint32_t major = 0, minor = 0;
+  int32_t n = 0, i, d;
+  uint32_t nops = 0;
+  const char** ops = NULL;
+  const char* engine = "?";
+  int i_arg;
+  for (i_arg = 1; i_arg < argc; ++i_arg) {
+    if (strcmp(argv[i_arg], "--load") == 0 && i_arg + 1 < argc) {
+      if (mx_backend_load(argv[++i_arg]) != 0) printf("load: %s\n", mx_get_last_error());
+    } else {
+      fprintf(stderr, "usage: mx-info [--load PLUGIN.so]...\n");
+      return 2;
+    }
+  }
+  mx_abi_version(&major, &minor);
+  mx_engine_get_type(&engine);
+  printf("mx %s (ABI %u.%u), engine %s\n", mx_version_string(), major, minor, engine);
+  if (mx_backend_count(&n) != 0) {
+    printf("error: %s\n", mx_get_last_error());
+    return 1;
+  }
+  printf("backends: %d\n", n);
+  for (i = 0; i < n; ++i) {
+    mx_backend_info info;
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    if (mx_backend_get_info(i, &info) != 0) continue;
+    if (info.failed_step == MX_BACKEND_OK) {
+      printf("  %-6s %s  version %s, %d device(s)\n", info.name, info.path, info.version, info.num_devices);
+      for (d = 0; d < info.num_devices; ++d) {
+        mx_device_info dev;
+        memset(&dev, 0, sizeof(dev));
+        dev.struct_size = sizeof(dev);
+        if (mx_device_get_info(info.device_type, d, &dev) == 0)
+          printf("         [%d] %s, %.1f GiB total, %.1f GiB free%s\n", d, dev.name,
+                 (double)dev.total_memory / (1 << 30), (double)dev.free_memory / (1 << 30),
+                 dev.supports_async ? ", async streams + events" : "");
+      }
+    } else if (info.failed_step == MX_BACKEND_STEP_NO_DEVICE) {
+      printf("  %-6s %s  version %s, 0 devices: %s\n", info.name, info.path, info.version, info.message);
+    } else {
+      printf("  %-6s %s  FAILED at step '%s': %s\n", info.name, info.path, step_name(info.failed_step),
+             info.message);
+    }
+  }
+  if (mx_op_list(&nops, &ops) == 0) {
+    printf("ops: %u\n ", nops);
+    for (i = 0; i < (int32_t)nops; ++i) printf(" %s", ops[i]);
+    printf("\n");
+  }
+  return 0;
+}
