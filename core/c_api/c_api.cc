@@ -11,6 +11,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "c_api/handles.h"
 #include "engine/engine.h"
 #include "ndarray/dlpack.h"
 #include "ndarray/invoke.h"
@@ -20,10 +21,6 @@
 #include "plugin/registry.h"
 #include "resource/resource.h"
 #include "storage/storage.h"
-
-struct mx_ndarray {
-  mx::NDArray arr;
-};
 
 namespace {
 

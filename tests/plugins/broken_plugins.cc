@@ -1,0 +1,56 @@
+// Deliberately broken backend plugins, one per failure the loader must report. Each is built
+// from this file with one BROKEN_* macro, against abi/ only.
+#include <cstring>
+#include <stdexcept>
+
+#include "mx/backend.h"
+#include "mx/c_api.h"
+
+#define EXPORT extern "C" __attribute__((visibility("default")))
+
+#if defined(BROKEN_MISSING_SYMBOL)
+EXPORT int mx_backend_initialise(const mx_host_api*, mx_backend_api*) { return 0; }  // wrong name
+
+#elif defined(BROKEN_WRONG_ABI)
+EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api* out) {
+  out->abi_major = MX_BACKEND_ABI_MAJOR + 98;
+  out->abi_minor = 0;
+  return 0;
+}
+
+#elif defined(BROKEN_INIT_FAILS)
+EXPORT int mx_backend_init(const mx_host_api* host, mx_backend_api* out) {
+  out->abi_major = MX_BACKEND_ABI_MAJOR;
+  host->set_error(MX_ERR_UNSUPPORTED, "simulated: vendor library libfoo.so.3 not found");
+  return -1;
+}
+
+#elif defined(BROKEN_THROWS)
+EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api*) {
+  throw std::runtime_error("simulated C++ exception escaping the plugin");
+}
+
+#elif defined(BROKEN_NO_DEVICE)
+static int count(int32_t* n, const char** reason) {
+  *n = 0;
+  *reason = "simulated: no accelerator attached";
+  return 0;
+}
+static int alloc(int32_t, uint64_t, uint64_t, void**) { return -1; }
+static void release(int32_t, void*) {}
+static int copy(const DLTensor*, DLTensor*, mx_stream_t) { return -1; }
+EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api* out) {
+  out->abi_major = MX_BACKEND_ABI_MAJOR;
+  out->abi_minor = MX_BACKEND_ABI_MINOR;
+  out->name = "nodev";
+  out->device_type = kDLExtDev;
+  out->version = "0.0.1";
+  out->device_count = count;
+  out->alloc = alloc;
+  out->free = release;
+  out->copy = copy;
+  return 0;
+}
+#else
+#error "define one BROKEN_* macro"
+#endif
