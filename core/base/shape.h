@@ -1,14 +1,15 @@
-// Shapes: small vectors of int64 dims with the helpers every module needs.
+// Shapes: int64 dims kept inline up to 6 (heap beyond), so copying an array's shape into
+// inference and launch records costs no allocation on the per-op path.
 #pragma once
 
 #include <cstdint>
-#include <ostream>
 #include <string>
-#include <vector>
+
+#include "base/small_vec.h"
 
 namespace mx {
 
-using Shape = std::vector<int64_t>;
+using Shape = SmallVec<int64_t, 6>;
 
 inline int64_t shape_size(const Shape& s) {
   int64_t n = 1;

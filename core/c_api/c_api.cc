@@ -419,14 +419,27 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
     mx::fail(MX_ERR_INVALID_ARGUMENT, op_name, ": negative input, output or parameter count");
   if (num_inputs) need(inputs, op_name, "inputs");
   mx::plugin::runtime_init();
-  const mx::op::OpSchema& op = mx::op::registry().get(op_name);
+  // Loops call the same op over and over: remember the last name looked up on this thread.
+  struct Scratch {
+    std::string last_name;
+    const mx::op::OpSchema* last_op = nullptr;
+    std::vector<const mx::NDArray*> ins;
+    std::vector<mx::NDArray> outs;
+  };
+  thread_local Scratch sc;  // one TLS lookup for the whole call
+  if (!sc.last_op || sc.last_name != op_name) {
+    sc.last_op = &mx::op::registry().get(op_name);
+    sc.last_name = op_name;
+  }
+  const mx::op::OpSchema& op = *sc.last_op;
   const mx::op::Attrs attrs = mx::op::parse_attrs(op, num_params, keys, vals);
-  thread_local std::vector<mx::NDArray> ins, outs;
+  auto& ins = sc.ins;
+  auto& outs = sc.outs;
   ins.clear();
   outs.clear();
   for (int32_t i = 0; i < num_inputs; ++i) {
     if (!inputs[i]) mx::fail(MX_ERR_INVALID_ARGUMENT, op_name, ": input ", i, " is NULL");
-    ins.push_back(inputs[i]->arr);
+    ins.push_back(&inputs[i]->arr);
   }
   const bool provided = *num_outputs > 0;
   if (provided) {

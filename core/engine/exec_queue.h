@@ -21,12 +21,17 @@ class ExecQueue {
     if (sleepers_ > 0) cv_.notify_one();
   }
 
-  // nullptr once stopped and drained.
-  OprBlock* pop() {
+  // Moves up to `max` ready ops, best first, into out; returns false once stopped and drained.
+  // Taking a batch per lock keeps a stream of tiny ops from bouncing the lock per op.
+  bool pop(std::vector<OprBlock*>& out, size_t max) {
+    out.clear();
     for (int spin = 0; spin < kSpins; ++spin) {
       if (size_.load(std::memory_order_acquire) > 0) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!heap_.empty()) return take();
+        if (!heap_.empty()) {
+          take(out, max);
+          return true;
+        }
       }
       __builtin_ia32_pause();
     }
@@ -34,7 +39,9 @@ class ExecQueue {
     ++sleepers_;
     cv_.wait(lk, [&] { return !heap_.empty() || stopped_; });
     --sleepers_;
-    return heap_.empty() ? nullptr : take();
+    if (heap_.empty()) return false;
+    take(out, max);
+    return true;
   }
 
   void stop() {
@@ -54,11 +61,12 @@ class ExecQueue {
     }
   };
 
-  OprBlock* take() {
-    OprBlock* op = heap_.top().op;
-    heap_.pop();
-    size_.fetch_sub(1, std::memory_order_relaxed);
-    return op;
+  void take(std::vector<OprBlock*>& out, size_t max) {
+    while (!heap_.empty() && out.size() < max) {
+      out.push_back(heap_.top().op);
+      heap_.pop();
+    }
+    size_.fetch_sub(out.size(), std::memory_order_relaxed);
   }
 
   std::mutex mu_;

@@ -21,14 +21,18 @@ class WorkerPool {
     DeviceStreams* ds = device_streams();
     const bool async = ds && ds->is_async(dev);
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, i, async, ds, run] {
+      threads_.emplace_back([this, i, async, ds, run, threads] {
         RunContext ctx;
         ctx.device = dev_;
         ctx.worker = i;
         std::unique_ptr<WorkerData> data;
         ctx.worker_data = &data;
         if (async) ctx.stream = ds->stream_create(dev_);
-        while (OprBlock* op = queue_.pop()) run(op, ctx);
+        std::vector<OprBlock*> batch;
+        // One worker takes a batch; several workers take one at a time so they share the load.
+        const size_t max_batch = threads == 1 ? 64 : 1;
+        while (queue_.pop(batch, max_batch))
+          for (OprBlock* op : batch) run(op, ctx);
         data.reset();
         if (async) ds->stream_destroy(dev_, ctx.stream);
       });
@@ -63,6 +67,7 @@ class ThreadedEngine final : public Engine {
   ~ThreadedEngine() override {
     wait_all_quiet();
     std::lock_guard<std::mutex> lk(pools_mu_);
+    cpu_pool_.store(nullptr);
     pools_.clear();  // joins workers
   }
 
@@ -158,7 +163,16 @@ class ThreadedEngine final : public Engine {
   }
 
   static void enqueue(Var* v, OprBlock* op, bool write) {
-    auto* d = new PendingDep{op, write};
+    PendingDep* d;
+    if (op->used_nodes < OprBlock::kInlineDeps) {
+      d = &op->dep_nodes[op->used_nodes++];
+    } else {
+      d = new PendingDep();
+      d->heap = true;
+    }
+    d->op = op;
+    d->write = write;
+    d->next = nullptr;
     if (v->tail) v->tail->next = d;
     else v->head = d;
     v->tail = d;
@@ -169,7 +183,7 @@ class ThreadedEngine final : public Engine {
     v->head = d->next;
     if (!v->head) v->tail = nullptr;
     OprBlock* op = d->op;
-    delete d;
+    if (d->heap) delete d;
     return op;
   }
 
@@ -188,13 +202,17 @@ class ThreadedEngine final : public Engine {
   WorkerPool& pool_for(Device dev, FnProperty prop) {
     // CPU copies share the CPU pool; async devices get a dedicated copy pool.
     const bool copy = prop == FnProperty::kCopy && !dev.is_cpu();
+    if (dev.is_cpu() && dev.id == 0)
+      if (WorkerPool* p = cpu_pool_.load(std::memory_order_acquire)) return *p;  // the common case, lock-free
     const uint64_t key = (uint64_t(dev.type) << 40) | (uint64_t(dev.id) << 1) | (copy ? 1 : 0);
     std::lock_guard<std::mutex> lk(pools_mu_);
     auto it = pools_.find(key);
     if (it != pools_.end()) return *it->second;
     int threads = dev.is_cpu() ? cpu_threads_ : copy ? copy_threads_ : gpu_threads_;
     auto pool = std::make_unique<WorkerPool>(dev, threads, [this](OprBlock* op, RunContext& ctx) { run(op, ctx); });
-    return *pools_.emplace(key, std::move(pool)).first->second;
+    WorkerPool* p = pools_.emplace(key, std::move(pool)).first->second.get();
+    if (dev.is_cpu() && dev.id == 0) cpu_pool_.store(p, std::memory_order_release);
+    return *p;
   }
 
   void run(OprBlock* op, RunContext& ctx) {
@@ -256,6 +274,7 @@ class ThreadedEngine final : public Engine {
   std::condition_variable idle_cv_;
   std::mutex pools_mu_;
   std::unordered_map<uint64_t, std::unique_ptr<WorkerPool>> pools_;
+  std::atomic<WorkerPool*> cpu_pool_{nullptr};
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "engine/var.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -9,6 +10,7 @@ namespace mx::engine {
 namespace {
 
 std::mutex g_error_mu;
+std::atomic<bool> g_events_used{false};
 std::exception_ptr g_first_error;
 
 // Events are pooled per device: creating one costs microseconds on CUDA.
@@ -58,8 +60,8 @@ void wait_event(const EventRef& ev, void* stream) {
 
 }  // namespace
 
-void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, std::vector<Var*>& out_reads,
-                    std::vector<Var*>& out_writes) {
+void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, VarList& out_reads,
+                    VarList& out_writes) {
   out_writes.clear();
   out_reads.clear();
   for (Var* v : writes)
@@ -71,7 +73,7 @@ void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, s
 }
 
 void prepare_run(OprBlock* op, void* stream) {
-  const bool any_events = device_streams() != nullptr;
+  const bool any_events = events_in_use();
   if (!op->waits_only) {
     for (Var* v : op->reads) {
       std::lock_guard<SpinLock> lk(v->mu);
@@ -104,6 +106,7 @@ void execute(OprBlock* op, RunContext& ctx) {
 
 void record_completion(OprBlock* op, void* stream) {
   if (!stream || op->error) return;
+  g_events_used.store(true, std::memory_order_release);
   DeviceStreams* ds = device_streams();
   EventRef ev = event_pool().acquire(op->dev);
   ev->stream = stream;
@@ -146,6 +149,8 @@ void finish_wait(Var* var, bool for_write) {
     std::rethrow_exception(err);
   }
 }
+
+bool events_in_use() { return g_events_used.load(std::memory_order_acquire); }
 
 void note_global_error(std::exception_ptr e) {
   std::lock_guard<std::mutex> lk(g_error_mu);

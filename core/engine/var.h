@@ -8,11 +8,16 @@
 #include <mutex>
 #include <vector>
 
+#include "base/block_pool.h"
+#include "base/small_vec.h"
 #include "engine/engine.h"
 
 namespace mx::engine {
 
 struct OprBlock;
+
+// Most ops touch a handful of vars: keep them inline.
+using VarList = SmallVec<Var*, 6>;
 
 // An event recorded on an async device stream, returned to its pool when the last user drops it.
 struct Event {
@@ -23,8 +28,9 @@ struct Event {
 using EventRef = std::shared_ptr<Event>;
 
 struct PendingDep {
-  OprBlock* op;
-  bool write;
+  OprBlock* op = nullptr;
+  bool write = false;
+  bool heap = false;  // allocated separately (the op had more deps than inline nodes)
   PendingDep* next = nullptr;
 };
 
@@ -59,6 +65,10 @@ struct Var {
 };
 
 struct OprBlock {
+  // Made by the pushing thread, freed by a worker: recycled, never malloc'ed per op.
+  static void* operator new(size_t) { return BlockPool<sizeof(OprBlock)>::alloc(); }
+  static void operator delete(void* p) { BlockPool<sizeof(OprBlock)>::free(p); }
+
   std::atomic<int> wait{0};
   Fn fn;
   Device dev;
@@ -67,13 +77,17 @@ struct OprBlock {
   bool deletes_var = false;
   bool waits_only = false;  // wait_for_var: observes the var, never takes or sets its error
   uint64_t seq = 0;
-  std::vector<Var*> reads, writes;
+  VarList reads, writes;
   std::exception_ptr error;
+  // Queue nodes for this op's waits on its vars: one per var at most, so usually inline.
+  static constexpr size_t kInlineDeps = 8;
+  PendingDep dep_nodes[kInlineDeps];
+  size_t used_nodes = 0;
 };
 
 // Removes duplicates and vars that also appear in writes (a read-write counts as a write).
-void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, std::vector<Var*>& out_reads,
-                    std::vector<Var*>& out_writes);
+void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, VarList& out_reads,
+                    VarList& out_writes);
 
 // Before running op: picks up an error from any var it reads, and orders it after async work
 // on its vars — on `stream` by device-side waits, or on the host (stream == nullptr) by
@@ -87,6 +101,10 @@ void record_completion(OprBlock* op, void* stream);
 void store_outcome(OprBlock* op);
 // Rethrows and clears the error stored on var, after host-synchronising its pending events.
 void finish_wait(Var* var, bool for_write);
+
+// True once any op has run on an async stream: until then no var carries events and the
+// per-op event bookkeeping is skipped.
+bool events_in_use();
 
 // Errors raised since the last wait_all (first one is rethrown by wait_all).
 void note_global_error(std::exception_ptr e);

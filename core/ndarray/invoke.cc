@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/block_pool.h"
 #include "base/dtype.h"
 #include "base/error.h"
 #include "plugin/registry.h"
@@ -51,21 +52,36 @@ KernelCache& cache() {
   return *c;
 }
 
-std::shared_ptr<KernelState> kernel_for(const op::OpSchema& op, const op::Attrs& attrs, Device dev,
-                                        const std::vector<DLTensor>& tensors, size_t n_in) {
-  thread_local std::string key;
+// Per-thread scratch of the invoke path, one thread_local so the hot path pays one TLS lookup.
+struct Scratch {
+  std::vector<Shape> in_shapes, out_shapes;
+  std::vector<int32_t> in_dtypes, out_dtypes;
+  std::string key, last_key;
+  std::shared_ptr<KernelState> last_state;  // memo of the last kernel hit
+};
+
+std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, const op::Attrs& attrs, Device dev,
+                                        const DLTensor* tensors, size_t n_tensors, size_t n_in) {
+  std::string& key = sc.key;
   key.clear();
   key.append(op.name).push_back('\0');
   for (auto& [k, v] : attrs.kv) key.append(v).push_back('\0');
   key.push_back(char(dev.type));
   key.push_back(char(dev.id));
-  for (const DLTensor& t : tensors) {
+  for (size_t i = 0; i < n_tensors; ++i) {
+    const DLTensor& t = tensors[i];
     key.push_back(char(t.dtype.code));
     key.push_back(char(t.dtype.bits));
     key.push_back(char(t.ndim));
     key.append(reinterpret_cast<const char*>(t.shape), size_t(t.ndim) * sizeof(int64_t));
   }
-  if (auto ks = cache().find(key)) return ks;
+  // A loop of the same op skips the shared map and its lock.
+  if (sc.last_state && key == sc.last_key) return sc.last_state;
+  if (auto ks = cache().find(key)) {
+    sc.last_key = key;
+    sc.last_state = ks;
+    return ks;
+  }
 
   const plugin::Backend& b = plugin::registry().for_device(dev);
   const mx_kernel* k = b.api.find_kernel ? b.api.find_kernel(op.name.c_str()) : nullptr;
@@ -86,9 +102,9 @@ std::shared_ptr<KernelState> kernel_for(const op::OpSchema& op, const op::Attrs&
   args.attr_keys = keys.data();
   args.attr_vals = vals.data();
   args.num_inputs = int32_t(n_in);
-  args.inputs = tensors.data();
-  args.num_outputs = int32_t(tensors.size() - n_in);
-  args.outputs = tensors.data() + n_in;
+  args.inputs = tensors;
+  args.num_outputs = int32_t(n_tensors - n_in);
+  args.outputs = tensors + n_in;
   args.device_id = dev.id;
   if (k->create) {
     std::string msg;
@@ -98,15 +114,18 @@ std::shared_ptr<KernelState> kernel_for(const op::OpSchema& op, const op::Attrs&
       fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, op.name, ": backend ", b.name, " rejected the call: ", msg);
     }
   }
-  return cache().insert(key, std::move(ks));
+  sc.last_key = key;
+  sc.last_state = cache().insert(key, std::move(ks));
+  return sc.last_state;
 }
 
 // Everything one pushed op needs, in one allocation; tensors point into `shapes`.
 struct Launch {
+  static constexpr size_t kMaxTensors = 8;
   std::shared_ptr<KernelState> ks;
-  std::vector<Shape> shapes;
-  std::vector<DLTensor> tensors;
-  size_t n_in = 0;
+  Shape shapes[kMaxTensors];
+  DLTensor tensors[kMaxTensors];
+  size_t n_in = 0, n = 0;
   resource::RngDraw rng;
   uint64_t temp_bytes = 0;
   const op::OpSchema* op = nullptr;
@@ -116,7 +135,7 @@ struct Launch {
 
 size_t kernel_cache_size() { return cache().size(); }
 
-void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray> inputs,
+void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
   if (inputs.size() != op.inputs.size())
     fail(MX_ERR_INVALID_ARGUMENT, op.name, ": expected ", op.inputs.size(), " input(s), got ", inputs.size());
@@ -127,28 +146,29 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
     const std::string& ctx = attrs.str("ctx");
     if (!ctx.empty()) dev = Device::parse(ctx);
   } else if (!inputs.empty()) {
-    dev = inputs[0].device();
+    dev = inputs[0]->device();
     for (size_t i = 1; i < inputs.size(); ++i)
-      if (!(inputs[i].device() == dev))
+      if (!(inputs[i]->device() == dev))
         fail(MX_ERR_INVALID_ARGUMENT, op.name, ": inputs are on different devices: ", op.inputs[0], " on ",
-             dev.str(), ", ", op.inputs[i], " on ", inputs[i].device().str());
+             dev.str(), ", ", op.inputs[i], " on ", inputs[i]->device().str());
   }
 
-  // Shapes and dtypes
-  std::vector<Shape> in_shapes;
-  std::vector<int32_t> in_dtypes;
-  in_shapes.reserve(inputs.size());
-  in_dtypes.reserve(inputs.size());
+  // Shapes and dtypes (per-thread scratch: no allocation once warm)
+  thread_local Scratch sc;
+  auto& in_shapes = sc.in_shapes;
+  auto& out_shapes = sc.out_shapes;
+  auto& in_dtypes = sc.in_dtypes;
+  auto& out_dtypes = sc.out_dtypes;
+  in_shapes.clear();
+  in_dtypes.clear();
   for (size_t i = 0; i < inputs.size(); ++i) {
-    in_shapes.push_back(inputs[i].shape());
-    in_dtypes.push_back(inputs[i].dtype());
-    if (!op.dtypes.empty() && std::find(op.dtypes.begin(), op.dtypes.end(), inputs[i].dtype()) == op.dtypes.end())
-      fail(MX_ERR_UNSUPPORTED, op.name, ": dtype ", dtype_info(inputs[i].dtype()).name, " of input '", op.inputs[i],
+    in_shapes.push_back(inputs[i]->shape());
+    in_dtypes.push_back(inputs[i]->dtype());
+    if (!op.dtypes.empty() && std::find(op.dtypes.begin(), op.dtypes.end(), inputs[i]->dtype()) == op.dtypes.end())
+      fail(MX_ERR_UNSUPPORTED, op.name, ": dtype ", dtype_info(inputs[i]->dtype()).name, " of input '", op.inputs[i],
            "' is not supported");
   }
   op::InferArgs ia{op, attrs, in_shapes, in_dtypes};
-  std::vector<Shape> out_shapes;
-  std::vector<int32_t> out_dtypes;
   op.infer_shape(ia, out_shapes);
   op.infer_type(ia, out_dtypes);
 
@@ -173,27 +193,29 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   if (empty) return;  // nothing to compute
 
   // Launch record
-  auto launch = std::make_shared<Launch>();
+  if (inputs.size() + outputs.size() > Launch::kMaxTensors)
+    fail(MX_ERR_UNSUPPORTED, op.name, ": more than ", Launch::kMaxTensors, " inputs and outputs");
+  auto launch = std::allocate_shared<Launch>(PoolAllocator<Launch>());  // freed by the worker
   launch->op = &op;
   launch->n_in = inputs.size();
-  launch->shapes.reserve(inputs.size() + outputs.size());
-  launch->tensors.reserve(inputs.size() + outputs.size());
   auto add = [&](const NDArray& a) {
-    launch->shapes.push_back(a.shape());
-    DLTensor t = a.dl_tensor();
-    t.shape = launch->shapes.back().data();
-    launch->tensors.push_back(t);
+    Shape& s = launch->shapes[launch->n];
+    s = a.shape();
+    DLTensor& t = launch->tensors[launch->n++];
+    t = a.dl_tensor();
+    t.shape = s.data();
   };
-  for (auto& a : inputs) add(a);
+  for (const NDArray* a : inputs) add(*a);
   for (auto& a : outputs) add(a);
-  launch->ks = kernel_for(op, attrs, dev, launch->tensors, inputs.size());
+  launch->ks = kernel_for(sc, op, attrs, dev, launch->tensors, launch->n, inputs.size());
   if (op.random_blocks) launch->rng = resource::reserve_random(dev, op.random_blocks(attrs, out_shapes));
   if (op.temp_bytes) launch->temp_bytes = op.temp_bytes(attrs, in_shapes);
 
-  std::vector<engine::Var*> reads, writes;
-  reads.reserve(inputs.size());
-  for (auto& a : inputs) reads.push_back(a.var());
-  for (auto& a : outputs) writes.push_back(a.var());
+  engine::Var* vars[Launch::kMaxTensors];
+  size_t nv = 0;
+  for (const NDArray* a : inputs) vars[nv++] = a->var();
+  for (auto& a : outputs) vars[nv++] = a.var();
+  std::span<engine::Var* const> reads(vars, inputs.size()), writes(vars + inputs.size(), outputs.size());
   engine::PushOptions opts;
   opts.name = op.name.c_str();
   engine::get().push(
@@ -208,8 +230,8 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
         kc.rng_seed = launch->rng.seed;
         kc.rng_offset = launch->rng.offset;
         const size_t n_in = launch->n_in;
-        const int rc = ks.kernel->run(ks.state, &kc, launch->tensors.data(), int32_t(n_in),
-                                      launch->tensors.data() + n_in, int32_t(launch->tensors.size() - n_in));
+        const int rc = ks.kernel->run(ks.state, &kc, launch->tensors, int32_t(n_in), launch->tensors + n_in,
+                                      int32_t(launch->n - n_in));
         if (rc != 0) {
           std::string msg;
           int32_t code = plugin::take_backend_error(&msg);

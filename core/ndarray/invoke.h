@@ -13,7 +13,7 @@ namespace mx {
 
 // Runs op on inputs. If `outputs` is empty it is filled with new arrays; otherwise it must hold
 // arrays of exactly the inferred shapes and dtypes, which are written.
-void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray> inputs,
+void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs);
 
 // Number of cached kernel states (for tests).

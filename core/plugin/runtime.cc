@@ -1,5 +1,6 @@
 // Connects the registry's backends to the core's services: storage gets each device's
 // alloc/free, the engine gets streams and events for devices that run asynchronously.
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -91,6 +92,9 @@ class BackendStreams final : public engine::DeviceStreams {
 }  // namespace
 
 void runtime_init() {
+  // Called on every C API entry that touches devices: an acquire load once initialised.
+  static std::atomic<bool> done{false};
+  if (done.load(std::memory_order_acquire)) return;
   static std::once_flag once;
   std::call_once(once, [] {
     engine::set_device_streams(new BackendStreams());  // lives until exit, like the workers using it
@@ -104,6 +108,7 @@ void runtime_init() {
       return a.get();
     });
     registry().discover();
+    done.store(true, std::memory_order_release);
   });
 }
 

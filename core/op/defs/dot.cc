@@ -21,10 +21,10 @@ void dot_shape(const InferArgs& a, std::vector<Shape>& out) {
     fail(MX_ERR_SHAPE_MISMATCH, "dot: reduction dimensions differ: lhs ", shape_str(l), (ta ? " (transposed)" : ""),
          " has ", kl, ", rhs ", shape_str(r), (tb ? " (transposed)" : ""), " has ", kr);
   Shape o;
-  if (ta) o.insert(o.end(), l.begin() + 1, l.end());
-  else o.insert(o.end(), l.begin(), l.end() - 1);
-  if (tb) o.insert(o.end(), r.begin(), r.end() - 1);
-  else o.insert(o.end(), r.begin() + 1, r.end());
+  if (ta) o.append(l.begin() + 1, l.end());
+  else o.append(l.begin(), l.end() - 1);
+  if (tb) o.append(r.begin(), r.end() - 1);
+  else o.append(r.begin() + 1, r.end());
   if (o.empty()) o = {1};  // vector . vector
   out = {o};
 }

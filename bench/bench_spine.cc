@@ -1,0 +1,148 @@
+// Spine benchmarks, through the C API only:
+//  - tiny-op throughput: 1-element elemwise_add via mx_imperative_invoke (preallocated output),
+//    on the threaded and the naive engine; "chain" writes one output (every op depends on the
+//    previous), "spread" rotates over 64 outputs.
+//  - dot at 1024^2 and 2048^2 float32 against a raw cblas_sgemm call in the same run.
+// Prints a table and one JSON line (prefix "JSON ").
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "mx/c_api.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void ok(int rc, const char* what) {
+  if (rc != 0) {
+    std::fprintf(stderr, "%s failed: %s\n", what, mx_get_last_error());
+    std::exit(1);
+  }
+}
+
+mx_ndarray_t make(std::vector<int64_t> shape, float fill) {
+  mx_ndarray_t h;
+  ok(mx_ndarray_create(shape.data(), int32_t(shape.size()), MX_FLOAT32, MX_DEVICE_CPU, 0, &h), "create");
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  std::vector<float> v(static_cast<size_t>(n), fill);
+  ok(mx_ndarray_copy_from_host(h, v.data(), v.size() * 4), "copy");
+  return h;
+}
+
+double tiny_ops_per_sec(const char* engine, int n_ops, int n_outputs) {
+  ok(mx_engine_set_type(engine), "engine");
+  mx_ndarray_t a = make({1}, 1), b = make({1}, 2);
+  std::vector<mx_ndarray_t> outs;
+  for (int i = 0; i < n_outputs; ++i) outs.push_back(make({1}, 0));
+  mx_ndarray_t in[] = {a, b};
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    ok(mx_ndarray_wait_all(), "wait");
+    auto t0 = Clock::now();
+    for (int i = 0; i < n_ops; ++i) {
+      mx_ndarray_t* o = &outs[size_t(i % n_outputs)];
+      int32_t n = 1;
+      if (mx_imperative_invoke("elemwise_add", 2, in, &n, &o, 0, nullptr, nullptr) != 0) ok(-1, "invoke");
+    }
+    ok(mx_ndarray_wait_all(), "wait");
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, n_ops / s);
+  }
+  float check = 0;
+  ok(mx_ndarray_copy_to_host(outs[0], &check, 4), "read");
+  if (check != 3.0f) {
+    std::fprintf(stderr, "wrong result %f\n", check);
+    std::exit(1);
+  }
+  for (auto h : outs) mx_ndarray_free(h);
+  mx_ndarray_free(a);
+  mx_ndarray_free(b);
+  return best;
+}
+
+template <typename F>
+double median_seconds(int reps, F&& f) {
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+struct DotResult {
+  int n;
+  double mx_gflops, blas_gflops;
+};
+
+DotResult bench_dot(int n, int reps) {
+  ok(mx_engine_set_type("threaded"), "engine");
+  mx_ndarray_t a = make({n, n}, 0.5f), b = make({n, n}, 0.25f), c = make({n, n}, 0);
+  mx_ndarray_t in[] = {a, b};
+  auto run_mx = [&] {
+    mx_ndarray_t* o = &c;
+    int32_t k = 1;
+    ok(mx_imperative_invoke("dot", 2, in, &k, &o, 0, nullptr, nullptr), "dot");
+    ok(mx_ndarray_wait_to_read(c), "wait");
+  };
+  std::vector<float> A(size_t(n) * n, 0.5f), B(size_t(n) * n, 0.25f), C(size_t(n) * n);
+  auto run_blas = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, C.data(), n);
+  };
+  run_mx();
+  run_blas();  // warm both
+  // Interleave so machine noise hits both alike.
+  std::vector<double> tm, tb;
+  for (int r = 0; r < reps; ++r) {
+    tm.push_back(median_seconds(1, run_mx));
+    tb.push_back(median_seconds(1, run_blas));
+  }
+  std::sort(tm.begin(), tm.end());
+  std::sort(tb.begin(), tb.end());
+  std::vector<float> got(size_t(n) * n);
+  ok(mx_ndarray_copy_to_host(c, got.data(), got.size() * 4), "read");  // every element: n * 0.125
+  if (got.front() != float(n) * 0.125f || got.back() != C.back()) {
+    std::fprintf(stderr, "dot wrong: %f\n", got.front());
+    std::exit(1);
+  }
+  mx_ndarray_free(a);
+  mx_ndarray_free(b);
+  mx_ndarray_free(c);
+  const double flops = 2.0 * n * double(n) * n;
+  return {n, flops / tm[tm.size() / 2] / 1e9, flops / tb[tb.size() / 2] / 1e9};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int n_ops = argc > 1 ? std::atoi(argv[1]) : 300000;
+  const double thr_chain = tiny_ops_per_sec("threaded", n_ops, 1);
+  const double thr_spread = tiny_ops_per_sec("threaded", n_ops, 64);
+  const double naive_chain = tiny_ops_per_sec("naive", n_ops, 1);
+  const DotResult d1 = bench_dot(1024, 15);
+  const DotResult d2 = bench_dot(2048, 7);
+
+  std::printf("%-44s %14s %14s %8s\n", "benchmark", "mx", "peer", "ratio");
+  std::printf("%-44s %14.0f %14s %8s\n", "tiny add ops/s, threaded engine, chain", thr_chain, "-", "-");
+  std::printf("%-44s %14.0f %14s %8s\n", "tiny add ops/s, threaded engine, 64 outputs", thr_spread, "-", "-");
+  std::printf("%-44s %14.0f %14s %8s\n", "tiny add ops/s, naive engine, chain", naive_chain, "-", "-");
+  for (const DotResult& d : {d1, d2})
+    std::printf("dot %4dx%-4d float32 GFLOP/s (peer: cblas_sgemm) %11.1f %14.1f %8.3f\n", d.n, d.n, d.mx_gflops,
+                d.blas_gflops, d.mx_gflops / d.blas_gflops);
+  std::printf(
+      "JSON {\"bench\":\"spine\",\"tiny_ops_per_s_threaded_chain\":%.0f,\"tiny_ops_per_s_threaded_spread\":%.0f,"
+      "\"tiny_ops_per_s_naive_chain\":%.0f,\"dot1024_gflops\":%.2f,\"sgemm1024_gflops\":%.2f,\"dot2048_gflops\":%.2f,"
+      "\"sgemm2048_gflops\":%.2f,\"dot2048_ratio\":%.4f}\n",
+      thr_chain, thr_spread, naive_chain, d1.mx_gflops, d1.blas_gflops, d2.mx_gflops, d2.blas_gflops,
+      d2.mx_gflops / d2.blas_gflops);
+  return 0;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything mx needs to build and test on Debian 12 (as root, with apt reachable).
+# The CUDA 13 toolkit with cuDNN 9 is expected under /usr/local/cuda (it is not an apt package).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libopenblas-dev libboost-dev libdlpack-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  abigail-tools binutils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
+if [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  echo "setup: no CUDA toolkit at /usr/local/cuda; building without the CUDA backend (MX_WITH_CUDA=OFF)"
+fi
