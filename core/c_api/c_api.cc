@@ -66,6 +66,15 @@ const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) {
 
 mx_ndarray_t wrap(mx::NDArray a) { return new mx_ndarray{std::move(a)}; }
 
+// Writes `value` into a caller's versioned struct: only the fields its struct_size covers, and
+// never the struct_size itself (the caller's declaration of what it knows).
+template <typename T>
+void write_sized(T* out, const T& value, const char* fn) {
+  const uint32_t n = out->struct_size < sizeof(T) ? out->struct_size : uint32_t(sizeof(T));
+  if (n < sizeof(uint32_t)) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": struct_size is not set");
+  std::memcpy(reinterpret_cast<char*>(out) + 4, reinterpret_cast<const char*>(&value) + 4, n - 4);
+}
+
 mx::Shape shape_of(const int64_t* shape, int32_t ndim, const char* fn) {
   if (ndim < 0 || ndim > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ndim ", ndim, " is out of range [0, 32]");
   if (ndim > 0) need(shape, fn, "shape");
@@ -144,9 +153,7 @@ int mx_backend_get_info(int32_t index, mx_backend_info* out) {
   info.num_devices = b.num_devices;
   info.failed_step = b.failed_step;
   info.message = b.message.c_str();
-  const uint32_t n = out->struct_size < sizeof(info) ? out->struct_size : uint32_t(sizeof(info));
-  if (n < sizeof(uint32_t)) mx::fail(MX_ERR_INVALID_ARGUMENT, "mx_backend_get_info: struct_size not set");
-  std::memcpy(reinterpret_cast<char*>(out) + 4, reinterpret_cast<char*>(&info) + 4, n - 4);
+  write_sized(out, info, "mx_backend_get_info");
   API_END();
 }
 
@@ -186,9 +193,7 @@ int mx_device_get_info(int32_t device_type, int32_t device_id, mx_device_info* o
   info.supports_async = props.supports_async;
   info.supports_events = props.supports_events;
   info.supports_pinned = props.supports_pinned;
-  const uint32_t n = out->struct_size < sizeof(info) ? out->struct_size : uint32_t(sizeof(info));
-  if (n < sizeof(uint32_t)) mx::fail(MX_ERR_INVALID_ARGUMENT, "mx_device_get_info: struct_size not set");
-  std::memcpy(reinterpret_cast<char*>(out) + 4, reinterpret_cast<char*>(&info) + 4, n - 4);
+  write_sized(out, info, "mx_device_get_info");
   API_END();
 }
 
@@ -220,9 +225,7 @@ int mx_storage_stats_get(int32_t device_type, int32_t device_id, mx_storage_stat
   st.peak_in_use_bytes = s.peak_in_use;
   st.num_device_allocs = s.device_allocs;
   st.limit_bytes = s.limit;
-  const uint32_t n = out->struct_size < sizeof(st) ? out->struct_size : uint32_t(sizeof(st));
-  if (n < sizeof(uint32_t)) mx::fail(MX_ERR_INVALID_ARGUMENT, "mx_storage_stats_get: struct_size not set");
-  std::memcpy(reinterpret_cast<char*>(out) + 4, reinterpret_cast<char*>(&st) + 4, n - 4);
+  write_sized(out, st, "mx_storage_stats_get");
   API_END();
 }
 
