@@ -49,5 +49,6 @@ extern const mx_kernel kElemwiseKernels[];
 extern const mx_kernel kInitKernels[];
 extern const mx_kernel kRandomKernels[];
 extern const mx_kernel kDotKernels[];
+extern const mx_kernel kUnaryKernels[];
 
 }  // namespace mxcpu

@@ -4,6 +4,7 @@
 #include "mx/c_api.h"
 
 #include <cstring>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +14,7 @@
 #include "base/error.h"
 #include "c_api/handles.h"
 #include "engine/engine.h"
+#include "ndarray/autograd.h"
 #include "ndarray/dlpack.h"
 #include "ndarray/invoke.h"
 #include "ndarray/ndarray.h"
@@ -453,6 +455,8 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
     }
   }
   mx::invoke(op, attrs, ins, outs);
+  if (provided)  // the handles the caller passed now sit on the autograd tape (if recording)
+    for (int32_t i = 0; i < *num_outputs; ++i) (*outputs)[i]->arr.set_ag_entry(outs[size_t(i)].ag_entry());
   if (!provided) {
     t_handles.clear();
     for (auto& o : outs) t_handles.push_back(wrap(std::move(o)));
@@ -475,6 +479,177 @@ int mx_op_list(uint32_t* out_num, const char*** out_names) {
   }();
   *out_num = uint32_t(names->size());
   *out_names = const_cast<const char**>(names->data());
+  API_END();
+}
+
+// ---------------------------------------------------------------- op info
+
+namespace {
+
+const char* param_type_name(const mx::op::ParamSpec& p, std::vector<std::unique_ptr<std::string>>& keep) {
+  switch (p.type) {
+    case mx::op::ParamType::kInt: return "int";
+    case mx::op::ParamType::kFloat: return "float";
+    case mx::op::ParamType::kBool: return "boolean";
+    case mx::op::ParamType::kShape: return "Shape(tuple)";
+    case mx::op::ParamType::kDType: return "dtype";
+    case mx::op::ParamType::kDevice: return "device";
+    case mx::op::ParamType::kEnum: {
+      std::string s = "{";
+      for (size_t i = 0; i < p.choices.size(); ++i) s += (i ? ", " : "") + p.choices[i];
+      keep.push_back(std::make_unique<std::string>(s + "}"));
+      return keep.back()->c_str();
+    }
+  }
+  return "?";
+}
+
+// Per-op info built once and kept for the life of the library.
+struct OpInfoStore {
+  std::vector<std::unique_ptr<std::string>> strings;
+  std::vector<const char*> inputs, names, types, defaults, docs, backends;
+  mx_op_info info{};
+};
+
+}  // namespace
+
+int mx_op_get_info(const char* op_name, mx_op_info* out) {
+  API_BEGIN();
+  need(op_name, "mx_op_get_info", "op_name");
+  need(out, "mx_op_get_info", "out");
+  mx::plugin::runtime_init();
+  const mx::op::OpSchema& op = mx::op::registry().get(op_name);
+  static std::mutex mu;
+  static auto* store = new std::unordered_map<const mx::op::OpSchema*, std::unique_ptr<OpInfoStore>>();
+  std::lock_guard<std::mutex> lk(mu);
+  auto& slot = (*store)[&op];
+  if (!slot) {
+    auto st = std::make_unique<OpInfoStore>();
+    for (auto& n : op.inputs) st->inputs.push_back(n.c_str());
+    for (auto& p : op.params) {
+      st->names.push_back(p.name.c_str());
+      st->types.push_back(param_type_name(p, st->strings));
+      st->defaults.push_back(p.default_value.c_str());
+      st->docs.push_back(p.doc.c_str());
+    }
+    for (const mx::plugin::Backend* b : mx::plugin::registry().backends())
+      if (b->usable() && b->api.find_kernel && b->api.find_kernel(op.name.c_str())) {
+        st->strings.push_back(std::make_unique<std::string>(b->name));
+        st->backends.push_back(st->strings.back()->c_str());
+      }
+    mx_op_info& i = st->info;
+    i.struct_size = sizeof(i);
+    i.name = op.name.c_str();
+    i.doc = op.doc.c_str();
+    i.num_inputs = uint32_t(st->inputs.size());
+    i.input_names = st->inputs.data();
+    i.num_outputs = op.num_outputs;
+    i.num_params = uint32_t(st->names.size());
+    i.param_names = st->names.data();
+    i.param_types = st->types.data();
+    i.param_defaults = st->defaults.data();
+    i.param_docs = st->docs.data();
+    i.has_gradient = op.gradient ? 1 : 0;
+    i.num_backends = uint32_t(st->backends.size());
+    i.backends = st->backends.data();
+    slot = std::move(st);
+  }
+  write_sized(out, slot->info, "mx_op_get_info");
+  API_END();
+}
+
+// ---------------------------------------------------------------- autograd
+
+int mx_autograd_set_recording(int32_t on, int32_t* prev) {
+  API_BEGIN();
+  const bool was = mx::autograd::set_recording(on != 0);
+  if (prev) *prev = was;
+  API_END();
+}
+
+int mx_autograd_set_training(int32_t on, int32_t* prev) {
+  API_BEGIN();
+  const bool was = mx::autograd::set_training(on != 0);
+  if (prev) *prev = was;
+  API_END();
+}
+
+int mx_autograd_is_recording(int32_t* out) {
+  API_BEGIN();
+  need(out, "mx_autograd_is_recording", "out");
+  *out = mx::autograd::is_recording();
+  API_END();
+}
+
+int mx_autograd_is_training(int32_t* out) {
+  API_BEGIN();
+  need(out, "mx_autograd_is_training", "out");
+  *out = mx::autograd::is_training();
+  API_END();
+}
+
+int mx_autograd_mark_variables(uint32_t num, const mx_ndarray_t* vars, const int32_t* reqs, const mx_ndarray_t* grads) {
+  API_BEGIN();
+  if (num) {
+    need(vars, "mx_autograd_mark_variables", "vars");
+    need(reqs, "mx_autograd_mark_variables", "grad_reqs");
+    need(grads, "mx_autograd_mark_variables", "grads");
+  }
+  std::vector<mx::NDArray*> v;
+  std::vector<mx::NDArray> g;
+  for (uint32_t i = 0; i < num; ++i) {
+    need(vars[i], "mx_autograd_mark_variables", "variable");
+    v.push_back(&vars[i]->arr);
+    if (reqs[i] != MX_GRAD_NULL) need(grads[i], "mx_autograd_mark_variables", "gradient buffer");
+    g.push_back(grads[i] ? grads[i]->arr : mx::NDArray());
+  }
+  mx::autograd::mark_variables(v, std::span<const int32_t>(reqs, num), g);
+  API_END();
+}
+
+namespace {
+
+void collect(uint32_t n, const mx_ndarray_t* heads, const mx_ndarray_t* head_grads, std::vector<mx::NDArray>& h,
+             std::vector<mx::NDArray>& hg, const char* fn) {
+  if (n) need(heads, fn, "heads");
+  for (uint32_t i = 0; i < n; ++i) {
+    h.push_back(arr_of(heads[i], fn));
+    if (head_grads) hg.push_back(head_grads[i] ? head_grads[i]->arr : mx::NDArray());
+  }
+}
+
+}  // namespace
+
+int mx_autograd_backward(uint32_t num_heads, const mx_ndarray_t* heads, const mx_ndarray_t* head_grads,
+                         int32_t retain_graph, int32_t create_graph, int32_t is_training) {
+  API_BEGIN();
+  std::vector<mx::NDArray> h, hg;
+  collect(num_heads, heads, head_grads, h, hg, "mx_autograd_backward");
+  mx::autograd::backward(h, hg, retain_graph != 0, create_graph != 0, is_training != 0);
+  API_END();
+}
+
+int mx_autograd_grad(uint32_t num_heads, const mx_ndarray_t* heads, const mx_ndarray_t* head_grads, uint32_t num_vars,
+                     const mx_ndarray_t* vars, int32_t retain_graph, int32_t create_graph, int32_t is_training,
+                     mx_ndarray_t** out_grads) {
+  API_BEGIN();
+  need(out_grads, "mx_autograd_grad", "out_grads");
+  std::vector<mx::NDArray> h, hg, v;
+  collect(num_heads, heads, head_grads, h, hg, "mx_autograd_grad");
+  if (num_vars) need(vars, "mx_autograd_grad", "vars");
+  for (uint32_t i = 0; i < num_vars; ++i) v.push_back(arr_of(vars[i], "mx_autograd_grad"));
+  auto grads = mx::autograd::grad(h, hg, v, retain_graph != 0, create_graph != 0, is_training != 0);
+  t_handles.clear();
+  for (auto& g : grads) t_handles.push_back(wrap(std::move(g)));
+  *out_grads = t_handles.data();
+  API_END();
+}
+
+int mx_ndarray_get_grad(mx_ndarray_t h, mx_ndarray_t* out) {
+  API_BEGIN();
+  need(out, "mx_ndarray_get_grad", "out");
+  const auto& e = arr_of(h, "mx_ndarray_get_grad").ag_entry();
+  *out = e.node && !e.node->op && e.node->grad.defined() ? wrap(e.node->grad) : nullptr;
   API_END();
 }
 

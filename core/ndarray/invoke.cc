@@ -8,6 +8,7 @@
 #include "base/block_pool.h"
 #include "base/dtype.h"
 #include "base/error.h"
+#include "ndarray/autograd.h"
 #include "plugin/registry.h"
 #include "resource/resource.h"
 
@@ -188,6 +189,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
              " but the op runs on ", dev.str());
     }
   }
+  autograd::record(op, attrs, inputs, outputs);
   bool empty = false;
   for (auto& o : outputs) empty |= o.size() == 0;
   if (empty) return;  // nothing to compute

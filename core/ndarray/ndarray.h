@@ -17,6 +17,16 @@
 
 namespace mx {
 
+namespace autograd {
+struct Node;
+}
+
+// Where an array sits on the autograd tape: output `index` of `node` (none if node is null).
+struct AGEntry {
+  std::shared_ptr<autograd::Node> node;
+  uint32_t index = 0;
+};
+
 struct Chunk {
   Device dev;
   void* data = nullptr;
@@ -50,6 +60,9 @@ class NDArray {
   const std::shared_ptr<Chunk>& chunk() const { return chunk_; }
   uint64_t byte_offset() const { return offset_; }
 
+  const AGEntry& ag_entry() const { return ag_; }
+  void set_ag_entry(AGEntry e) { ag_ = std::move(e); }
+
   // A DLTensor over this array; shape points into the array (valid while it lives).
   DLTensor dl_tensor() const;
 
@@ -69,6 +82,7 @@ class NDArray {
   int32_t dtype_ = 0;
   uint64_t offset_ = 0;
   std::shared_ptr<Chunk> chunk_;
+  AGEntry ag_;
 };
 
 // Asynchronous copy between arrays of equal shape and dtype on any devices.

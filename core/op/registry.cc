@@ -9,6 +9,7 @@ const Registry& registry() {
     register_init(*reg);
     register_random(*reg);
     register_dot(*reg);
+    register_unary(*reg);
     return reg;
   }();
   return *r;

@@ -162,6 +162,10 @@ ParamSpec param_float(const std::string& name, const std::string& def, const std
 ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc) {
   return {name, ParamType::kBool, def, false, -1e308, 1e308, {}, doc};
 }
+std::string float_str(double v) { return canonical_float(v); }
+
+std::vector<GradValue> no_gradient(const GradArgs& a) { return std::vector<GradValue>(a.inputs.size(), kNoGrad); }
+
 ParamSpec param_required(ParamSpec p) {
   p.required = true;
   return p;

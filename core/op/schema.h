@@ -41,6 +41,29 @@ class Attrs {
 
 struct OpSchema;
 
+// Gradients are graphs of other ops. A schema's gradient function emits op calls through a
+// builder; autograd evaluates them on NDArrays (recording them again when a higher-order gradient
+// is wanted), the static executor will turn them into graph nodes. Values are builder handles.
+using GradValue = int32_t;
+inline constexpr GradValue kNoGrad = -1;  // this input gets no gradient (treated as zero)
+
+class GradBuilder {
+ public:
+  virtual ~GradBuilder() = default;
+  // Emits `op` on inputs with attributes (MXNet string forms); returns its single output.
+  virtual GradValue call(const std::string& op, std::vector<GradValue> inputs,
+                         std::vector<std::pair<std::string, std::string>> attrs = {}) = 0;
+};
+
+struct GradArgs {
+  GradBuilder& g;
+  const Attrs& attrs;
+  std::vector<GradValue> inputs;     // the op's inputs
+  std::vector<GradValue> outputs;    // the op's outputs
+  std::vector<GradValue> out_grads;  // gradients flowing into each output
+  const std::vector<Shape>& in_shapes;
+};
+
 struct InferArgs {
   const OpSchema& op;
   const Attrs& attrs;
@@ -64,6 +87,8 @@ struct OpSchema {
   std::function<void(const InferArgs&, std::vector<int32_t>&)> infer_type;
   // Philox counter blocks one call draws (random ops); nullptr for deterministic ops.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& out_shapes)> random_blocks;
+  // One gradient per input (kNoGrad allowed); nullptr: the op is not differentiable.
+  std::function<std::vector<GradValue>(const GradArgs&)> gradient;
   // Scratch bytes one call needs from the worker's temp space; nullptr for none.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& in_shapes)> temp_bytes;
 };
@@ -98,5 +123,9 @@ ParamSpec param_device(const std::string& doc);
 ParamSpec param_float(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_required(ParamSpec p);
+// Canonical string of a float attribute value.
+std::string float_str(double v);
+// Gradient for ops whose outputs are piecewise constant in every input.
+std::vector<GradValue> no_gradient(const GradArgs& a);
 
 }  // namespace mx::op

@@ -229,6 +229,56 @@ MX_API int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const m
  * library. */
 MX_API int mx_op_list(uint32_t* out_num, const char*** out_names);
 
+/* An op's schema and where it runs. All strings and arrays live as long as the library. */
+typedef struct mx_op_info {
+  uint32_t struct_size; /* set by the caller */
+  const char* name;     /* canonical name (info of an alias describes the op it names) */
+  const char* doc;
+  uint32_t num_inputs;
+  const char* const* input_names;
+  int32_t num_outputs;
+  uint32_t num_params;
+  const char* const* param_names;
+  const char* const* param_types;    /* "int", "float", "boolean", "Shape(tuple)", "dtype", "device", "{a, b}" */
+  const char* const* param_defaults; /* "" for required params */
+  const char* const* param_docs;
+  int32_t has_gradient;
+  uint32_t num_backends; /* backends (by name) that have a kernel for this op */
+  const char* const* backends;
+} mx_op_info;
+
+MX_API int mx_op_get_info(const char* op_name, mx_op_info* out);
+
+/* ---------------------------------------------------------------- autograd */
+
+/* grad_req values (MXNet's numbers). */
+#define MX_GRAD_NULL 0
+#define MX_GRAD_WRITE 1
+#define MX_GRAD_ADD 3
+
+/* Thread-local switches; *prev (may be NULL) receives the previous value. */
+MX_API int mx_autograd_set_recording(int32_t is_recording, int32_t* prev);
+MX_API int mx_autograd_set_training(int32_t is_training, int32_t* prev);
+MX_API int mx_autograd_is_recording(int32_t* out);
+MX_API int mx_autograd_is_training(int32_t* out);
+
+/* Marks arrays as variables: backward() writes (MX_GRAD_WRITE) or adds (MX_GRAD_ADD) their
+ * gradients into grads[i], which must match their shape and dtype (ignored for MX_GRAD_NULL). */
+MX_API int mx_autograd_mark_variables(uint32_t num, const mx_ndarray_t* vars, const int32_t* grad_reqs,
+                                      const mx_ndarray_t* grads);
+/* Backpropagates sum_i(heads[i] * head_grads[i]) (head_grads NULL, or an entry NULL: ones) into
+ * the marked variables. Without retain_graph the recorded graph is freed. With create_graph the
+ * gradient computation is recorded too (for gradients of gradients). */
+MX_API int mx_autograd_backward(uint32_t num_heads, const mx_ndarray_t* heads, const mx_ndarray_t* head_grads,
+                                int32_t retain_graph, int32_t create_graph, int32_t is_training);
+/* Like backward, but returns the gradients with respect to vars as new arrays in *out_grads
+ * (thread-local array of num_vars handles, each the caller's to free). */
+MX_API int mx_autograd_grad(uint32_t num_heads, const mx_ndarray_t* heads, const mx_ndarray_t* head_grads,
+                            uint32_t num_vars, const mx_ndarray_t* vars, int32_t retain_graph, int32_t create_graph,
+                            int32_t is_training, mx_ndarray_t** out_grads);
+/* The gradient buffer of a marked variable as a new handle (to free), or NULL if none. */
+MX_API int mx_ndarray_get_grad(mx_ndarray_t arr, mx_ndarray_t* out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -41,6 +41,8 @@ const mx_kernel kInitKernels[] = {
     {sizeof(mx_kernel), "_zeros", create<0>, run, destroy},
     {sizeof(mx_kernel), "_ones", create<1>, run, destroy},
     {sizeof(mx_kernel), "_full", create<2>, run, destroy},
+    {sizeof(mx_kernel), "zeros_like", create<0>, run, destroy},
+    {sizeof(mx_kernel), "ones_like", create<1>, run, destroy},
     {0, nullptr, nullptr, nullptr, nullptr},
 };
 

@@ -9,8 +9,22 @@ void register_elemwise(Registry& r);  // elemwise_* and *_scalar arithmetic, _co
 void register_init(Registry& r);      // _zeros, _ones, _full
 void register_random(Registry& r);    // _random_uniform, _random_normal
 void register_dot(Registry& r);       // dot
+void register_unary(Registry& r);     // relu ... erf, scalar comparisons, zeros_like, ones_like
 
-// dtypes of arithmetic ops (bool has no arithmetic).
+// dtypes of arithmetic ops (bool has no arithmetic), and of transcendental math.
 const std::vector<int32_t>& numeric_dtypes();
+const std::vector<int32_t>& float_dtypes();
+
+// Shorthands for writing gradients as op graphs.
+struct Grad {
+  GradBuilder& g;
+  GradValue op(const char* name, std::vector<GradValue> in, std::vector<std::pair<std::string, std::string>> a = {}) {
+    return g.call(name, std::move(in), std::move(a));
+  }
+  GradValue mul(GradValue a, GradValue b) { return op("elemwise_mul", {a, b}); }
+  GradValue div(GradValue a, GradValue b) { return op("elemwise_div", {a, b}); }
+  GradValue neg(GradValue a) { return op("negative", {a}); }
+  GradValue scalar(const char* name, GradValue a, double s) { return op(name, {a}, {{"scalar", float_str(s)}}); }
+};
 
 }  // namespace mx::op

@@ -36,6 +36,23 @@ void dot_type(const InferArgs& a, std::vector<int32_t>& out) {
   out = {a.in_dtypes[0]};
 }
 
+// C = op(A) op(B): each input's gradient is again a dot, with the transposes rearranged.
+std::vector<GradValue> dot_grad(const GradArgs& a) {
+  if (a.in_shapes[0].size() != 2 || a.in_shapes[1].size() != 2)
+    fail(MX_ERR_UNSUPPORTED, "dot: gradient is implemented for 2-d inputs, got ", shape_str(a.in_shapes[0]), " and ",
+         shape_str(a.in_shapes[1]));
+  Grad d{a.g};
+  const bool ta = a.attrs.b("transpose_a"), tb = a.attrs.b("transpose_b");
+  const GradValue A = a.inputs[0], B = a.inputs[1], og = a.out_grads[0];
+  auto dot = [&](GradValue x, GradValue y, bool tx, bool ty) {
+    return d.op("dot", {x, y}, {{"transpose_a", tx ? "True" : "False"}, {"transpose_b", ty ? "True" : "False"}});
+  };
+  if (!ta && !tb) return {dot(og, B, false, true), dot(A, og, true, false)};
+  if (ta && !tb) return {dot(B, og, false, true), dot(A, og, false, false)};
+  if (!ta && tb) return {dot(og, B, false, false), dot(og, A, true, false)};
+  return {dot(B, og, true, true), dot(og, A, true, true)};
+}
+
 }  // namespace
 
 void register_dot(Registry& r) {
@@ -50,6 +67,7 @@ void register_dot(Registry& r) {
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
   s.infer_shape = dot_shape;
   s.infer_type = dot_type;
+  s.gradient = dot_grad;
   r.add(std::move(s));
 }
 

@@ -4,6 +4,11 @@
 
 namespace mx::op {
 
+const std::vector<int32_t>& float_dtypes() {
+  static const std::vector<int32_t> v = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
+  return v;
+}
+
 const std::vector<int32_t>& numeric_dtypes() {
   static const std::vector<int32_t> v = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16,
                                          MX_UINT8,   MX_INT8,    MX_INT32,   MX_INT64};
@@ -29,7 +34,10 @@ void same_type(const InferArgs& a, std::vector<int32_t>& out) {
 
 void unary_shape(const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; }
 
-void binary(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc) {
+using GradFn = std::function<std::vector<GradValue>(const GradArgs&)>;
+
+void binary(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc,
+            GradFn grad) {
   OpSchema s;
   s.name = name;
   s.aliases = std::move(aliases);
@@ -38,10 +46,12 @@ void binary(Registry& r, const std::string& name, std::vector<std::string> alias
   s.dtypes = numeric_dtypes();
   s.infer_shape = same_shape;
   s.infer_type = same_type;
+  s.gradient = std::move(grad);
   r.add(std::move(s));
 }
 
-void scalar(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc) {
+void scalar(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc,
+            GradFn grad) {
   OpSchema s;
   s.name = name;
   s.aliases = std::move(aliases);
@@ -52,22 +62,46 @@ void scalar(Registry& r, const std::string& name, std::vector<std::string> alias
   s.dtypes = numeric_dtypes();
   s.infer_shape = unary_shape;
   s.infer_type = same_type;
+  s.gradient = std::move(grad);
   r.add(std::move(s));
 }
 
 }  // namespace
 
 void register_elemwise(Registry& r) {
-  binary(r, "elemwise_add", {"_add", "_plus", "_Plus"}, "out = lhs + rhs, elementwise.");
-  binary(r, "elemwise_sub", {"_sub", "_minus", "_Minus"}, "out = lhs - rhs, elementwise.");
-  binary(r, "elemwise_mul", {"_mul", "_Mul"}, "out = lhs * rhs, elementwise.");
-  binary(r, "elemwise_div", {"_div", "_Div"}, "out = lhs / rhs, elementwise (integer division truncates).");
-  scalar(r, "_plus_scalar", {"_PlusScalar"}, "out = data + scalar.");
-  scalar(r, "_minus_scalar", {"_MinusScalar"}, "out = data - scalar.");
-  scalar(r, "_rminus_scalar", {"_RMinusScalar"}, "out = scalar - data.");
-  scalar(r, "_mul_scalar", {"_MulScalar"}, "out = data * scalar.");
-  scalar(r, "_div_scalar", {"_DivScalar"}, "out = data / scalar.");
-  scalar(r, "_rdiv_scalar", {"_RDivScalar"}, "out = scalar / data.");
+  binary(r, "elemwise_add", {"_add", "_plus", "_Plus"}, "out = lhs + rhs, elementwise.",
+         [](const GradArgs& a) { return std::vector<GradValue>{a.out_grads[0], a.out_grads[0]}; });
+  binary(r, "elemwise_sub", {"_sub", "_minus", "_Minus"}, "out = lhs - rhs, elementwise.", [](const GradArgs& a) {
+    Grad d{a.g};
+    return std::vector<GradValue>{a.out_grads[0], d.neg(a.out_grads[0])};
+  });
+  binary(r, "elemwise_mul", {"_mul", "_Mul"}, "out = lhs * rhs, elementwise.", [](const GradArgs& a) {
+    Grad d{a.g};
+    return std::vector<GradValue>{d.mul(a.out_grads[0], a.inputs[1]), d.mul(a.out_grads[0], a.inputs[0])};
+  });
+  binary(r, "elemwise_div", {"_div", "_Div"}, "out = lhs / rhs, elementwise (integer division truncates).",
+         [](const GradArgs& a) {
+           Grad d{a.g};
+           const GradValue og = a.out_grads[0], rhs = a.inputs[1];
+           // d/drhs (lhs / rhs) = -out / rhs
+           return std::vector<GradValue>{d.div(og, rhs), d.neg(d.div(d.mul(og, a.outputs[0]), rhs))};
+         });
+  auto pass = [](const GradArgs& a) { return std::vector<GradValue>{a.out_grads[0]}; };
+  auto negate = [](const GradArgs& a) { return std::vector<GradValue>{Grad{a.g}.neg(a.out_grads[0])}; };
+  auto by_scalar = [](const char* op) {
+    return [op](const GradArgs& a) {
+      return std::vector<GradValue>{Grad{a.g}.scalar(op, a.out_grads[0], a.attrs.f("scalar"))};
+    };
+  };
+  scalar(r, "_plus_scalar", {"_PlusScalar"}, "out = data + scalar.", pass);
+  scalar(r, "_minus_scalar", {"_MinusScalar"}, "out = data - scalar.", pass);
+  scalar(r, "_rminus_scalar", {"_RMinusScalar"}, "out = scalar - data.", negate);
+  scalar(r, "_mul_scalar", {"_MulScalar"}, "out = data * scalar.", by_scalar("_mul_scalar"));
+  scalar(r, "_div_scalar", {"_DivScalar"}, "out = data / scalar.", by_scalar("_div_scalar"));
+  scalar(r, "_rdiv_scalar", {"_RDivScalar"}, "out = scalar / data.", [](const GradArgs& a) {
+    Grad d{a.g};  // d(s / x) = -out / x
+    return std::vector<GradValue>{d.neg(d.div(d.mul(a.out_grads[0], a.outputs[0]), a.inputs[0]))};
+  });
 
   OpSchema c;
   c.name = "_copy";
@@ -76,6 +110,7 @@ void register_elemwise(Registry& r) {
   c.inputs = {"data"};
   c.infer_shape = unary_shape;
   c.infer_type = same_type;
+  c.gradient = pass;
   r.add(std::move(c));
 }
 

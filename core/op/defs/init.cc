@@ -21,6 +21,7 @@ void creation(Registry& r, const std::string& name, const std::string& doc, bool
   if (with_value) s.params.push_back(param_required(param_float("value", "", "value to fill with")));
   s.infer_shape = from_attrs_shape;
   s.infer_type = from_attrs_type;
+  s.gradient = no_gradient;  // no inputs
   r.add(std::move(s));
 }
 

@@ -34,6 +34,7 @@ void sampler(Registry& r, const std::string& name, std::vector<std::string> alia
   s.infer_shape = from_attrs_shape;
   s.infer_type = float_type;
   s.random_blocks = blocks_for;
+  s.gradient = no_gradient;  // no inputs
   r.add(std::move(s));
 }
 

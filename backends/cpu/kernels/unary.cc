@@ -1,0 +1,123 @@
+// Elementwise unary math (relu … erf) and scalar comparisons (_greater_scalar …). 16-bit floats
+// compute in float32; integer inputs are accepted only by ops that make sense on them (the core's
+// schema enforces which).
+#include <array>
+#include <cmath>
+#include <utility>
+#include <string>
+#include <type_traits>
+
+#include "dispatch.h"
+
+namespace mxcpu {
+namespace {
+
+enum Fn : int {
+  kRelu, kSigmoid, kTanh, kSoftsign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSquare, kAbs, kSign,
+  kNegative, kReciprocal, kFloor, kCeil, kRound, kSin, kCos, kErf,
+  kGt, kGe, kLt, kLe, kEq, kNe,
+};
+
+template <int F, typename C>
+inline C apply(C x, C s) {
+  if constexpr (F == kRelu) return x > C(0) ? x : C(0);
+  if constexpr (F == kSquare) return C(x * x);
+  if constexpr (F == kAbs) return x < C(0) ? C(-x) : x;
+  if constexpr (F == kSign) return C((x > C(0)) - (x < C(0)));
+  if constexpr (F == kNegative) return C(-x);
+  if constexpr (F == kGt) return C(x > s);
+  if constexpr (F == kGe) return C(x >= s);
+  if constexpr (F == kLt) return C(x < s);
+  if constexpr (F == kLe) return C(x <= s);
+  if constexpr (F == kEq) return C(x == s);
+  if constexpr (F == kNe) return C(x != s);
+  if constexpr (std::is_floating_point_v<C>) {
+    if constexpr (F == kSigmoid) return C(1) / (C(1) + std::exp(-x));
+    if constexpr (F == kTanh) return std::tanh(x);
+    if constexpr (F == kSoftsign) return x / (C(1) + std::fabs(x));
+    if constexpr (F == kExp) return std::exp(x);
+    if constexpr (F == kLog) return std::log(x);
+    if constexpr (F == kLog1p) return std::log1p(x);
+    if constexpr (F == kExpm1) return std::expm1(x);
+    if constexpr (F == kSqrt) return std::sqrt(x);
+    if constexpr (F == kRsqrt) return C(1) / std::sqrt(x);
+    if constexpr (F == kReciprocal) return C(1) / x;
+    if constexpr (F == kFloor) return std::floor(x);
+    if constexpr (F == kCeil) return std::ceil(x);
+    if constexpr (F == kRound) return std::round(x);  // half away from zero, as MXNet
+    if constexpr (F == kSin) return std::sin(x);
+    if constexpr (F == kCos) return std::cos(x);
+    if constexpr (F == kErf) return std::erf(x);
+  }
+  return x;  // unreachable for the dtypes the schema admits
+}
+
+template <int F, typename S>
+void loop(const S* __restrict in, S* __restrict out, int64_t n, double scalar) {
+  using E = Elem<S>;
+  using C = typename E::C;
+  const C s = static_cast<C>(scalar);
+  for (int64_t i = 0; i < n; ++i) out[i] = E::store(apply<F>(E::load(in[i]), s));
+}
+
+struct State {
+  int fn;
+  int32_t dtype;
+  double scalar;
+};
+
+template <int F>
+void run_typed(const State& st, const DLTensor& in, DLTensor& out) {
+  dispatch_numeric(st.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    loop<F>(reinterpret_cast<const S*>(data_of(in)), reinterpret_cast<S*>(data_of(out)), numel(out), st.scalar);
+  });
+}
+
+using RunFn = void (*)(const State&, const DLTensor&, DLTensor&);
+template <int... Fs>
+constexpr auto make_table(std::integer_sequence<int, Fs...>) {
+  return std::array<RunFn, sizeof...(Fs)>{&run_typed<Fs>...};
+}
+const auto kRun = make_table(std::make_integer_sequence<int, kNe + 1>{});
+
+template <int F>
+int create(const mx_kernel_args* args, void** out) {
+  const int32_t dtype = dtype_flag(args->inputs[0].dtype);
+  if (!dispatch_numeric(dtype, [](auto) {}))
+    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
+  *out = new State{F, dtype, F >= kGt ? attr_float(args, "scalar") : 0.0};
+  return 0;
+}
+
+int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const State& st = *static_cast<const State*>(state);
+  kRun[size_t(st.fn)](st, in[0], out[0]);
+  return 0;
+}
+
+void destroy(void* s) { delete static_cast<State*>(s); }
+
+#define MX_UNARY(name, F) {sizeof(mx_kernel), name, create<F>, run, destroy}
+
+}  // namespace
+
+const mx_kernel kUnaryKernels[] = {
+    MX_UNARY("relu", kRelu),         MX_UNARY("sigmoid", kSigmoid),
+    MX_UNARY("tanh", kTanh),         MX_UNARY("softsign", kSoftsign),
+    MX_UNARY("exp", kExp),           MX_UNARY("log", kLog),
+    MX_UNARY("log1p", kLog1p),       MX_UNARY("expm1", kExpm1),
+    MX_UNARY("sqrt", kSqrt),         MX_UNARY("rsqrt", kRsqrt),
+    MX_UNARY("square", kSquare),     MX_UNARY("abs", kAbs),
+    MX_UNARY("sign", kSign),         MX_UNARY("negative", kNegative),
+    MX_UNARY("reciprocal", kReciprocal), MX_UNARY("floor", kFloor),
+    MX_UNARY("ceil", kCeil),         MX_UNARY("round", kRound),
+    MX_UNARY("sin", kSin),           MX_UNARY("cos", kCos),
+    MX_UNARY("erf", kErf),           MX_UNARY("_greater_scalar", kGt),
+    MX_UNARY("_greater_equal_scalar", kGe), MX_UNARY("_lesser_scalar", kLt),
+    MX_UNARY("_lesser_equal_scalar", kLe),  MX_UNARY("_equal_scalar", kEq),
+    MX_UNARY("_not_equal_scalar", kNe),
+    {0, nullptr, nullptr, nullptr, nullptr},
+};
+
+}  // namespace mxcpu

@@ -1,0 +1,251 @@
+#include "ndarray/autograd.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/error.h"
+#include "ndarray/invoke.h"
+
+namespace mx::autograd {
+namespace {
+
+thread_local bool t_recording = false;
+thread_local bool t_training = false;
+
+// Restores the thread's flags when a backward pass ends, however it ends.
+struct FlagScope {
+  bool rec, train;
+  FlagScope(bool r, bool t) : rec(set_recording(r)), train(set_training(t)) {}
+  ~FlagScope() {
+    set_recording(rec);
+    set_training(train);
+  }
+};
+
+NDArray call(const std::string& name, std::vector<const NDArray*> in,
+             const std::vector<std::pair<std::string, std::string>>& attrs = {}) {
+  const op::OpSchema& op = op::registry().get(name);
+  std::vector<const char*> k, v;
+  for (auto& [key, val] : attrs) {
+    k.push_back(key.c_str());
+    v.push_back(val.c_str());
+  }
+  const op::Attrs a = op::parse_attrs(op, int(k.size()), k.data(), v.data());
+  std::vector<NDArray> out;
+  invoke(op, a, in, out);
+  return out.at(0);
+}
+
+// Evaluates gradient graphs on NDArrays.
+class ArrayBuilder final : public op::GradBuilder {
+ public:
+  std::vector<NDArray> values;
+  op::GradValue add(NDArray a) {
+    values.push_back(std::move(a));
+    return op::GradValue(values.size() - 1);
+  }
+  op::GradValue call(const std::string& name, std::vector<op::GradValue> inputs,
+                     std::vector<std::pair<std::string, std::string>> attrs) override {
+    std::vector<const NDArray*> in;
+    for (op::GradValue i : inputs) in.push_back(&values.at(size_t(i)));
+    return add(autograd::call(name, in, attrs));
+  }
+};
+
+[[noreturn]] void freed_error(const Node& n) {
+  fail(MX_ERR_INVALID_ARGUMENT, "backward: the graph through ", n.op->name,
+       " was freed by an earlier backward; pass retain_graph=True to backward through it twice");
+}
+
+// Adds g into the gradient slot of output `index` of node n.
+void accumulate_into(std::unordered_map<Node*, std::vector<NDArray>>& grads, Node* n, uint32_t index,
+                     const NDArray& g);
+
+void accumulate(NDArray& slot, const NDArray& g) {
+  slot = slot.defined() ? call("elemwise_add", {&slot, &g}) : g;
+}
+
+void accumulate_into(std::unordered_map<Node*, std::vector<NDArray>>& grads, Node* n, uint32_t index,
+                     const NDArray& g) {
+  auto& slots = grads[n];
+  if (slots.size() < n->num_outputs) slots.resize(n->num_outputs);
+  accumulate(slots.at(index), g);
+}
+
+// Post-order DFS over the tape from the heads: inputs before the nodes that consumed them.
+std::vector<std::shared_ptr<Node>> topo_order(std::span<const NDArray> heads) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack;
+  for (const NDArray& h : heads) {
+    const auto& root = h.ag_entry().node;
+    if (!root || !seen.insert(root.get()).second) continue;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      if (next < n->inputs.size()) {
+        const auto& child = n->inputs[next++].ag_entry().node;
+        if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
+      } else {
+        order.push_back(n);
+        stack.pop_back();
+      }
+    }
+  }
+  return order;
+}
+
+// The core pass: gradient of every leaf reached, keyed by leaf node.
+std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads,
+                                                bool retain_graph, bool create_graph, bool is_train) {
+  if (!head_grads.empty() && head_grads.size() != heads.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "backward: ", heads.size(), " heads but ", head_grads.size(), " head gradients");
+  retain_graph |= create_graph;  // a gradient graph refers back to the nodes it came from
+  FlagScope flags(create_graph, is_train);
+  std::unordered_map<Node*, std::vector<NDArray>> grads;
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const AGEntry& e = heads[i].ag_entry();
+    if (!e.node)
+      fail(MX_ERR_INVALID_ARGUMENT, "backward: head ", i, " ", shape_str(heads[i].shape()),
+           " is not on the autograd tape (mark variables, then compute it while recording)");
+    NDArray g = !head_grads.empty() && head_grads[i].defined() ? head_grads[i] : call("ones_like", {&heads[i]});
+    if (g.shape() != heads[i].shape())
+      fail(MX_ERR_SHAPE_MISMATCH, "backward: head gradient ", i, " is ", shape_str(g.shape()), " but the head is ",
+           shape_str(heads[i].shape()));
+    if (e.node->freed) freed_error(*e.node);
+    accumulate_into(grads, e.node.get(), e.index, g);
+  }
+  const std::vector<std::shared_ptr<Node>> order = topo_order(heads);
+  std::unordered_map<Node*, NDArray> leaf_grads;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* n = it->get();
+    auto found = grads.find(n);
+    if (found == grads.end()) continue;
+    if (!n->op) {  // a variable
+      if (!found->second.empty() && found->second[0].defined()) leaf_grads[n] = found->second[0];
+      continue;
+    }
+    if (n->freed) freed_error(*n);
+    if (!n->op->gradient) fail(MX_ERR_UNSUPPORTED, "backward: op ", n->op->name, " has no gradient");
+    ArrayBuilder b;
+    op::GradArgs args{b, n->attrs, {}, {}, {}, n->in_shapes};
+    for (const NDArray& x : n->inputs) args.inputs.push_back(b.add(x));
+    for (size_t k = 0; k < n->outputs.size(); ++k) {
+      NDArray y = n->outputs[k];
+      // For higher-order gradients the saved output is this node's output again.
+      if (create_graph) y.set_ag_entry(AGEntry{*it, uint32_t(k)});
+      args.outputs.push_back(b.add(y));
+    }
+    auto& og = found->second;
+    og.resize(n->num_outputs);
+    for (size_t k = 0; k < og.size(); ++k)
+      args.out_grads.push_back(b.add(og[k].defined() ? og[k] : call("zeros_like", {&n->outputs[k]})));
+    const std::vector<op::GradValue> in_grads = n->op->gradient(args);
+    for (size_t i = 0; i < n->inputs.size() && i < in_grads.size(); ++i) {
+      if (in_grads[i] == op::kNoGrad) continue;
+      const AGEntry& e = n->inputs[i].ag_entry();
+      if (!e.node) continue;
+      accumulate_into(grads, e.node.get(), e.index, b.values[size_t(in_grads[i])]);
+    }
+  }
+  // Variables in the graph that no gradient reached (piecewise-constant paths) get zeros.
+  for (const auto& n : order)
+    if (!n->op && n->grad.defined() && !leaf_grads.count(n.get())) leaf_grads[n.get()] = call("zeros_like", {&n->grad});
+  if (!retain_graph)
+    for (const auto& n : order)
+      if (n->op) {
+        n->inputs.clear();
+        n->outputs.clear();
+        n->freed = true;
+      }
+  return leaf_grads;
+}
+
+}  // namespace
+
+bool set_recording(bool on) { return std::exchange(t_recording, on); }
+bool set_training(bool on) { return std::exchange(t_training, on); }
+bool is_recording() { return t_recording; }
+bool is_training() { return t_training; }
+
+void mark_variables(std::span<NDArray* const> vars, std::span<const int32_t> reqs, std::span<const NDArray> grads) {
+  if (reqs.size() != vars.size() || grads.size() != vars.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "mark_variables: ", vars.size(), " variables, ", reqs.size(), " grad_reqs, ",
+         grads.size(), " gradient buffers");
+  for (size_t i = 0; i < vars.size(); ++i) {
+    if (reqs[i] != kNull && reqs[i] != kWrite && reqs[i] != kAdd)
+      fail(MX_ERR_INVALID_ARGUMENT, "mark_variables: grad_req ", reqs[i], " of variable ", i,
+           " is not null (0), write (1) or add (3)");
+    if (reqs[i] != kNull && (grads[i].shape() != vars[i]->shape() || grads[i].dtype() != vars[i]->dtype()))
+      fail(MX_ERR_SHAPE_MISMATCH, "mark_variables: gradient buffer ", i, " is ", shape_str(grads[i].shape()),
+           " but the variable is ", shape_str(vars[i]->shape()));
+    auto leaf = std::make_shared<Node>();
+    leaf->grad = grads[i];
+    leaf->grad_req = reqs[i];
+    vars[i]->set_ag_entry(AGEntry{std::move(leaf), 0});
+  }
+}
+
+void record(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
+            std::vector<NDArray>& outputs) {
+  if (!t_recording) return;
+  bool on_tape = false;
+  for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
+  if (!on_tape) return;
+  for (const NDArray* a : inputs)
+    for (const NDArray& o : outputs)
+      if (a->ag_entry().node && a->var() == o.var())
+        fail(MX_ERR_INVALID_ARGUMENT, op.name,
+             ": writing in place into an input is not supported while recording for autograd");
+  auto node = std::make_shared<Node>();
+  node->op = &op;
+  node->attrs = attrs;
+  for (const NDArray* a : inputs) {
+    node->inputs.push_back(*a);
+    node->in_shapes.push_back(a->shape());
+  }
+  node->num_outputs = outputs.size();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    NDArray plain = outputs[i];
+    plain.set_ag_entry({});
+    node->outputs.push_back(std::move(plain));
+    outputs[i].set_ag_entry(AGEntry{node, uint32_t(i)});
+  }
+}
+
+void backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads, bool retain_graph,
+              bool create_graph, bool is_train) {
+  auto leaf_grads = run_backward(heads, head_grads, retain_graph, create_graph, is_train);
+  for (auto& [leaf, g] : leaf_grads) {
+    if (leaf->grad_req == kNull) continue;
+    if (leaf->grad_req == kAdd) {
+      std::vector<NDArray> out{leaf->grad};
+      const NDArray* in[] = {&leaf->grad, &g};
+      const op::OpSchema& add = op::registry().get("elemwise_add");
+      invoke(add, op::parse_attrs(add, 0, nullptr, nullptr), in, out);
+    } else {
+      copy(g, leaf->grad);
+    }
+  }
+}
+
+std::vector<NDArray> grad(std::span<const NDArray> heads, std::span<const NDArray> head_grads,
+                          std::span<const NDArray> vars, bool retain_graph, bool create_graph, bool is_train) {
+  auto leaf_grads = run_backward(heads, head_grads, retain_graph, create_graph, is_train);
+  std::vector<NDArray> out;
+  for (size_t i = 0; i < vars.size(); ++i) {
+    Node* leaf = vars[i].ag_entry().node.get();
+    if (!leaf || leaf->op) fail(MX_ERR_INVALID_ARGUMENT, "grad: variable ", i, " was not marked with mark_variables");
+    auto it = leaf_grads.find(leaf);
+    if (it != leaf_grads.end()) {
+      out.push_back(it->second);
+    } else {
+      FlagScope flags(false, is_train);
+      out.push_back(call("zeros_like", {&vars[i]}));  // the heads do not depend on it
+    }
+  }
+  return out;
+}
+
+}  // namespace mx::autograd

@@ -1,0 +1,124 @@
+// Elementwise unary ops, scalar comparisons, zeros_like / ones_like. Each gradient is written in
+// terms of differentiable ops, so gradients of gradients exist wherever the math has them.
+#include "base/dtype.h"
+#include "base/error.h"
+#include "op/defs/defs.h"
+
+namespace mx::op {
+namespace {
+
+constexpr double kTwoOverSqrtPi = 1.1283791670955125739;
+
+void same_shape(const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; }
+void same_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
+
+using GradFn = std::function<std::vector<GradValue>(const GradArgs&)>;
+
+// Gradient og * f(x, y) where f builds the local derivative from input x and output y.
+GradFn chain(std::function<GradValue(Grad&, GradValue x, GradValue y)> local) {
+  return [local](const GradArgs& a) {
+    Grad d{a.g};
+    return std::vector<GradValue>{d.mul(a.out_grads[0], local(d, a.inputs[0], a.outputs[0]))};
+  };
+}
+
+void unary(Registry& r, const std::string& name, const std::string& doc, const std::vector<int32_t>& dtypes,
+           GradFn grad, std::vector<std::string> aliases = {}) {
+  OpSchema s;
+  s.name = name;
+  s.aliases = std::move(aliases);
+  s.doc = doc;
+  s.inputs = {"data"};
+  s.dtypes = dtypes;
+  s.infer_shape = same_shape;
+  s.infer_type = same_type;
+  s.gradient = std::move(grad);
+  r.add(std::move(s));
+}
+
+}  // namespace
+
+void register_unary(Registry& r) {
+  const auto& fl = float_dtypes();
+  const auto& num = numeric_dtypes();
+  unary(r, "relu", "max(x, 0).", num, chain([](Grad& d, GradValue x, GradValue) { return d.scalar("_greater_scalar", x, 0); }));
+  unary(r, "sigmoid", "1 / (1 + exp(-x)).", fl, chain([](Grad& d, GradValue, GradValue y) {
+          return d.mul(y, d.scalar("_rminus_scalar", y, 1));  // y (1 - y)
+        }));
+  unary(r, "tanh", "Hyperbolic tangent.", fl, chain([](Grad& d, GradValue, GradValue y) {
+          return d.scalar("_rminus_scalar", d.op("square", {y}), 1);  // 1 - y^2
+        }));
+  unary(r, "softsign", "x / (1 + |x|).", fl, chain([](Grad& d, GradValue x, GradValue) {
+          return d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
+        }));
+  unary(r, "exp", "e^x.", fl, chain([](Grad&, GradValue, GradValue y) { return y; }));
+  unary(r, "log", "Natural logarithm.", fl, [](const GradArgs& a) {
+    return std::vector<GradValue>{Grad{a.g}.div(a.out_grads[0], a.inputs[0])};
+  });
+  unary(r, "log1p", "log(1 + x).", fl, [](const GradArgs& a) {
+    Grad d{a.g};
+    return std::vector<GradValue>{d.div(a.out_grads[0], d.scalar("_plus_scalar", a.inputs[0], 1))};
+  });
+  unary(r, "expm1", "exp(x) - 1.", fl, chain([](Grad& d, GradValue, GradValue y) { return d.scalar("_plus_scalar", y, 1); }));
+  unary(r, "sqrt", "Square root.", fl, [](const GradArgs& a) {
+    Grad d{a.g};  // 1 / (2 y)
+    return std::vector<GradValue>{d.div(a.out_grads[0], d.scalar("_mul_scalar", a.outputs[0], 2))};
+  });
+  unary(r, "rsqrt", "1 / sqrt(x).", fl, chain([](Grad& d, GradValue, GradValue y) {
+          return d.scalar("_mul_scalar", d.mul(d.op("square", {y}), y), -0.5);  // -y^3 / 2
+        }));
+  unary(r, "square", "x^2.", num, chain([](Grad& d, GradValue x, GradValue) { return d.scalar("_mul_scalar", x, 2); }));
+  unary(r, "abs", "|x|.", num, chain([](Grad& d, GradValue x, GradValue) { return d.op("sign", {x}); }));
+  unary(r, "sign", "-1, 0 or 1.", num, no_gradient);
+  unary(r, "negative", "-x.", num, [](const GradArgs& a) { return std::vector<GradValue>{Grad{a.g}.neg(a.out_grads[0])}; });
+  unary(r, "reciprocal", "1 / x.", fl, chain([](Grad& d, GradValue, GradValue y) {
+          return d.neg(d.op("square", {y}));  // -1 / x^2
+        }));
+  unary(r, "floor", "Largest integer not above x.", fl, no_gradient);
+  unary(r, "ceil", "Smallest integer not below x.", fl, no_gradient);
+  unary(r, "round", "Nearest integer, halves away from zero.", fl, no_gradient);
+  unary(r, "sin", "Sine.", fl, chain([](Grad& d, GradValue x, GradValue) { return d.op("cos", {x}); }));
+  unary(r, "cos", "Cosine.", fl, chain([](Grad& d, GradValue x, GradValue) { return d.neg(d.op("sin", {x})); }));
+  unary(r, "erf", "Gauss error function.", fl, chain([](Grad& d, GradValue x, GradValue) {
+          return d.scalar("_mul_scalar", d.op("exp", {d.neg(d.op("square", {x}))}), kTwoOverSqrtPi);
+        }));
+
+  // Comparisons with a scalar: 1 where true, 0 elsewhere, in the input's dtype.
+  struct Cmp {
+    const char* name;
+    const char* alias;
+    const char* doc;
+  } cmps[] = {{"_greater_scalar", "_GreaterScalar", "x > scalar"},
+              {"_greater_equal_scalar", "_GreaterEqualScalar", "x >= scalar"},
+              {"_lesser_scalar", "_LesserScalar", "x < scalar"},
+              {"_lesser_equal_scalar", "_LesserEqualScalar", "x <= scalar"},
+              {"_equal_scalar", "_EqualScalar", "x == scalar"},
+              {"_not_equal_scalar", "_NotEqualScalar", "x != scalar"}};
+  for (const Cmp& c : cmps) {
+    OpSchema s;
+    s.name = c.name;
+    s.aliases = {c.alias};
+    s.doc = std::string(c.doc) + ", as 1 or 0 in the input's dtype.";
+    s.inputs = {"data"};
+    s.params = {param_float("scalar", "1", "scalar operand")};
+    s.dtypes = num;
+    s.infer_shape = same_shape;
+    s.infer_type = same_type;
+    s.gradient = no_gradient;
+    r.add(std::move(s));
+  }
+
+  for (const char* name : {"zeros_like", "ones_like"}) {
+    OpSchema s;
+    s.name = name;
+    s.doc = std::string("An array of the input's shape and dtype filled with ") +
+            (name[0] == 'z' ? "0." : "1.");
+    s.inputs = {"data"};
+    s.infer_shape = same_shape;
+    s.infer_type = same_type;
+    s.gradient = no_gradient;
+    r.add(std::move(s));
+  }
+}
+
+}  // namespace mx::op

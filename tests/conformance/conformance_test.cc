@@ -1,0 +1,472 @@
+// Operator conformance: every case below runs on every loaded backend that has a kernel for it
+// (the CUDA backend joins as soon as it has devices and kernels — nothing here names a backend).
+//  - forward, float32 and float64, against a naive float64 reference written in this file;
+//  - gradient, float64, against central finite differences of sum(w * op(x));
+//  - gradient of the gradient for ops whose derivative is smooth, against finite differences of
+//    the first gradient.
+// Only the C API is used.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../unit/test_util.h"
+
+namespace {
+
+using mx::test::Arr;
+using Vec = std::vector<double>;
+using Shape = std::vector<int64_t>;
+
+struct InputSpec {
+  Shape shape;
+  double lo = -2, hi = 2;
+};
+
+struct Case {
+  std::string op;
+  std::vector<std::pair<std::string, std::string>> attrs;
+  std::vector<InputSpec> inputs;
+  // Naive reference: output values (row-major) from the input values.
+  std::function<Vec(const std::vector<Vec>&)> ref;
+  bool grad = true;     // check first-order gradients
+  bool grad2 = false;   // check gradients of gradients
+  std::string label() const {
+    std::string s = op;
+    for (auto& [k, v] : attrs) s += " " + k + "=" + v;
+    return s;
+  }
+};
+
+Vec map1(const Vec& x, double (*f)(double)) {
+  Vec y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = f(x[i]);
+  return y;
+}
+
+Case unary(const char* op, double (*f)(double), double lo, double hi, bool grad2 = false) {
+  return Case{op, {}, {{{3, 5}, lo, hi}}, [f](const std::vector<Vec>& in) { return map1(in[0], f); }, true, grad2};
+}
+
+Case binary(const char* op, double (*f)(double, double), double lo = -2, double hi = 2, bool grad2 = false) {
+  return Case{op,
+              {},
+              {{{4, 3}, lo, hi}, {{4, 3}, lo, hi}},
+              [f](const std::vector<Vec>& in) {
+                Vec y(in[0].size());
+                for (size_t i = 0; i < y.size(); ++i) y[i] = f(in[0][i], in[1][i]);
+                return y;
+              },
+              true,
+              grad2};
+}
+
+Case scalar_op(const char* op, double s, double (*f)(double, double), double lo = -2, double hi = 2) {
+  return Case{op, {{"scalar", std::to_string(s)}}, {{{2, 7}, lo, hi}}, [f, s](const std::vector<Vec>& in) {
+                Vec y(in[0].size());
+                for (size_t i = 0; i < y.size(); ++i) y[i] = f(in[0][i], s);
+                return y;
+              }};
+}
+
+Case dot_case(bool ta, bool tb) {
+  const int64_t m = 4, k = 5, n = 3;
+  return Case{"dot",
+              {{"transpose_a", ta ? "True" : "False"}, {"transpose_b", tb ? "True" : "False"}},
+              {{ta ? Shape{k, m} : Shape{m, k}}, {tb ? Shape{n, k} : Shape{k, n}}},
+              [=](const std::vector<Vec>& in) {
+                Vec c(size_t(m * n), 0.0);
+                for (int64_t i = 0; i < m; ++i)
+                  for (int64_t j = 0; j < n; ++j)
+                    for (int64_t p = 0; p < k; ++p)
+                      c[size_t(i * n + j)] += (ta ? in[0][size_t(p * m + i)] : in[0][size_t(i * k + p)]) *
+                                              (tb ? in[1][size_t(j * k + p)] : in[1][size_t(p * n + j)]);
+                return c;
+              },
+              true,
+              true};
+}
+
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+double relu(double x) { return x > 0 ? x : 0; }
+double softsign(double x) { return x / (1 + std::fabs(x)); }
+double rsqrt(double x) { return 1 / std::sqrt(x); }
+double square(double x) { return x * x; }
+double sign(double x) { return double((x > 0) - (x < 0)); }
+double negative(double x) { return -x; }
+double reciprocal(double x) { return 1 / x; }
+
+std::vector<Case> all_cases() {
+  std::vector<Case> c = {
+      unary("relu", relu, -2, 2),
+      unary("sigmoid", sigmoid, -3, 3, true),
+      unary("tanh", static_cast<double (*)(double)>(std::tanh), -2, 2, true),
+      unary("softsign", softsign, -3, 3),
+      unary("exp", static_cast<double (*)(double)>(std::exp), -2, 2, true),
+      unary("log", static_cast<double (*)(double)>(std::log), 0.5, 3, true),
+      unary("log1p", static_cast<double (*)(double)>(std::log1p), -0.5, 2, true),
+      unary("expm1", static_cast<double (*)(double)>(std::expm1), -2, 2, true),
+      unary("sqrt", static_cast<double (*)(double)>(std::sqrt), 0.5, 4, true),
+      unary("rsqrt", rsqrt, 0.5, 4, true),
+      unary("square", square, -2, 2, true),
+      unary("abs", static_cast<double (*)(double)>(std::fabs), -2, 2),
+      unary("sign", sign, -2, 2),
+      unary("negative", negative, -2, 2),  // constant derivative: no second order
+      unary("reciprocal", reciprocal, 0.5, 3, true),
+      unary("floor", static_cast<double (*)(double)>(std::floor), -3, 3),
+      unary("ceil", static_cast<double (*)(double)>(std::ceil), -3, 3),
+      unary("round", static_cast<double (*)(double)>(std::round), -3, 3),
+      unary("sin", static_cast<double (*)(double)>(std::sin), -3, 3, true),
+      unary("cos", static_cast<double (*)(double)>(std::cos), -3, 3, true),
+      unary("erf", static_cast<double (*)(double)>(std::erf), -2, 2, true),
+      binary("elemwise_add", [](double a, double b) { return a + b; }),
+      binary("elemwise_sub", [](double a, double b) { return a - b; }),
+      binary("elemwise_mul", [](double a, double b) { return a * b; }, -2, 2, true),
+      binary("elemwise_div", [](double a, double b) { return a / b; }, 0.5, 2, true),
+      scalar_op("_plus_scalar", 2.5, [](double x, double s) { return x + s; }),
+      scalar_op("_minus_scalar", 2.5, [](double x, double s) { return x - s; }),
+      scalar_op("_rminus_scalar", 2.5, [](double x, double s) { return s - x; }),
+      scalar_op("_mul_scalar", 2.5, [](double x, double s) { return x * s; }),
+      scalar_op("_div_scalar", 2.5, [](double x, double s) { return x / s; }),
+      scalar_op("_rdiv_scalar", 2.5, [](double x, double s) { return s / x; }, 0.5, 2),
+      scalar_op("_greater_scalar", 0.25, [](double x, double s) { return double(x > s); }),
+      scalar_op("_greater_equal_scalar", 0.25, [](double x, double s) { return double(x >= s); }),
+      scalar_op("_lesser_scalar", 0.25, [](double x, double s) { return double(x < s); }),
+      scalar_op("_lesser_equal_scalar", 0.25, [](double x, double s) { return double(x <= s); }),
+      scalar_op("_equal_scalar", 1.0, [](double x, double s) { return double(x == s); }, 0, 3),
+      scalar_op("_not_equal_scalar", 1.0, [](double x, double s) { return double(x != s); }, 0, 3),
+      Case{"_copy", {}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
+      Case{"zeros_like", {}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return Vec(in[0].size(), 0.0); }},
+      Case{"ones_like", {}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return Vec(in[0].size(), 1.0); }},
+      dot_case(false, false), dot_case(true, false), dot_case(false, true), dot_case(true, true),
+  };
+  return c;
+}
+
+// ---------------------------------------------------------------- backends under test
+
+struct Backend {
+  std::string name;
+  int32_t device_type;
+};
+
+std::vector<Backend> usable_backends() {
+  std::vector<Backend> out;
+  int32_t n = 0;
+  EXPECT_MX_OK(mx_backend_count(&n));
+  for (int32_t i = 0; i < n; ++i) {
+    mx_backend_info info;
+    std::memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    EXPECT_MX_OK(mx_backend_get_info(i, &info));
+    if (info.failed_step == MX_BACKEND_OK && (info.device_type == MX_DEVICE_CPU || info.device_type == MX_DEVICE_GPU))
+      out.push_back({info.name, info.device_type});
+  }
+  return out;
+}
+
+bool has_kernel(const std::string& op, const std::string& backend) {
+  mx_op_info info;
+  std::memset(&info, 0, sizeof(info));
+  info.struct_size = sizeof(info);
+  EXPECT_MX_OK(mx_op_get_info(op.c_str(), &info));
+  for (uint32_t i = 0; i < info.num_backends; ++i)
+    if (backend == info.backends[i]) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------- helpers over the C API
+
+Arr make(const Shape& s, const Vec& v, int32_t dtype, int32_t dev) {
+  Arr a(s, dtype, dev);
+  if (dtype == MX_FLOAT64) a.set(v);
+  else a.set(std::vector<float>(v.begin(), v.end()));
+  return a;
+}
+
+Vec read(const Arr& a, int32_t dtype) {
+  Arr host;
+  int32_t dt = 0, id = 0;
+  EXPECT_MX_OK(mx_ndarray_get_device(a.get(), &dt, &id));
+  const Arr* src = &a;
+  if (dt != MX_DEVICE_CPU) {
+    host = Arr(a.shape(), dtype);
+    EXPECT_MX_OK(mx_ndarray_copy_to(a.get(), host.get()));
+    src = &host;
+  }
+  if (dtype == MX_FLOAT64) return src->to_vector<double>();
+  auto f = src->to_vector<float>();
+  return Vec(f.begin(), f.end());
+}
+
+Arr run(const Case& c, const std::vector<mx_ndarray_t>& in) {
+  std::vector<const char*> k, v;
+  for (auto& [key, val] : c.attrs) {
+    k.push_back(key.c_str());
+    v.push_back(val.c_str());
+  }
+  int32_t nout = 0;
+  mx_ndarray_t* outs = nullptr;
+  int rc = mx_imperative_invoke(c.op.c_str(), int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()),
+                                k.data(), v.data());
+  EXPECT_EQ(rc, 0) << c.label() << ": " << mx_get_last_error();
+  return rc == 0 ? Arr(outs[0]) : Arr();
+}
+
+std::vector<Vec> random_inputs(const Case& c, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Vec> xs;
+  for (const InputSpec& s : c.inputs) {
+    int64_t n = 1;
+    for (int64_t d : s.shape) n *= d;
+    std::uniform_real_distribution<double> u(s.lo, s.hi);
+    Vec x(static_cast<size_t>(n));
+    for (double& e : x) {
+      e = u(rng);
+      // Keep away from kinks and jumps (relu, abs, floor, comparisons) where differences lie.
+      if (std::fabs(e - std::round(e)) < 1e-3) e += 0.01;
+      if (std::fabs(e - std::round(e * 2) / 2) < 1e-3) e += 0.01;
+    }
+    xs.push_back(std::move(x));
+  }
+  return xs;
+}
+
+// sum(w * op(x)) evaluated without recording.
+double loss(const Case& c, const std::vector<Vec>& xs, const Vec& w, int32_t dev) {
+  std::vector<Arr> arrs;
+  std::vector<mx_ndarray_t> h;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    arrs.push_back(make(c.inputs[i].shape, xs[i], MX_FLOAT64, dev));
+    h.push_back(arrs.back().get());
+  }
+  Vec y = read(run(c, h), MX_FLOAT64);
+  double l = 0;
+  for (size_t i = 0; i < y.size(); ++i) l += w[i] * y[i];
+  return l;
+}
+
+// Autograd gradient of sum(w * op(x)) with respect to every input (optionally keeping the graph).
+std::vector<Vec> autograd_grads(const Case& c, const std::vector<Vec>& xs, const Vec& w, int32_t dev) {
+  std::vector<Arr> vars, grads;
+  std::vector<mx_ndarray_t> hv, hg;
+  std::vector<int32_t> reqs;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    vars.push_back(make(c.inputs[i].shape, xs[i], MX_FLOAT64, dev));
+    grads.push_back(make(c.inputs[i].shape, Vec(xs[i].size(), -7.0), MX_FLOAT64, dev));
+    hv.push_back(vars.back().get());
+    hg.push_back(grads.back().get());
+    reqs.push_back(MX_GRAD_WRITE);
+  }
+  EXPECT_MX_OK(mx_autograd_mark_variables(uint32_t(hv.size()), hv.data(), reqs.data(), hg.data()));
+  int32_t prev = 0;
+  EXPECT_MX_OK(mx_autograd_set_recording(1, &prev));
+  Arr y = run(c, hv);
+  EXPECT_MX_OK(mx_autograd_set_recording(prev, nullptr));
+  Arr head = make(y.shape(), w, MX_FLOAT64, dev);
+  mx_ndarray_t heads[] = {y.get()}, head_grads[] = {head.get()};
+  EXPECT_MX_OK(mx_autograd_backward(1, heads, head_grads, 0, 0, 1));
+  std::vector<Vec> out;
+  for (auto& g : grads) out.push_back(read(g, MX_FLOAT64));
+  return out;
+}
+
+void expect_close(const Vec& got, const Vec& want, double rtol, double atol, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(want[i])) continue;
+    ASSERT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << what << " at element " << i;
+  }
+}
+
+class Conformance : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Conformance, ForwardAndGradientOnEveryBackend) {
+  const Case& c = GetParam();
+  int tested = 0;
+  for (const Backend& b : usable_backends()) {
+    if (!has_kernel(c.op, b.name)) {
+      std::printf("[ note ] %s: no kernel on backend %s\n", c.op.c_str(), b.name.c_str());
+      continue;
+    }
+    ++tested;
+    const std::string where = c.label() + " on " + b.name;
+    const auto xs = random_inputs(c, 17);
+    const Vec ref = c.ref(xs);
+    for (int32_t dtype : {MX_FLOAT32, MX_FLOAT64}) {
+      std::vector<Arr> arrs;
+      std::vector<mx_ndarray_t> h;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        arrs.push_back(make(c.inputs[i].shape, xs[i], dtype, b.device_type));
+        h.push_back(arrs.back().get());
+      }
+      // Reference from the values the op actually sees (float32 rounding of the inputs).
+      std::vector<Vec> seen;
+      for (auto& a : arrs) seen.push_back(read(a, dtype));
+      const Vec want = dtype == MX_FLOAT64 ? ref : c.ref(seen);
+      expect_close(read(run(c, h), dtype), want, dtype == MX_FLOAT64 ? 1e-12 : 2e-6, dtype == MX_FLOAT64 ? 1e-12 : 2e-6,
+                   where + (dtype == MX_FLOAT64 ? " float64 forward" : " float32 forward"));
+    }
+    if (!c.grad) continue;
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(-1, 1);
+    Vec w(ref.size());
+    for (double& e : w) e = u(rng);
+    const auto grads = autograd_grads(c, xs, w, b.device_type);
+    const double eps = 1e-6;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      Vec fd(xs[i].size());
+      for (size_t j = 0; j < xs[i].size(); ++j) {
+        auto plus = xs, minus = xs;
+        plus[i][j] += eps;
+        minus[i][j] -= eps;
+        fd[j] = (loss(c, plus, w, b.device_type) - loss(c, minus, w, b.device_type)) / (2 * eps);
+      }
+      expect_close(grads[i], fd, 1e-6, 1e-7, where + " gradient of input " + std::to_string(i));
+    }
+    if (!c.grad2) continue;
+    // d/dx sum(v * dL/dx) against finite differences of the autograd gradient itself.
+    Vec v(xs[0].size());
+    for (double& e : v) e = u(rng);
+    auto first = [&](const std::vector<Vec>& x) { return autograd_grads(c, x, w, b.device_type)[0]; };
+    std::vector<Arr> vars, gbuf;
+    std::vector<mx_ndarray_t> hv, hg;
+    std::vector<int32_t> reqs;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      vars.push_back(make(c.inputs[i].shape, xs[i], MX_FLOAT64, b.device_type));
+      gbuf.push_back(make(c.inputs[i].shape, Vec(xs[i].size(), 0.0), MX_FLOAT64, b.device_type));
+      hv.push_back(vars.back().get());
+      hg.push_back(gbuf.back().get());
+      reqs.push_back(MX_GRAD_WRITE);
+    }
+    ASSERT_MX_OK(mx_autograd_mark_variables(uint32_t(hv.size()), hv.data(), reqs.data(), hg.data()));
+    ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+    Arr y = run(c, hv);
+    Arr head = make(y.shape(), w, MX_FLOAT64, b.device_type);
+    mx_ndarray_t heads[] = {y.get()}, head_grads[] = {head.get()};
+    mx_ndarray_t* g = nullptr;
+    ASSERT_MX_OK(mx_autograd_grad(1, heads, head_grads, 1, hv.data(), 1, 1, 1, &g));
+    Arr g0(g[0]);
+    ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+    Arr vh = make(c.inputs[0].shape, v, MX_FLOAT64, b.device_type);
+    mx_ndarray_t gh[] = {g0.get()}, vgh[] = {vh.get()};
+    ASSERT_MX_OK(mx_autograd_backward(1, gh, vgh, 0, 0, 1));
+    const Vec second = read(gbuf[0], MX_FLOAT64);
+    Vec fd2(xs[0].size());
+    for (size_t j = 0; j < xs[0].size(); ++j) {
+      auto plus = xs, minus = xs;
+      plus[0][j] += eps;
+      minus[0][j] -= eps;
+      const Vec gp = first(plus), gm = first(minus);
+      double s = 0;
+      for (size_t k = 0; k < v.size(); ++k) s += v[k] * (gp[k] - gm[k]) / (2 * eps);
+      fd2[j] = s;
+    }
+    expect_close(second, fd2, 1e-5, 1e-6, where + " second-order gradient");
+  }
+  EXPECT_GT(tested, 0) << c.op << " has a kernel on no loaded backend";
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, Conformance, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           std::string n = info.param.op + "_" + std::to_string(info.index);
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+// ---------------------------------------------------------------- autograd semantics
+
+TEST(Autograd, GradReqAddAccumulatesAndNullSkips) {
+  Arr x({3}, MX_FLOAT64), gx({3}, MX_FLOAT64), z({3}, MX_FLOAT64), gz({3}, MX_FLOAT64);
+  x.set(Vec{1, 2, 3});
+  z.set(Vec{4, 5, 6});
+  gx.set(Vec{10, 10, 10});
+  gz.set(Vec{-1, -1, -1});
+  mx_ndarray_t vars[] = {x.get(), z.get()}, grads[] = {gx.get(), gz.get()};
+  int32_t reqs[] = {MX_GRAD_ADD, MX_GRAD_NULL};
+  ASSERT_MX_OK(mx_autograd_mark_variables(2, vars, reqs, grads));
+  for (int rep = 0; rep < 2; ++rep) {
+    ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+    Arr y = mx::test::invoke1("elemwise_mul", {x.get(), z.get()});  // dy/dx = z
+    ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+    mx_ndarray_t heads[] = {y.get()};
+    ASSERT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
+  }
+  EXPECT_EQ(gx.to_vector<double>(), (Vec{18, 20, 22}));  // 10 + 2 * z
+  EXPECT_EQ(gz.to_vector<double>(), (Vec{-1, -1, -1}));
+  mx_ndarray_t got = nullptr;
+  ASSERT_MX_OK(mx_ndarray_get_grad(x.get(), &got));
+  Arr g(got);
+  EXPECT_EQ(g.to_vector<double>(), (Vec{18, 20, 22}));
+}
+
+TEST(Autograd, SharedSubexpressionsAccumulateAndGraphIsFreed) {
+  Arr x({2}, MX_FLOAT64), gx({2}, MX_FLOAT64);
+  x.set(Vec{3, -1});
+  mx_ndarray_t vars[] = {x.get()}, grads[] = {gx.get()};
+  int32_t reqs[] = {MX_GRAD_WRITE};
+  ASSERT_MX_OK(mx_autograd_mark_variables(1, vars, reqs, grads));
+  ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  Arr s = mx::test::invoke1("square", {x.get()});
+  Arr y = mx::test::invoke1("elemwise_add", {s.get(), x.get()});  // x^2 + x
+  Arr z = mx::test::invoke1("elemwise_mul", {y.get(), s.get()});  // (x^2 + x) x^2
+  ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+  mx_ndarray_t heads[] = {z.get()};
+  ASSERT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
+  // d/dx (x^4 + x^3) = 4x^3 + 3x^2
+  EXPECT_EQ(gx.to_vector<double>(), (Vec{4 * 27 + 3 * 9, -4 + 3}));
+  EXPECT_EQ(mx_autograd_backward(1, heads, nullptr, 0, 0, 1), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("retain_graph"), std::string::npos) << mx_get_last_error();
+}
+
+TEST(Autograd, ErrorsAreSpecific) {
+  Arr x({2}), y({2});
+  mx_ndarray_t heads[] = {x.get()};
+  EXPECT_EQ(mx_autograd_backward(1, heads, nullptr, 0, 0, 1), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("not on the autograd tape"), std::string::npos);
+  mx_ndarray_t vars[] = {x.get()}, grads[] = {y.get()};
+  int32_t bad[] = {2};
+  EXPECT_EQ(mx_autograd_mark_variables(1, vars, bad, grads), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("grad_req 2"), std::string::npos);
+  Arr wrong({3});
+  mx_ndarray_t wrong_grads[] = {wrong.get()};
+  int32_t w[] = {MX_GRAD_WRITE};
+  EXPECT_EQ(mx_autograd_mark_variables(1, vars, w, wrong_grads), -1);
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_SHAPE_MISMATCH);
+  // In-place update of a recorded input.
+  ASSERT_MX_OK(mx_autograd_mark_variables(1, vars, w, grads));
+  ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  mx_ndarray_t in[] = {x.get(), x.get()}, o[] = {x.get()};
+  mx_ndarray_t* op = o;
+  int32_t n = 1;
+  EXPECT_EQ(mx_imperative_invoke("elemwise_add", 2, in, &n, &op, 0, nullptr, nullptr), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("in place"), std::string::npos) << mx_get_last_error();
+  ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+}
+
+TEST(OpInfo, ReportsSchemaAndKernels) {
+  mx_op_info info;
+  std::memset(&info, 0, sizeof(info));
+  info.struct_size = sizeof(info);
+  ASSERT_MX_OK(mx_op_get_info("_PlusScalar", &info));
+  EXPECT_STREQ(info.name, "_plus_scalar");
+  ASSERT_EQ(info.num_inputs, 1u);
+  EXPECT_STREQ(info.input_names[0], "data");
+  ASSERT_GE(info.num_params, 1u);
+  EXPECT_STREQ(info.param_names[0], "scalar");
+  EXPECT_STREQ(info.param_types[0], "float");
+  EXPECT_EQ(info.has_gradient, 1);
+  ASSERT_GE(info.num_backends, 1u);
+  EXPECT_STREQ(info.backends[0], "cpu");
+  ASSERT_MX_OK(mx_op_get_info("dot", &info));
+  EXPECT_STREQ(info.param_types[2], "{None, default}");
+  EXPECT_EQ(mx_op_get_info("nope", &info), -1);
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_NOT_FOUND);
+}
+
+}  // namespace
