@@ -50,5 +50,7 @@ extern const mx_kernel kInitKernels[];
 extern const mx_kernel kRandomKernels[];
 extern const mx_kernel kDotKernels[];
 extern const mx_kernel kUnaryKernels[];
+extern const mx_kernel kBroadcastKernels[];
+extern const mx_kernel kReduceKernels[];
 
 }  // namespace mxcpu

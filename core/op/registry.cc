@@ -10,6 +10,9 @@ const Registry& registry() {
     register_random(*reg);
     register_dot(*reg);
     register_unary(*reg);
+    register_broadcast(*reg);
+    register_reduce(*reg);
+    register_shape(*reg);
     return reg;
   }();
   return *r;

@@ -69,8 +69,9 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
       return bad("expected True or False");
     case ParamType::kShape: {
       Shape s = parse_shape(raw, str_cat(op.name, ": attribute '", p.name, "'"));
+      const double lowest = p.min > -1e307 ? p.min : 0;  // Reshape admits its special codes
       for (int64_t d : s)
-        if (d < 0) bad("dimensions must be non-negative");
+        if (double(d) < lowest) bad(lowest < 0 ? "dimension code out of range" : "dimensions must be non-negative");
       return shape_str(s);
     }
     case ParamType::kDType:
@@ -79,6 +80,11 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
     case ParamType::kDevice:
       if (raw.empty() || raw == "None") return "";
       return Device::parse(raw).str();
+    case ParamType::kAxes: {
+      if (raw == "None" || raw.empty()) return "None";
+      Shape s = parse_shape(raw, str_cat(op.name, ": attribute '", p.name, "'"));
+      return shape_str(s);
+    }
     case ParamType::kEnum:
       if (std::find(p.choices.begin(), p.choices.end(), raw) == p.choices.end()) {
         std::string list;
@@ -165,6 +171,13 @@ ParamSpec param_bool(const std::string& name, const std::string& def, const std:
 std::string float_str(double v) { return canonical_float(v); }
 
 std::vector<GradValue> no_gradient(const GradArgs& a) { return std::vector<GradValue>(a.inputs.size(), kNoGrad); }
+
+ParamSpec param_axes(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kAxes, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_int(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kInt, def, false, -1e308, 1e308, {}, doc};
+}
 
 ParamSpec param_required(ParamSpec p) {
   p.required = true;

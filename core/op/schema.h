@@ -14,7 +14,8 @@
 
 namespace mx::op {
 
-enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum };
+// kAxes: "None", an int or a tuple of ints (negative counts from the end), as MXNet's `axis`.
+enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum, kAxes };
 
 struct ParamSpec {
   std::string name;
@@ -37,6 +38,7 @@ class Attrs {
   bool b(const std::string& name) const;
   Shape shape(const std::string& name) const;
   int32_t dtype(const std::string& name) const;  // -1 for "None"
+  bool is_none(const std::string& name) const { return str(name) == "None"; }
 };
 
 struct OpSchema;
@@ -122,6 +124,8 @@ ParamSpec param_dtype(const std::string& name, const std::string& def, const std
 ParamSpec param_device(const std::string& doc);
 ParamSpec param_float(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_axes(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_int(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_required(ParamSpec p);
 // Canonical string of a float attribute value.
 std::string float_str(double v);

@@ -7,6 +7,7 @@
 // Only the C API is used.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -100,6 +101,80 @@ double sign(double x) { return double((x > 0) - (x < 0)); }
 double negative(double x) { return -x; }
 double reciprocal(double x) { return 1 / x; }
 
+
+// ---- naive references for broadcasting and reductions (independent of the kernels)
+
+std::vector<int64_t> unravel(int64_t i, const Shape& s) {
+  std::vector<int64_t> c(s.size());
+  for (int d = int(s.size()) - 1; d >= 0; --d) {
+    c[size_t(d)] = i % s[size_t(d)];
+    i /= s[size_t(d)];
+  }
+  return c;
+}
+
+// Flat index in `s` (right-aligned, size-1 dims pinned to 0) of output coordinate c.
+int64_t index_in(const std::vector<int64_t>& c, const Shape& s) {
+  int64_t idx = 0;
+  const size_t off = c.size() - s.size();
+  for (size_t d = 0; d < s.size(); ++d) idx = idx * s[d] + (s[d] == 1 ? 0 : c[d + off]);
+  return idx;
+}
+
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+Case bcast(const char* op, Shape a, Shape b, Shape out, double (*f)(double, double), double lo = -2, double hi = 2,
+           bool grad = true) {
+  return Case{op, {}, {{a, lo, hi}, {b, lo, hi}}, [=](const std::vector<Vec>& in) {
+                Vec y(static_cast<size_t>(numel(out)));
+                for (int64_t i = 0; i < numel(out); ++i) {
+                  auto c = unravel(i, out);
+                  y[size_t(i)] = f(in[0][size_t(index_in(c, a))], in[1][size_t(index_in(c, b))]);
+                }
+                return y;
+              }, grad};
+}
+
+// Reduce `x` of shape s over `axes` with combine/finish; output in row-major of the kept dims.
+Vec naive_reduce(const Vec& x, const Shape& s, std::vector<int> axes, double init,
+                 double (*combine)(double, double), double (*finish)(double, double)) {
+  std::vector<bool> red(s.size(), axes.empty());
+  for (int a : axes) red[size_t(a < 0 ? a + int(s.size()) : a)] = true;
+  Shape kept;
+  int64_t count = 1;
+  for (size_t d = 0; d < s.size(); ++d) {
+    if (red[d]) count *= s[d];
+    else kept.push_back(s[d]);
+  }
+  Vec y(static_cast<size_t>(numel(kept)), init);
+  for (int64_t i = 0; i < numel(s); ++i) {
+    auto c = unravel(i, s);
+    int64_t o = 0;
+    for (size_t d = 0, k = 0; d < s.size(); ++d)
+      if (!red[d]) o = o * kept[k++] + c[d];
+    y[size_t(o)] = combine(y[size_t(o)], x[size_t(i)]);
+  }
+  for (double& v : y) v = finish(v, double(count));
+  return y;
+}
+
+Case reduce_case(const char* op, std::string axis, std::vector<int> axes, double init, double (*combine)(double, double),
+                 double (*finish)(double, double), bool keepdims = false, double lo = -2, double hi = 2) {
+  Shape s{3, 4, 2};
+  std::vector<std::pair<std::string, std::string>> attrs{{"axis", axis}};
+  if (keepdims) attrs.push_back({"keepdims", "True"});
+  return Case{op, attrs, {{s, lo, hi}}, [=](const std::vector<Vec>& in) {
+                return naive_reduce(in[0], s, axes, init, combine, finish);
+              }};
+}
+
+double add2(double a, double b) { return a + b; }
+double keep(double v, double) { return v; }
+
 std::vector<Case> all_cases() {
   std::vector<Case> c = {
       unary("relu", relu, -2, 2),
@@ -143,6 +218,64 @@ std::vector<Case> all_cases() {
       Case{"zeros_like", {}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return Vec(in[0].size(), 0.0); }},
       Case{"ones_like", {}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return Vec(in[0].size(), 1.0); }},
       dot_case(false, false), dot_case(true, false), dot_case(false, true), dot_case(true, true),
+      // broadcasting: same shape, row, column, scalar-like and rank-extending operands
+      bcast("broadcast_add", {3, 4}, {1, 4}, {3, 4}, [](double a, double b) { return a + b; }),
+      bcast("broadcast_sub", {3, 1}, {1, 4}, {3, 4}, [](double a, double b) { return a - b; }),
+      bcast("broadcast_mul", {2, 3, 4}, {4}, {2, 3, 4}, [](double a, double b) { return a * b; }),
+      bcast("broadcast_div", {2, 3}, {2, 3}, {2, 3}, [](double a, double b) { return a / b; }, 0.5, 2),
+      bcast("broadcast_mod", {3, 4}, {1, 1}, {3, 4}, [](double a, double b) {
+              double r = std::fmod(a, b);
+              return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+            }, 0.3, 3),
+      bcast("broadcast_power", {3, 4}, {3, 1}, {3, 4}, [](double a, double b) { return std::pow(a, b); }, 0.5, 2),
+      bcast("broadcast_maximum", {2, 1, 3}, {4, 1}, {2, 4, 3}, [](double a, double b) { return a >= b ? a : b; }),
+      bcast("broadcast_minimum", {4, 3}, {3}, {4, 3}, [](double a, double b) { return a <= b ? a : b; }),
+      bcast("broadcast_equal", {3, 4}, {3, 4}, {3, 4}, [](double a, double b) { return double(a == b); }),
+      bcast("broadcast_not_equal", {3, 4}, {1, 4}, {3, 4}, [](double a, double b) { return double(a != b); }),
+      bcast("broadcast_greater", {3, 4}, {3, 1}, {3, 4}, [](double a, double b) { return double(a > b); }),
+      bcast("broadcast_greater_equal", {3, 4}, {4}, {3, 4}, [](double a, double b) { return double(a >= b); }),
+      bcast("broadcast_lesser", {2, 3}, {2, 1}, {2, 3}, [](double a, double b) { return double(a < b); }),
+      bcast("broadcast_lesser_equal", {2, 3}, {1, 3}, {2, 3}, [](double a, double b) { return double(a <= b); }),
+      bcast("broadcast_logical_and", {3, 4}, {3, 4}, {3, 4}, [](double a, double b) { return double(a != 0 && b != 0); }, -1, 1, false),
+      bcast("broadcast_logical_or", {3, 4}, {1, 4}, {3, 4}, [](double a, double b) { return double(a != 0 || b != 0); }, -1, 1, false),
+      bcast("broadcast_logical_xor", {3, 4}, {3, 1}, {3, 4}, [](double a, double b) { return double((a != 0) != (b != 0)); }, -1, 1, false),
+      Case{"broadcast_like", {}, {{{1, 4}}, {{3, 4}}}, [](const std::vector<Vec>& in) {
+             Vec y;
+             for (int r = 0; r < 3; ++r) y.insert(y.end(), in[0].begin(), in[0].end());
+             return y;
+           }},
+      Case{"_sum_to_like", {}, {{{3, 4}}, {{1, 4}}}, [](const std::vector<Vec>& in) {
+             Vec y(4, 0.0);
+             for (size_t i = 0; i < 12; ++i) y[i % 4] += in[0][i];
+             return y;
+           }},
+      // reductions
+      reduce_case("sum", "None", {}, 0, add2, keep),
+      reduce_case("sum", "(1,)", {1}, 0, add2, keep, true),
+      reduce_case("sum", "(0,2)", {0, 2}, 0, add2, keep),
+      reduce_case("mean", "(-1,)", {-1}, 0, add2, [](double v, double n) { return v / n; }),
+      reduce_case("prod", "(1,)", {1}, 1, [](double a, double b) { return a * b; }, keep, false, 0.5, 1.5),
+      reduce_case("max", "(0,)", {0}, -1e300, [](double a, double b) { return a > b ? a : b; }, keep),
+      reduce_case("min", "(2,)", {2}, 1e300, [](double a, double b) { return a < b ? a : b; }, keep),
+      reduce_case("nansum", "(1,2)", {1, 2}, 0, add2, keep),
+      Case{"norm", {{"axis", "(1,)"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return naive_reduce(in[0], {3, 4}, {1}, 0, [](double a, double b) { return a + b * b; },
+                                 [](double v, double) { return std::sqrt(v); });
+           }},
+      Case{"norm", {{"ord", "1"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return naive_reduce(in[0], {3, 4}, {}, 0, [](double a, double b) { return a + std::fabs(b); }, keep);
+           }},
+      Case{"argmax", {{"axis", "1"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             Vec y(3);
+             for (int r = 0; r < 3; ++r)
+               y[size_t(r)] = double(std::max_element(in[0].begin() + r * 4, in[0].begin() + r * 4 + 4) - (in[0].begin() + r * 4));
+             return y;
+           }, false},
+      Case{"argmin", {}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return Vec{double(std::min_element(in[0].begin(), in[0].end()) - in[0].begin())};
+           }, false},
+      Case{"Reshape", {{"shape", "(-1,0)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
+      Case{"Reshape", {{"shape", "(-4,1,2,-2)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
   };
   return c;
 }

@@ -10,7 +10,16 @@ void register_init(Registry& r);      // _zeros, _ones, _full
 void register_random(Registry& r);    // _random_uniform, _random_normal
 void register_dot(Registry& r);       // dot
 void register_unary(Registry& r);     // relu ... erf, scalar comparisons, zeros_like, ones_like
+void register_broadcast(Registry& r); // broadcast_* binary ops, broadcast_like, _sum_to_like
+void register_reduce(Registry& r);    // sum mean prod max min nansum norm argmax argmin
+void register_shape(Registry& r);     // Reshape
 
+// numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
+Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
+// Which axes of `shape` a reduction with attrs axis / exclude covers (axis None: all).
+std::vector<bool> reduced_axes(const std::string& op, const Shape& shape, const Attrs& attrs);
+// The shape after reducing `mask` axes, keeping them as 1 or dropping them.
+Shape reduce_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdims);
 // dtypes of arithmetic ops (bool has no arithmetic), and of transcendental math.
 const std::vector<int32_t>& numeric_dtypes();
 const std::vector<int32_t>& float_dtypes();

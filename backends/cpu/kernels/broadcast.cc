@@ -1,0 +1,141 @@
+// broadcast_* binary ops and broadcast_like over strided runs (see strided.h).
+#include <array>
+#include <cmath>
+#include <utility>
+#include <string>
+#include <type_traits>
+
+#include "dispatch.h"
+#include "strided.h"
+
+namespace mxcpu {
+namespace {
+
+enum Op : int { kAdd, kSub, kMul, kDiv, kMod, kPow, kMax, kMin, kEq, kNe, kGt, kGe, kLt, kLe, kAnd, kOr, kXor, kLhs };
+
+template <typename C>
+inline C mod(C a, C b) {
+  if (b == C(0)) return C(0);
+  if constexpr (std::is_floating_point_v<C>) {
+    C r = std::fmod(a, b);
+    if (r != C(0) && ((r < C(0)) != (b < C(0)))) r += b;
+    return r;
+  } else {
+    if (std::is_signed_v<C> && b == C(-1)) return C(0);
+    C r = C(a % b);
+    if (r != C(0) && ((r < C(0)) != (b < C(0)))) r = C(r + b);
+    return r;
+  }
+}
+
+template <int OP, typename C>
+inline C apply(C a, C b) {
+  if constexpr (OP == kAdd) return C(a + b);
+  if constexpr (OP == kSub) return C(a - b);
+  if constexpr (OP == kMul) return C(a * b);
+  if constexpr (OP == kDiv) {
+    if constexpr (std::is_integral_v<C>) {
+      if (b == 0) return C(0);
+      if (std::is_signed_v<C> && b == C(-1)) return C(0 - static_cast<std::make_unsigned_t<C>>(a));
+    }
+    return C(a / b);
+  }
+  if constexpr (OP == kMod) return mod(a, b);
+  if constexpr (OP == kPow) {
+    if constexpr (std::is_floating_point_v<C>) return std::pow(a, b);
+    else return C(std::pow(double(a), double(b)));
+  }
+  if constexpr (OP == kMax) return a >= b ? a : b;
+  if constexpr (OP == kMin) return a <= b ? a : b;
+  if constexpr (OP == kEq) return C(a == b);
+  if constexpr (OP == kNe) return C(a != b);
+  if constexpr (OP == kGt) return C(a > b);
+  if constexpr (OP == kGe) return C(a >= b);
+  if constexpr (OP == kLt) return C(a < b);
+  if constexpr (OP == kLe) return C(a <= b);
+  if constexpr (OP == kAnd) return C(a != C(0) && b != C(0));
+  if constexpr (OP == kOr) return C(a != C(0) || b != C(0));
+  if constexpr (OP == kXor) return C((a != C(0)) != (b != C(0)));
+  if constexpr (OP == kLhs) return a;
+}
+
+struct State {
+  int op;
+  int32_t dtype;
+  BroadcastPlan plan;
+};
+
+template <int OP>
+void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
+  dispatch_numeric(st.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    using E = Elem<S>;
+    const S* a = reinterpret_cast<const S*>(data_of(in[0]));
+    const S* b = OP == kLhs ? a : reinterpret_cast<const S*>(data_of(in[1]));
+    S* o = reinterpret_cast<S*>(data_of(out));
+    for_each_run(st.plan, [&](int64_t oo, int64_t oa, int64_t ob, int64_t n, int64_t sa, int64_t sb) {
+      S* __restrict po = o + oo;
+      const S* pa = a + oa;
+      const S* pb = b + ob;
+      if (sa == 1 && sb == 1) {
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i]), E::load(pb[i])));
+      } else if (sa == 1 && sb == 0) {
+        const auto vb = E::load(*pb);
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i]), vb));
+      } else if (sa == 0 && sb == 1) {
+        const auto va = E::load(*pa);
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(va, E::load(pb[i])));
+      } else {
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i * sa]), E::load(pb[i * sb])));
+      }
+    });
+  });
+}
+
+using RunFn = void (*)(const State&, const DLTensor*, DLTensor&);
+template <int... Os>
+constexpr auto make_table(std::integer_sequence<int, Os...>) {
+  return std::array<RunFn, sizeof...(Os)>{&run_typed<Os>...};
+}
+const auto kRun = make_table(std::make_integer_sequence<int, kLhs + 1>{});
+
+template <int OP>
+int create(const mx_kernel_args* args, void** out) {
+  const int32_t dtype = dtype_flag(args->inputs[0].dtype);
+  if (!dispatch_numeric(dtype, [](auto) {}))
+    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
+  auto* st = new State{OP, dtype, {}};
+  if (!make_plan(&args->inputs[0], OP == kLhs ? nullptr : &args->inputs[1], args->outputs[0], st->plan)) {
+    delete st;
+    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": more than 16 dims on cpu");
+  }
+  *out = st;
+  return 0;
+}
+
+int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const State& st = *static_cast<const State*>(state);
+  kRun[size_t(st.op)](st, in, out[0]);
+  return 0;
+}
+
+void destroy(void* s) { delete static_cast<State*>(s); }
+
+#define MX_BCAST(name, OP) {sizeof(mx_kernel), name, create<OP>, run, destroy}
+
+}  // namespace
+
+const mx_kernel kBroadcastKernels[] = {
+    MX_BCAST("broadcast_add", kAdd),           MX_BCAST("broadcast_sub", kSub),
+    MX_BCAST("broadcast_mul", kMul),           MX_BCAST("broadcast_div", kDiv),
+    MX_BCAST("broadcast_mod", kMod),           MX_BCAST("broadcast_power", kPow),
+    MX_BCAST("broadcast_maximum", kMax),       MX_BCAST("broadcast_minimum", kMin),
+    MX_BCAST("broadcast_equal", kEq),          MX_BCAST("broadcast_not_equal", kNe),
+    MX_BCAST("broadcast_greater", kGt),        MX_BCAST("broadcast_greater_equal", kGe),
+    MX_BCAST("broadcast_lesser", kLt),         MX_BCAST("broadcast_lesser_equal", kLe),
+    MX_BCAST("broadcast_logical_and", kAnd),   MX_BCAST("broadcast_logical_or", kOr),
+    MX_BCAST("broadcast_logical_xor", kXor),   MX_BCAST("broadcast_like", kLhs),
+    {0, nullptr, nullptr, nullptr, nullptr},
+};
+
+}  // namespace mxcpu

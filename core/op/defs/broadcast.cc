@@ -1,0 +1,144 @@
+// Binary ops with numpy broadcasting (MXNet's broadcast_*), and the pair broadcast_like /
+// _sum_to_like that the gradients of broadcasting are built from (each is the other's gradient).
+#include "base/dtype.h"
+#include "base/error.h"
+#include "op/defs/defs.h"
+
+namespace mx::op {
+
+Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t da = i + a.size() >= n ? a[i + a.size() - n] : 1;
+    const int64_t db = i + b.size() >= n ? b[i + b.size() - n] : 1;
+    if (da != db && da != 1 && db != 1)
+      fail(MX_ERR_SHAPE_MISMATCH, op, ": shapes ", shape_str(a), " and ", shape_str(b),
+           " cannot be broadcast together (axis ", int(i) - int(n), ": ", da, " vs ", db, ")");
+    out.push_back(da == 1 ? db : da);
+  }
+  return out;
+}
+
+namespace {
+
+using GradFn = std::function<std::vector<GradValue>(const GradArgs&)>;
+
+void same_type(const InferArgs& a, std::vector<int32_t>& out) {
+  if (a.in_dtypes[0] != a.in_dtypes[1])
+    fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": dtypes of inputs differ: ", dtype_info(a.in_dtypes[0]).name, " vs ",
+         dtype_info(a.in_dtypes[1]).name);
+  out = {a.in_dtypes[0]};
+}
+
+// Gradient parts reduced back to each input's shape.
+std::vector<GradValue> to_inputs(Grad& d, const GradArgs& a, GradValue gl, GradValue gr) {
+  return {gl == kNoGrad ? kNoGrad : d.op("_sum_to_like", {gl, a.inputs[0]}),
+          gr == kNoGrad ? kNoGrad : d.op("_sum_to_like", {gr, a.inputs[1]})};
+}
+
+void bin(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc,
+         const std::vector<int32_t>& dtypes, GradFn grad) {
+  OpSchema s;
+  s.name = name;
+  s.aliases = std::move(aliases);
+  s.doc = doc + " Inputs broadcast as in numpy.";
+  s.inputs = {"lhs", "rhs"};
+  s.dtypes = dtypes;
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    out = {broadcast_shapes(a.op.name, a.in_shapes[0], a.in_shapes[1])};
+  };
+  s.infer_type = same_type;
+  s.gradient = std::move(grad);
+  r.add(std::move(s));
+}
+
+}  // namespace
+
+void register_broadcast(Registry& r) {
+  const auto& num = numeric_dtypes();
+  bin(r, "broadcast_add", {"broadcast_plus"}, "lhs + rhs.", num, [](const GradArgs& a) {
+    Grad d{a.g};
+    return to_inputs(d, a, a.out_grads[0], a.out_grads[0]);
+  });
+  bin(r, "broadcast_sub", {"broadcast_minus"}, "lhs - rhs.", num, [](const GradArgs& a) {
+    Grad d{a.g};
+    return to_inputs(d, a, a.out_grads[0], d.neg(a.out_grads[0]));
+  });
+  bin(r, "broadcast_mul", {}, "lhs * rhs.", num, [](const GradArgs& a) {
+    Grad d{a.g};
+    const GradValue og = a.out_grads[0];
+    return to_inputs(d, a, d.op("broadcast_mul", {og, a.inputs[1]}), d.op("broadcast_mul", {og, a.inputs[0]}));
+  });
+  bin(r, "broadcast_div", {}, "lhs / rhs.", num, [](const GradArgs& a) {
+    Grad d{a.g};
+    const GradValue og = a.out_grads[0];
+    const GradValue gl = d.op("broadcast_div", {og, a.inputs[1]});
+    return to_inputs(d, a, gl, d.neg(d.op("broadcast_div", {d.mul(og, a.outputs[0]), a.inputs[1]})));
+  });
+  bin(r, "broadcast_mod", {}, "lhs mod rhs, with the sign of rhs (as numpy and MXNet).", num, [](const GradArgs& a) {
+    Grad d{a.g};  // lhs - floor(lhs / rhs) * rhs
+    const GradValue og = a.out_grads[0];
+    const GradValue q = d.op("floor", {d.op("broadcast_div", {a.inputs[0], a.inputs[1]})});
+    return to_inputs(d, a, og, d.neg(d.mul(og, q)));
+  });
+  bin(r, "broadcast_power", {}, "lhs ** rhs.", float_dtypes(), [](const GradArgs& a) {
+    Grad d{a.g};
+    const GradValue og = a.out_grads[0], l = a.inputs[0], rr = a.inputs[1], y = a.outputs[0];
+    // d/dl = r * y / l ; d/dr = y * log(l)
+    const GradValue gl = d.mul(og, d.op("broadcast_div", {d.op("broadcast_mul", {y, rr}), l}));
+    const GradValue gr = d.mul(og, d.op("broadcast_mul", {y, d.op("log", {l})}));
+    return to_inputs(d, a, gl, gr);
+  });
+  auto pick = [](bool max) {
+    return [max](const GradArgs& a) {
+      Grad d{a.g};  // the gradient goes to the chosen side; ties go to lhs
+      const GradValue og = a.out_grads[0];
+      const GradValue ml = d.op(max ? "broadcast_greater_equal" : "broadcast_lesser_equal", {a.inputs[0], a.inputs[1]});
+      const GradValue mr = d.scalar("_rminus_scalar", ml, 1);
+      return to_inputs(d, a, d.op("broadcast_mul", {og, ml}), d.op("broadcast_mul", {og, mr}));
+    };
+  };
+  bin(r, "broadcast_maximum", {}, "max(lhs, rhs).", num, pick(true));
+  bin(r, "broadcast_minimum", {}, "min(lhs, rhs).", num, pick(false));
+  const char* cmp[][2] = {{"broadcast_equal", "lhs == rhs"},          {"broadcast_not_equal", "lhs != rhs"},
+                          {"broadcast_greater", "lhs > rhs"},         {"broadcast_greater_equal", "lhs >= rhs"},
+                          {"broadcast_lesser", "lhs < rhs"},          {"broadcast_lesser_equal", "lhs <= rhs"},
+                          {"broadcast_logical_and", "lhs and rhs"},   {"broadcast_logical_or", "lhs or rhs"},
+                          {"broadcast_logical_xor", "lhs xor rhs"}};
+  for (auto& c : cmp) bin(r, c[0], {}, std::string(c[1]) + ", as 1 or 0 in the inputs' dtype.", num, no_gradient);
+
+  OpSchema like;
+  like.name = "broadcast_like";
+  like.doc = "Broadcasts lhs to the shape of rhs.";
+  like.inputs = {"lhs", "rhs"};
+  like.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (broadcast_shapes(a.op.name, a.in_shapes[0], a.in_shapes[1]) != a.in_shapes[1])
+      fail(MX_ERR_SHAPE_MISMATCH, "broadcast_like: ", shape_str(a.in_shapes[0]), " does not broadcast to ",
+           shape_str(a.in_shapes[1]));
+    out = {a.in_shapes[1]};
+  };
+  like.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  like.gradient = [](const GradArgs& a) {
+    return std::vector<GradValue>{Grad{a.g}.op("_sum_to_like", {a.out_grads[0], a.inputs[0]}), kNoGrad};
+  };
+  r.add(std::move(like));
+
+  OpSchema sum_to;
+  sum_to.name = "_sum_to_like";
+  sum_to.doc = "Sums lhs over the axes along which rhs's shape was broadcast to it (the gradient of broadcasting).";
+  sum_to.inputs = {"lhs", "rhs"};
+  sum_to.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (broadcast_shapes(a.op.name, a.in_shapes[1], a.in_shapes[0]) != a.in_shapes[0])
+      fail(MX_ERR_SHAPE_MISMATCH, "_sum_to_like: ", shape_str(a.in_shapes[1]), " does not broadcast to ",
+           shape_str(a.in_shapes[0]));
+    out = {a.in_shapes[1]};
+  };
+  sum_to.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  sum_to.gradient = [](const GradArgs& a) {
+    return std::vector<GradValue>{Grad{a.g}.op("broadcast_like", {a.out_grads[0], a.inputs[0]}), kNoGrad};
+  };
+  r.add(std::move(sum_to));
+}
+
+}  // namespace mx::op
