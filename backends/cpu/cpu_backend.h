@@ -52,5 +52,7 @@ extern const mx_kernel kDotKernels[];
 extern const mx_kernel kUnaryKernels[];
 extern const mx_kernel kBroadcastKernels[];
 extern const mx_kernel kReduceKernels[];
+extern const mx_kernel kNNKernels[];
+extern const mx_kernel kOptimizerKernels[];
 
 }  // namespace mxcpu

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "engine/threaded_engine.h"
+#include "base/error.h"
 #include "engine/var.h"
 
 namespace mx::engine {
@@ -27,7 +28,7 @@ class NaiveEngine final : public Engine {
   void wait_for_var(Var* var, bool for_write) override { finish_wait(var, for_write); }
 
   void wait_all() override {
-    if (auto e = take_global_error()) std::rethrow_exception(e);
+    throw_error(take_global_error());
   }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {
@@ -63,8 +64,10 @@ class NaiveEngine final : public Engine {
     if (async && !op.error) {
       try {
         ds->stream_sync(op.dev, ctx.stream);
-      } catch (...) {
-        op.error = std::current_exception();
+      } catch (const Error& e) {
+        op.error = std::make_shared<OpError>(OpError{e.code(), e.what()});
+      } catch (const std::exception& e) {
+        op.error = std::make_shared<OpError>(OpError{MX_ERR_INTERNAL, e.what()});
       }
     }
     store_outcome(&op);

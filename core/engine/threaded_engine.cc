@@ -108,7 +108,7 @@ class ThreadedEngine final : public Engine {
 
   void wait_all() override {
     wait_all_quiet();
-    if (auto e = take_global_error()) std::rethrow_exception(e);
+    throw_error(take_global_error());
   }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {

@@ -1,5 +1,7 @@
 #include "engine/var.h"
 
+#include "base/error.h"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -11,7 +13,7 @@ namespace {
 
 std::mutex g_error_mu;
 std::atomic<bool> g_events_used{false};
-std::exception_ptr g_first_error;
+ErrorRef g_first_error;
 
 // Events are pooled per device: creating one costs microseconds on CUDA.
 class EventPool {
@@ -99,8 +101,12 @@ void execute(OprBlock* op, RunContext& ctx) {
   if (op->error) return;
   try {
     op->fn(ctx);
+  } catch (const Error& e) {
+    op->error = std::make_shared<OpError>(OpError{e.code(), e.what()});
+  } catch (const std::exception& e) {
+    op->error = std::make_shared<OpError>(OpError{MX_ERR_INTERNAL, e.what()});
   } catch (...) {
-    op->error = std::current_exception();
+    op->error = std::make_shared<OpError>(OpError{MX_ERR_INTERNAL, str_cat("op ", op->opts.name, " threw a non-standard exception")});
   }
 }
 
@@ -132,7 +138,7 @@ void store_outcome(OprBlock* op) {
 }
 
 void finish_wait(Var* var, bool for_write) {
-  std::exception_ptr err;
+  ErrorRef err;
   std::vector<EventRef> waits;
   {
     std::lock_guard<SpinLock> lk(var->mu);
@@ -146,18 +152,22 @@ void finish_wait(Var* var, bool for_write) {
     // The error was observed: wait_all need not report it again.
     std::lock_guard<std::mutex> lk(g_error_mu);
     if (g_first_error == err) g_first_error = nullptr;
-    std::rethrow_exception(err);
   }
+  throw_error(err);
 }
 
 bool events_in_use() { return g_events_used.load(std::memory_order_acquire); }
 
-void note_global_error(std::exception_ptr e) {
+void throw_error(const ErrorRef& e) {
+  if (e) throw Error(e->code, e->message);
+}
+
+void note_global_error(ErrorRef e) {
   std::lock_guard<std::mutex> lk(g_error_mu);
   if (!g_first_error) g_first_error = e;
 }
 
-std::exception_ptr take_global_error() {
+ErrorRef take_global_error() {
   std::lock_guard<std::mutex> lk(g_error_mu);
   return std::exchange(g_first_error, nullptr);
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <exception>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -15,6 +16,14 @@
 namespace mx::engine {
 
 struct OprBlock;
+
+// An op's failure as stored on vars: plain data, so threads share no exception object (whose
+// refcount would live in uninstrumented libstdc++); waiters throw a fresh mx::Error from it.
+struct OpError {
+  int32_t code;
+  std::string message;
+};
+using ErrorRef = std::shared_ptr<const OpError>;
 
 // Most ops touch a handful of vars: keep them inline.
 using VarList = SmallVec<Var*, 6>;
@@ -58,7 +67,7 @@ struct Var {
   bool running_write = false;
   // Set when the op that wrote it last failed (or read a failed var); cleared by the next
   // successful write or once rethrown by wait_for_var.
-  std::exception_ptr error;
+  ErrorRef error;
   // Async devices: completion of the last write and of the reads since then.
   EventRef write_event;
   std::vector<EventRef> read_events;
@@ -78,7 +87,7 @@ struct OprBlock {
   bool waits_only = false;  // wait_for_var: observes the var, never takes or sets its error
   uint64_t seq = 0;
   VarList reads, writes;
-  std::exception_ptr error;
+  ErrorRef error;
   // Queue nodes for this op's waits on its vars: one per var at most, so usually inline.
   static constexpr size_t kInlineDeps = 8;
   PendingDep dep_nodes[kInlineDeps];
@@ -107,7 +116,9 @@ void finish_wait(Var* var, bool for_write);
 bool events_in_use();
 
 // Errors raised since the last wait_all (first one is rethrown by wait_all).
-void note_global_error(std::exception_ptr e);
-std::exception_ptr take_global_error();
+void note_global_error(ErrorRef e);
+ErrorRef take_global_error();
+// Throws mx::Error carrying e (no-op for null).
+void throw_error(const ErrorRef& e);
 
 }  // namespace mx::engine

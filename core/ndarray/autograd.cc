@@ -189,7 +189,7 @@ void mark_variables(std::span<NDArray* const> vars, std::span<const int32_t> req
 
 void record(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
-  if (!t_recording) return;
+  if (!t_recording || !op.mutated_inputs.empty()) return;
   bool on_tape = false;
   for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
   if (!on_tape) return;

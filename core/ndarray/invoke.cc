@@ -138,8 +138,13 @@ size_t kernel_cache_size() { return cache().size(); }
 
 void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
-  if (inputs.size() != op.inputs.size())
-    fail(MX_ERR_INVALID_ARGUMENT, op.name, ": expected ", op.inputs.size(), " input(s), got ", inputs.size());
+  const size_t expected = op.num_inputs ? op.num_inputs(attrs) : op.inputs.size();
+  if (inputs.size() != expected)
+    fail(MX_ERR_INVALID_ARGUMENT, op.name, ": expected ", expected, " input(s) (", [&] {
+      std::string names;
+      for (size_t i = 0; i < expected && i < op.inputs.size(); ++i) names += (i ? ", " : "") + op.inputs[i];
+      return names;
+    }(), "), got ", inputs.size());
 
   // Device
   Device dev = cpu();
@@ -213,11 +218,13 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   if (op.random_blocks) launch->rng = resource::reserve_random(dev, op.random_blocks(attrs, out_shapes));
   if (op.temp_bytes) launch->temp_bytes = op.temp_bytes(attrs, in_shapes);
 
-  engine::Var* vars[Launch::kMaxTensors];
+  // Reads, then writes: outputs and the inputs the op mutates.
+  engine::Var* vars[2 * Launch::kMaxTensors];
   size_t nv = 0;
   for (const NDArray* a : inputs) vars[nv++] = a->var();
   for (auto& a : outputs) vars[nv++] = a.var();
-  std::span<engine::Var* const> reads(vars, inputs.size()), writes(vars + inputs.size(), outputs.size());
+  for (size_t m : op.mutated_inputs) vars[nv++] = inputs[m]->var();
+  std::span<engine::Var* const> reads(vars, inputs.size()), writes(vars + inputs.size(), nv - inputs.size());
   engine::PushOptions opts;
   opts.name = op.name.c_str();
   engine::get().push(

@@ -13,6 +13,8 @@ const Registry& registry() {
     register_broadcast(*reg);
     register_reduce(*reg);
     register_shape(*reg);
+    register_nn(*reg);
+    register_optimizer(*reg);
     return reg;
   }();
   return *r;

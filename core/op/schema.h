@@ -80,6 +80,11 @@ struct OpSchema {
   std::vector<std::string> inputs;  // argument names, in order
   int num_outputs = 1;
   std::vector<ParamSpec> params;
+  // How many of `inputs` a call takes given its attributes (nullptr: all), e.g. no_bias.
+  std::function<size_t(const Attrs&)> num_inputs;
+  // Inputs the op updates in place (optimizer state, BatchNorm's moving statistics): the engine
+  // orders them as writes, and autograd never records such ops.
+  std::vector<size_t> mutated_inputs;
   // Input dtypes the op accepts (empty: any).
   std::vector<int32_t> dtypes;
   // True for ops with no inputs that take their device from the "ctx" attribute.

@@ -172,6 +172,33 @@ Case reduce_case(const char* op, std::string axis, std::vector<int> axes, double
               }};
 }
 
+
+Vec naive_softmax(const Vec& x, int64_t outer, int64_t n, int64_t inner, double t, bool log) {
+  Vec y(x.size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      double mx = -1e300, sum = 0;
+      for (int64_t j = 0; j < n; ++j) mx = std::max(mx, x[size_t((o * n + j) * inner + i)] / t);
+      for (int64_t j = 0; j < n; ++j) sum += std::exp(x[size_t((o * n + j) * inner + i)] / t - mx);
+      for (int64_t j = 0; j < n; ++j) {
+        const double z = x[size_t((o * n + j) * inner + i)] / t - mx;
+        y[size_t((o * n + j) * inner + i)] = log ? z - std::log(sum) : std::exp(z) / sum;
+      }
+    }
+  return y;
+}
+
+Vec naive_fc(const Vec& x, const Vec& w, const Vec* b, int64_t m, int64_t k, int64_t h) {
+  Vec y(static_cast<size_t>(m * h), 0.0);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < h; ++c) {
+      double s = b ? (*b)[size_t(c)] : 0.0;
+      for (int64_t p = 0; p < k; ++p) s += x[size_t(r * k + p)] * w[size_t(c * k + p)];
+      y[size_t(r * h + c)] = s;
+    }
+  return y;
+}
+
 double add2(double a, double b) { return a + b; }
 double keep(double v, double) { return v; }
 
@@ -276,6 +303,41 @@ std::vector<Case> all_cases() {
            }, false},
       Case{"Reshape", {{"shape", "(-1,0)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
       Case{"Reshape", {{"shape", "(-4,1,2,-2)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
+      // neural-network ops
+      Case{"FullyConnected", {{"num_hidden", "3"}}, {{{4, 2, 3}}, {{3, 6}}, {{3}}}, [](const std::vector<Vec>& in) {
+             return naive_fc(in[0], in[1], &in[2], 4, 6, 3);
+           }, true, true},
+      Case{"FullyConnected", {{"num_hidden", "2"}, {"no_bias", "True"}, {"flatten", "False"}}, {{{2, 3, 4}}, {{2, 4}}},
+           [](const std::vector<Vec>& in) { return naive_fc(in[0], in[1], nullptr, 6, 4, 2); }},
+      Case{"Activation", {{"act_type", "relu"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return map1(in[0], relu); }},
+      Case{"Activation", {{"act_type", "sigmoid"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return map1(in[0], sigmoid); }, true, true},
+      Case{"Activation", {{"act_type", "tanh"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], static_cast<double (*)(double)>(std::tanh)); }, true, true},
+      Case{"Activation", {{"act_type", "softrelu"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], [](double x) { return std::log1p(std::exp(x)); }); }, true, true},
+      Case{"Activation", {{"act_type", "softsign"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return map1(in[0], softsign); }},
+      Case{"softmax", {}, {{{3, 5}}}, [](const std::vector<Vec>& in) { return naive_softmax(in[0], 3, 5, 1, 1, false); }, true, true},
+      Case{"softmax", {{"axis", "0"}, {"temperature", "2.5"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return naive_softmax(in[0], 1, 3, 4, 2.5, false); }},
+      Case{"log_softmax", {{"axis", "1"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) {
+             return naive_softmax(in[0], 2, 3, 4, 1, true); }, true, true},
+      Case{"SoftmaxOutput", {}, {{{4, 5}}, {{4}, 0, 4.9}}, [](const std::vector<Vec>& in) {
+             return naive_softmax(in[0], 4, 5, 1, 1, false); }, false},
+      Case{"Flatten", {}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
+      Case{"expand_dims", {{"axis", "-1"}}, {{{2, 3}}}, [](const std::vector<Vec>& in) { return in[0]; }},
+      Case{"transpose", {{"axes", "(1,2,0)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) {
+             Vec y(24);  // out[j][k][i] = in[i][j][k], out shape (3,4,2)
+             for (int i = 0; i < 2; ++i)
+               for (int j = 0; j < 3; ++j)
+                 for (int k = 0; k < 4; ++k) y[size_t((j * 4 + k) * 2 + i)] = in[0][size_t((i * 3 + j) * 4 + k)];
+             return y;
+           }},
+      Case{"transpose", {}, {{{3, 5}}}, [](const std::vector<Vec>& in) {
+             Vec y(15);
+             for (int i = 0; i < 3; ++i)
+               for (int j = 0; j < 5; ++j) y[size_t(j * 3 + i)] = in[0][size_t(i * 5 + j)];
+             return y;
+           }},
   };
   return c;
 }
@@ -580,6 +642,219 @@ TEST(Autograd, ErrorsAreSpecific) {
   EXPECT_EQ(mx_imperative_invoke("elemwise_add", 2, in, &n, &op, 0, nullptr, nullptr), -1);
   EXPECT_NE(std::string(mx_get_last_error()).find("in place"), std::string::npos) << mx_get_last_error();
   ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+}
+
+
+// ---------------------------------------------------------------- loss layer and optimizers
+
+TEST(SoftmaxOutput, GradientIsSoftmaxMinusOneHotScaled) {
+  const Vec x = {0.1, -0.5, 2.0, 0.3, 1.0, 0.0, -1.0, 0.5, 0.2};  // 3 samples, 3 classes
+  const Vec label = {2, 0, 1};
+  for (std::string norm : {"null", "batch", "valid"}) {
+    Arr data = make({3, 3}, x, MX_FLOAT64, MX_DEVICE_CPU), lab = make({3}, label, MX_FLOAT64, MX_DEVICE_CPU);
+    Arr g({3, 3}, MX_FLOAT64);
+    mx_ndarray_t vars[] = {data.get()}, grads[] = {g.get()};
+    int32_t reqs[] = {MX_GRAD_WRITE};
+    ASSERT_MX_OK(mx_autograd_mark_variables(1, vars, reqs, grads));
+    const char* k[] = {"grad_scale", "normalization", "use_ignore", "ignore_label"};
+    const char* v[] = {"2", norm.c_str(), "True", "1"};  // sample 2 (label 1) is ignored
+    ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+    Arr y = mx::test::invoke1("SoftmaxOutput", {data.get(), lab.get()}, 4, k, v);
+    ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+    mx_ndarray_t heads[] = {y.get()};
+    ASSERT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
+    const Vec p = naive_softmax(x, 3, 3, 1, 1, false);
+    const double scale = 2.0 / (norm == "batch" ? 3.0 : norm == "valid" ? 2.0 : 1.0);
+    Vec want(9);
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c)
+        want[size_t(r * 3 + c)] = r == 2 ? 0.0 : (p[size_t(r * 3 + c)] - (int(label[size_t(r)]) == c)) * scale;
+    expect_close(g.to_vector<double>(), want, 1e-12, 1e-12, "SoftmaxOutput gradient, normalization=" + norm);
+  }
+}
+
+TEST(Optimizers, UpdatesMatchTheirFormulasAndMutateState) {
+  const Vec w0 = {1.0, -2.0, 0.5, 3.0}, g = {0.5, 4.0, -0.25, -8.0};
+  const double lr = 0.1, wd = 0.01, rescale = 0.5, clip = 1.5;
+  auto clipped = [&](double x) { return std::max(-clip, std::min(clip, rescale * x)); };
+  auto run_update = [&](const char* op, std::vector<Arr*> state, std::vector<std::pair<std::string, std::string>> extra) {
+    Arr w = make({4}, w0, MX_FLOAT64, MX_DEVICE_CPU), gr = make({4}, g, MX_FLOAT64, MX_DEVICE_CPU);
+    std::vector<mx_ndarray_t> in = {w.get(), gr.get()};
+    for (Arr* a : state) in.push_back(a->get());
+    std::vector<std::pair<std::string, std::string>> attrs = {
+        {"lr", "0.1"}, {"wd", "0.01"}, {"rescale_grad", "0.5"}, {"clip_gradient", "1.5"}};
+    attrs.insert(attrs.end(), extra.begin(), extra.end());
+    std::vector<const char*> k, v;
+    for (auto& [a, b] : attrs) {
+      k.push_back(a.c_str());
+      v.push_back(b.c_str());
+    }
+    mx_ndarray_t o[] = {w.get()};  // in place, as MXNet's optimizers call it
+    mx_ndarray_t* op_out = o;
+    int32_t n = 1;
+    EXPECT_MX_OK(mx_imperative_invoke(op, int32_t(in.size()), in.data(), &n, &op_out, int32_t(k.size()), k.data(), v.data()));
+    return w.to_vector<double>();
+  };
+  {
+    auto w = run_update("sgd_update", {}, {});
+    for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(w[i], w0[i] - lr * (clipped(g[i]) + wd * w0[i]), 1e-15);
+  }
+  {
+    Arr mom = make({4}, Vec{0.1, 0.2, 0.3, 0.4}, MX_FLOAT64, MX_DEVICE_CPU);
+    auto w = run_update("sgd_mom_update", {&mom}, {{"momentum", "0.9"}});
+    auto m = mom.to_vector<double>();
+    const Vec m0 = {0.1, 0.2, 0.3, 0.4};
+    for (size_t i = 0; i < 4; ++i) {
+      const double mi = 0.9 * m0[i] - lr * (clipped(g[i]) + wd * w0[i]);
+      EXPECT_NEAR(m[i], mi, 1e-15);
+      EXPECT_NEAR(w[i], w0[i] + mi, 1e-15);
+    }
+  }
+  {
+    Arr mean = make({4}, Vec(4, 0.05), MX_FLOAT64, MX_DEVICE_CPU), var = make({4}, Vec(4, 0.2), MX_FLOAT64, MX_DEVICE_CPU);
+    auto w = run_update("adam_update", {&mean, &var}, {{"beta1", "0.8"}, {"beta2", "0.9"}, {"epsilon", "1e-6"}});
+    auto m = mean.to_vector<double>(), s = var.to_vector<double>();
+    for (size_t i = 0; i < 4; ++i) {
+      const double gi = clipped(g[i]) + wd * w0[i];
+      const double mi = 0.8 * 0.05 + 0.2 * gi, vi = 0.9 * 0.2 + 0.1 * gi * gi;
+      EXPECT_NEAR(m[i], mi, 1e-15);
+      EXPECT_NEAR(s[i], vi, 1e-15);
+      EXPECT_NEAR(w[i], w0[i] - lr * mi / (std::sqrt(vi) + 1e-6), 1e-14);
+    }
+  }
+  {
+    Arr nacc = make({4}, Vec(4, 0.3), MX_FLOAT64, MX_DEVICE_CPU);
+    auto w = run_update("rmsprop_update", {&nacc}, {{"gamma1", "0.9"}, {"epsilon", "1e-6"}, {"clip_weights", "2.5"}});
+    auto nn = nacc.to_vector<double>();
+    for (size_t i = 0; i < 4; ++i) {
+      const double gi = clipped(g[i]) + wd * w0[i];
+      const double ni = 0.1 * gi * gi + 0.9 * 0.3;
+      EXPECT_NEAR(nn[i], ni, 1e-15);
+      EXPECT_NEAR(w[i], std::max(-2.5, std::min(2.5, w0[i] - lr * gi / std::sqrt(ni + 1e-6))), 1e-14);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- training
+
+// A 2-layer MLP (FullyConnected -> relu -> FullyConnected -> SoftmaxOutput) on a synthetic
+// 3-class problem: its parameter gradients match finite differences of the cross-entropy, and
+// a few steps of sgd_mom_update reduce the loss.
+struct Mlp {
+  Arr w1, b1, w2, b2;
+  Arr gw1, gb1, gw2, gb2;
+  Arr m1, mb1, m2, mb2;
+};
+
+Vec uniform(size_t n, double lo, double hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  Vec v(n);
+  for (double& x : v) x = u(rng);
+  return v;
+}
+
+double cross_entropy(const Vec& probs, const Vec& label, int classes) {
+  double l = 0;
+  for (size_t r = 0; r < label.size(); ++r) l -= std::log(probs[r * size_t(classes) + size_t(label[r])]);
+  return l / double(label.size());
+}
+
+Vec mlp_forward(Mlp& net, const Arr& x, const Arr& y, bool record) {
+  if (record) EXPECT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  const char* k1[] = {"num_hidden"};
+  const char* v1[] = {"16"};
+  const char* v2[] = {"3"};
+  const char* ka[] = {"act_type"};
+  const char* va[] = {"relu"};
+  const char* ks[] = {"normalization"};
+  const char* vs[] = {"batch"};
+  Arr h = mx::test::invoke1("FullyConnected", {x.get(), net.w1.get(), net.b1.get()}, 1, k1, v1);
+  Arr a = mx::test::invoke1("Activation", {h.get()}, 1, ka, va);
+  Arr o = mx::test::invoke1("FullyConnected", {a.get(), net.w2.get(), net.b2.get()}, 1, k1, v2);
+  Arr p = mx::test::invoke1("SoftmaxOutput", {o.get(), y.get()}, 1, ks, vs);
+  if (record) {
+    EXPECT_MX_OK(mx_autograd_set_recording(0, nullptr));
+    mx_ndarray_t heads[] = {p.get()};
+    EXPECT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
+  }
+  return p.to_vector<double>();
+}
+
+TEST(Training, MlpGradientsMatchFiniteDifferencesAndSgdMomentumReducesLoss) {
+  const int n = 32, d = 4, classes = 3;
+  // Labels from a fixed random linear rule, so the problem is learnable.
+  Vec xs = uniform(size_t(n * d), -1, 1, 1), ys(n);
+  Vec rule = uniform(size_t(d * classes), -1, 1, 2);
+  for (int r = 0; r < n; ++r) {
+    int best = 0;
+    double bv = -1e300;
+    for (int c = 0; c < classes; ++c) {
+      double s = 0;
+      for (int j = 0; j < d; ++j) s += xs[size_t(r * d + j)] * rule[size_t(c * d + j)];
+      if (s > bv) bv = s, best = c;
+    }
+    ys[size_t(r)] = best;
+  }
+  Arr x = make({n, d}, xs, MX_FLOAT64, MX_DEVICE_CPU), y = make({n}, ys, MX_FLOAT64, MX_DEVICE_CPU);
+  Mlp net{make({16, d}, uniform(16 * d, -0.5, 0.5, 3), MX_FLOAT64, MX_DEVICE_CPU),
+          make({16}, Vec(16, 0.1), MX_FLOAT64, MX_DEVICE_CPU),
+          make({classes, 16}, uniform(16 * classes, -0.5, 0.5, 4), MX_FLOAT64, MX_DEVICE_CPU),
+          make({classes}, Vec(classes, 0.0), MX_FLOAT64, MX_DEVICE_CPU),
+          Arr({16, d}, MX_FLOAT64), Arr({16}, MX_FLOAT64), Arr({classes, 16}, MX_FLOAT64), Arr({classes}, MX_FLOAT64),
+          make({16, d}, Vec(16 * d, 0.0), MX_FLOAT64, MX_DEVICE_CPU), make({16}, Vec(16, 0.0), MX_FLOAT64, MX_DEVICE_CPU),
+          make({classes, 16}, Vec(16 * classes, 0.0), MX_FLOAT64, MX_DEVICE_CPU),
+          make({classes}, Vec(classes, 0.0), MX_FLOAT64, MX_DEVICE_CPU)};
+  Arr* params[] = {&net.w1, &net.b1, &net.w2, &net.b2};
+  Arr* grads[] = {&net.gw1, &net.gb1, &net.gw2, &net.gb2};
+  Arr* moms[] = {&net.m1, &net.mb1, &net.m2, &net.mb2};
+  auto mark = [&] {
+    mx_ndarray_t v[4], g[4];
+    int32_t reqs[4] = {MX_GRAD_WRITE, MX_GRAD_WRITE, MX_GRAD_WRITE, MX_GRAD_WRITE};
+    for (int i = 0; i < 4; ++i) {
+      v[i] = params[i]->get();
+      g[i] = grads[i]->get();
+    }
+    ASSERT_MX_OK(mx_autograd_mark_variables(4, v, reqs, g));
+  };
+
+  // Gradients: SoftmaxOutput(normalization=batch) backpropagates d(mean cross-entropy).
+  mark();
+  mlp_forward(net, x, y, true);
+  const double eps = 1e-6;
+  for (int pi = 0; pi < 4; ++pi) {
+    const Vec analytic = grads[pi]->to_vector<double>();
+    Vec base = params[pi]->to_vector<double>();
+    for (size_t j = 0; j < base.size(); j += 3) {  // every third entry keeps the test fast
+      Vec plus = base, minus = base;
+      plus[j] += eps;
+      minus[j] -= eps;
+      params[pi]->set(plus);
+      const double lp = cross_entropy(mlp_forward(net, x, y, false), ys, classes);
+      params[pi]->set(minus);
+      const double lm = cross_entropy(mlp_forward(net, x, y, false), ys, classes);
+      params[pi]->set(base);
+      EXPECT_NEAR(analytic[j], (lp - lm) / (2 * eps), 1e-6) << "parameter " << pi << " entry " << j;
+    }
+  }
+
+  // Training: 30 steps of sgd_mom_update.
+  const double loss0 = cross_entropy(mlp_forward(net, x, y, false), ys, classes);
+  for (int step = 0; step < 30; ++step) {
+    mark();
+    mlp_forward(net, x, y, true);
+    for (int i = 0; i < 4; ++i) {
+      mx_ndarray_t in[] = {params[i]->get(), grads[i]->get(), moms[i]->get()};
+      mx_ndarray_t o[] = {params[i]->get()};
+      mx_ndarray_t* op = o;
+      int32_t nout = 1;
+      const char* k[] = {"lr", "momentum"};
+      const char* v[] = {"0.5", "0.9"};
+      ASSERT_MX_OK(mx_imperative_invoke("sgd_mom_update", 3, in, &nout, &op, 2, k, v));
+    }
+  }
+  const double loss1 = cross_entropy(mlp_forward(net, x, y, false), ys, classes);
+  EXPECT_LT(loss1, 0.5 * loss0) << "loss went from " << loss0 << " to " << loss1;
 }
 
 TEST(OpInfo, ReportsSchemaAndKernels) {

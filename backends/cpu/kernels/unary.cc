@@ -15,7 +15,7 @@ namespace {
 enum Fn : int {
   kRelu, kSigmoid, kTanh, kSoftsign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSquare, kAbs, kSign,
   kNegative, kReciprocal, kFloor, kCeil, kRound, kSin, kCos, kErf,
-  kGt, kGe, kLt, kLe, kEq, kNe,
+  kGt, kGe, kLt, kLe, kEq, kNe, kSoftrelu,
 };
 
 template <int F, typename C>
@@ -48,6 +48,7 @@ inline C apply(C x, C s) {
     if constexpr (F == kSin) return std::sin(x);
     if constexpr (F == kCos) return std::cos(x);
     if constexpr (F == kErf) return std::erf(x);
+    if constexpr (F == kSoftrelu) return x > C(20) ? x : std::log1p(std::exp(x));  // log(1 + e^x), no overflow
   }
   return x;  // unreachable for the dtypes the schema admits
 }
@@ -79,14 +80,26 @@ template <int... Fs>
 constexpr auto make_table(std::integer_sequence<int, Fs...>) {
   return std::array<RunFn, sizeof...(Fs)>{&run_typed<Fs>...};
 }
-const auto kRun = make_table(std::make_integer_sequence<int, kNe + 1>{});
+const auto kRun = make_table(std::make_integer_sequence<int, kSoftrelu + 1>{});
 
 template <int F>
 int create(const mx_kernel_args* args, void** out) {
   const int32_t dtype = dtype_flag(args->inputs[0].dtype);
   if (!dispatch_numeric(dtype, [](auto) {}))
     return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
-  *out = new State{F, dtype, F >= kGt ? attr_float(args, "scalar") : 0.0};
+  *out = new State{F, dtype, F >= kGt && F <= kNe ? attr_float(args, "scalar") : 0.0};
+  return 0;
+}
+
+// Activation(act_type=...) runs the matching unary function.
+int create_activation(const mx_kernel_args* args, void** out) {
+  const std::string t = attr(args, "act_type");
+  const int f = t == "relu" ? kRelu : t == "sigmoid" ? kSigmoid : t == "tanh" ? kTanh : t == "softrelu" ? kSoftrelu
+              : t == "softsign" ? kSoftsign : -1;
+  if (f < 0) return error(MX_ERR_INVALID_ARGUMENT, "Activation: unknown act_type '" + t + "'");
+  const int32_t dtype = dtype_flag(args->inputs[0].dtype);
+  if (!dispatch_numeric(dtype, [](auto) {})) return error(MX_ERR_UNSUPPORTED, "Activation: unsupported dtype on cpu");
+  *out = new State{f, dtype, 0.0};
   return 0;
 }
 
@@ -117,6 +130,7 @@ const mx_kernel kUnaryKernels[] = {
     MX_UNARY("_greater_equal_scalar", kGe), MX_UNARY("_lesser_scalar", kLt),
     MX_UNARY("_lesser_equal_scalar", kLe),  MX_UNARY("_equal_scalar", kEq),
     MX_UNARY("_not_equal_scalar", kNe),
+    {sizeof(mx_kernel), "Activation", create_activation, run, destroy},
     {0, nullptr, nullptr, nullptr, nullptr},
 };
 

@@ -13,6 +13,8 @@ void register_unary(Registry& r);     // relu ... erf, scalar comparisons, zeros
 void register_broadcast(Registry& r); // broadcast_* binary ops, broadcast_like, _sum_to_like
 void register_reduce(Registry& r);    // sum mean prod max min nansum norm argmax argmin
 void register_shape(Registry& r);     // Reshape
+void register_nn(Registry& r);        // FullyConnected Activation softmax SoftmaxOutput Flatten expand_dims transpose
+void register_optimizer(Registry& r); // sgd_update sgd_mom_update adam_update rmsprop_update
 
 // numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);

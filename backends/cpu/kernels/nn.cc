@@ -1,0 +1,281 @@
+// FullyConnected (OpenBLAS GEMM + bias), softmax / log_softmax, SoftmaxOutput's gradient, transpose.
+#include <cblas.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dispatch.h"
+#include "strided.h"
+
+namespace mxcpu {
+namespace {
+
+// ---------------------------------------------------------------- FullyConnected
+
+struct FcPlan {
+  bool f64, bias;
+  int64_t m, k, h;
+};
+
+int fc_create(const mx_kernel_args* args, void** out) {
+  const int32_t dt = dtype_flag(args->inputs[0].dtype);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "FullyConnected: cpu supports float32/float64");
+  const DLTensor& w = args->inputs[1];
+  auto* p = new FcPlan{dt == MX_FLOAT64, args->num_inputs > 2, numel(args->outputs[0]) / w.shape[0], w.shape[1], w.shape[0]};
+  *out = p;
+  return 0;
+}
+
+template <typename T>
+void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
+  const T* x = reinterpret_cast<const T*>(data_of(in[0]));
+  const T* w = reinterpret_cast<const T*>(data_of(in[1]));
+  T* y = reinterpret_cast<T*>(data_of(out));
+  const blasint m = blasint(p.m), h = blasint(p.h), k = blasint(p.k);
+  if constexpr (sizeof(T) == 8)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0, x, k ? k : 1, w, k ? k : 1, 0.0, y, h);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0f, x, k ? k : 1, w, k ? k : 1, 0.0f, y, h);
+  if (p.bias) {
+    const T* b = reinterpret_cast<const T*>(data_of(in[2]));
+    for (int64_t r = 0; r < p.m; ++r)
+      for (int64_t c = 0; c < p.h; ++c) y[r * p.h + c] += b[c];
+  }
+}
+
+int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const FcPlan& p = *static_cast<const FcPlan*>(state);
+  if (p.f64) fc_run_t<double>(p, in, out[0]);
+  else fc_run_t<float>(p, in, out[0]);
+  return 0;
+}
+
+void fc_destroy(void* s) { delete static_cast<FcPlan*>(s); }
+
+// ---------------------------------------------------------------- softmax family
+
+// (outer, n, inner): the normalised axis has n entries at stride inner.
+struct AxisPlan {
+  int32_t dtype;
+  int64_t outer, n, inner;
+  double temperature;
+  bool log;
+  // _softmax_output_grad
+  double grad_scale, ignore_label;
+  bool use_ignore;
+  int normalization;  // 0 null, 1 batch, 2 valid
+};
+
+void split_at(const DLTensor& t, int axis, AxisPlan& p) {
+  p.outer = p.inner = 1;
+  for (int d = 0; d < axis; ++d) p.outer *= t.shape[d];
+  p.n = t.ndim ? t.shape[axis] : 1;
+  for (int d = axis + 1; d < t.ndim; ++d) p.inner *= t.shape[d];
+}
+
+template <bool LOG>
+int softmax_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& x = args->inputs[0];
+  auto* p = new AxisPlan{};
+  p->dtype = dtype_flag(x.dtype);
+  if (!dispatch_numeric(p->dtype, [](auto) {})) {
+    delete p;
+    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
+  }
+  int axis = int(std::strtol(attr(args, "axis"), nullptr, 10));
+  if (axis < 0) axis += x.ndim;
+  split_at(x, axis, *p);
+  p->temperature = attr_float(args, "temperature");
+  p->log = LOG;
+  *out = p;
+  return 0;
+}
+
+template <typename S>
+void softmax_t(const AxisPlan& p, const S* x, S* y) {
+  using E = Elem<S>;
+  std::vector<double> row(static_cast<size_t>(p.n));
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t i = 0; i < p.inner; ++i) {
+      const int64_t base = o * p.n * p.inner + i;
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < p.n; ++j) {
+        row[size_t(j)] = double(E::load(x[base + j * p.inner])) / p.temperature;
+        mx = std::max(mx, row[size_t(j)]);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < p.n; ++j) sum += std::exp(row[size_t(j)] - mx);
+      const double lse = mx + std::log(sum);
+      for (int64_t j = 0; j < p.n; ++j) {
+        const double v = p.log ? row[size_t(j)] - lse : std::exp(row[size_t(j)] - lse);
+        y[base + j * p.inner] = E::store(static_cast<typename E::C>(v));
+      }
+    }
+}
+
+int softmax_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const AxisPlan& p = *static_cast<const AxisPlan*>(state);
+  dispatch_numeric(p.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    softmax_t<S>(p, reinterpret_cast<const S*>(data_of(in[0])), reinterpret_cast<S*>(data_of(out[0])));
+  });
+  return 0;
+}
+
+// SoftmaxOutput forward is a softmax over its class axis.
+void softmax_output_axes(const mx_kernel_args* args, AxisPlan& p) {
+  const DLTensor& x = args->inputs[0];
+  if (std::strcmp(attr(args, "multi_output"), "True") == 0) {
+    split_at(x, 1, p);
+  } else if (std::strcmp(attr(args, "preserve_shape"), "True") == 0) {
+    split_at(x, x.ndim - 1, p);
+  } else {
+    p.outer = x.ndim ? x.shape[0] : 1;
+    p.n = numel(x) / (p.outer ? p.outer : 1);
+    p.inner = 1;
+  }
+}
+
+int softmax_output_create(const mx_kernel_args* args, void** out) {
+  void* st = nullptr;
+  if (softmax_create<false>(args, &st) != 0) return -1;
+  auto* p = static_cast<AxisPlan*>(st);
+  softmax_output_axes(args, *p);
+  p->temperature = 1;
+  *out = p;
+  return 0;
+}
+
+int softmax_output_grad_create(const mx_kernel_args* args, void** out) {
+  int rc = softmax_output_create(args, out);
+  if (rc) return rc;
+  auto* p = static_cast<AxisPlan*>(*out);
+  p->grad_scale = attr_float(args, "grad_scale");
+  p->ignore_label = attr_float(args, "ignore_label");
+  p->use_ignore = std::strcmp(attr(args, "use_ignore"), "True") == 0;
+  const std::string norm = attr(args, "normalization");
+  p->normalization = norm == "batch" ? 1 : norm == "valid" ? 2 : 0;
+  return 0;
+}
+
+template <typename S, typename L>
+void softmax_output_grad_t(const AxisPlan& p, const S* y, const L* label, S* g) {
+  using E = Elem<S>;
+  int64_t valid = 0;
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t i = 0; i < p.inner; ++i) {
+      const double lab = double(Elem<L>::load(label[o * p.inner + i]));
+      const bool ignored = p.use_ignore && lab == p.ignore_label;
+      valid += !ignored;
+      const int64_t base = o * p.n * p.inner + i;
+      for (int64_t j = 0; j < p.n; ++j) {
+        const double v = ignored ? 0.0 : double(E::load(y[base + j * p.inner])) - (int64_t(lab) == j ? 1.0 : 0.0);
+        g[base + j * p.inner] = E::store(static_cast<typename E::C>(v));
+      }
+    }
+  double scale = p.grad_scale;
+  if (p.normalization == 1) scale /= double(p.outer);
+  if (p.normalization == 2) scale /= double(valid > 0 ? valid : 1);
+  const int64_t total = p.outer * p.n * p.inner;
+  for (int64_t t = 0; t < total; ++t) g[t] = E::store(static_cast<typename E::C>(double(E::load(g[t])) * scale));
+}
+
+int softmax_output_grad_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const AxisPlan& p = *static_cast<const AxisPlan*>(state);
+  const int32_t lt = dtype_flag(in[1].dtype);
+  bool ok = true;
+  dispatch_numeric(p.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    ok = dispatch_numeric(lt, [&](auto ltag) {
+      using L = decltype(ltag);
+      softmax_output_grad_t<S, L>(p, reinterpret_cast<const S*>(data_of(in[0])),
+                                  reinterpret_cast<const L*>(data_of(in[1])), reinterpret_cast<S*>(data_of(out[0])));
+    });
+  });
+  return ok ? 0 : error(MX_ERR_UNSUPPORTED, "SoftmaxOutput: unsupported label dtype");
+}
+
+void axis_destroy(void* s) { delete static_cast<AxisPlan*>(s); }
+
+// ---------------------------------------------------------------- transpose
+
+struct TransposePlan {
+  int bytes;
+  BroadcastPlan plan;  // operand 0: the input read with permuted strides
+};
+
+int transpose_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& x = args->inputs[0];
+  if (x.ndim > kMaxDims) return error(MX_ERR_UNSUPPORTED, "transpose: more than 16 dims on cpu");
+  int64_t in_stride[kMaxDims];
+  int64_t s = 1;
+  for (int d = x.ndim - 1; d >= 0; --d) {
+    in_stride[d] = s;
+    s *= x.shape[d];
+  }
+  std::vector<int64_t> axes;
+  const char* a = attr(args, "axes");
+  for (const char* p = a; *p;) {
+    if (*p >= '0' && *p <= '9') {
+      char* end;
+      axes.push_back(std::strtoll(p, &end, 10));
+      p = end;
+    } else {
+      ++p;
+    }
+  }
+  if (axes.empty())
+    for (int d = x.ndim - 1; d >= 0; --d) axes.push_back(d);
+  auto* t = new TransposePlan{};
+  t->bytes = (x.dtype.bits + 7) / 8;
+  t->plan.ndim = x.ndim ? x.ndim : 1;
+  for (int d = 0; d < x.ndim; ++d) {
+    t->plan.shape[d] = x.shape[axes[size_t(d)]];
+    t->plan.stride[0][d] = in_stride[axes[size_t(d)]];
+    t->plan.stride[1][d] = 0;
+  }
+  if (x.ndim == 0) {
+    t->plan.shape[0] = 1;
+    t->plan.stride[0][0] = t->plan.stride[1][0] = 0;
+  }
+  *out = t;
+  return 0;
+}
+
+template <typename T>
+void transpose_t(const BroadcastPlan& p, const T* x, T* y) {
+  for_each_run(p, [&](int64_t oo, int64_t oa, int64_t, int64_t n, int64_t sa, int64_t) {
+    for (int64_t i = 0; i < n; ++i) y[oo + i] = x[oa + i * sa];
+  });
+}
+
+int transpose_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const TransposePlan& t = *static_cast<const TransposePlan*>(state);
+  const void* x = data_of(in[0]);
+  void* y = data_of(out[0]);
+  switch (t.bytes) {
+    case 1: transpose_t(t.plan, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y)); break;
+    case 2: transpose_t(t.plan, static_cast<const uint16_t*>(x), static_cast<uint16_t*>(y)); break;
+    case 4: transpose_t(t.plan, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y)); break;
+    case 8: transpose_t(t.plan, static_cast<const uint64_t*>(x), static_cast<uint64_t*>(y)); break;
+  }
+  return 0;
+}
+
+void transpose_destroy(void* s) { delete static_cast<TransposePlan*>(s); }
+
+}  // namespace
+
+const mx_kernel kNNKernels[] = {
+    {sizeof(mx_kernel), "FullyConnected", fc_create, fc_run, fc_destroy},
+    {sizeof(mx_kernel), "softmax", softmax_create<false>, softmax_run, axis_destroy},
+    {sizeof(mx_kernel), "log_softmax", softmax_create<true>, softmax_run, axis_destroy},
+    {sizeof(mx_kernel), "SoftmaxOutput", softmax_output_create, softmax_run, axis_destroy},
+    {sizeof(mx_kernel), "_softmax_output_grad", softmax_output_grad_create, softmax_output_grad_run, axis_destroy},
+    {sizeof(mx_kernel), "transpose", transpose_create, transpose_run, transpose_destroy},
+    {0, nullptr, nullptr, nullptr, nullptr},
+};
+
+}  // namespace mxcpu

@@ -1,0 +1,279 @@
+// Neural-network ops: FullyConnected, Activation, softmax / log_softmax, SoftmaxOutput, and the
+// layout ops they lean on (Flatten, expand_dims, transpose).
+#include <numeric>
+
+#include "base/dtype.h"
+#include "base/error.h"
+#include "op/defs/defs.h"
+
+namespace mx::op {
+namespace {
+
+void same_type(const InferArgs& a, std::vector<int32_t>& out) {
+  for (size_t i = 1; i < a.in_dtypes.size(); ++i)
+    if (a.in_dtypes[i] != a.in_dtypes[0])
+      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": input '", a.op.inputs[i], "' is ", dtype_info(a.in_dtypes[i]).name,
+           " but '", a.op.inputs[0], "' is ", dtype_info(a.in_dtypes[0]).name);
+  out = {a.in_dtypes[0]};
+}
+void first_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
+
+int64_t fc_k(const Shape& data, bool flatten) {
+  if (!flatten) return data.back();
+  int64_t k = 1;
+  for (size_t i = 1; i < data.size(); ++i) k *= data[i];
+  return k;
+}
+
+int norm_axis(const std::string& op, int64_t axis, size_t ndim) {
+  const int64_t a = axis < 0 ? axis + int64_t(ndim) : axis;
+  if (a < 0 || a >= int64_t(ndim)) fail(MX_ERR_INVALID_ARGUMENT, op, ": axis ", axis, " is out of range for ", ndim, " dims");
+  return int(a);
+}
+
+std::string axis_tuple(int axis) { return "(" + std::to_string(axis) + ",)"; }
+
+void register_fc(Registry& r) {
+  OpSchema s;
+  s.name = "FullyConnected";
+  s.doc = "out = data . weight^T + bias, data flattened to 2-d (flatten=True) or over its last axis.";
+  s.inputs = {"data", "weight", "bias"};
+  ParamSpec nh = param_required(param_int("num_hidden", "", "number of output units"));
+  nh.min = 1;
+  s.params = {nh, param_bool("no_bias", "False", "no bias input"),
+              param_bool("flatten", "True", "flatten all but the first axis of data")};
+  s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: data must have at least one dimension");
+    const bool flatten = a.attrs.b("flatten");
+    const int64_t h = a.attrs.i("num_hidden"), k = fc_k(d, flatten);
+    if (a.in_shapes[1] != Shape{h, k})
+      fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: weight is ", shape_str(a.in_shapes[1]), " but data ", shape_str(d),
+           " with num_hidden=", h, " needs ", shape_str(Shape{h, k}));
+    if (a.in_shapes.size() > 2 && a.in_shapes[2] != Shape{h})
+      fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: bias is ", shape_str(a.in_shapes[2]), ", expected ", shape_str(Shape{h}));
+    Shape o;
+    if (flatten) o = {d[0], h};
+    else {
+      o = Shape(d.begin(), d.end() - 1);
+      o.push_back(h);
+    }
+    out = {o};
+  };
+  s.infer_type = same_type;
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const bool flatten = a.attrs.b("flatten");
+    const int64_t h = a.attrs.i("num_hidden"), k = fc_k(a.in_shapes[0], flatten);
+    const GradValue x2 = d.op("Reshape", {a.inputs[0]}, {{"shape", shape_str(Shape{-1, k})}});
+    const GradValue og2 = d.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(Shape{-1, h})}});
+    std::vector<GradValue> g = {
+        d.op("Reshape", {d.op("dot", {og2, a.inputs[1]})}, {{"shape", shape_str(a.in_shapes[0])}}),
+        d.op("dot", {og2, x2}, {{"transpose_a", "True"}})};
+    if (a.inputs.size() > 2) g.push_back(d.op("sum", {og2}, {{"axis", "(0,)"}}));
+    return g;
+  };
+  r.add(std::move(s));
+}
+
+void register_activation(Registry& r) {
+  OpSchema s;
+  s.name = "Activation";
+  s.doc = "Elementwise activation: relu, sigmoid, tanh, softrelu (log(1 + e^x)) or softsign.";
+  s.inputs = {"data"};
+  s.params = {{"act_type", ParamType::kEnum, "", true, -1e308, 1e308,
+               {"relu", "sigmoid", "tanh", "softrelu", "softsign"}, "the activation function"}};
+  s.dtypes = float_dtypes();
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+  s.infer_type = first_type;
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const std::string& t = a.attrs.str("act_type");
+    const GradValue x = a.inputs[0], y = a.outputs[0], og = a.out_grads[0];
+    GradValue local;
+    if (t == "relu") local = d.scalar("_greater_scalar", x, 0);
+    else if (t == "sigmoid") local = d.mul(y, d.scalar("_rminus_scalar", y, 1));
+    else if (t == "tanh") local = d.scalar("_rminus_scalar", d.op("square", {y}), 1);
+    else if (t == "softrelu") local = d.op("sigmoid", {x});
+    else local = d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
+    return std::vector<GradValue>{d.mul(og, local)};
+  };
+  r.add(std::move(s));
+}
+
+void register_softmax(Registry& r) {
+  for (bool log : {false, true}) {
+    OpSchema s;
+    s.name = log ? "log_softmax" : "softmax";
+    s.doc = log ? "log(softmax(data / temperature)) along axis." : "exp(x / T) / sum(exp(x / T)) along axis.";
+    s.inputs = {"data"};
+    ParamSpec t = param_float("temperature", "1", "divides the input before the exponential");
+    t.min = 1e-30;
+    s.params = {param_int("axis", "-1", "the axis to normalise over"), t};
+    s.dtypes = float_dtypes();
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      norm_axis(a.op.name, a.attrs.i("axis"), a.in_shapes[0].size());
+      out = {a.in_shapes[0]};
+    };
+    s.infer_type = first_type;
+    s.gradient = [log](const GradArgs& a) {
+      Grad d{a.g};
+      const int axis = norm_axis(a.attrs.kv.empty() ? "softmax" : "softmax", a.attrs.i("axis"), a.in_shapes[0].size());
+      const std::vector<std::pair<std::string, std::string>> red = {{"axis", axis_tuple(axis)}, {"keepdims", "True"}};
+      const GradValue og = a.out_grads[0], y = a.outputs[0];
+      GradValue g;
+      if (log) {  // og - softmax * sum(og)
+        g = d.op("broadcast_sub", {og, d.op("broadcast_mul", {d.op("exp", {y}), d.op("sum", {og}, red)})});
+      } else {  // y * (og - sum(og * y))
+        g = d.mul(y, d.op("broadcast_sub", {og, d.op("sum", {d.mul(og, y)}, red)}));
+      }
+      return std::vector<GradValue>{d.scalar("_div_scalar", g, a.attrs.f("temperature"))};
+    };
+    r.add(std::move(s));
+  }
+}
+
+std::vector<ParamSpec> softmax_output_params() {
+  return {param_float("grad_scale", "1", "scales the gradient"),
+          param_float("ignore_label", "-1", "label to ignore when use_ignore"),
+          param_bool("multi_output", "False", "softmax over axis 1 with one label per position"),
+          param_bool("use_ignore", "False", "give no gradient to samples labelled ignore_label"),
+          param_bool("preserve_shape", "False", "softmax over the last axis, keeping the shape"),
+          {"normalization", ParamType::kEnum, "null", false, -1e308, 1e308, {"null", "batch", "valid"},
+           "divide the gradient by nothing, the batch size, or the number of non-ignored labels"},
+          param_bool("out_grad", "False", "accepted for compatibility; must be False"),
+          param_float("smooth_alpha", "0", "accepted for compatibility; must be 0")};
+}
+
+void register_softmax_output(Registry& r) {
+  OpSchema s;
+  s.name = "SoftmaxOutput";
+  s.aliases = {"Softmax"};
+  s.doc = "Softmax forward; as a loss layer its gradient is (softmax - one_hot(label)) * grad_scale / norm, "
+          "whatever the gradient flowing in.";
+  s.inputs = {"data", "label"};
+  s.params = softmax_output_params();
+  s.dtypes = float_dtypes();
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    const Shape& l = a.in_shapes[1];
+    if (a.attrs.b("out_grad") || a.attrs.f("smooth_alpha") != 0)
+      fail(MX_ERR_UNSUPPORTED, "SoftmaxOutput: out_grad and smooth_alpha are not supported yet");
+    Shape expect;
+    if (a.attrs.b("multi_output")) {
+      if (d.size() < 2) fail(MX_ERR_SHAPE_MISMATCH, "SoftmaxOutput: multi_output needs data of 2+ dims, got ", shape_str(d));
+      expect.push_back(d[0]);
+      expect.append(d.begin() + 2, d.end());
+    } else if (a.attrs.b("preserve_shape")) {
+      expect = Shape(d.begin(), d.end() - 1);
+    } else {
+      expect = {d[0]};
+    }
+    if (shape_size(l) != shape_size(expect))
+      fail(MX_ERR_SHAPE_MISMATCH, "SoftmaxOutput: label is ", shape_str(l), " but data ", shape_str(d), " needs ",
+           shape_str(expect));
+    out = {d};
+  };
+  s.infer_type = first_type;
+  s.gradient = [](const GradArgs& a) {
+    std::vector<std::pair<std::string, std::string>> attrs(a.attrs.kv.begin(), a.attrs.kv.end());
+    return std::vector<GradValue>{a.g.call("_softmax_output_grad", {a.outputs[0], a.inputs[1]}, attrs), kNoGrad};
+  };
+  r.add(std::move(s));
+
+  OpSchema g;
+  g.name = "_softmax_output_grad";
+  g.doc = "Gradient of SoftmaxOutput from its output and label.";
+  g.inputs = {"out", "label"};
+  g.params = softmax_output_params();
+  g.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+  g.infer_type = first_type;
+  g.gradient = no_gradient;
+  r.add(std::move(g));
+}
+
+void register_layout(Registry& r) {
+  OpSchema f;
+  f.name = "Flatten";
+  f.aliases = {"flatten"};
+  f.doc = "Reshapes (N, d1, d2, ...) to (N, d1*d2*...).";
+  f.inputs = {"data"};
+  f.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "Flatten: needs at least one dimension");
+    out = {Shape{d[0], d.size() > 1 ? shape_size(Shape(d.begin() + 1, d.end())) : 1}};
+  };
+  f.infer_type = first_type;
+  f.gradient = [](const GradArgs& a) {
+    return std::vector<GradValue>{Grad{a.g}.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(a.in_shapes[0])}})};
+  };
+  r.add(std::move(f));
+
+  OpSchema e;
+  e.name = "expand_dims";
+  e.doc = "Inserts an axis of size 1 at `axis`.";
+  e.inputs = {"data"};
+  e.params = {param_required(param_int("axis", "", "position of the new axis"))};
+  e.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    const int ax = norm_axis("expand_dims", a.attrs.i("axis"), d.size() + 1);
+    Shape o(d.begin(), d.begin() + ax);
+    o.push_back(1);
+    o.append(d.begin() + ax, d.end());
+    out = {o};
+  };
+  e.infer_type = first_type;
+  e.gradient = [](const GradArgs& a) {
+    return std::vector<GradValue>{Grad{a.g}.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(a.in_shapes[0])}})};
+  };
+  r.add(std::move(e));
+
+  OpSchema t;
+  t.name = "transpose";
+  t.doc = "Permutes the axes (default: reverses them).";
+  t.inputs = {"data"};
+  t.params = {param_shape("axes", "()", "the permutation; () reverses")};
+  t.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    Shape axes = a.attrs.shape("axes");
+    if (axes.empty())
+      for (size_t i = 0; i < d.size(); ++i) axes.push_back(int64_t(d.size() - 1 - i));
+    std::vector<bool> seen(d.size(), false);
+    if (axes.size() != d.size())
+      fail(MX_ERR_INVALID_ARGUMENT, "transpose: axes ", shape_str(axes), " do not permute ", d.size(), " dims");
+    Shape o;
+    for (int64_t ax : axes) {
+      if (ax < 0 || ax >= int64_t(d.size()) || seen[size_t(ax)])
+        fail(MX_ERR_INVALID_ARGUMENT, "transpose: axes ", shape_str(axes), " are not a permutation of ", d.size(), " dims");
+      seen[size_t(ax)] = true;
+      o.push_back(d[size_t(ax)]);
+    }
+    out = {o};
+  };
+  t.infer_type = first_type;
+  t.gradient = [](const GradArgs& a) {
+    const size_t n = a.in_shapes[0].size();
+    Shape axes = a.attrs.shape("axes"), inv;
+    if (axes.empty())
+      for (size_t i = 0; i < n; ++i) axes.push_back(int64_t(n - 1 - i));
+    std::vector<int64_t> tmp(n);
+    for (size_t i = 0; i < n; ++i) tmp[size_t(axes[i])] = int64_t(i);
+    for (int64_t v : tmp) inv.push_back(v);
+    return std::vector<GradValue>{Grad{a.g}.op("transpose", {a.out_grads[0]}, {{"axes", shape_str(inv)}})};
+  };
+  r.add(std::move(t));
+}
+
+}  // namespace
+
+void register_nn(Registry& r) {
+  register_fc(r);
+  register_activation(r);
+  register_softmax(r);
+  register_softmax_output(r);
+  register_layout(r);
+}
+
+}  // namespace mx::op
