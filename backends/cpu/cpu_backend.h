@@ -54,5 +54,6 @@ extern const mx_kernel kBroadcastKernels[];
 extern const mx_kernel kReduceKernels[];
 extern const mx_kernel kNNKernels[];
 extern const mx_kernel kOptimizerKernels[];
+extern const mx_kernel kConvKernels[];
 
 }  // namespace mxcpu

@@ -15,6 +15,7 @@ const Registry& registry() {
     register_shape(*reg);
     register_nn(*reg);
     register_optimizer(*reg);
+    register_conv(*reg);
     return reg;
   }();
   return *r;

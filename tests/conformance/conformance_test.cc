@@ -199,6 +199,54 @@ Vec naive_fc(const Vec& x, const Vec& w, const Vec* b, int64_t m, int64_t k, int
   return y;
 }
 
+
+// Direct convolution: data (N,C,H,W), weight (F,C/G,KH,KW); 1-d callers pass H = KH = 1.
+Vec naive_conv(const Vec& x, const Vec& w, const Vec* b, int64_t N, int64_t C, int64_t H, int64_t W, int64_t F,
+               int64_t KH, int64_t KW, int64_t S, int64_t P, int64_t D, int64_t G, int64_t OH, int64_t OW, bool one_d) {
+  Vec y(static_cast<size_t>(N * F * OH * OW), 0.0);
+  const int64_t cg = C / G, fg = F / G;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t oy = 0; oy < OH; ++oy)
+        for (int64_t ox = 0; ox < OW; ++ox) {
+          double s = b ? (*b)[size_t(f)] : 0.0;
+          const int64_t g = f / fg;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t i = 0; i < KH; ++i)
+              for (int64_t j = 0; j < KW; ++j) {
+                const int64_t yy = one_d ? 0 : oy * S - P + i * D, xx = ox * S - P + j * D;
+                if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                s += x[size_t(((n * C + g * cg + c) * H + yy) * W + xx)] * w[size_t(((f * cg + c) * KH + i) * KW + j)];
+              }
+          y[size_t(((n * F + f) * OH + oy) * OW + ox)] = s;
+        }
+  return y;
+}
+
+// Direct pooling over (P planes, H, W) with MXNet's window rules.
+Vec naive_pool(const Vec& x, int64_t planes, int64_t H, int64_t W, int64_t K, int64_t S, int64_t Pd, int64_t OH,
+               int64_t OW, int type, bool include_pad, int64_t KH) {
+  Vec y(static_cast<size_t>(planes * OH * OW));
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oy = 0; oy < OH; ++oy)
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        const int64_t ph = KH == 1 ? 0 : Pd, sh = KH == 1 ? 1 : S;
+        int64_t y0 = oy * sh - ph, x0 = ox * S - Pd;
+        int64_t y1 = std::min(y0 + KH, H + ph), x1 = std::min(x0 + K, W + Pd);
+        const int64_t padded = (y1 - y0) * (x1 - x0);
+        y0 = std::max<int64_t>(y0, 0), x0 = std::max<int64_t>(x0, 0), y1 = std::min(y1, H), x1 = std::min(x1, W);
+        double acc = type == 0 ? -1e300 : 0;
+        for (int64_t a = y0; a < y1; ++a)
+          for (int64_t c = x0; c < x1; ++c) {
+            const double v = x[size_t((p * H + a) * W + c)];
+            acc = type == 0 ? std::max(acc, v) : acc + v;
+          }
+        if (type == 1) acc /= double(include_pad ? padded : (y1 - y0) * (x1 - x0));
+        y[size_t((p * OH + oy) * OW + ox)] = acc;
+      }
+  return y;
+}
+
 double add2(double a, double b) { return a + b; }
 double keep(double v, double) { return v; }
 
@@ -332,6 +380,32 @@ std::vector<Case> all_cases() {
                  for (int k = 0; k < 4; ++k) y[size_t((j * 4 + k) * 2 + i)] = in[0][size_t((i * 3 + j) * 4 + k)];
              return y;
            }},
+      // convolution: 2-d with stride and padding, 2-d dilated with groups and no bias, 1-d
+      Case{"Convolution", {{"kernel", "(3,3)"}, {"num_filter", "4"}, {"stride", "(2,2)"}, {"pad", "(1,1)"}},
+           {{{2, 3, 6, 5}}, {{4, 3, 3, 3}}, {{4}}}, [](const std::vector<Vec>& in) {
+             return naive_conv(in[0], in[1], &in[2], 2, 3, 6, 5, 4, 3, 3, 2, 1, 1, 1, 3, 3, false);
+           }},
+      Case{"Convolution", {{"kernel", "(2,2)"}, {"num_filter", "4"}, {"dilate", "(2,2)"}, {"num_group", "2"}, {"no_bias", "True"}},
+           {{{1, 4, 5, 5}}, {{4, 2, 2, 2}}}, [](const std::vector<Vec>& in) {
+             return naive_conv(in[0], in[1], nullptr, 1, 4, 5, 5, 4, 2, 2, 1, 0, 2, 2, 3, 3, false);
+           }},
+      Case{"Convolution", {{"kernel", "(3,)"}, {"num_filter", "2"}, {"pad", "(1,)"}},
+           {{{2, 3, 7}}, {{2, 3, 3}}, {{2}}}, [](const std::vector<Vec>& in) {
+             return naive_conv(in[0], in[1], &in[2], 2, 3, 1, 7, 2, 1, 3, 1, 1, 1, 1, 1, 7, true);
+           }},
+      // pooling
+      Case{"Pooling", {{"kernel", "(2,2)"}, {"stride", "(2,2)"}, {"pool_type", "max"}}, {{{2, 2, 4, 6}}},
+           [](const std::vector<Vec>& in) { return naive_pool(in[0], 4, 4, 6, 2, 2, 0, 2, 3, 0, true, 2); }},
+      Case{"Pooling", {{"kernel", "(3,3)"}, {"stride", "(2,2)"}, {"pad", "(1,1)"}, {"pool_type", "avg"}}, {{{1, 2, 5, 5}}},
+           [](const std::vector<Vec>& in) { return naive_pool(in[0], 2, 5, 5, 3, 2, 1, 3, 3, 1, true, 3); }},
+      Case{"Pooling", {{"kernel", "(3,3)"}, {"stride", "(2,2)"}, {"pad", "(1,1)"}, {"pool_type", "avg"}, {"count_include_pad", "False"}},
+           {{{1, 2, 5, 5}}}, [](const std::vector<Vec>& in) { return naive_pool(in[0], 2, 5, 5, 3, 2, 1, 3, 3, 1, false, 3); }},
+      Case{"Pooling", {{"kernel", "(2,2)"}, {"stride", "(2,2)"}, {"pool_type", "sum"}, {"pooling_convention", "full"}},
+           {{{1, 1, 5, 5}}}, [](const std::vector<Vec>& in) { return naive_pool(in[0], 1, 5, 5, 2, 2, 0, 3, 3, 2, true, 2); }},
+      Case{"Pooling", {{"global_pool", "True"}, {"pool_type", "avg"}}, {{{2, 3, 4, 4}}},
+           [](const std::vector<Vec>& in) { return naive_pool(in[0], 6, 4, 4, 4, 1, 0, 1, 1, 1, true, 4); }},
+      Case{"Pooling", {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pool_type", "max"}}, {{{2, 2, 9}}},
+           [](const std::vector<Vec>& in) { return naive_pool(in[0], 4, 1, 9, 3, 2, 0, 1, 4, 0, true, 1); }},
       Case{"transpose", {}, {{{3, 5}}}, [](const std::vector<Vec>& in) {
              Vec y(15);
              for (int i = 0; i < 3; ++i)

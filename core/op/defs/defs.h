@@ -15,6 +15,7 @@ void register_reduce(Registry& r);    // sum mean prod max min nansum norm argma
 void register_shape(Registry& r);     // Reshape
 void register_nn(Registry& r);        // FullyConnected Activation softmax SoftmaxOutput Flatten expand_dims transpose
 void register_optimizer(Registry& r); // sgd_update sgd_mom_update adam_update rmsprop_update
+void register_conv(Registry& r);      // Convolution, Pooling and their backward ops
 
 // numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);

@@ -1,0 +1,311 @@
+// Convolution (forward, data gradient, weight gradient) by im2col + OpenBLAS GEMM per image and
+// group, and Pooling (forward and gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
+// height of 1. The im2col buffer is the worker's temp space, sized by the core's schema.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../cpu_backend.h"
+
+namespace mxcpu {
+namespace {
+
+std::vector<int64_t> ints(const char* s) {
+  std::vector<int64_t> v;
+  for (const char* p = s; *p;) {
+    if ((*p >= '0' && *p <= '9') || *p == '-') {
+      char* end;
+      v.push_back(std::strtoll(p, &end, 10));
+      p = end;
+    } else {
+      ++p;
+    }
+  }
+  return v;
+}
+
+struct Geo {
+  bool f64;
+  int64_t n, c, h, w;         // data
+  int64_t f, kh, kw;          // filters, kernel
+  int64_t sh, sw, dh, dw, ph, pw;
+  int64_t oh, ow;             // output spatial
+  int64_t groups;
+  bool bias;
+  // pooling
+  int pool;  // 0 max, 1 avg, 2 sum
+  bool count_include_pad;
+};
+
+// Fills the 2-d geometry from the data shape and attributes (1-d: height 1).
+void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& g) {
+  g.f64 = data.dtype.bits == 64;
+  const bool one_d = data.ndim == 3;
+  g.n = data.shape[0];
+  g.c = data.shape[1];
+  g.h = one_d ? 1 : data.shape[2];
+  g.w = data.shape[data.ndim - 1];
+  auto pick = [&](const char* name, int64_t def, int64_t& a, int64_t& b) {
+    auto v = ints(attr(args, name));
+    if (v.empty()) v = std::vector<int64_t>(one_d ? 1 : 2, def);
+    a = one_d ? (std::strcmp(name, "kernel") == 0 ? 1 : (std::strcmp(name, "pad") == 0 ? 0 : 1)) : v[0];
+    b = v.back();
+  };
+  const bool global = !conv && std::strcmp(attr(args, "global_pool"), "True") == 0;
+  if (global) {
+    g.kh = g.h, g.kw = g.w, g.sh = g.sw = 1, g.ph = g.pw = 0;
+  } else {
+    pick("kernel", 1, g.kh, g.kw);
+    pick("stride", 1, g.sh, g.sw);
+    pick("pad", 0, g.ph, g.pw);
+  }
+  g.dh = g.dw = 1;
+  if (conv) {
+    pick("dilate", 1, g.dh, g.dw);
+    g.f = std::strtoll(attr(args, "num_filter"), nullptr, 10);
+    g.groups = std::strtoll(attr(args, "num_group"), nullptr, 10);
+    g.bias = std::strcmp(attr(args, "no_bias"), "True") != 0;
+  } else {
+    const std::string t = attr(args, "pool_type");
+    g.pool = t == "max" ? 0 : t == "avg" ? 1 : 2;
+    g.count_include_pad = std::strcmp(attr(args, "count_include_pad"), "True") == 0;
+  }
+}
+
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
+          T* c, int64_t ldc) {
+  const auto A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (sizeof(T) == 8)
+    cblas_dgemm(CblasRowMajor, A, B, blasint(m), blasint(n), blasint(k), 1.0, a, blasint(lda), b, blasint(ldb), beta, c,
+                blasint(ldc));
+  else
+    cblas_sgemm(CblasRowMajor, A, B, blasint(m), blasint(n), blasint(k), 1.0f, a, blasint(lda), b, blasint(ldb), beta, c,
+                blasint(ldc));
+}
+
+// col[(ci * kh + i) * kw + j][oy * ow + ox] = x[ci][oy*sh - ph + i*dh][ox*sw - pw + j*dw] (0 outside).
+template <typename T>
+void im2col(const Geo& g, const T* x, int64_t channels, T* col) {
+  const int64_t ohw = g.oh * g.ow;
+  for (int64_t ci = 0; ci < channels; ++ci)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        T* row = col + ((ci * g.kh + i) * g.kw + j) * ohw;
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          const int64_t y = oy * g.sh - g.ph + i * g.dh;
+          T* r = row + oy * g.ow;
+          if (y < 0 || y >= g.h) {
+            std::fill(r, r + g.ow, T(0));
+            continue;
+          }
+          const T* xr = x + (ci * g.h + y) * g.w;
+          for (int64_t ox = 0; ox < g.ow; ++ox) {
+            const int64_t xx = ox * g.sw - g.pw + j * g.dw;
+            r[ox] = xx >= 0 && xx < g.w ? xr[xx] : T(0);
+          }
+        }
+      }
+}
+
+template <typename T>
+void col2im_add(const Geo& g, const T* col, int64_t channels, T* x) {
+  const int64_t ohw = g.oh * g.ow;
+  for (int64_t ci = 0; ci < channels; ++ci)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const T* row = col + ((ci * g.kh + i) * g.kw + j) * ohw;
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          const int64_t y = oy * g.sh - g.ph + i * g.dh;
+          if (y < 0 || y >= g.h) continue;
+          T* xr = x + (ci * g.h + y) * g.w;
+          for (int64_t ox = 0; ox < g.ow; ++ox) {
+            const int64_t xx = ox * g.sw - g.pw + j * g.dw;
+            if (xx >= 0 && xx < g.w) xr[xx] += row[oy * g.ow + ox];
+          }
+        }
+      }
+}
+
+enum ConvKind { kFwd, kBwdData, kBwdWeight };
+
+template <int K>
+int conv_create(const mx_kernel_args* args, void** out) {
+  const int32_t dt = dtype_flag(args->inputs[0].dtype);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64)
+    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": cpu supports float32/float64");
+  // The data tensor: forward input 0, backward-data input 2 (shape only), backward-weight input 1.
+  const DLTensor& data = K == kFwd ? args->inputs[0] : K == kBwdData ? args->inputs[2] : args->inputs[1];
+  const DLTensor& y = K == kFwd ? args->outputs[0] : args->inputs[0];
+  auto* g = new Geo{};
+  geo_from(args, data, true, *g);
+  g->oh = y.ndim == 3 ? 1 : y.shape[2];
+  g->ow = y.shape[y.ndim - 1];
+  if (K != kFwd) g->bias = false;
+  else g->bias = args->num_inputs > 2;
+  *out = g;
+  return 0;
+}
+
+template <typename T, int K>
+void conv_t(const Geo& g, const DLTensor* in, DLTensor& out, T* col) {
+  const int64_t cg = g.c / g.groups, fg = g.f / g.groups, kk = cg * g.kh * g.kw, ohw = g.oh * g.ow;
+  auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
+  if constexpr (K == kFwd) {
+    const T *x = ptr(in[0]), *w = ptr(in[1]);
+    T* y = ptr(out);
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t gi = 0; gi < g.groups; ++gi) {
+        im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col);
+        gemm<T>(false, false, fg, ohw, kk, w + gi * fg * kk, kk, col, ohw, T(0), y + (n * g.f + gi * fg) * ohw, ohw);
+      }
+    if (g.bias) {
+      const T* b = ptr(in[2]);
+      for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t f = 0; f < g.f; ++f) {
+          T* row = y + (n * g.f + f) * ohw;
+          for (int64_t i = 0; i < ohw; ++i) row[i] += b[f];
+        }
+    }
+  } else if constexpr (K == kBwdData) {
+    const T *og = ptr(in[0]), *w = ptr(in[1]);
+    T* dx = ptr(out);
+    std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t gi = 0; gi < g.groups; ++gi) {
+        gemm<T>(true, false, kk, ohw, fg, w + gi * fg * kk, kk, og + (n * g.f + gi * fg) * ohw, ohw, T(0), col, ohw);
+        col2im_add(g, col, cg, dx + (n * g.c + gi * cg) * g.h * g.w);
+      }
+  } else {
+    const T *og = ptr(in[0]), *x = ptr(in[1]);
+    T* dw = ptr(out);
+    std::fill(dw, dw + g.f * kk, T(0));
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t gi = 0; gi < g.groups; ++gi) {
+        im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col);
+        gemm<T>(false, true, fg, kk, ohw, og + (n * g.f + gi * fg) * ohw, ohw, col, ohw, T(1), dw + gi * fg * kk, kk);
+      }
+  }
+}
+
+template <int K>
+int conv_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const Geo& g = *static_cast<const Geo*>(state);
+  const uint64_t need = uint64_t(g.c / g.groups * g.kh * g.kw * g.oh * g.ow) * (g.f64 ? 8 : 4);
+  if (ctx->temp_bytes < need || !ctx->temp_space)
+    return error(MX_ERR_INTERNAL, "Convolution: temp space of " + std::to_string(ctx->temp_bytes) + " bytes, need " +
+                                      std::to_string(need));
+  if (g.f64) conv_t<double, K>(g, in, out[0], static_cast<double*>(ctx->temp_space));
+  else conv_t<float, K>(g, in, out[0], static_cast<float*>(ctx->temp_space));
+  return 0;
+}
+
+// ---------------------------------------------------------------- pooling
+
+template <bool BACKWARD>
+int pool_create(const mx_kernel_args* args, void** out) {
+  const int32_t dt = dtype_flag(args->inputs[0].dtype);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "Pooling: cpu supports float32/float64");
+  const DLTensor& data = BACKWARD ? args->inputs[1] : args->inputs[0];
+  const DLTensor& y = BACKWARD ? args->inputs[0] : args->outputs[0];
+  auto* g = new Geo{};
+  geo_from(args, data, false, *g);
+  g->oh = y.ndim == 3 ? 1 : y.shape[2];
+  g->ow = y.shape[y.ndim - 1];
+  *out = g;
+  return 0;
+}
+
+// Calls f(oy, ox, y0, y1, x0, x1, pool_size) for every output position of one plane.
+template <typename F>
+void windows(const Geo& g, F&& f) {
+  for (int64_t oy = 0; oy < g.oh; ++oy)
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      int64_t y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
+      int64_t y1 = std::min(y0 + g.kh, g.h + g.ph), x1 = std::min(x0 + g.kw, g.w + g.pw);
+      const int64_t padded = (y1 - y0) * (x1 - x0);
+      y0 = std::max<int64_t>(y0, 0);
+      x0 = std::max<int64_t>(x0, 0);
+      y1 = std::min(y1, g.h);
+      x1 = std::min(x1, g.w);
+      f(oy, ox, y0, y1, x0, x1, g.count_include_pad ? padded : (y1 - y0) * (x1 - x0));
+    }
+}
+
+template <typename T>
+void pool_fwd(const Geo& g, const T* x, T* y) {
+  for (int64_t p = 0; p < g.n * g.c; ++p) {
+    const T* xp = x + p * g.h * g.w;
+    T* yp = y + p * g.oh * g.ow;
+    windows(g, [&](int64_t oy, int64_t ox, int64_t y0, int64_t y1, int64_t x0, int64_t x1, int64_t size) {
+      T acc = g.pool == 0 ? -std::numeric_limits<T>::infinity() : T(0);
+      for (int64_t yy = y0; yy < y1; ++yy)
+        for (int64_t xx = x0; xx < x1; ++xx) {
+          const T v = xp[yy * g.w + xx];
+          acc = g.pool == 0 ? std::max(acc, v) : acc + v;
+        }
+      if (g.pool == 0 && (y0 >= y1 || x0 >= x1)) acc = T(0);
+      if (g.pool == 1) acc = size > 0 ? acc / T(size) : T(0);
+      yp[oy * g.ow + ox] = acc;
+    });
+  }
+}
+
+template <typename T>
+void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
+  std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
+  for (int64_t p = 0; p < g.n * g.c; ++p) {
+    const T* xp = x + p * g.h * g.w;
+    const T* gp = og + p * g.oh * g.ow;
+    T* dp = dx + p * g.h * g.w;
+    windows(g, [&](int64_t oy, int64_t ox, int64_t y0, int64_t y1, int64_t x0, int64_t x1, int64_t size) {
+      const T gv = gp[oy * g.ow + ox];
+      if (g.pool == 0) {  // to the first maximum of the window
+        int64_t best = -1;
+        for (int64_t yy = y0; yy < y1; ++yy)
+          for (int64_t xx = x0; xx < x1; ++xx)
+            if (best < 0 || xp[yy * g.w + xx] > xp[best]) best = yy * g.w + xx;
+        if (best >= 0) dp[best] += gv;
+      } else {
+        const T share = g.pool == 1 ? (size > 0 ? gv / T(size) : T(0)) : gv;
+        for (int64_t yy = y0; yy < y1; ++yy)
+          for (int64_t xx = x0; xx < x1; ++xx) dp[yy * g.w + xx] += share;
+      }
+    });
+  }
+}
+
+template <bool BACKWARD>
+int pool_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const Geo& g = *static_cast<const Geo*>(state);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    auto p = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
+    if constexpr (BACKWARD) pool_bwd<T>(g, p(in[0]), p(in[1]), p(out[0]));
+    else pool_fwd<T>(g, p(in[0]), p(out[0]));
+  };
+  if (g.f64) run(double{});
+  else run(float{});
+  return 0;
+}
+
+void destroy(void* s) { delete static_cast<Geo*>(s); }
+
+}  // namespace
+
+const mx_kernel kConvKernels[] = {
+    {sizeof(mx_kernel), "Convolution", conv_create<kFwd>, conv_run<kFwd>, destroy},
+    {sizeof(mx_kernel), "_conv_backward_data", conv_create<kBwdData>, conv_run<kBwdData>, destroy},
+    {sizeof(mx_kernel), "_conv_backward_weight", conv_create<kBwdWeight>, conv_run<kBwdWeight>, destroy},
+    {sizeof(mx_kernel), "Pooling", pool_create<false>, pool_run<false>, destroy},
+    {sizeof(mx_kernel), "_pooling_backward", pool_create<true>, pool_run<true>, destroy},
+    {0, nullptr, nullptr, nullptr, nullptr},
+};
+
+}  // namespace mxcpu

@@ -1,0 +1,224 @@
+// Convolution and Pooling over 1-d (NCW) and 2-d (NCHW) data. The data and weight gradients of
+// Convolution are the internal ops _conv_backward_data / _conv_backward_weight (im2col + GEMM on
+// the CPU), the bias gradient a sum; Pooling's gradient is _pooling_backward.
+#include "base/dtype.h"
+#include "base/error.h"
+#include "op/defs/defs.h"
+
+namespace mx::op {
+namespace {
+
+struct Geometry {
+  Shape kernel, stride, dilate, pad;
+};
+
+Shape fill(const Attrs& a, const char* name, size_t n, int64_t def) {
+  Shape s = a.shape(name);
+  if (s.empty())
+    for (size_t i = 0; i < n; ++i) s.push_back(def);
+  return s;
+}
+
+Geometry geometry(const std::string& op, const Attrs& a, bool with_dilate) {
+  Geometry g;
+  g.kernel = a.shape("kernel");
+  const size_t n = g.kernel.size();
+  if (n < 1 || n > 2) fail(MX_ERR_UNSUPPORTED, op, ": kernel ", shape_str(g.kernel), " must have 1 or 2 dims");
+  g.stride = fill(a, "stride", n, 1);
+  g.dilate = with_dilate ? fill(a, "dilate", n, 1) : fill(a, "stride", n, 1);
+  if (!with_dilate)
+    for (auto& d : g.dilate) d = 1;
+  g.pad = fill(a, "pad", n, 0);
+  for (const Shape* s : {&g.stride, &g.dilate, &g.pad})
+    if (s->size() != n) fail(MX_ERR_INVALID_ARGUMENT, op, ": stride/dilate/pad must have ", n, " dims like kernel ", shape_str(g.kernel));
+  for (size_t i = 0; i < n; ++i)
+    if (g.stride[i] < 1 || g.dilate[i] < 1 || g.kernel[i] < 1)
+      fail(MX_ERR_INVALID_ARGUMENT, op, ": kernel, stride and dilate must be >= 1");
+  return g;
+}
+
+Shape conv_out_shape(const std::string& op, const Attrs& a, const Shape& data) {
+  const Geometry g = geometry(op, a, true);
+  const size_t n = g.kernel.size();
+  if (data.size() != n + 2)
+    fail(MX_ERR_SHAPE_MISMATCH, op, ": data ", shape_str(data), " must be ", n == 1 ? "NCW" : "NCHW", " for kernel ",
+         shape_str(g.kernel));
+  const int64_t group = a.i("num_group");
+  if (data[1] % group != 0) fail(MX_ERR_SHAPE_MISMATCH, op, ": ", data[1], " channels do not split into ", group, " groups");
+  Shape out{data[0], a.i("num_filter")};
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t span = g.dilate[i] * (g.kernel[i] - 1) + 1, x = data[i + 2] + 2 * g.pad[i];
+    if (x < span)
+      fail(MX_ERR_SHAPE_MISMATCH, op, ": kernel ", shape_str(g.kernel), " (dilated) does not fit data ", shape_str(data),
+           " padded by ", shape_str(g.pad));
+    out.push_back((x - span) / g.stride[i] + 1);
+  }
+  return out;
+}
+
+Shape weight_shape(const Attrs& a, const Shape& data) {
+  Shape w{a.i("num_filter"), data[1] / a.i("num_group")};
+  const Shape k = a.shape("kernel");
+  w.append(k.begin(), k.end());
+  return w;
+}
+
+std::vector<ParamSpec> conv_params() {
+  ParamSpec nf = param_required(param_int("num_filter", "", "number of output channels"));
+  nf.min = 1;
+  ParamSpec ng = param_int("num_group", "1", "channel groups");
+  ng.min = 1;
+  return {param_required(param_shape("kernel", "", "kernel size, (w,) or (h, w)")),
+          param_shape("stride", "()", "stride (default 1)"),
+          param_shape("dilate", "()", "dilation (default 1)"),
+          param_shape("pad", "()", "zero padding on both sides (default 0)"),
+          nf, ng,
+          param_bool("no_bias", "False", "no bias input"),
+          param_int("workspace", "1024", "accepted for compatibility"),
+          {"cudnn_tune", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "off", "limited_workspace", "fastest"}, "accepted for compatibility"},
+          param_bool("cudnn_off", "False", "accepted for compatibility"),
+          {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW"}, "data layout (channels first)"}};
+}
+
+std::vector<std::pair<std::string, std::string>> all_attrs(const Attrs& a) { return {a.kv.begin(), a.kv.end()}; }
+
+void same_type(const InferArgs& a, std::vector<int32_t>& out) {
+  for (size_t i = 1; i < a.in_dtypes.size(); ++i)
+    if (a.in_dtypes[i] != a.in_dtypes[0])
+      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": input '", a.op.inputs[i], "' is ", dtype_info(a.in_dtypes[i]).name,
+           " but '", a.op.inputs[0], "' is ", dtype_info(a.in_dtypes[0]).name);
+  out = {a.in_dtypes[0]};
+}
+
+void register_convolution(Registry& r) {
+  OpSchema s;
+  s.name = "Convolution";
+  s.doc = "1-d or 2-d convolution (cross-correlation) with stride, dilation, padding and groups.";
+  s.inputs = {"data", "weight", "bias"};
+  s.params = conv_params();
+  s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape o = conv_out_shape("Convolution", a.attrs, a.in_shapes[0]);
+    const Shape w = weight_shape(a.attrs, a.in_shapes[0]);
+    if (a.in_shapes[1] != w)
+      fail(MX_ERR_SHAPE_MISMATCH, "Convolution: weight is ", shape_str(a.in_shapes[1]), " but data ",
+           shape_str(a.in_shapes[0]), " needs ", shape_str(w));
+    if (a.in_shapes.size() > 2 && a.in_shapes[2] != Shape{a.attrs.i("num_filter")})
+      fail(MX_ERR_SHAPE_MISMATCH, "Convolution: bias is ", shape_str(a.in_shapes[2]), ", expected (",
+           a.attrs.i("num_filter"), ")");
+    out = {o};
+  };
+  s.infer_type = same_type;
+  s.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
+    // One group's im2col matrix: (C/g * prod(kernel)) x prod(out spatial), in float64 at most.
+    const Shape o = conv_out_shape("Convolution", a, in[0]);
+    const Shape w = weight_shape(a, in[0]);
+    return uint64_t(shape_size(Shape(w.begin() + 1, w.end())) * shape_size(Shape(o.begin() + 2, o.end()))) * 8;
+  };
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const auto attrs = all_attrs(a.attrs);
+    std::vector<GradValue> g = {a.g.call("_conv_backward_data", {a.out_grads[0], a.inputs[1], a.inputs[0]}, attrs),
+                                a.g.call("_conv_backward_weight", {a.out_grads[0], a.inputs[0]}, attrs)};
+    if (a.inputs.size() > 2) g.push_back(d.op("sum", {a.out_grads[0]}, {{"axis", "(1,)"}, {"exclude", "True"}}));
+    return g;
+  };
+  r.add(std::move(s));
+
+  OpSchema bd;
+  bd.name = "_conv_backward_data";
+  bd.doc = "Gradient of Convolution with respect to its data (the shape of `data` is used, not its values).";
+  bd.inputs = {"out_grad", "weight", "data"};
+  bd.params = conv_params();
+  bd.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[2]}; };
+  bd.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  bd.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
+    const Shape w = weight_shape(a, in[2]);
+    return uint64_t(shape_size(Shape(w.begin() + 1, w.end())) * shape_size(Shape(in[0].begin() + 2, in[0].end()))) * 8;
+  };
+  bd.gradient = no_gradient;
+  r.add(std::move(bd));
+
+  OpSchema bw;
+  bw.name = "_conv_backward_weight";
+  bw.doc = "Gradient of Convolution with respect to its weight.";
+  bw.inputs = {"out_grad", "data"};
+  bw.params = conv_params();
+  bw.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {weight_shape(a.attrs, a.in_shapes[1])}; };
+  bw.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  bw.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
+    const Shape w = weight_shape(a, in[1]);
+    return uint64_t(shape_size(Shape(w.begin() + 1, w.end())) * shape_size(Shape(in[0].begin() + 2, in[0].end()))) * 8;
+  };
+  bw.gradient = no_gradient;
+  r.add(std::move(bw));
+}
+
+std::vector<ParamSpec> pool_params() {
+  return {param_shape("kernel", "()", "window size (ignored with global_pool)"),
+          {"pool_type", ParamType::kEnum, "max", false, -1e308, 1e308, {"max", "avg", "sum"}, "reduction over the window"},
+          param_bool("global_pool", "False", "pool over the whole spatial extent"),
+          {"pooling_convention", ParamType::kEnum, "valid", false, -1e308, 1e308, {"valid", "full"},
+           "valid: floor in the output size, full: ceil"},
+          param_shape("stride", "()", "stride (default 1)"),
+          param_shape("pad", "()", "zero padding (default 0)"),
+          param_bool("count_include_pad", "True", "avg: divide by the full window, padding included"),
+          param_bool("cudnn_off", "False", "accepted for compatibility"),
+          {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW"}, "data layout (channels first)"}};
+}
+
+Shape pool_out_shape(const Attrs& a, const Shape& data) {
+  if (data.size() != 3 && data.size() != 4)
+    fail(MX_ERR_SHAPE_MISMATCH, "Pooling: data ", shape_str(data), " must be NCW or NCHW");
+  const size_t n = data.size() - 2;
+  Shape out{data[0], data[1]};
+  if (a.b("global_pool")) {
+    for (size_t i = 0; i < n; ++i) out.push_back(1);
+    return out;
+  }
+  const Geometry g = geometry("Pooling", a, false);
+  if (g.kernel.size() != n) fail(MX_ERR_SHAPE_MISMATCH, "Pooling: kernel ", shape_str(g.kernel), " does not match data ", shape_str(data));
+  const bool full = a.str("pooling_convention") == "full";
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t x = data[i + 2] + 2 * g.pad[i] - g.kernel[i];
+    if (x < 0) fail(MX_ERR_SHAPE_MISMATCH, "Pooling: kernel ", shape_str(g.kernel), " is larger than padded data ", shape_str(data));
+    out.push_back((full ? (x + g.stride[i] - 1) / g.stride[i] : x / g.stride[i]) + 1);
+  }
+  return out;
+}
+
+void register_pooling(Registry& r) {
+  OpSchema s;
+  s.name = "Pooling";
+  s.doc = "Max, average or sum pooling over 1-d or 2-d windows.";
+  s.inputs = {"data"};
+  s.params = pool_params();
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {pool_out_shape(a.attrs, a.in_shapes[0])}; };
+  s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  s.gradient = [](const GradArgs& a) {
+    return std::vector<GradValue>{
+        a.g.call("_pooling_backward", {a.out_grads[0], a.inputs[0], a.outputs[0]}, all_attrs(a.attrs))};
+  };
+  r.add(std::move(s));
+
+  OpSchema b;
+  b.name = "_pooling_backward";
+  b.doc = "Gradient of Pooling from the output gradient, the data and the output.";
+  b.inputs = {"out_grad", "data", "out"};
+  b.params = pool_params();
+  b.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[1]}; };
+  b.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  b.gradient = no_gradient;
+  r.add(std::move(b));
+}
+
+}  // namespace
+
+void register_conv(Registry& r) {
+  register_convolution(r);
+  register_pooling(r);
+}
+
+}  // namespace mx::op
