@@ -931,6 +931,100 @@ TEST(Training, MlpGradientsMatchFiniteDifferencesAndSgdMomentumReducesLoss) {
   EXPECT_LT(loss1, 0.5 * loss0) << "loss went from " << loss0 << " to " << loss1;
 }
 
+
+// A small conv net: Convolution(4 3x3, pad 1) -> relu -> max Pooling 2x2 -> FullyConnected(2) ->
+// SoftmaxOutput, on images whose class is the side (left/right) of a bright 3x3 blob.
+TEST(Training, ConvNetGradientsMatchFiniteDifferencesAndSgdMomentumReducesLoss) {
+  const int n = 16, hw = 8;
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> noise(-0.3, 0.3);
+  Vec xs(size_t(n * hw * hw)), ys(n);
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < hw * hw; ++p) xs[size_t(i * hw * hw + p)] = noise(rng);
+    const int label = i % 2, top = int(rng() % 6), left = label ? 4 + int(rng() % 2) : int(rng() % 2);
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) xs[size_t(i * hw * hw + (top + a) * hw + left + b)] += 1.0;
+    ys[size_t(i)] = label;
+  }
+  Arr x = make({n, 1, hw, hw}, xs, MX_FLOAT64, MX_DEVICE_CPU), y = make({n}, ys, MX_FLOAT64, MX_DEVICE_CPU);
+  Arr wc = make({4, 1, 3, 3}, uniform(36, -0.5, 0.5, 5), MX_FLOAT64, MX_DEVICE_CPU),
+      bc = make({4}, Vec(4, 0.0), MX_FLOAT64, MX_DEVICE_CPU),
+      wf = make({2, 64}, uniform(128, -0.2, 0.2, 6), MX_FLOAT64, MX_DEVICE_CPU),
+      bf = make({2}, Vec(2, 0.0), MX_FLOAT64, MX_DEVICE_CPU);
+  Arr* params[] = {&wc, &bc, &wf, &bf};
+  std::vector<Arr> grads, moms;
+  for (Arr* p : params) {
+    grads.emplace_back(p->shape(), MX_FLOAT64);
+    int64_t size = 1;
+    for (int64_t d : p->shape()) size *= d;
+    moms.push_back(make(p->shape(), Vec(size_t(size), 0.0), MX_FLOAT64, MX_DEVICE_CPU));
+  }
+  auto forward = [&](bool record) {
+    if (record) {
+      mx_ndarray_t v[4], g[4];
+      int32_t reqs[4] = {MX_GRAD_WRITE, MX_GRAD_WRITE, MX_GRAD_WRITE, MX_GRAD_WRITE};
+      for (int i = 0; i < 4; ++i) v[i] = params[i]->get(), g[i] = grads[size_t(i)].get();
+      EXPECT_MX_OK(mx_autograd_mark_variables(4, v, reqs, g));
+      EXPECT_MX_OK(mx_autograd_set_recording(1, nullptr));
+    }
+    const char* kc[] = {"kernel", "num_filter", "pad"};
+    const char* vc[] = {"(3,3)", "4", "(1,1)"};
+    const char* ka[] = {"act_type"};
+    const char* va[] = {"relu"};
+    const char* kp[] = {"kernel", "stride", "pool_type"};
+    const char* vp[] = {"(2,2)", "(2,2)", "max"};
+    const char* kf[] = {"num_hidden"};
+    const char* vf[] = {"2"};
+    const char* ks[] = {"normalization"};
+    const char* vs[] = {"batch"};
+    Arr c = mx::test::invoke1("Convolution", {x.get(), wc.get(), bc.get()}, 3, kc, vc);
+    Arr r = mx::test::invoke1("Activation", {c.get()}, 1, ka, va);
+    Arr p = mx::test::invoke1("Pooling", {r.get()}, 3, kp, vp);
+    Arr f = mx::test::invoke1("FullyConnected", {p.get(), wf.get(), bf.get()}, 1, kf, vf);
+    Arr out = mx::test::invoke1("SoftmaxOutput", {f.get(), y.get()}, 1, ks, vs);
+    if (record) {
+      EXPECT_MX_OK(mx_autograd_set_recording(0, nullptr));
+      mx_ndarray_t heads[] = {out.get()};
+      EXPECT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
+    }
+    return cross_entropy(out.to_vector<double>(), ys, 2);
+  };
+
+  forward(true);
+  const double eps = 1e-6;
+  for (int pi = 0; pi < 4; ++pi) {
+    const Vec analytic = grads[size_t(pi)].to_vector<double>();
+    Vec base = params[pi]->to_vector<double>();
+    for (size_t j = 0; j < base.size(); j += 5) {
+      Vec plus = base, minus = base;
+      plus[j] += eps;
+      minus[j] -= eps;
+      params[pi]->set(plus);
+      const double lp = forward(false);
+      params[pi]->set(minus);
+      const double lm = forward(false);
+      params[pi]->set(base);
+      EXPECT_NEAR(analytic[j], (lp - lm) / (2 * eps), 1e-6) << "parameter " << pi << " entry " << j;
+    }
+  }
+
+  const double loss0 = forward(false);
+  for (int step = 0; step < 25; ++step) {
+    forward(true);
+    for (int i = 0; i < 4; ++i) {
+      mx_ndarray_t in[] = {params[i]->get(), grads[size_t(i)].get(), moms[size_t(i)].get()};
+      mx_ndarray_t o[] = {params[i]->get()};
+      mx_ndarray_t* op = o;
+      int32_t nout = 1;
+      const char* k[] = {"lr", "momentum"};
+      const char* v[] = {"0.2", "0.9"};
+      ASSERT_MX_OK(mx_imperative_invoke("sgd_mom_update", 3, in, &nout, &op, 2, k, v));
+    }
+  }
+  const double loss1 = forward(false);
+  EXPECT_LT(loss1, 0.5 * loss0) << "loss went from " << loss0 << " to " << loss1;
+}
+
 TEST(OpInfo, ReportsSchemaAndKernels) {
   mx_op_info info;
   std::memset(&info, 0, sizeof(info));
