@@ -34,15 +34,18 @@ void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
   const T* w = reinterpret_cast<const T*>(data_of(in[1]));
   T* y = reinterpret_cast<T*>(data_of(out));
   const blasint m = blasint(p.m), h = blasint(p.h), k = blasint(p.k);
-  if constexpr (sizeof(T) == 8)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0, x, k ? k : 1, w, k ? k : 1, 0.0, y, h);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0f, x, k ? k : 1, w, k ? k : 1, 0.0f, y, h);
+  // With a bias, the output starts as the bias rows and GEMM accumulates onto it (beta = 1):
+  // one pass over the output instead of two.
+  T beta = T(0);
   if (p.bias) {
     const T* b = reinterpret_cast<const T*>(data_of(in[2]));
-    for (int64_t r = 0; r < p.m; ++r)
-      for (int64_t c = 0; c < p.h; ++c) y[r * p.h + c] += b[c];
+    for (int64_t r = 0; r < p.m; ++r) std::memcpy(y + r * p.h, b, size_t(p.h) * sizeof(T));
+    beta = T(1);
   }
+  if constexpr (sizeof(T) == 8)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0, x, k ? k : 1, w, k ? k : 1, beta, y, h);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0f, x, k ? k : 1, w, k ? k : 1, beta, y, h);
 }
 
 int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {

@@ -1,0 +1,168 @@
+// Operator benchmarks, each beside its peer measured in the same run:
+//  - elementwise add of 2^24 float32 into a preallocated output vs numpy's np.add(a, b, out=c)
+//    (Debian's /usr/bin/python3, run as a child process);
+//  - FullyConnected 128x800 -> 500 vs a raw cblas_sgemm of the same product;
+//  - Convolution forward + backward at LeNet shapes (batch 128: 1x28x28 -> 20x5x5, then
+//    20x12x12 -> 50x5x5) vs PyTorch CPU when python3-torch is installed.
+// Prints a table and one JSON line (prefix "JSON ").
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "mx/c_api.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void ok(int rc, const char* what) {
+  if (rc != 0) {
+    std::fprintf(stderr, "%s failed: %s\n", what, mx_get_last_error());
+    std::exit(1);
+  }
+}
+
+mx_ndarray_t make(std::vector<int64_t> shape, float fill) {
+  mx_ndarray_t h;
+  ok(mx_ndarray_create(shape.data(), int32_t(shape.size()), MX_FLOAT32, MX_DEVICE_CPU, 0, &h), "create");
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  std::vector<float> v(static_cast<size_t>(n), fill);
+  ok(mx_ndarray_copy_from_host(h, v.data(), v.size() * 4), "copy");
+  return h;
+}
+
+template <typename F>
+double median_ms(int reps, F&& f) {
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// Runs a python snippet that prints one number (milliseconds); -1 if python or the module is missing.
+double python_ms(const std::string& code) {
+  const std::string cmd = "/usr/bin/python3 -c \"" + code + "\" 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  double ms = -1;
+  if (std::fscanf(p, "%lf", &ms) != 1) ms = -1;
+  pclose(p);
+  return ms;
+}
+
+void invoke(const char* op, std::vector<mx_ndarray_t> in, mx_ndarray_t out, std::vector<const char*> k = {},
+            std::vector<const char*> v = {}) {
+  mx_ndarray_t* o = &out;
+  int32_t n = 1;
+  ok(mx_imperative_invoke(op, int32_t(in.size()), in.data(), &n, &o, int32_t(k.size()), k.data(), v.data()), op);
+}
+
+}  // namespace
+
+int main() {
+  // ---- elementwise add, 2^24 float32
+  const int64_t n = int64_t(1) << 24;
+  mx_ndarray_t a = make({n}, 1.5f), b = make({n}, 2.0f), c = make({n}, 0);
+  invoke("elemwise_add", {a, b}, c);
+  ok(mx_ndarray_wait_all(), "wait");
+  const double add_mx = median_ms(15, [&] {
+    invoke("elemwise_add", {a, b}, c);
+    ok(mx_ndarray_wait_to_read(c), "wait");
+  });
+  const double add_np = python_ms(
+      "import numpy as np, time\n"
+      "a = np.full(1 << 24, 1.5, np.float32); b = np.full(1 << 24, 2.0, np.float32); c = np.empty_like(a)\n"
+      "np.add(a, b, out=c); t = []\n"
+      "for _ in range(15):\n"
+      "    s = time.perf_counter(); np.add(a, b, out=c); t.append((time.perf_counter() - s) * 1e3)\n"
+      "print(sorted(t)[7])");
+  mx_ndarray_free(a);
+  mx_ndarray_free(b);
+  mx_ndarray_free(c);
+
+  // ---- FullyConnected 128x800 -> 500 (with bias) vs raw sgemm (no bias)
+  const int m = 128, k = 800, h = 500;
+  mx_ndarray_t x = make({m, k}, 0.01f), w = make({h, k}, 0.02f), bias = make({h}, 0.1f), y = make({m, h}, 0);
+  const char* fk[] = {"num_hidden"};
+  const char* fv[] = {"500"};
+  auto fc = [&] {
+    invoke("FullyConnected", {x, w, bias}, y, {fk[0]}, {fv[0]});
+    ok(mx_ndarray_wait_to_read(y), "wait");
+  };
+  std::vector<float> X(size_t(m) * k, 0.01f), W(size_t(h) * k, 0.02f), Y(size_t(m) * h);
+  auto raw = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0f, X.data(), k, W.data(), k, 0.0f, Y.data(), h);
+  };
+  fc();
+  raw();
+  std::vector<double> tf, tr;
+  for (int r = 0; r < 41; ++r) {  // interleaved, so noise hits both alike
+    tf.push_back(median_ms(1, fc));
+    tr.push_back(median_ms(1, raw));
+  }
+  std::sort(tf.begin(), tf.end());
+  std::sort(tr.begin(), tr.end());
+  const double fc_mx = tf[tf.size() / 2], fc_blas = tr[tr.size() / 2];
+  for (auto hnd : {x, w, bias, y}) mx_ndarray_free(hnd);
+
+  // ---- LeNet convolutions, forward + backward (data and weight gradients)
+  struct ConvShape {
+    int c, hw, f;
+  } convs[] = {{1, 28, 20}, {20, 12, 50}};
+  double conv_mx = 0;
+  for (const ConvShape& s : convs) {
+    const int oh = s.hw - 4;
+    mx_ndarray_t d = make({128, s.c, s.hw, s.hw}, 0.1f), wt = make({s.f, s.c, 5, 5}, 0.01f), bs = make({s.f}, 0),
+                 out = make({128, s.f, oh, oh}, 0), og = make({128, s.f, oh, oh}, 1.0f),
+                 dd = make({128, s.c, s.hw, s.hw}, 0), dw = make({s.f, s.c, 5, 5}, 0);
+    const std::string nf = std::to_string(s.f);
+    std::vector<const char*> ck = {"kernel", "num_filter"}, cv = {"(5,5)", nf.c_str()};
+    auto step = [&] {
+      invoke("Convolution", {d, wt, bs}, out, ck, cv);
+      invoke("_conv_backward_data", {og, wt, d}, dd, ck, cv);
+      invoke("_conv_backward_weight", {og, d}, dw, ck, cv);
+      ok(mx_ndarray_wait_all(), "wait");
+    };
+    step();
+    conv_mx += median_ms(7, step);
+    for (auto hnd : {d, wt, bs, out, og, dd, dw}) mx_ndarray_free(hnd);
+  }
+  const double conv_torch = python_ms(
+      "import torch, time\n"
+      "torch.manual_seed(0); t = []\n"
+      "xs = [torch.full((128, 1, 28, 28), 0.1, requires_grad=True), torch.full((128, 20, 12, 12), 0.1, requires_grad=True)]\n"
+      "cs = [torch.nn.Conv2d(1, 20, 5), torch.nn.Conv2d(20, 50, 5)]\n"
+      "def step():\n"
+      "    for x, c in zip(xs, cs):\n"
+      "        y = c(x); y.backward(torch.ones_like(y))\n"
+      "step()\n"
+      "for _ in range(7):\n"
+      "    s = time.perf_counter(); step(); t.append((time.perf_counter() - s) * 1e3)\n"
+      "print(sorted(t)[3])");
+
+  std::printf("%-52s %10s %10s %8s\n", "benchmark (median ms)", "mx", "peer", "peer/mx");
+  std::printf("%-52s %10.3f %10.3f %8.3f\n", "elemwise_add 2^24 float32 (peer: numpy np.add out=)", add_mx, add_np,
+              add_np > 0 ? add_np / add_mx : 0.0);
+  std::printf("%-52s %10.3f %10.3f %8.3f\n", "FullyConnected 128x800->500 (peer: cblas_sgemm)", fc_mx, fc_blas,
+              fc_blas / fc_mx);
+  if (conv_torch > 0)
+    std::printf("%-52s %10.3f %10.3f %8.3f\n", "LeNet conv fwd+bwd batch 128 (peer: PyTorch CPU)", conv_mx, conv_torch,
+                conv_torch / conv_mx);
+  else
+    std::printf("%-52s %10.3f %10s %8s\n", "LeNet conv fwd+bwd batch 128 (PyTorch not installed)", conv_mx, "-", "-");
+  std::printf(
+      "JSON {\"bench\":\"ops\",\"add_2p24_ms\":%.4f,\"numpy_add_2p24_ms\":%.4f,\"fc_ms\":%.4f,\"sgemm_fc_ms\":%.4f,"
+      "\"lenet_conv_fwd_bwd_ms\":%.3f,\"torch_lenet_conv_fwd_bwd_ms\":%.3f}\n",
+      add_mx, add_np, fc_mx, fc_blas, conv_mx, conv_torch);
+  return 0;
+}
