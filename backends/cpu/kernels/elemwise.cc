@@ -3,12 +3,16 @@
 #include <string>
 #include <type_traits>
 
+#include "../parallel.h"
 #include "dispatch.h"
 
 namespace mxcpu {
 namespace {
 
 enum Op : int { kAdd, kSub, kMul, kDiv, kRSub, kRDiv };
+
+// Below this many elements a loop runs on the calling worker alone.
+constexpr int64_t kParallelMin = int64_t(1) << 16;
 
 // Integer division never traps: x / 0 gives 0 (as numpy does) and MIN / -1 wraps.
 template <typename C>
@@ -67,11 +71,11 @@ void run_typed(const State& st, const DLTensor* in, DLTensor* out) {
     using S = decltype(tag);
     const S* a = reinterpret_cast<const S*>(data_of(in[0]));
     S* o = reinterpret_cast<S*>(data_of(out[0]));
-    if (st.scalar) {
-      scalar_loop<OP>(a, static_cast<typename Elem<S>::C>(st.value), o, n);
-    } else {
-      binary_loop<OP>(a, reinterpret_cast<const S*>(data_of(in[1])), o, n);
-    }
+    const S* b = st.scalar ? nullptr : reinterpret_cast<const S*>(data_of(in[1]));
+    parallel_for(n, kParallelMin, [&](int64_t begin, int64_t end) {
+      if (b) binary_loop<OP>(a + begin, b + begin, o + begin, end - begin);
+      else scalar_loop<OP>(a + begin, static_cast<typename Elem<S>::C>(st.value), o + begin, end - begin);
+    });
   });
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "../parallel.h"
 #include "dispatch.h"
 
 namespace mxcpu {
@@ -71,7 +72,11 @@ template <int F>
 void run_typed(const State& st, const DLTensor& in, DLTensor& out) {
   dispatch_numeric(st.dtype, [&](auto tag) {
     using S = decltype(tag);
-    loop<F>(reinterpret_cast<const S*>(data_of(in)), reinterpret_cast<S*>(data_of(out)), numel(out), st.scalar);
+    const S* x = reinterpret_cast<const S*>(data_of(in));
+    S* y = reinterpret_cast<S*>(data_of(out));
+    parallel_for(numel(out), int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+      loop<F>(x + begin, y + begin, end - begin, st.scalar);
+    });
   });
 }
 
