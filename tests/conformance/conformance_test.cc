@@ -26,6 +26,7 @@ using Shape = std::vector<int64_t>;
 struct InputSpec {
   Shape shape;
   double lo = -2, hi = 2;
+  bool integers = false;  // floor the draws (labels, conditions)
 };
 
 struct Case {
@@ -351,6 +352,39 @@ std::vector<Case> all_cases() {
            }, false},
       Case{"Reshape", {{"shape", "(-1,0)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
       Case{"Reshape", {{"shape", "(-4,1,2,-2)"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
+      // same-shape binary forms, scalar forms, where, clip
+      binary("_mod", [](double a, double b) {
+        double r = std::fmod(a, b);
+        return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+      }, 0.3, 3),
+      binary("_power", [](double a, double b) { return std::pow(a, b); }, 0.5, 2),
+      binary("_maximum", [](double a, double b) { return a >= b ? a : b; }),
+      binary("_minimum", [](double a, double b) { return a <= b ? a : b; }),
+      binary("_greater", [](double a, double b) { return double(a > b); }),
+      binary("_lesser_equal", [](double a, double b) { return double(a <= b); }),
+      binary("_not_equal", [](double a, double b) { return double(a != b); }),
+      binary("_logical_or", [](double a, double b) { return double(a != 0 || b != 0); }),
+      scalar_op("_mod_scalar", 0.75, [](double x, double s) {
+        double r = std::fmod(x, s);
+        return r != 0 && ((r < 0) != (s < 0)) ? r + s : r;
+      }),
+      scalar_op("_rmod_scalar", 2.5, [](double x, double s) {
+        double r = std::fmod(s, x);
+        return r != 0 && ((r < 0) != (x < 0)) ? r + x : r;
+      }, 0.6, 2),
+      scalar_op("_power_scalar", 2.5, [](double x, double s) { return std::pow(x, s); }, 0.5, 2),
+      scalar_op("_rpower_scalar", 2.5, [](double x, double s) { return std::pow(s, x); }),
+      scalar_op("_maximum_scalar", 0.25, [](double x, double s) { return x >= s ? x : s; }),
+      scalar_op("_minimum_scalar", 0.25, [](double x, double s) { return x <= s ? x : s; }),
+      scalar_op("_logical_and_scalar", 1.0, [](double x, double s) { return double(x != 0 && s != 0); }),
+      Case{"where", {}, {{{3, 4}, 0, 2, true}, {{3, 4}}, {{3, 4}}}, [](const std::vector<Vec>& in) {
+             Vec y(12);
+             for (size_t i = 0; i < 12; ++i) y[i] = in[0][i] != 0 ? in[1][i] : in[2][i];
+             return y;
+           }},
+      Case{"clip", {{"a_min", "-0.5"}, {"a_max", "0.75"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], [](double x) { return std::min(0.75, std::max(-0.5, x)); });
+           }},
       // neural-network ops
       Case{"FullyConnected", {{"num_hidden", "3"}}, {{{4, 2, 3}}, {{3, 6}}, {{3}}}, [](const std::vector<Vec>& in) {
              return naive_fc(in[0], in[1], &in[2], 4, 6, 3);
@@ -369,7 +403,7 @@ std::vector<Case> all_cases() {
              return naive_softmax(in[0], 1, 3, 4, 2.5, false); }},
       Case{"log_softmax", {{"axis", "1"}}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) {
              return naive_softmax(in[0], 2, 3, 4, 1, true); }, true, true},
-      Case{"SoftmaxOutput", {}, {{{4, 5}}, {{4}, 0, 4.9}}, [](const std::vector<Vec>& in) {
+      Case{"SoftmaxOutput", {}, {{{4, 5}}, {{4}, 0, 5, true}}, [](const std::vector<Vec>& in) {
              return naive_softmax(in[0], 4, 5, 1, 1, false); }, false},
       Case{"Flatten", {}, {{{2, 3, 4}}}, [](const std::vector<Vec>& in) { return in[0]; }},
       Case{"expand_dims", {{"axis", "-1"}}, {{{2, 3}}}, [](const std::vector<Vec>& in) { return in[0]; }},
@@ -496,6 +530,10 @@ std::vector<Vec> random_inputs(const Case& c, uint64_t seed) {
     Vec x(static_cast<size_t>(n));
     for (double& e : x) {
       e = u(rng);
+      if (s.integers) {
+        e = std::floor(e);
+        continue;
+      }
       // Keep away from kinks and jumps (relu, abs, floor, comparisons) where differences lie.
       if (std::fabs(e - std::round(e)) < 1e-3) e += 0.01;
       if (std::fabs(e - std::round(e * 2) / 2) < 1e-3) e += 0.01;

@@ -109,6 +109,25 @@ TEST(Ops, ElementwiseBinaryMatchesNaiveReference) {
   check_binary<int64_t>(MX_INT64);
 }
 
+TEST(Ops, LargeElementwiseLoopsSplitAcrossThreadsMatchNaiveReference) {
+  // Above the CPU backend's parallel threshold (2^16): chunks run on its intra-op threads.
+  const size_t n = (size_t(1) << 18) + 7;
+  auto x = random_values<float>(n, 21), y = random_values<float>(n, 22);
+  Arr a({int64_t(n)}), b({int64_t(n)});
+  a.set(x);
+  b.set(y);
+  auto sum = invoke1("elemwise_add", {a.get(), b.get()}).to_vector<float>();
+  const char* k[] = {"scalar"};
+  const char* v[] = {"3"};
+  auto scaled = invoke1("_mul_scalar", {a.get()}, 1, k, v).to_vector<float>();
+  auto r = invoke1("relu", {a.get()}).to_vector<float>();
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(sum[i], x[i] + y[i]) << i;
+    ASSERT_EQ(scaled[i], x[i] * 3.0f) << i;
+    ASSERT_EQ(r[i], x[i] > 0 ? x[i] : 0.0f) << i;
+  }
+}
+
 TEST(Ops, IntegerDivisionByZeroDoesNotTrap) {
   Arr a({3}, MX_INT32), b({3}, MX_INT32);
   a.set(std::vector<int32_t>{7, INT32_MIN, -9});

@@ -121,6 +121,37 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
 
 void destroy(void* s) { delete static_cast<State*>(s); }
 
+// where(condition, x, y): condition may have any numeric dtype.
+struct WhereState {
+  int32_t cond_dtype, dtype;
+};
+int where_create(const mx_kernel_args* args, void** out) {
+  auto* w = new WhereState{dtype_flag(args->inputs[0].dtype), dtype_flag(args->inputs[1].dtype)};
+  if (!dispatch_all(w->cond_dtype, [](auto) {}) || !dispatch_all(w->dtype, [](auto) {})) {
+    delete w;
+    return error(MX_ERR_UNSUPPORTED, "where: unsupported dtype on cpu");
+  }
+  *out = w;
+  return 0;
+}
+int where_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const WhereState& w = *static_cast<const WhereState*>(state);
+  const int64_t n = numel(out[0]);
+  dispatch_all(w.cond_dtype, [&](auto ctag) {
+    using CT = decltype(ctag);
+    dispatch_all(w.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const CT* c = reinterpret_cast<const CT*>(data_of(in[0]));
+      const S* x = reinterpret_cast<const S*>(data_of(in[1]));
+      const S* y = reinterpret_cast<const S*>(data_of(in[2]));
+      S* o = reinterpret_cast<S*>(data_of(out[0]));
+      for (int64_t i = 0; i < n; ++i) o[i] = Elem<CT>::load(c[i]) != typename Elem<CT>::C(0) ? x[i] : y[i];
+    });
+  });
+  return 0;
+}
+void where_destroy(void* s) { delete static_cast<WhereState*>(s); }
+
 #define MX_BCAST(name, OP) {sizeof(mx_kernel), name, create<OP>, run, destroy}
 
 }  // namespace
@@ -135,6 +166,12 @@ const mx_kernel kBroadcastKernels[] = {
     MX_BCAST("broadcast_lesser", kLt),         MX_BCAST("broadcast_lesser_equal", kLe),
     MX_BCAST("broadcast_logical_and", kAnd),   MX_BCAST("broadcast_logical_or", kOr),
     MX_BCAST("broadcast_logical_xor", kXor),   MX_BCAST("broadcast_like", kLhs),
+    MX_BCAST("_mod", kMod),       MX_BCAST("_power", kPow),       MX_BCAST("_maximum", kMax),
+    MX_BCAST("_minimum", kMin),   MX_BCAST("_equal", kEq),        MX_BCAST("_not_equal", kNe),
+    MX_BCAST("_greater", kGt),    MX_BCAST("_greater_equal", kGe), MX_BCAST("_lesser", kLt),
+    MX_BCAST("_lesser_equal", kLe), MX_BCAST("_logical_and", kAnd), MX_BCAST("_logical_or", kOr),
+    MX_BCAST("_logical_xor", kXor),
+    {sizeof(mx_kernel), "where", where_create, where_run, where_destroy},
     {0, nullptr, nullptr, nullptr, nullptr},
 };
 

@@ -17,10 +17,34 @@ enum Fn : int {
   kRelu, kSigmoid, kTanh, kSoftsign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSquare, kAbs, kSign,
   kNegative, kReciprocal, kFloor, kCeil, kRound, kSin, kCos, kErf,
   kGt, kGe, kLt, kLe, kEq, kNe, kSoftrelu,
+  kModS, kRModS, kPowS, kRPowS, kMaxS, kMinS, kAndS, kOrS, kXorS, kClip,
 };
 
+template <typename C>
+inline C py_mod(C a, C b) {  // result takes the sign of b, as numpy and MXNet
+  if (b == C(0)) return C(0);
+  if constexpr (std::is_floating_point_v<C>) {
+    C r = std::fmod(a, b);
+    return r != C(0) && ((r < C(0)) != (b < C(0))) ? C(r + b) : r;
+  } else {
+    if (std::is_signed_v<C> && b == C(-1)) return C(0);
+    C r = C(a % b);
+    return r != C(0) && ((r < C(0)) != (b < C(0))) ? C(r + b) : r;
+  }
+}
+
 template <int F, typename C>
-inline C apply(C x, C s) {
+inline C apply(C x, C s, C s2 = C(0)) {
+  if constexpr (F == kModS) return py_mod(x, s);
+  if constexpr (F == kRModS) return py_mod(s, x);
+  if constexpr (F == kPowS) return C(std::pow(double(x), double(s)));
+  if constexpr (F == kRPowS) return C(std::pow(double(s), double(x)));
+  if constexpr (F == kMaxS) return x >= s ? x : s;
+  if constexpr (F == kMinS) return x <= s ? x : s;
+  if constexpr (F == kAndS) return C(x != C(0) && s != C(0));
+  if constexpr (F == kOrS) return C(x != C(0) || s != C(0));
+  if constexpr (F == kXorS) return C((x != C(0)) != (s != C(0)));
+  if constexpr (F == kClip) return x < s ? s : (x > s2 ? s2 : x);
   if constexpr (F == kRelu) return x > C(0) ? x : C(0);
   if constexpr (F == kSquare) return C(x * x);
   if constexpr (F == kAbs) return x < C(0) ? C(-x) : x;
@@ -55,17 +79,18 @@ inline C apply(C x, C s) {
 }
 
 template <int F, typename S>
-void loop(const S* __restrict in, S* __restrict out, int64_t n, double scalar) {
+void loop(const S* __restrict in, S* __restrict out, int64_t n, double scalar, double scalar2) {
   using E = Elem<S>;
   using C = typename E::C;
-  const C s = static_cast<C>(scalar);
-  for (int64_t i = 0; i < n; ++i) out[i] = E::store(apply<F>(E::load(in[i]), s));
+  const C s = static_cast<C>(scalar), s2 = static_cast<C>(scalar2);
+  for (int64_t i = 0; i < n; ++i) out[i] = E::store(apply<F>(E::load(in[i]), s, s2));
 }
 
 struct State {
   int fn;
   int32_t dtype;
   double scalar;
+  double scalar2 = 0;
 };
 
 template <int F>
@@ -75,7 +100,7 @@ void run_typed(const State& st, const DLTensor& in, DLTensor& out) {
     const S* x = reinterpret_cast<const S*>(data_of(in));
     S* y = reinterpret_cast<S*>(data_of(out));
     parallel_for(numel(out), int64_t(1) << 15, [&](int64_t begin, int64_t end) {
-      loop<F>(x + begin, y + begin, end - begin, st.scalar);
+      loop<F>(x + begin, y + begin, end - begin, st.scalar, st.scalar2);
     });
   });
 }
@@ -85,14 +110,20 @@ template <int... Fs>
 constexpr auto make_table(std::integer_sequence<int, Fs...>) {
   return std::array<RunFn, sizeof...(Fs)>{&run_typed<Fs>...};
 }
-const auto kRun = make_table(std::make_integer_sequence<int, kSoftrelu + 1>{});
+const auto kRun = make_table(std::make_integer_sequence<int, kClip + 1>{});
 
 template <int F>
 int create(const mx_kernel_args* args, void** out) {
   const int32_t dtype = dtype_flag(args->inputs[0].dtype);
   if (!dispatch_numeric(dtype, [](auto) {}))
     return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
-  *out = new State{F, dtype, F >= kGt && F <= kNe ? attr_float(args, "scalar") : 0.0};
+  const bool has_scalar = (F >= kGt && F <= kNe) || (F >= kModS && F <= kXorS);
+  auto* st = new State{F, dtype, has_scalar ? attr_float(args, "scalar") : 0.0};
+  if (F == kClip) {
+    st->scalar = attr_float(args, "a_min");
+    st->scalar2 = attr_float(args, "a_max");
+  }
+  *out = st;
   return 0;
 }
 
@@ -136,6 +167,11 @@ const mx_kernel kUnaryKernels[] = {
     MX_UNARY("_lesser_equal_scalar", kLe),  MX_UNARY("_equal_scalar", kEq),
     MX_UNARY("_not_equal_scalar", kNe),
     {sizeof(mx_kernel), "Activation", create_activation, run, destroy},
+    MX_UNARY("_mod_scalar", kModS),          MX_UNARY("_rmod_scalar", kRModS),
+    MX_UNARY("_power_scalar", kPowS),        MX_UNARY("_rpower_scalar", kRPowS),
+    MX_UNARY("_maximum_scalar", kMaxS),      MX_UNARY("_minimum_scalar", kMinS),
+    MX_UNARY("_logical_and_scalar", kAndS),  MX_UNARY("_logical_or_scalar", kOrS),
+    MX_UNARY("_logical_xor_scalar", kXorS),  MX_UNARY("clip", kClip),
     {0, nullptr, nullptr, nullptr, nullptr},
 };
 

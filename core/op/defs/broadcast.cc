@@ -108,6 +108,55 @@ void register_broadcast(Registry& r) {
                           {"broadcast_logical_xor", "lhs xor rhs"}};
   for (auto& c : cmp) bin(r, c[0], {}, std::string(c[1]) + ", as 1 or 0 in the inputs' dtype.", num, no_gradient);
 
+  // Same-shape forms (MXNet's _mod, _power, _maximum, _equal, …): broadcast kernels with equal
+  // shapes, and the broadcast forms' gradients.
+  const char* same[][2] = {{"_mod", "broadcast_mod"},         {"_power", "broadcast_power"},
+                           {"_maximum", "broadcast_maximum"}, {"_minimum", "broadcast_minimum"},
+                           {"_equal", "broadcast_equal"},     {"_not_equal", "broadcast_not_equal"},
+                           {"_greater", "broadcast_greater"}, {"_greater_equal", "broadcast_greater_equal"},
+                           {"_lesser", "broadcast_lesser"},   {"_lesser_equal", "broadcast_lesser_equal"},
+                           {"_logical_and", "broadcast_logical_and"}, {"_logical_or", "broadcast_logical_or"},
+                           {"_logical_xor", "broadcast_logical_xor"}};
+  for (auto& [name, bname] : same) {
+    const OpSchema* b = r.find(bname);
+    OpSchema s2;
+    s2.name = name;
+    s2.doc = b->doc.substr(0, b->doc.find(" Inputs broadcast")) + " Both inputs must have the same shape.";
+    s2.inputs = {"lhs", "rhs"};
+    s2.dtypes = b->dtypes;
+    s2.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      if (a.in_shapes[0] != a.in_shapes[1])
+        fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": shapes of lhs ", shape_str(a.in_shapes[0]), " and rhs ",
+             shape_str(a.in_shapes[1]), " differ (use broadcast_* ops to broadcast)");
+      out = {a.in_shapes[0]};
+    };
+    s2.infer_type = same_type;
+    s2.gradient = b->gradient;
+    r.add(std::move(s2));
+  }
+
+  OpSchema where;
+  where.name = "where";
+  where.doc = "x where condition is non-zero, else y (all three of one shape).";
+  where.inputs = {"condition", "x", "y"};
+  where.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (a.in_shapes[1] != a.in_shapes[2] || a.in_shapes[0] != a.in_shapes[1])
+      fail(MX_ERR_SHAPE_MISMATCH, "where: condition ", shape_str(a.in_shapes[0]), ", x ", shape_str(a.in_shapes[1]),
+           " and y ", shape_str(a.in_shapes[2]), " must have one shape");
+    out = {a.in_shapes[1]};
+  };
+  where.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {
+    if (a.in_dtypes[1] != a.in_dtypes[2])
+      fail(MX_ERR_SHAPE_MISMATCH, "where: x is ", dtype_info(a.in_dtypes[1]).name, " but y is ", dtype_info(a.in_dtypes[2]).name);
+    out = {a.in_dtypes[1]};
+  };
+  where.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const GradValue og = a.out_grads[0], zero = d.op("zeros_like", {og});
+    return std::vector<GradValue>{kNoGrad, d.op("where", {a.inputs[0], og, zero}), d.op("where", {a.inputs[0], zero, og})};
+  };
+  r.add(std::move(where));
+
   OpSchema like;
   like.name = "broadcast_like";
   like.doc = "Broadcasts lhs to the shape of rhs.";

@@ -1,5 +1,7 @@
 // Elementwise unary ops, scalar comparisons, zeros_like / ones_like. Each gradient is written in
 // terms of differentiable ops, so gradients of gradients exist wherever the math has them.
+#include <cmath>
+
 #include "base/dtype.h"
 #include "base/error.h"
 #include "op/defs/defs.h"
@@ -107,6 +109,66 @@ void register_unary(Registry& r) {
     s.gradient = no_gradient;
     r.add(std::move(s));
   }
+
+  // Scalar forms of mod, power, maximum, minimum and the logical ops.
+  auto scalar_op = [&](const char* name, const char* doc, const std::vector<int32_t>& dtypes, GradFn grad) {
+    OpSchema s;
+    s.name = name;
+    s.doc = doc;
+    s.inputs = {"data"};
+    s.params = {param_float("scalar", "1", "scalar operand")};
+    s.dtypes = dtypes;
+    s.infer_shape = same_shape;
+    s.infer_type = same_type;
+    s.gradient = std::move(grad);
+    r.add(std::move(s));
+  };
+  auto og_times = [](std::function<GradValue(Grad&, const GradArgs&)> local) {
+    return [local](const GradArgs& a) {
+      Grad d{a.g};
+      return std::vector<GradValue>{d.mul(a.out_grads[0], local(d, a))};
+    };
+  };
+  scalar_op("_mod_scalar", "x mod scalar, with the sign of scalar.", num,
+            [](const GradArgs& a) { return std::vector<GradValue>{a.out_grads[0]}; });
+  scalar_op("_rmod_scalar", "scalar mod x, with the sign of x.", num, og_times([](Grad& d, const GradArgs& a) {
+              return d.neg(d.op("floor", {d.scalar("_rdiv_scalar", a.inputs[0], a.attrs.f("scalar"))}));
+            }));
+  scalar_op("_power_scalar", "x ** scalar.", fl, og_times([](Grad& d, const GradArgs& a) {
+              const double p = a.attrs.f("scalar");
+              return d.scalar("_mul_scalar", d.scalar("_power_scalar", a.inputs[0], p - 1), p);
+            }));
+  scalar_op("_rpower_scalar", "scalar ** x.", fl, og_times([](Grad& d, const GradArgs& a) {
+              return d.scalar("_mul_scalar", a.outputs[0], std::log(a.attrs.f("scalar")));
+            }));
+  scalar_op("_maximum_scalar", "max(x, scalar).", num, og_times([](Grad& d, const GradArgs& a) {
+              return d.scalar("_greater_equal_scalar", a.inputs[0], a.attrs.f("scalar"));
+            }));
+  scalar_op("_minimum_scalar", "min(x, scalar).", num, og_times([](Grad& d, const GradArgs& a) {
+              return d.scalar("_lesser_equal_scalar", a.inputs[0], a.attrs.f("scalar"));
+            }));
+  scalar_op("_logical_and_scalar", "x and scalar, as 1 or 0.", num, no_gradient);
+  scalar_op("_logical_or_scalar", "x or scalar, as 1 or 0.", num, no_gradient);
+  scalar_op("_logical_xor_scalar", "x xor scalar, as 1 or 0.", num, no_gradient);
+
+  OpSchema clip;
+  clip.name = "clip";
+  clip.doc = "min(max(x, a_min), a_max).";
+  clip.inputs = {"data"};
+  clip.params = {param_required(param_float("a_min", "", "lower bound")),
+                 param_required(param_float("a_max", "", "upper bound"))};
+  clip.dtypes = num;
+  clip.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (a.attrs.f("a_min") > a.attrs.f("a_max"))
+      fail(MX_ERR_INVALID_ARGUMENT, "clip: a_min ", a.attrs.str("a_min"), " is greater than a_max ", a.attrs.str("a_max"));
+    out = {a.in_shapes[0]};
+  };
+  clip.infer_type = same_type;
+  clip.gradient = og_times([](Grad& d, const GradArgs& a) {
+    return d.mul(d.scalar("_greater_equal_scalar", a.inputs[0], a.attrs.f("a_min")),
+                 d.scalar("_lesser_equal_scalar", a.inputs[0], a.attrs.f("a_max")));
+  });
+  r.add(std::move(clip));
 
   for (const char* name : {"zeros_like", "ones_like"}) {
     OpSchema s;
