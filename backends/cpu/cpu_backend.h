@@ -55,5 +55,6 @@ extern const mx_kernel kReduceKernels[];
 extern const mx_kernel kNNKernels[];
 extern const mx_kernel kOptimizerKernels[];
 extern const mx_kernel kConvKernels[];
+extern const mx_kernel kIndexingKernels[];
 
 }  // namespace mxcpu

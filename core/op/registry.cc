@@ -16,6 +16,7 @@ const Registry& registry() {
     register_nn(*reg);
     register_optimizer(*reg);
     register_conv(*reg);
+    register_indexing(*reg);
     return reg;
   }();
   return *r;

@@ -129,6 +129,8 @@ const mx_kernel kElemwiseKernels[] = {
     {sizeof(mx_kernel), "Reshape", copy_create, copy_run, no_destroy},  // same bytes, new shape
     {sizeof(mx_kernel), "Flatten", copy_create, copy_run, no_destroy},
     {sizeof(mx_kernel), "expand_dims", copy_create, copy_run, no_destroy},
+    {sizeof(mx_kernel), "squeeze", copy_create, copy_run, no_destroy},
+    {sizeof(mx_kernel), "BlockGrad", copy_create, copy_run, no_destroy},
     {0, nullptr, nullptr, nullptr, nullptr},
 };
 

@@ -16,6 +16,7 @@ void register_shape(Registry& r);     // Reshape
 void register_nn(Registry& r);        // FullyConnected Activation softmax SoftmaxOutput Flatten expand_dims transpose
 void register_optimizer(Registry& r); // sgd_update sgd_mom_update adam_update rmsprop_update
 void register_conv(Registry& r);      // Convolution, Pooling and their backward ops
+void register_indexing(Registry& r);  // Cast BlockGrad add_n squeeze Concat slice_axis stack one_hot take Embedding batch_dot
 
 // numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
