@@ -473,6 +473,22 @@ std::vector<Case> all_cases() {
       Case{"Activation", {{"act_type", "softrelu"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
              return map1(in[0], [](double x) { return std::log1p(std::exp(x)); }); }, true, true},
       Case{"Activation", {{"act_type", "softsign"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) { return map1(in[0], softsign); }},
+      Case{"LeakyReLU", {{"slope", "0.1"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], [](double x) { return x > 0 ? x : 0.1 * x; }); }},
+      Case{"LeakyReLU", {{"act_type", "elu"}, {"slope", "0.7"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], [](double x) { return x > 0 ? x : 0.7 * (std::exp(x) - 1); }); }},
+      Case{"LeakyReLU", {{"act_type", "selu"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], [](double x) { return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (std::exp(x) - 1)); }); }},
+      Case{"LeakyReLU", {{"act_type", "gelu"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
+             return map1(in[0], [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }); }, true, true},
+      Case{"LeakyReLU", {{"act_type", "prelu"}}, {{{2, 3, 4}}, {{3}, 0.1, 0.5}}, [](const std::vector<Vec>& in) {
+             Vec y(24);
+             for (size_t i = 0; i < 24; ++i) {
+               const double x = in[0][i], g = in[1][(i / 4) % 3];
+               y[i] = x > 0 ? x : g * x;
+             }
+             return y;
+           }},
       Case{"softmax", {}, {{{3, 5}}}, [](const std::vector<Vec>& in) { return naive_softmax(in[0], 3, 5, 1, 1, false); }, true, true},
       Case{"softmax", {{"axis", "0"}, {"temperature", "2.5"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
              return naive_softmax(in[0], 1, 3, 4, 2.5, false); }},

@@ -269,9 +269,63 @@ int transpose_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t
 
 void transpose_destroy(void* s) { delete static_cast<TransposePlan*>(s); }
 
+// ---------------------------------------------------------------- LeakyReLU
+
+struct LeakyPlan {
+  int kind;  // 0 leaky, 1 elu, 2 prelu, 3 selu, 4 gelu
+  double slope;
+  int32_t dtype;
+  int64_t channels, inner;  // prelu: gamma index = (i / inner) % channels
+};
+
+int leaky_create(const mx_kernel_args* args, void** out) {
+  const std::string t = attr(args, "act_type");
+  auto* p = new LeakyPlan{t == "leaky" ? 0 : t == "elu" ? 1 : t == "prelu" ? 2 : t == "selu" ? 3 : 4,
+                          attr_float(args, "slope"), dtype_flag(args->inputs[0].dtype), 1, 1};
+  if (!dispatch_numeric(p->dtype, [](auto) {})) {
+    delete p;
+    return error(MX_ERR_UNSUPPORTED, "LeakyReLU: unsupported dtype on cpu");
+  }
+  const DLTensor& x = args->inputs[0];
+  if (p->kind == 2) {
+    p->channels = x.shape[1];
+    for (int d = 2; d < x.ndim; ++d) p->inner *= x.shape[d];
+  }
+  *out = p;
+  return 0;
+}
+
+int leaky_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const LeakyPlan& p = *static_cast<const LeakyPlan*>(state);
+  const int64_t n = numel(out[0]);
+  dispatch_numeric(p.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    using E = Elem<S>;
+    const S* x = reinterpret_cast<const S*>(data_of(in[0]));
+    const S* gamma = p.kind == 2 ? reinterpret_cast<const S*>(data_of(in[1])) : nullptr;
+    S* y = reinterpret_cast<S*>(data_of(out[0]));
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = double(E::load(x[i]));
+      double r;
+      switch (p.kind) {
+        case 0: r = v > 0 ? v : p.slope * v; break;
+        case 1: r = v > 0 ? v : p.slope * std::expm1(v); break;
+        case 2: r = v > 0 ? v : double(E::load(gamma[(i / p.inner) % p.channels])) * v; break;
+        case 3: r = 1.0507009873554804934 * (v > 0 ? v : 1.6732632423543772848 * std::expm1(v)); break;
+        default: r = 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); break;
+      }
+      y[i] = E::store(static_cast<typename E::C>(r));
+    }
+  });
+  return 0;
+}
+
+void leaky_destroy(void* s) { delete static_cast<LeakyPlan*>(s); }
+
 }  // namespace
 
 const mx_kernel kNNKernels[] = {
+    {sizeof(mx_kernel), "LeakyReLU", leaky_create, leaky_run, leaky_destroy},
     {sizeof(mx_kernel), "FullyConnected", fc_create, fc_run, fc_destroy},
     {sizeof(mx_kernel), "softmax", softmax_create<false>, softmax_run, axis_destroy},
     {sizeof(mx_kernel), "log_softmax", softmax_create<true>, softmax_run, axis_destroy},

@@ -1,5 +1,6 @@
 // Neural-network ops: FullyConnected, Activation, softmax / log_softmax, SoftmaxOutput, and the
 // layout ops they lean on (Flatten, expand_dims, transpose).
+#include <cmath>
 #include <numeric>
 
 #include "base/dtype.h"
@@ -266,9 +267,63 @@ void register_layout(Registry& r) {
   r.add(std::move(t));
 }
 
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluLambda = 1.0507009873554804934193349852946;
+
+void register_leaky_relu(Registry& r) {
+  OpSchema s;
+  s.name = "LeakyReLU";
+  s.doc = "leaky: x or slope*x; elu: x or slope*(e^x - 1); selu: scaled elu; gelu: x*Phi(x); "
+          "prelu: x or gamma[c]*x with a learned gamma per channel (axis 1).";
+  s.inputs = {"data", "gamma"};
+  s.params = {{"act_type", ParamType::kEnum, "leaky", false, -1e308, 1e308, {"leaky", "elu", "prelu", "selu", "gelu"},
+               "the activation"},
+              param_float("slope", "0.25", "negative slope (leaky, elu)"),
+              param_float("lower_bound", "0.125", "accepted for compatibility (rrelu)"),
+              param_float("upper_bound", "0.334", "accepted for compatibility (rrelu)")};
+  s.num_inputs = [](const Attrs& a) -> size_t { return a.str("act_type") == "prelu" ? 2 : 1; };
+  s.dtypes = float_dtypes();
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (a.in_shapes.size() > 1) {
+      const Shape& d = a.in_shapes[0];
+      if (d.size() < 2 || a.in_shapes[1] != Shape{d[1]})
+        fail(MX_ERR_SHAPE_MISMATCH, "LeakyReLU: prelu gamma is ", shape_str(a.in_shapes[1]), " but data ", shape_str(d),
+             " has ", d.size() < 2 ? 0 : d[1], " channels on axis 1");
+    }
+    out = {a.in_shapes[0]};
+  };
+  s.infer_type = same_type;
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const std::string& t = a.attrs.str("act_type");
+    const double slope = a.attrs.f("slope");
+    const GradValue x = a.inputs[0], y = a.outputs[0], og = a.out_grads[0];
+    const GradValue pos = d.scalar("_greater_scalar", x, 0), ones = d.op("ones_like", {x});
+    if (t == "leaky") return std::vector<GradValue>{d.mul(og, d.scalar("_plus_scalar", d.scalar("_mul_scalar", pos, 1 - slope), slope))};
+    if (t == "elu") return std::vector<GradValue>{d.mul(og, d.op("where", {pos, ones, d.scalar("_plus_scalar", y, slope)}))};
+    if (t == "selu")
+      return std::vector<GradValue>{d.mul(og, d.op("where", {pos, d.scalar("_mul_scalar", ones, kSeluLambda),
+                                                             d.scalar("_plus_scalar", y, kSeluLambda * kSeluAlpha)}))};
+    if (t == "gelu") {
+      const GradValue cdf = d.scalar("_mul_scalar", d.scalar("_plus_scalar", d.op("erf", {d.scalar("_mul_scalar", x, M_SQRT1_2)}), 1), 0.5);
+      const GradValue pdf = d.scalar("_mul_scalar", d.op("exp", {d.scalar("_mul_scalar", d.op("square", {x}), -0.5)}), 0.3989422804014327);
+      return std::vector<GradValue>{d.mul(og, d.op("elemwise_add", {cdf, d.mul(x, pdf)}))};
+    }
+    // prelu: gamma broadcast over axis 1
+    Shape gshape;
+    for (size_t i = 0; i < a.in_shapes[0].size(); ++i) gshape.push_back(i == 1 ? a.in_shapes[0][1] : 1);
+    const GradValue gb = d.op("broadcast_like", {d.op("Reshape", {a.inputs[1]}, {{"shape", shape_str(gshape)}}), x});
+    const GradValue neg = d.scalar("_rminus_scalar", pos, 1);
+    return std::vector<GradValue>{d.mul(og, d.op("where", {pos, ones, gb})),
+                                  d.op("sum", {d.mul(og, d.mul(x, neg))}, {{"axis", "(1,)"}, {"exclude", "True"}})};
+  };
+  r.add(std::move(s));
+}
+
 }  // namespace
 
 void register_nn(Registry& r) {
+  register_leaky_relu(r);
   register_fc(r);
   register_activation(r);
   register_softmax(r);
