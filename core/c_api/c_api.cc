@@ -459,7 +459,8 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
     for (int32_t i = 0; i < *num_outputs; ++i) (*outputs)[i]->arr.set_ag_entry(outs[size_t(i)].ag_entry());
   if (!provided) {
     t_handles.clear();
-    for (auto& o : outs) t_handles.push_back(wrap(std::move(o)));
+    const size_t visible = op.num_visible_outputs < 0 ? outs.size() : size_t(op.num_visible_outputs);
+    for (size_t i = 0; i < visible; ++i) t_handles.push_back(wrap(std::move(outs[i])));
     *num_outputs = int32_t(t_handles.size());
     *outputs = t_handles.data();
   }

@@ -129,6 +129,7 @@ struct Launch {
   size_t n_in = 0, n = 0;
   resource::RngDraw rng;
   uint64_t temp_bytes = 0;
+  bool is_train = false;
   const op::OpSchema* op = nullptr;
 };
 
@@ -178,7 +179,10 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   op.infer_shape(ia, out_shapes);
   op.infer_type(ia, out_dtypes);
 
-  // Outputs
+  // Outputs (a caller may pass only the visible ones: hidden ones are made here)
+  const size_t visible = op.num_visible_outputs < 0 ? out_shapes.size() : size_t(op.num_visible_outputs);
+  if (!outputs.empty() && outputs.size() == visible)
+    for (size_t i = visible; i < out_shapes.size(); ++i) outputs.emplace_back(out_shapes[i], out_dtypes[i], dev);
   if (outputs.empty()) {
     for (size_t i = 0; i < out_shapes.size(); ++i) outputs.emplace_back(out_shapes[i], out_dtypes[i], dev);
   } else {
@@ -217,6 +221,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   launch->ks = kernel_for(sc, op, attrs, dev, launch->tensors, launch->n, inputs.size());
   if (op.random_blocks) launch->rng = resource::reserve_random(dev, op.random_blocks(attrs, out_shapes));
   if (op.temp_bytes) launch->temp_bytes = op.temp_bytes(attrs, in_shapes);
+  launch->is_train = autograd::is_training();
 
   // Reads, then writes: outputs and the inputs the op mutates.
   engine::Var* vars[2 * Launch::kMaxTensors];
@@ -238,6 +243,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
         kc.temp_bytes = launch->temp_bytes;
         kc.rng_seed = launch->rng.seed;
         kc.rng_offset = launch->rng.offset;
+        kc.is_train = launch->is_train ? 1 : 0;
         const size_t n_in = launch->n_in;
         const int rc = ks.kernel->run(ks.state, &kc, launch->tensors, int32_t(n_in), launch->tensors + n_in,
                                       int32_t(launch->n - n_in));

@@ -79,6 +79,8 @@ struct OpSchema {
   std::string doc;
   std::vector<std::string> inputs;  // argument names, in order
   int num_outputs = 1;
+  // Outputs a caller sees (the rest, e.g. Dropout's mask, exist for the gradient); -1: all.
+  int num_visible_outputs = -1;
   std::vector<ParamSpec> params;
   // How many of `inputs` a call takes given its attributes (nullptr: all), e.g. no_bias.
   std::function<size_t(const Attrs&)> num_inputs;

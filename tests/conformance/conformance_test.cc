@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../unit/test_util.h"
+#include "mx/philox.h"
 
 namespace {
 
@@ -1172,6 +1173,47 @@ TEST(Autograd, BlockGradStopsTheGradient) {
   mx_ndarray_t heads[] = {y.get()};
   ASSERT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
   EXPECT_EQ(gx.to_vector<double>(), (Vec{1, 2, 3}));
+}
+
+TEST(Dropout, FollowsTheTrainingFlagAndPhiloxAndBackpropagatesThroughItsMask) {
+  const int64_t n = 100000;
+  Vec xs = uniform(size_t(n), 0.5, 1.5, 9);  // non-zero, so a dropped element is exactly 0
+  Arr x = make({n}, xs, MX_FLOAT64, MX_DEVICE_CPU);
+  const char* k[] = {"p"};
+  const char* v[] = {"0.3"};
+  // Predicting: the identity.
+  ASSERT_MX_OK(mx_autograd_set_training(0, nullptr));
+  EXPECT_EQ(mx::test::invoke1("Dropout", {x.get()}, 1, k, v).to_vector<double>(), xs);
+  // mode=always drops even when predicting.
+  const char* ka[] = {"p", "mode"};
+  const char* va[] = {"0.3", "always"};
+  auto always = mx::test::invoke1("Dropout", {x.get()}, 2, ka, va).to_vector<double>();
+  EXPECT_GT(std::count(always.begin(), always.end(), 0.0), n / 4);
+
+  // Training, recorded: drop rate ~ p, survivors scaled by 1/(1-p), mask from Philox at offset 0.
+  ASSERT_MX_OK(mx_random_seed(77));
+  Arr gx({n}, MX_FLOAT64);
+  mx_ndarray_t vars[] = {x.get()}, grads[] = {gx.get()};
+  int32_t reqs[] = {MX_GRAD_WRITE};
+  ASSERT_MX_OK(mx_autograd_mark_variables(1, vars, reqs, grads));
+  ASSERT_MX_OK(mx_autograd_set_training(1, nullptr));
+  ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  Arr y = mx::test::invoke1("Dropout", {x.get()}, 1, k, v);
+  ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+  ASSERT_MX_OK(mx_autograd_set_training(0, nullptr));
+  const Vec out = y.to_vector<double>();
+  int64_t dropped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const mx_philox_u32x4 r = mx_philox_block(77, uint64_t(i / 4));
+    const bool drop = float(r.v[i % 4] >> 8) / 16777216.0f < 0.3f;
+    dropped += drop;
+    ASSERT_NEAR(out[size_t(i)], drop ? 0.0 : xs[size_t(i)] / 0.7, 1e-12) << i;
+  }
+  EXPECT_NEAR(double(dropped) / double(n), 0.3, 0.01);
+  mx_ndarray_t heads[] = {y.get()};
+  ASSERT_MX_OK(mx_autograd_backward(1, heads, nullptr, 0, 0, 1));
+  const Vec g = gx.to_vector<double>();
+  for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(g[size_t(i)], out[size_t(i)] / xs[size_t(i)], 1e-12) << i;
 }
 
 TEST(OpInfo, ReportsSchemaAndKernels) {

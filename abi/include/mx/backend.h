@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define MX_BACKEND_ABI_MAJOR 1
-#define MX_BACKEND_ABI_MINOR 0
+#define MX_BACKEND_ABI_MINOR 1 /* 1: mx_kernel_ctx.is_train */
 #define MX_BACKEND_ENTRY_SYMBOL "mx_backend_init"
 
 typedef void* mx_stream_t; /* a backend's in-order work queue (cudaStream_t, …) */
@@ -79,6 +79,9 @@ typedef struct mx_kernel_ctx {
   uint64_t temp_bytes;
   uint64_t rng_seed;     /* Philox key, see mx/philox.h */
   uint64_t rng_offset;   /* first Philox counter block reserved for this call */
+  /* ABI 1.1: 1 when the op runs in training mode (autograd's training flag at push time).
+   * Read it only when struct_size covers it; older hosts mean "not training". */
+  int32_t is_train;
 } mx_kernel_ctx;
 
 typedef struct mx_kernel {

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <cstddef>
+
 #include "dispatch.h"
+#include "mx/philox.h"
 #include "strided.h"
 
 namespace mxcpu {
@@ -322,9 +325,53 @@ int leaky_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DL
 
 void leaky_destroy(void* s) { delete static_cast<LeakyPlan*>(s); }
 
+// ---------------------------------------------------------------- Dropout
+
+struct DropoutPlan {
+  double p;
+  bool always;
+  int32_t dtype;
+};
+
+int dropout_create(const mx_kernel_args* args, void** out) {
+  auto* d = new DropoutPlan{attr_float(args, "p"), std::strcmp(attr(args, "mode"), "always") == 0,
+                            dtype_flag(args->inputs[0].dtype)};
+  *out = d;
+  return 0;
+}
+
+int dropout_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const DropoutPlan& d = *static_cast<const DropoutPlan*>(state);
+  const bool is_train = ctx->struct_size >= offsetof(mx_kernel_ctx, is_train) + sizeof(int32_t) && ctx->is_train;
+  const bool drop = (d.always || is_train) && d.p > 0;
+  const int64_t n = numel(out[0]);
+  const double keep_scale = d.p < 1 ? 1.0 / (1.0 - d.p) : 0.0;
+  dispatch_numeric(d.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    using E = Elem<S>;
+    const S* x = reinterpret_cast<const S*>(data_of(in[0]));
+    S* y = reinterpret_cast<S*>(data_of(out[0]));
+    S* mask = reinterpret_cast<S*>(data_of(out[1]));
+    for (int64_t base = 0; base < n; base += 4) {
+      mx_philox_u32x4 r{};
+      if (drop) r = mx_philox_block(ctx->rng_seed, ctx->rng_offset + uint64_t(base / 4));
+      for (int l = 0; l < 4 && base + l < n; ++l) {
+        const int64_t i = base + l;
+        const double m = !drop ? 1.0 : (mx_philox_to_unit_float(r.v[l]) >= float(d.p) ? keep_scale : 0.0);
+        mask[i] = E::store(static_cast<typename E::C>(m));
+        y[i] = E::store(static_cast<typename E::C>(double(E::load(x[i])) * m));
+      }
+    }
+  });
+  return 0;
+}
+
+void dropout_destroy(void* s) { delete static_cast<DropoutPlan*>(s); }
+
 }  // namespace
 
 const mx_kernel kNNKernels[] = {
+    {sizeof(mx_kernel), "Dropout", dropout_create, dropout_run, dropout_destroy},
     {sizeof(mx_kernel), "LeakyReLU", leaky_create, leaky_run, leaky_destroy},
     {sizeof(mx_kernel), "FullyConnected", fc_create, fc_run, fc_destroy},
     {sizeof(mx_kernel), "softmax", softmax_create<false>, softmax_run, axis_destroy},

@@ -320,10 +320,38 @@ void register_leaky_relu(Registry& r) {
   r.add(std::move(s));
 }
 
+void register_dropout(Registry& r) {
+  OpSchema s;
+  s.name = "Dropout";
+  s.doc = "Zeroes each element with probability p and scales the rest by 1/(1-p), in training (or always with "
+          "mode='always'); the identity otherwise. The mask is a hidden second output the gradient reuses.";
+  s.inputs = {"data"};
+  ParamSpec p = param_float("p", "0.5", "probability of dropping an element");
+  p.min = 0;
+  p.max = 1;
+  s.params = {p,
+              {"mode", ParamType::kEnum, "training", false, -1e308, 1e308, {"training", "always"},
+               "drop only in training, or always"},
+              param_shape("axes", "()", "axes along which one mask value is shared (not supported yet: must be ())"),
+              param_bool("cudnn_off", "False", "accepted for compatibility")};
+  s.num_outputs = 2;
+  s.num_visible_outputs = 1;
+  s.dtypes = float_dtypes();
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (!a.attrs.shape("axes").empty()) fail(MX_ERR_UNSUPPORTED, "Dropout: axes (variational dropout) is not supported yet");
+    out = {a.in_shapes[0], a.in_shapes[0]};
+  };
+  s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0]}; };
+  s.random_blocks = [](const Attrs&, const std::vector<Shape>& out) { return uint64_t(shape_size(out[0]) + 3) / 4; };
+  s.gradient = [](const GradArgs& a) { return std::vector<GradValue>{Grad{a.g}.mul(a.out_grads[0], a.outputs[1])}; };
+  r.add(std::move(s));
+}
+
 }  // namespace
 
 void register_nn(Registry& r) {
   register_leaky_relu(r);
+  register_dropout(r);
   register_fc(r);
   register_activation(r);
   register_softmax(r);
