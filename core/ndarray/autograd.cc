@@ -129,7 +129,7 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
     if (n->freed) freed_error(*n);
     if (!n->op->gradient) fail(MX_ERR_UNSUPPORTED, "backward: op ", n->op->name, " has no gradient");
     ArrayBuilder b;
-    op::GradArgs args{b, n->attrs, {}, {}, {}, n->in_shapes};
+    op::GradArgs args{b, n->attrs, {}, {}, {}, n->in_shapes, is_train};
     for (const NDArray& x : n->inputs) args.inputs.push_back(b.add(x));
     for (size_t k = 0; k < n->outputs.size(); ++k) {
       NDArray y = n->outputs[k];
@@ -189,7 +189,7 @@ void mark_variables(std::span<NDArray* const> vars, std::span<const int32_t> req
 
 void record(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
-  if (!t_recording || !op.mutated_inputs.empty()) return;
+  if (!t_recording || !op.gradient) return;  // optimizer updates and the like are never on the tape
   bool on_tape = false;
   for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
   if (!on_tape) return;

@@ -64,6 +64,7 @@ struct GradArgs {
   std::vector<GradValue> outputs;    // the op's outputs
   std::vector<GradValue> out_grads;  // gradients flowing into each output
   const std::vector<Shape>& in_shapes;
+  bool is_train = true;  // the backward pass's training flag (BatchNorm's gradient depends on it)
 };
 
 struct InferArgs {
@@ -85,7 +86,7 @@ struct OpSchema {
   // How many of `inputs` a call takes given its attributes (nullptr: all), e.g. no_bias.
   std::function<size_t(const Attrs&)> num_inputs;
   // Inputs the op updates in place (optimizer state, BatchNorm's moving statistics): the engine
-  // orders them as writes, and autograd never records such ops.
+  // orders them as writes.
   std::vector<size_t> mutated_inputs;
   // Input dtypes the op accepts (empty: any).
   std::vector<int32_t> dtypes;
@@ -96,7 +97,8 @@ struct OpSchema {
   std::function<void(const InferArgs&, std::vector<int32_t>&)> infer_type;
   // Philox counter blocks one call draws (random ops); nullptr for deterministic ops.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& out_shapes)> random_blocks;
-  // One gradient per input (kNoGrad allowed); nullptr: the op is not differentiable.
+  // One gradient per input (kNoGrad allowed); nullptr: the op is not differentiable and autograd
+  // never records it (optimizer updates).
   std::function<std::vector<GradValue>(const GradArgs&)> gradient;
   // Scratch bytes one call needs from the worker's temp space; nullptr for none.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& in_shapes)> temp_bytes;

@@ -1216,6 +1216,96 @@ TEST(Dropout, FollowsTheTrainingFlagAndPhiloxAndBackpropagatesThroughItsMask) {
   for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(g[size_t(i)], out[size_t(i)] / xs[size_t(i)], 1e-12) << i;
 }
 
+TEST(BatchNorm, TrainingStatisticsMovingUpdateInferenceAndGradients) {
+  const int64_t n = 4, c = 3, hw = 5;  // data (4, 3, 5), channel axis 1
+  const Vec xs = uniform(size_t(n * c * hw), -2, 2, 31), gs = {0.5, 1.5, -1.0}, bs = {0.1, -0.2, 0.3};
+  const Vec mm0 = {0.2, -0.1, 0.0}, mv0 = {1.0, 2.0, 0.5};
+  const double eps = 1e-3, mom = 0.9;
+  auto naive = [&](const Vec& x, const Vec& g, const Vec& b, bool use_batch, Vec* mean_out, Vec* var_out) {
+    Vec y(x.size());
+    for (int64_t ch = 0; ch < c; ++ch) {
+      double mu = mm0[size_t(ch)], v = mv0[size_t(ch)];
+      if (use_batch) {
+        mu = v = 0;
+        for (int64_t o = 0; o < n; ++o)
+          for (int64_t i = 0; i < hw; ++i) mu += x[size_t((o * c + ch) * hw + i)];
+        mu /= double(n * hw);
+        for (int64_t o = 0; o < n; ++o)
+          for (int64_t i = 0; i < hw; ++i) v += std::pow(x[size_t((o * c + ch) * hw + i)] - mu, 2);
+        v /= double(n * hw);
+      }
+      if (mean_out) (*mean_out)[size_t(ch)] = mu, (*var_out)[size_t(ch)] = v;
+      for (int64_t o = 0; o < n; ++o)
+        for (int64_t i = 0; i < hw; ++i) {
+          const size_t k = size_t((o * c + ch) * hw + i);
+          y[k] = (x[k] - mu) / std::sqrt(v + eps) * g[size_t(ch)] + b[size_t(ch)];
+        }
+    }
+    return y;
+  };
+  auto run = [&](const Vec& x, const Vec& g, const Vec& b, bool train, Arr* mm, Arr* mv, Arr* gx, Arr* gg, Arr* gb,
+                 const Vec* w) {
+    Arr xa = make({n, c, hw}, x, MX_FLOAT64, MX_DEVICE_CPU), ga = make({c}, g, MX_FLOAT64, MX_DEVICE_CPU),
+        ba = make({c}, b, MX_FLOAT64, MX_DEVICE_CPU);
+    if (gx) {
+      mx_ndarray_t v[] = {xa.get(), ga.get(), ba.get()}, gr[] = {gx->get(), gg->get(), gb->get()};
+      int32_t reqs[] = {MX_GRAD_WRITE, MX_GRAD_WRITE, MX_GRAD_WRITE};
+      EXPECT_MX_OK(mx_autograd_mark_variables(3, v, reqs, gr));
+      EXPECT_MX_OK(mx_autograd_set_recording(1, nullptr));
+    }
+    EXPECT_MX_OK(mx_autograd_set_training(train, nullptr));
+    const char* k[] = {"eps", "momentum", "fix_gamma"};
+    const char* vv[] = {"0.001", "0.9", "False"};
+    Arr y = mx::test::invoke1("BatchNorm", {xa.get(), ga.get(), ba.get(), mm->get(), mv->get()}, 3, k, vv);
+    EXPECT_MX_OK(mx_autograd_set_training(0, nullptr));
+    if (gx) {
+      EXPECT_MX_OK(mx_autograd_set_recording(0, nullptr));
+      Arr head = make({n, c, hw}, *w, MX_FLOAT64, MX_DEVICE_CPU);
+      mx_ndarray_t heads[] = {y.get()}, hg[] = {head.get()};
+      EXPECT_MX_OK(mx_autograd_backward(1, heads, hg, 0, 0, 1));
+    }
+    return y.to_vector<double>();
+  };
+  // Training: batch statistics, moving statistics updated with momentum.
+  Arr mm = make({c}, mm0, MX_FLOAT64, MX_DEVICE_CPU), mv = make({c}, mv0, MX_FLOAT64, MX_DEVICE_CPU);
+  Vec bmean(3), bvar(3);
+  expect_close(run(xs, gs, bs, true, &mm, &mv, nullptr, nullptr, nullptr, nullptr), naive(xs, gs, bs, true, &bmean, &bvar),
+               1e-12, 1e-12, "BatchNorm training forward");
+  Vec want_mm(3), want_mv(3);
+  for (size_t ch = 0; ch < 3; ++ch) {
+    want_mm[ch] = mm0[ch] * mom + bmean[ch] * (1 - mom);
+    want_mv[ch] = mv0[ch] * mom + bvar[ch] * (1 - mom);
+  }
+  expect_close(mm.to_vector<double>(), want_mm, 1e-12, 1e-12, "moving_mean update");
+  expect_close(mv.to_vector<double>(), want_mv, 1e-12, 1e-12, "moving_var update");
+  // Inference: the moving statistics, which stay untouched.
+  Arr mm2 = make({c}, mm0, MX_FLOAT64, MX_DEVICE_CPU), mv2 = make({c}, mv0, MX_FLOAT64, MX_DEVICE_CPU);
+  expect_close(run(xs, gs, bs, false, &mm2, &mv2, nullptr, nullptr, nullptr, nullptr), naive(xs, gs, bs, false, nullptr, nullptr),
+               1e-12, 1e-12, "BatchNorm inference forward");
+  EXPECT_EQ(mm2.to_vector<double>(), mm0);
+  // Gradients in training mode against finite differences of sum(w * BN(x)).
+  const Vec w = uniform(xs.size(), -1, 1, 32);
+  Arr gx({n, c, hw}, MX_FLOAT64), gg({c}, MX_FLOAT64), gb({c}, MX_FLOAT64);
+  run(xs, gs, bs, true, &mm, &mv, &gx, &gg, &gb, &w);
+  auto loss = [&](const Vec& x, const Vec& g, const Vec& b) {
+    const Vec y = naive(x, g, b, true, nullptr, nullptr);
+    double l = 0;
+    for (size_t i = 0; i < y.size(); ++i) l += w[i] * y[i];
+    return l;
+  };
+  const double e = 1e-6;
+  const std::vector<const Vec*> bases = {&xs, &gs, &bs};
+  const Vec got[] = {gx.to_vector<double>(), gg.to_vector<double>(), gb.to_vector<double>()};
+  for (size_t which = 0; which < 3; ++which)
+    for (size_t j = 0; j < bases[which]->size(); ++j) {
+      Vec args[3] = {xs, gs, bs}, args2[3] = {xs, gs, bs};
+      args[which][j] += e;
+      args2[which][j] -= e;
+      const double fd = (loss(args[0], args[1], args[2]) - loss(args2[0], args2[1], args2[2])) / (2 * e);
+      EXPECT_NEAR(got[which][j], fd, 1e-6) << "input " << which << " entry " << j;
+    }
+}
+
 TEST(OpInfo, ReportsSchemaAndKernels) {
   mx_op_info info;
   std::memset(&info, 0, sizeof(info));

@@ -368,9 +368,81 @@ int dropout_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32
 
 void dropout_destroy(void* s) { delete static_cast<DropoutPlan*>(s); }
 
+// ---------------------------------------------------------------- BatchNorm
+
+struct BnPlan {
+  double eps, momentum;
+  bool fix_gamma, global_stats, f64;
+  int64_t outer, c, inner;
+};
+
+int bn_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& x = args->inputs[0];
+  const int32_t dt = dtype_flag(x.dtype);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "BatchNorm: cpu supports float32/float64");
+  auto* p = new BnPlan{attr_float(args, "eps"), attr_float(args, "momentum"),
+                       std::strcmp(attr(args, "fix_gamma"), "True") == 0,
+                       std::strcmp(attr(args, "use_global_stats"), "True") == 0, dt == MX_FLOAT64, 1, 1, 1};
+  int axis = int(std::strtol(attr(args, "axis"), nullptr, 10));
+  if (axis < 0) axis += x.ndim;
+  for (int d = 0; d < axis; ++d) p->outer *= x.shape[d];
+  p->c = x.shape[axis];
+  for (int d = axis + 1; d < x.ndim; ++d) p->inner *= x.shape[d];
+  *out = p;
+  return 0;
+}
+
+template <typename T>
+void bn_t(const BnPlan& p, bool training, const DLTensor* in, DLTensor* out) {
+  auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
+  const T *x = ptr(in[0]), *gamma = ptr(in[1]), *beta = ptr(in[2]);
+  T *mm = ptr(in[3]), *mv = ptr(in[4]), *y = ptr(out[0]), *mean = ptr(out[1]), *var = ptr(out[2]);
+  const double count = double(p.outer * p.inner);
+  for (int64_t ch = 0; ch < p.c; ++ch) {
+    double mu, sigma2;
+    if (training) {
+      double s = 0, s2 = 0;
+      for (int64_t o = 0; o < p.outer; ++o)
+        for (int64_t i = 0; i < p.inner; ++i) s += double(x[(o * p.c + ch) * p.inner + i]);
+      mu = s / count;
+      for (int64_t o = 0; o < p.outer; ++o)
+        for (int64_t i = 0; i < p.inner; ++i) {
+          const double dv = double(x[(o * p.c + ch) * p.inner + i]) - mu;
+          s2 += dv * dv;
+        }
+      sigma2 = s2 / count;
+      mm[ch] = T(double(mm[ch]) * p.momentum + mu * (1 - p.momentum));
+      mv[ch] = T(double(mv[ch]) * p.momentum + sigma2 * (1 - p.momentum));
+    } else {
+      mu = double(mm[ch]);
+      sigma2 = double(mv[ch]);
+    }
+    mean[ch] = T(mu);
+    var[ch] = T(sigma2);
+    const double scale = (p.fix_gamma ? 1.0 : double(gamma[ch])) / std::sqrt(sigma2 + p.eps), shift = double(beta[ch]);
+    for (int64_t o = 0; o < p.outer; ++o)
+      for (int64_t i = 0; i < p.inner; ++i) {
+        const int64_t k = (o * p.c + ch) * p.inner + i;
+        y[k] = T((double(x[k]) - mu) * scale + shift);
+      }
+  }
+}
+
+int bn_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const BnPlan& p = *static_cast<const BnPlan*>(state);
+  const bool is_train = ctx->struct_size >= offsetof(mx_kernel_ctx, is_train) + sizeof(int32_t) && ctx->is_train;
+  const bool training = is_train && !p.global_stats;
+  if (p.f64) bn_t<double>(p, training, in, out);
+  else bn_t<float>(p, training, in, out);
+  return 0;
+}
+
+void bn_destroy(void* s) { delete static_cast<BnPlan*>(s); }
+
 }  // namespace
 
 const mx_kernel kNNKernels[] = {
+    {sizeof(mx_kernel), "BatchNorm", bn_create, bn_run, bn_destroy},
     {sizeof(mx_kernel), "Dropout", dropout_create, dropout_run, dropout_destroy},
     {sizeof(mx_kernel), "LeakyReLU", leaky_create, leaky_run, leaky_destroy},
     {sizeof(mx_kernel), "FullyConnected", fc_create, fc_run, fc_destroy},

@@ -349,7 +349,10 @@ void register_dropout(Registry& r) {
 
 }  // namespace
 
+void register_batch_norm(Registry& r);
+
 void register_nn(Registry& r) {
+  register_batch_norm(r);
   register_leaky_relu(r);
   register_dropout(r);
   register_fc(r);
@@ -357,6 +360,79 @@ void register_nn(Registry& r) {
   register_softmax(r);
   register_softmax_output(r);
   register_layout(r);
+}
+
+}  // namespace mx::op
+
+namespace mx::op {
+namespace {
+
+// (1, C, 1, ...) for per-channel vectors of data shaped `d` along `axis`.
+Shape channel_shape(const Shape& d, int axis) {
+  Shape s;
+  for (size_t i = 0; i < d.size(); ++i) s.push_back(int(i) == axis ? d[i] : 1);
+  return s;
+}
+
+}  // namespace
+
+void register_batch_norm(Registry& r) {
+  OpSchema s;
+  s.name = "BatchNorm";
+  s.doc = "Normalises each channel (axis) by the batch's mean and variance in training — updating moving_mean / "
+          "moving_var (auxiliary states) with momentum — and by the moving statistics otherwise; then scales by gamma "
+          "(1 with fix_gamma) and shifts by beta.";
+  s.inputs = {"data", "gamma", "beta", "moving_mean", "moving_var"};
+  ParamSpec eps = param_float("eps", "0.001", "added to the variance");
+  eps.min = 0;
+  ParamSpec mom = param_float("momentum", "0.9", "moving = momentum * moving + (1 - momentum) * batch");
+  mom.min = 0;
+  mom.max = 1;
+  s.params = {eps, mom, param_bool("fix_gamma", "True", "use gamma = 1 (and give it no gradient)"),
+              param_bool("use_global_stats", "False", "normalise by the moving statistics even in training"),
+              param_bool("output_mean_var", "False", "accepted for compatibility (mean and var stay hidden)"),
+              param_int("axis", "1", "the channel axis"), param_bool("cudnn_off", "False", "accepted for compatibility")};
+  s.num_outputs = 3;  // out, and the mean and variance used (for the gradient)
+  s.num_visible_outputs = 1;
+  s.mutated_inputs = {3, 4};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    const int ax = norm_axis("BatchNorm", a.attrs.i("axis"), d.size());
+    const Shape c{d[size_t(ax)]};
+    for (size_t i = 1; i < 5; ++i)
+      if (a.in_shapes[i] != c)
+        fail(MX_ERR_SHAPE_MISMATCH, "BatchNorm: ", a.op.inputs[i], " is ", shape_str(a.in_shapes[i]), " but data ",
+             shape_str(d), " has ", c[0], " channels on axis ", ax);
+    out = {d, c, c};
+  };
+  s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0], a.in_dtypes[0]}; };
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const Shape& ds = a.in_shapes[0];
+    const int ax = norm_axis("BatchNorm", a.attrs.i("axis"), ds.size());
+    const std::string cshape = shape_str(channel_shape(ds, ax)), red = "(" + std::to_string(ax) + ",)";
+    const GradValue x = a.inputs[0], og = a.out_grads[0];
+    auto spread = [&](GradValue v) { return d.op("broadcast_like", {d.op("Reshape", {v}, {{"shape", cshape}}), x}); };
+    auto chan_sum = [&](GradValue v) { return d.op("sum", {v}, {{"axis", red}, {"exclude", "True"}}); };
+    auto chan_mean_b = [&](GradValue v) {
+      return d.op("broadcast_like", {d.op("mean", {v}, {{"axis", red}, {"exclude", "True"}, {"keepdims", "True"}}), x});
+    };
+    const GradValue mean = a.outputs[1], var = a.outputs[2];
+    const GradValue invstd_b = spread(d.op("rsqrt", {d.scalar("_plus_scalar", var, a.attrs.f("eps"))}));
+    const GradValue xhat = d.mul(d.op("elemwise_sub", {x, spread(mean)}), invstd_b);
+    const bool fix = a.attrs.b("fix_gamma");
+    const GradValue dxhat = fix ? og : d.mul(og, spread(a.inputs[1]));
+    GradValue dx;
+    if (a.is_train && !a.attrs.b("use_global_stats")) {  // batch statistics depend on x
+      dx = d.mul(invstd_b, d.op("elemwise_sub", {d.op("elemwise_sub", {dxhat, chan_mean_b(dxhat)}),
+                                                 d.mul(xhat, chan_mean_b(d.mul(dxhat, xhat)))}));
+    } else {
+      dx = d.mul(dxhat, invstd_b);
+    }
+    return std::vector<GradValue>{dx, fix ? kNoGrad : chan_sum(d.mul(og, xhat)), chan_sum(og), kNoGrad, kNoGrad};
+  };
+  r.add(std::move(s));
 }
 
 }  // namespace mx::op
