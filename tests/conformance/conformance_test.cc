@@ -490,6 +490,37 @@ std::vector<Case> all_cases() {
              }
              return y;
            }},
+      Case{"LayerNorm", {}, {{{3, 5}}, {{5}, 0.5, 1.5}, {{5}}}, [](const std::vector<Vec>& in) {
+             Vec y(15);
+             for (int r = 0; r < 3; ++r) {
+               double mu = 0, v = 0;
+               for (int j = 0; j < 5; ++j) mu += in[0][size_t(r * 5 + j)] / 5;
+               for (int j = 0; j < 5; ++j) v += std::pow(in[0][size_t(r * 5 + j)] - mu, 2) / 5;
+               for (int j = 0; j < 5; ++j)
+                 y[size_t(r * 5 + j)] = (in[0][size_t(r * 5 + j)] - mu) / std::sqrt(v + 1e-5) * in[1][size_t(j)] + in[2][size_t(j)];
+             }
+             return y;
+           }},
+      Case{"LayerNorm", {{"axis", "1"}, {"eps", "0.01"}}, {{{2, 3, 2}}, {{3}, 0.5, 1.5}, {{3}}}, [](const std::vector<Vec>& in) {
+             Vec y(12);
+             for (int o = 0; o < 2; ++o)
+               for (int i = 0; i < 2; ++i) {
+                 double mu = 0, v = 0;
+                 for (int j = 0; j < 3; ++j) mu += in[0][size_t((o * 3 + j) * 2 + i)] / 3;
+                 for (int j = 0; j < 3; ++j) v += std::pow(in[0][size_t((o * 3 + j) * 2 + i)] - mu, 2) / 3;
+                 for (int j = 0; j < 3; ++j) {
+                   const size_t k = size_t((o * 3 + j) * 2 + i);
+                   y[k] = (in[0][k] - mu) / std::sqrt(v + 0.01) * in[1][size_t(j)] + in[2][size_t(j)];
+                 }
+               }
+             return y;
+           }},
+      Case{"softmax_cross_entropy", {}, {{{4, 3}}, {{4}, 0, 3, true}}, [](const std::vector<Vec>& in) {
+             double total = 0;
+             const Vec p = naive_softmax(in[0], 4, 3, 1, 1, false);
+             for (int r = 0; r < 4; ++r) total -= std::log(p[size_t(r * 3 + int(in[1][size_t(r)]))]);
+             return Vec{total};
+           }, true, false, {1}},
       Case{"softmax", {}, {{{3, 5}}}, [](const std::vector<Vec>& in) { return naive_softmax(in[0], 3, 5, 1, 1, false); }, true, true},
       Case{"softmax", {{"axis", "0"}, {"temperature", "2.5"}}, {{{3, 4}}}, [](const std::vector<Vec>& in) {
              return naive_softmax(in[0], 1, 3, 4, 2.5, false); }},

@@ -439,9 +439,92 @@ int bn_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, D
 
 void bn_destroy(void* s) { delete static_cast<BnPlan*>(s); }
 
+// ---------------------------------------------------------------- LayerNorm, softmax_cross_entropy
+
+struct RowPlan {
+  bool f64;
+  int64_t outer, d, inner;
+  double eps;
+};
+
+int ln_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& x = args->inputs[0];
+  int axis = int(std::strtol(attr(args, "axis"), nullptr, 10));
+  if (axis < 0) axis += x.ndim;
+  auto* p = new RowPlan{x.dtype.bits == 64, 1, x.shape[axis], 1, attr_float(args, "eps")};
+  for (int i = 0; i < axis; ++i) p->outer *= x.shape[i];
+  for (int i = axis + 1; i < x.ndim; ++i) p->inner *= x.shape[i];
+  *out = p;
+  return 0;
+}
+
+template <typename T>
+void ln_t(const RowPlan& p, const DLTensor* in, DLTensor* out) {
+  auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
+  const T *x = ptr(in[0]), *g = ptr(in[1]), *b = ptr(in[2]);
+  T *y = ptr(out[0]), *mean = ptr(out[1]), *std_out = ptr(out[2]);
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t i = 0; i < p.inner; ++i) {
+      double s = 0, s2 = 0;
+      for (int64_t j = 0; j < p.d; ++j) s += double(x[(o * p.d + j) * p.inner + i]);
+      const double mu = s / double(p.d);
+      for (int64_t j = 0; j < p.d; ++j) s2 += std::pow(double(x[(o * p.d + j) * p.inner + i]) - mu, 2);
+      const double sd = std::sqrt(s2 / double(p.d) + p.eps);
+      mean[o * p.inner + i] = T(mu);
+      std_out[o * p.inner + i] = T(sd);
+      for (int64_t j = 0; j < p.d; ++j) {
+        const int64_t k = (o * p.d + j) * p.inner + i;
+        y[k] = T((double(x[k]) - mu) / sd * double(g[j]) + double(b[j]));
+      }
+    }
+}
+
+int ln_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const RowPlan& p = *static_cast<const RowPlan*>(state);
+  if (p.f64) ln_t<double>(p, in, out);
+  else ln_t<float>(p, in, out);
+  return 0;
+}
+
+int ce_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& x = args->inputs[0];
+  *out = new RowPlan{x.dtype.bits == 64, x.shape[0], x.shape[1], 1, 0};
+  return 0;
+}
+
+int ce_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const RowPlan& p = *static_cast<const RowPlan*>(state);
+  bool ok = true;
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = reinterpret_cast<const T*>(data_of(in[0]));
+    double total = 0;
+    ok = dispatch_numeric(dtype_flag(in[1].dtype), [&](auto ltag) {
+      using L = decltype(ltag);
+      const L* lab = reinterpret_cast<const L*>(data_of(in[1]));
+      for (int64_t r = 0; r < p.outer; ++r) {
+        double mx = -INFINITY, s = 0;
+        for (int64_t j = 0; j < p.d; ++j) mx = std::max(mx, double(x[r * p.d + j]));
+        for (int64_t j = 0; j < p.d; ++j) s += std::exp(double(x[r * p.d + j]) - mx);
+        int64_t k = int64_t(double(Elem<L>::load(lab[r])));
+        k = std::min<int64_t>(std::max<int64_t>(k, 0), p.d - 1);
+        total += mx + std::log(s) - double(x[r * p.d + k]);
+      }
+    });
+    *reinterpret_cast<T*>(data_of(out[0])) = T(total);
+  };
+  if (p.f64) run(double{});
+  else run(float{});
+  return ok ? 0 : error(MX_ERR_UNSUPPORTED, "softmax_cross_entropy: unsupported label dtype");
+}
+
+void row_destroy(void* s) { delete static_cast<RowPlan*>(s); }
+
 }  // namespace
 
 const mx_kernel kNNKernels[] = {
+    {sizeof(mx_kernel), "LayerNorm", ln_create, ln_run, row_destroy},
+    {sizeof(mx_kernel), "softmax_cross_entropy", ce_create, ce_run, row_destroy},
     {sizeof(mx_kernel), "BatchNorm", bn_create, bn_run, bn_destroy},
     {sizeof(mx_kernel), "Dropout", dropout_create, dropout_run, dropout_destroy},
     {sizeof(mx_kernel), "LeakyReLU", leaky_create, leaky_run, leaky_destroy},

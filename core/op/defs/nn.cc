@@ -350,9 +350,11 @@ void register_dropout(Registry& r) {
 }  // namespace
 
 void register_batch_norm(Registry& r);
+void register_norm_and_loss(Registry& r);
 
 void register_nn(Registry& r) {
   register_batch_norm(r);
+  register_norm_and_loss(r);
   register_leaky_relu(r);
   register_dropout(r);
   register_fc(r);
@@ -433,6 +435,85 @@ void register_batch_norm(Registry& r) {
     return std::vector<GradValue>{dx, fix ? kNoGrad : chan_sum(d.mul(og, xhat)), chan_sum(og), kNoGrad, kNoGrad};
   };
   r.add(std::move(s));
+}
+
+}  // namespace mx::op
+
+namespace mx::op {
+
+void register_norm_and_loss(Registry& r) {
+  OpSchema ln;
+  ln.name = "LayerNorm";
+  ln.doc = "Normalises over `axis` by each sample's mean and standard deviation, then scales by gamma and shifts by "
+           "beta (both of the axis's length).";
+  ln.inputs = {"data", "gamma", "beta"};
+  ParamSpec eps = param_float("eps", "1e-05", "added to the variance");
+  eps.min = 0;
+  ln.params = {param_int("axis", "-1", "the normalised axis"), eps,
+               param_bool("output_mean_var", "False", "accepted for compatibility (mean and std stay hidden)")};
+  ln.num_outputs = 3;  // out, mean, std (keepdims shape)
+  ln.num_visible_outputs = 1;
+  ln.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  ln.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    const int64_t ax0 = a.attrs.i("axis"), ax = ax0 < 0 ? ax0 + int64_t(d.size()) : ax0;
+    if (ax < 0 || ax >= int64_t(d.size())) fail(MX_ERR_INVALID_ARGUMENT, "LayerNorm: axis ", ax0, " is out of range for ", shape_str(d));
+    for (size_t i = 1; i < 3; ++i)
+      if (a.in_shapes[i] != Shape{d[size_t(ax)]})
+        fail(MX_ERR_SHAPE_MISMATCH, "LayerNorm: ", a.op.inputs[i], " is ", shape_str(a.in_shapes[i]), ", expected (",
+             d[size_t(ax)], ")");
+    Shape stat = d;
+    stat[size_t(ax)] = 1;
+    out = {d, stat, stat};
+  };
+  ln.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0], a.in_dtypes[0]}; };
+  ln.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const Shape& ds = a.in_shapes[0];
+    const int64_t ax0 = a.attrs.i("axis"), ax = ax0 < 0 ? ax0 + int64_t(ds.size()) : ax0;
+    Shape vshape;
+    for (size_t i = 0; i < ds.size(); ++i) vshape.push_back(int64_t(i) == ax ? ds[i] : 1);
+    const std::string red = "(" + std::to_string(ax) + ",)";
+    const GradValue x = a.inputs[0], og = a.out_grads[0];
+    auto spread_stat = [&](GradValue v) { return d.op("broadcast_like", {v, x}); };
+    auto spread_vec = [&](GradValue v) {
+      return d.op("broadcast_like", {d.op("Reshape", {v}, {{"shape", shape_str(vshape)}}), x});
+    };
+    auto row_mean_b = [&](GradValue v) {
+      return d.op("broadcast_like", {d.op("mean", {v}, {{"axis", red}, {"keepdims", "True"}}), x});
+    };
+    auto others_sum = [&](GradValue v) { return d.op("sum", {v}, {{"axis", red}, {"exclude", "True"}}); };
+    const GradValue inv_std = spread_stat(d.op("reciprocal", {a.outputs[2]}));
+    const GradValue xhat = d.mul(d.op("elemwise_sub", {x, spread_stat(a.outputs[1])}), inv_std);
+    const GradValue dxhat = d.mul(og, spread_vec(a.inputs[1]));
+    const GradValue dx = d.mul(inv_std, d.op("elemwise_sub", {d.op("elemwise_sub", {dxhat, row_mean_b(dxhat)}),
+                                                              d.mul(xhat, row_mean_b(d.mul(dxhat, xhat)))}));
+    return std::vector<GradValue>{dx, others_sum(d.mul(og, xhat)), others_sum(og)};
+  };
+  r.add(std::move(ln));
+
+  OpSchema ce;
+  ce.name = "softmax_cross_entropy";
+  ce.doc = "sum over the batch of -log(softmax(data)[label]); data (N, C), label (N,); output (1,).";
+  ce.inputs = {"data", "label"};
+  ce.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  ce.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    if (d.size() != 2 || a.in_shapes[1] != Shape{d[0]})
+      fail(MX_ERR_SHAPE_MISMATCH, "softmax_cross_entropy: data ", shape_str(d), " and label ", shape_str(a.in_shapes[1]),
+           " must be (N, C) and (N,)");
+    out = {Shape{1}};
+  };
+  ce.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  ce.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const std::string depth = std::to_string(a.in_shapes[0][1]);
+    const GradValue p = d.op("softmax", {a.inputs[0]});
+    const GradValue onehot = a.g.call("_cast_like", {d.op("one_hot", {a.inputs[1]}, {{"depth", depth}}), a.inputs[0]});
+    const GradValue og = d.op("Reshape", {a.out_grads[0]}, {{"shape", "(1,1)"}});
+    return std::vector<GradValue>{d.op("broadcast_mul", {d.op("elemwise_sub", {p, onehot}), og}), kNoGrad};
+  };
+  r.add(std::move(ce));
 }
 
 }  // namespace mx::op
