@@ -15,40 +15,17 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "mx/c_api.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::make;
+using bench::ok;
 
-void ok(int rc, const char* what) {
-  if (rc != 0) {
-    std::fprintf(stderr, "%s failed: %s\n", what, mx_get_last_error());
-    std::exit(1);
-  }
-}
 
-mx_ndarray_t make(std::vector<int64_t> shape, float fill) {
-  mx_ndarray_t h;
-  ok(mx_ndarray_create(shape.data(), int32_t(shape.size()), MX_FLOAT32, MX_DEVICE_CPU, 0, &h), "create");
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  std::vector<float> v(static_cast<size_t>(n), fill);
-  ok(mx_ndarray_copy_from_host(h, v.data(), v.size() * 4), "copy");
-  return h;
-}
 
-template <typename F>
-double median_ms(int reps, F&& f) {
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 // Runs a python snippet that prints one number (milliseconds); -1 if python or the module is missing.
 double python_ms(const std::string& code) {
@@ -76,7 +53,7 @@ int main() {
   mx_ndarray_t a = make({n}, 1.5f), b = make({n}, 2.0f), c = make({n}, 0);
   invoke("elemwise_add", {a, b}, c);
   ok(mx_ndarray_wait_all(), "wait");
-  const double add_mx = median_ms(15, [&] {
+  const double add_mx = bench::median_time(15, [&] {
     invoke("elemwise_add", {a, b}, c);
     ok(mx_ndarray_wait_to_read(c), "wait");
   });
@@ -108,8 +85,8 @@ int main() {
   raw();
   std::vector<double> tf, tr;
   for (int r = 0; r < 41; ++r) {  // interleaved, so noise hits both alike
-    tf.push_back(median_ms(1, fc));
-    tr.push_back(median_ms(1, raw));
+    tf.push_back(bench::median_time(1, fc));
+    tr.push_back(bench::median_time(1, raw));
   }
   std::sort(tf.begin(), tf.end());
   std::sort(tr.begin(), tr.end());
@@ -135,7 +112,7 @@ int main() {
       ok(mx_ndarray_wait_all(), "wait");
     };
     step();
-    conv_mx += median_ms(7, step);
+    conv_mx += bench::median_time(7, step);
     for (auto hnd : {d, wt, bs, out, og, dd, dw}) mx_ndarray_free(hnd);
   }
   const double conv_torch = python_ms(

@@ -13,28 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "mx/c_api.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::make;
+using bench::ok;
 
-void ok(int rc, const char* what) {
-  if (rc != 0) {
-    std::fprintf(stderr, "%s failed: %s\n", what, mx_get_last_error());
-    std::exit(1);
-  }
-}
 
-mx_ndarray_t make(std::vector<int64_t> shape, float fill) {
-  mx_ndarray_t h;
-  ok(mx_ndarray_create(shape.data(), int32_t(shape.size()), MX_FLOAT32, MX_DEVICE_CPU, 0, &h), "create");
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  std::vector<float> v(static_cast<size_t>(n), fill);
-  ok(mx_ndarray_copy_from_host(h, v.data(), v.size() * 4), "copy");
-  return h;
-}
 
 double tiny_ops_per_sec(const char* engine, int n_ops, int n_outputs) {
   ok(mx_engine_set_type(engine), "engine");
@@ -67,17 +55,6 @@ double tiny_ops_per_sec(const char* engine, int n_ops, int n_outputs) {
   return best;
 }
 
-template <typename F>
-double median_seconds(int reps, F&& f) {
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 struct DotResult {
   int n;
@@ -103,8 +80,8 @@ DotResult bench_dot(int n, int reps) {
   // Interleave so machine noise hits both alike.
   std::vector<double> tm, tb;
   for (int r = 0; r < reps; ++r) {
-    tm.push_back(median_seconds(1, run_mx));
-    tb.push_back(median_seconds(1, run_blas));
+    tm.push_back(bench::median_time<std::ratio<1>>(1, run_mx));
+    tb.push_back(bench::median_time<std::ratio<1>>(1, run_blas));
   }
   std::sort(tm.begin(), tm.end());
   std::sort(tb.begin(), tb.end());

@@ -29,6 +29,20 @@ const char* attr(const mx_kernel_args* args, const char* key) {
 double attr_float(const mx_kernel_args* args, const char* key) { return std::strtod(attr(args, key), nullptr); }
 bool attr_bool(const mx_kernel_args* args, const char* key) { return std::strcmp(attr(args, key), "True") == 0; }
 
+std::vector<int64_t> attr_ints(const char* s) {
+  std::vector<int64_t> v;
+  for (const char* p = s; *p;) {
+    if ((*p >= '0' && *p <= '9') || (*p == '-' && p[1] >= '0' && p[1] <= '9')) {
+      char* end;
+      v.push_back(std::strtoll(p, &end, 10));
+      p = end;
+    } else {
+      ++p;
+    }
+  }
+  return v;
+}
+
 int64_t numel(const DLTensor& t) {
   int64_t n = 1;
   for (int i = 0; i < t.ndim; ++i) n *= t.shape[i];

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "mx/backend.h"
 #include "mx/c_api.h"
@@ -20,6 +21,9 @@ int error(int32_t code, const std::string& message);
 const char* attr(const mx_kernel_args* args, const char* key);
 double attr_float(const mx_kernel_args* args, const char* key);
 bool attr_bool(const mx_kernel_args* args, const char* key);
+
+// Integers of a canonical tuple attribute: "(2,-1)" -> {2, -1}; "None" / "()" -> {}.
+std::vector<int64_t> attr_ints(const char* value);
 
 int64_t numel(const DLTensor& t);
 inline char* data_of(const DLTensor& t) { return static_cast<char*>(t.data) + t.byte_offset; }

@@ -16,19 +16,6 @@
 namespace mxcpu {
 namespace {
 
-std::vector<int64_t> ints(const char* s) {
-  std::vector<int64_t> v;
-  for (const char* p = s; *p;) {
-    if ((*p >= '0' && *p <= '9') || *p == '-') {
-      char* end;
-      v.push_back(std::strtoll(p, &end, 10));
-      p = end;
-    } else {
-      ++p;
-    }
-  }
-  return v;
-}
 
 struct Geo {
   bool f64;
@@ -52,7 +39,7 @@ void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& 
   g.h = one_d ? 1 : data.shape[2];
   g.w = data.shape[data.ndim - 1];
   auto pick = [&](const char* name, int64_t def, int64_t& a, int64_t& b) {
-    auto v = ints(attr(args, name));
+    auto v = attr_ints(attr(args, name));
     if (v.empty()) v = std::vector<int64_t>(one_d ? 1 : 2, def);
     a = one_d ? (std::strcmp(name, "kernel") == 0 ? 1 : (std::strcmp(name, "pad") == 0 ? 0 : 1)) : v[0];
     b = v.back();

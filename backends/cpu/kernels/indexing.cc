@@ -110,9 +110,8 @@ int join_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in
 
 // ---- slice_axis and its gradient
 int64_t parse_end(const char* s, int64_t len) {
-  if (std::strcmp(s, "None") == 0) return len;
-  while (*s && !(*s == '-' || (*s >= '0' && *s <= '9'))) ++s;
-  return std::strtoll(s, nullptr, 10);
+  const auto v = attr_ints(s);
+  return v.empty() ? len : v[0];  // "None": to the end
 }
 template <bool GRAD>
 int slice_create(const mx_kernel_args* args, void** out) {

@@ -221,17 +221,7 @@ int transpose_create(const mx_kernel_args* args, void** out) {
     in_stride[d] = s;
     s *= x.shape[d];
   }
-  std::vector<int64_t> axes;
-  const char* a = attr(args, "axes");
-  for (const char* p = a; *p;) {
-    if (*p >= '0' && *p <= '9') {
-      char* end;
-      axes.push_back(std::strtoll(p, &end, 10));
-      p = end;
-    } else {
-      ++p;
-    }
-  }
+  std::vector<int64_t> axes = attr_ints(attr(args, "axes"));
   if (axes.empty())
     for (int d = x.ndim - 1; d >= 0; --d) axes.push_back(d);
   auto* t = new TransposePlan{};

@@ -26,21 +26,6 @@ struct State {
   int64_t count;
 };
 
-// "(0,-1)" -> {0, -1}; "None" -> empty with none = true.
-std::vector<int64_t> parse_axes(const char* s, bool* none) {
-  std::vector<int64_t> v;
-  *none = std::strcmp(s, "None") == 0 || *s == '\0';
-  for (const char* p = s; *p;) {
-    if ((*p >= '0' && *p <= '9') || *p == '-') {
-      char* end;
-      v.push_back(std::strtoll(p, &end, 10));
-      p = end;
-    } else {
-      ++p;
-    }
-  }
-  return v;
-}
 
 int create_kind(const mx_kernel_args* args, void** out, int kind) {
   const DLTensor& x = args->inputs[0];
@@ -62,8 +47,9 @@ int create_kind(const mx_kernel_args* args, void** out, int kind) {
       if (k < 0) mask[d] = true;
     }
   } else {
-    bool none = false;
-    const auto axes = parse_axes(attr(args, "axis"), &none);
+    const char* axis_attr = attr(args, "axis");
+    const bool none = std::strcmp(axis_attr, "None") == 0 || *axis_attr == '\0';
+    const auto axes = attr_ints(axis_attr);
     for (int d = 0; d < x.ndim; ++d) mask[d] = none;
     for (int64_t a : axes) mask[a < 0 ? a + x.ndim : a] = true;
     if (!none && (kind == kArgmax || kind == kArgmin)) st->axis = int(axes[0] < 0 ? axes[0] + x.ndim : axes[0]);

@@ -24,12 +24,6 @@ namespace {
 
 using GradFn = std::function<std::vector<GradValue>(const GradArgs&)>;
 
-void same_type(const InferArgs& a, std::vector<int32_t>& out) {
-  if (a.in_dtypes[0] != a.in_dtypes[1])
-    fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": dtypes of inputs differ: ", dtype_info(a.in_dtypes[0]).name, " vs ",
-         dtype_info(a.in_dtypes[1]).name);
-  out = {a.in_dtypes[0]};
-}
 
 // Gradient parts reduced back to each input's shape.
 std::vector<GradValue> to_inputs(Grad& d, const GradArgs& a, GradValue gl, GradValue gr) {
@@ -48,7 +42,7 @@ void bin(Registry& r, const std::string& name, std::vector<std::string> aliases,
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     out = {broadcast_shapes(a.op.name, a.in_shapes[0], a.in_shapes[1])};
   };
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.gradient = std::move(grad);
   r.add(std::move(s));
 }
@@ -130,7 +124,7 @@ void register_broadcast(Registry& r) {
              shape_str(a.in_shapes[1]), " differ (use broadcast_* ops to broadcast)");
       out = {a.in_shapes[0]};
     };
-    s2.infer_type = same_type;
+    s2.infer_type = same_dtype;
     s2.gradient = b->gradient;
     r.add(std::move(s2));
   }

@@ -82,13 +82,6 @@ std::vector<ParamSpec> conv_params() {
 
 std::vector<std::pair<std::string, std::string>> all_attrs(const Attrs& a) { return {a.kv.begin(), a.kv.end()}; }
 
-void same_type(const InferArgs& a, std::vector<int32_t>& out) {
-  for (size_t i = 1; i < a.in_dtypes.size(); ++i)
-    if (a.in_dtypes[i] != a.in_dtypes[0])
-      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": input '", a.op.inputs[i], "' is ", dtype_info(a.in_dtypes[i]).name,
-           " but '", a.op.inputs[0], "' is ", dtype_info(a.in_dtypes[0]).name);
-  out = {a.in_dtypes[0]};
-}
 
 void register_convolution(Registry& r) {
   OpSchema s;
@@ -109,7 +102,7 @@ void register_convolution(Registry& r) {
            a.attrs.i("num_filter"), ")");
     out = {o};
   };
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
     // One group's im2col matrix: (C/g * prod(kernel)) x prod(out spatial), in float64 at most.
     const Shape o = conv_out_shape("Convolution", a, in[0]);

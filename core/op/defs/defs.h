@@ -18,6 +18,10 @@ void register_optimizer(Registry& r); // sgd_update sgd_mom_update adam_update r
 void register_conv(Registry& r);      // Convolution, Pooling and their backward ops
 void register_indexing(Registry& r);  // Cast BlockGrad add_n squeeze Concat slice_axis stack one_hot take Embedding batch_dot
 
+// Output dtype = the inputs' common dtype; throws MX_ERR_SHAPE_MISMATCH naming the op and the two
+// inputs that disagree.
+void same_dtype(const InferArgs& a, std::vector<int32_t>& out);
+
 // numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
 // Which axes of `shape` a reduction with attrs axis / exclude covers (axis None: all).

@@ -1,8 +1,18 @@
+#include <algorithm>
+
 #include "base/dtype.h"
 #include "base/error.h"
 #include "op/defs/defs.h"
 
 namespace mx::op {
+
+void same_dtype(const InferArgs& a, std::vector<int32_t>& out) {
+  for (size_t i = 1; i < a.in_dtypes.size(); ++i)
+    if (a.in_dtypes[i] != a.in_dtypes[0])
+      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": input '", a.op.inputs[std::min(i, a.op.inputs.size() - 1)], "' is ",
+           dtype_info(a.in_dtypes[i]).name, " but '", a.op.inputs[0], "' is ", dtype_info(a.in_dtypes[0]).name);
+  out = {a.in_dtypes[0]};
+}
 
 const std::vector<int32_t>& float_dtypes() {
   static const std::vector<int32_t> v = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
@@ -24,13 +34,6 @@ void same_shape(const InferArgs& a, std::vector<Shape>& out) {
   out = {a.in_shapes[0]};
 }
 
-void same_type(const InferArgs& a, std::vector<int32_t>& out) {
-  for (size_t i = 1; i < a.in_dtypes.size(); ++i)
-    if (a.in_dtypes[i] != a.in_dtypes[0])
-      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": dtypes of inputs differ: ", dtype_info(a.in_dtypes[0]).name, " vs ",
-           dtype_info(a.in_dtypes[i]).name);
-  out = {a.in_dtypes[0]};
-}
 
 void unary_shape(const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; }
 
@@ -45,7 +48,7 @@ void binary(Registry& r, const std::string& name, std::vector<std::string> alias
   s.inputs = {"lhs", "rhs"};
   s.dtypes = numeric_dtypes();
   s.infer_shape = same_shape;
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.gradient = std::move(grad);
   r.add(std::move(s));
 }
@@ -61,7 +64,7 @@ void scalar(Registry& r, const std::string& name, std::vector<std::string> alias
               param_bool("is_int", "True", "accepted for MXNet compatibility; the scalar's value decides")};
   s.dtypes = numeric_dtypes();
   s.infer_shape = unary_shape;
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.gradient = std::move(grad);
   r.add(std::move(s));
 }
@@ -109,7 +112,7 @@ void register_elemwise(Registry& r) {
   c.doc = "out = data (a copy on the same device).";
   c.inputs = {"data"};
   c.infer_shape = unary_shape;
-  c.infer_type = same_type;
+  c.infer_type = same_dtype;
   c.gradient = pass;
   r.add(std::move(c));
 }

@@ -10,13 +10,6 @@
 namespace mx::op {
 namespace {
 
-void same_type(const InferArgs& a, std::vector<int32_t>& out) {
-  for (size_t i = 1; i < a.in_dtypes.size(); ++i)
-    if (a.in_dtypes[i] != a.in_dtypes[0])
-      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": input '", a.op.inputs[i], "' is ", dtype_info(a.in_dtypes[i]).name,
-           " but '", a.op.inputs[0], "' is ", dtype_info(a.in_dtypes[0]).name);
-  out = {a.in_dtypes[0]};
-}
 void first_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
 
 int64_t fc_k(const Shape& data, bool flatten) {
@@ -63,7 +56,7 @@ void register_fc(Registry& r) {
     }
     out = {o};
   };
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
     const bool flatten = a.attrs.b("flatten");
@@ -292,7 +285,7 @@ void register_leaky_relu(Registry& r) {
     }
     out = {a.in_shapes[0]};
   };
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
     const std::string& t = a.attrs.str("act_type");

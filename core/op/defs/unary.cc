@@ -12,7 +12,6 @@ namespace {
 constexpr double kTwoOverSqrtPi = 1.1283791670955125739;
 
 void same_shape(const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; }
-void same_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
 
 using GradFn = std::function<std::vector<GradValue>(const GradArgs&)>;
 
@@ -33,7 +32,7 @@ void unary(Registry& r, const std::string& name, const std::string& doc, const s
   s.inputs = {"data"};
   s.dtypes = dtypes;
   s.infer_shape = same_shape;
-  s.infer_type = same_type;
+  s.infer_type = same_dtype;
   s.gradient = std::move(grad);
   r.add(std::move(s));
 }
@@ -105,7 +104,7 @@ void register_unary(Registry& r) {
     s.params = {param_float("scalar", "1", "scalar operand")};
     s.dtypes = num;
     s.infer_shape = same_shape;
-    s.infer_type = same_type;
+    s.infer_type = same_dtype;
     s.gradient = no_gradient;
     r.add(std::move(s));
   }
@@ -119,7 +118,7 @@ void register_unary(Registry& r) {
     s.params = {param_float("scalar", "1", "scalar operand")};
     s.dtypes = dtypes;
     s.infer_shape = same_shape;
-    s.infer_type = same_type;
+    s.infer_type = same_dtype;
     s.gradient = std::move(grad);
     r.add(std::move(s));
   };
@@ -163,7 +162,7 @@ void register_unary(Registry& r) {
       fail(MX_ERR_INVALID_ARGUMENT, "clip: a_min ", a.attrs.str("a_min"), " is greater than a_max ", a.attrs.str("a_max"));
     out = {a.in_shapes[0]};
   };
-  clip.infer_type = same_type;
+  clip.infer_type = same_dtype;
   clip.gradient = og_times([](Grad& d, const GradArgs& a) {
     return d.mul(d.scalar("_greater_equal_scalar", a.inputs[0], a.attrs.f("a_min")),
                  d.scalar("_lesser_equal_scalar", a.inputs[0], a.attrs.f("a_max")));
@@ -177,7 +176,7 @@ void register_unary(Registry& r) {
             (name[0] == 'z' ? "0." : "1.");
     s.inputs = {"data"};
     s.infer_shape = same_shape;
-    s.infer_type = same_type;
+    s.infer_type = same_dtype;
     s.gradient = no_gradient;
     r.add(std::move(s));
   }
