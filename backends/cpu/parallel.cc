@@ -11,8 +11,6 @@
 namespace mxcpu {
 namespace {
 
-thread_local bool t_inside = false;  // in a chunk: nested loops run inline
-
 class Pool {
  public:
   explicit Pool(int threads) {
@@ -20,9 +18,20 @@ class Pool {
   }
   int size() const { return int(helpers_.size()) + 1; }
 
+  // True on a helper, or on the thread running a job: a nested loop there runs inline. (Thread
+  // ids, not thread_local: LeakSanitizer's tracer crashes walking a dlopen'ed plugin's TLS.)
+  bool inside() const {
+    const std::thread::id me = std::this_thread::get_id();
+    if (owner_.load(std::memory_order_acquire) == me) return true;
+    for (const auto& t : helpers_)
+      if (t.get_id() == me) return true;
+    return false;
+  }
+
   // One job at a time: kernels run on engine workers, which may call concurrently.
   void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
     std::lock_guard<std::mutex> job(job_mu_);
+    owner_.store(std::this_thread::get_id(), std::memory_order_release);
     const int parts = size();
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -37,14 +46,13 @@ class Pool {
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
     fn_ = nullptr;
+    owner_.store(std::thread::id(), std::memory_order_release);
   }
 
  private:
   void chunk(int part) {
     const int64_t begin = n_ * part / parts_, end = n_ * (part + 1) / parts_;
-    t_inside = true;
     if (begin < end) (*fn_)(begin, end);
-    t_inside = false;
   }
 
   void loop(int part) {
@@ -70,6 +78,7 @@ class Pool {
   int parts_ = 1;
   uint64_t generation_ = 0;
   std::atomic<int> pending_{0};
+  std::atomic<std::thread::id> owner_{};
   std::vector<std::thread> helpers_;  // never joined: the pool lives until the process exits
 };
 
@@ -84,7 +93,7 @@ Pool* pool() {
 }  // namespace
 
 void parallel_for(int64_t n, int64_t min_parallel, const std::function<void(int64_t, int64_t)>& fn) {
-  if (n < min_parallel || t_inside || pool()->size() == 1) {
+  if (n < min_parallel || pool()->size() == 1 || pool()->inside()) {
     if (n > 0) fn(0, n);
     return;
   }
