@@ -445,6 +445,37 @@ std::vector<Case> all_cases() {
              for (double v : in[0]) y.insert(y.end(), in[1].begin() + int(v) * 3, in[1].begin() + int(v) * 3 + 3);
              return y;
            }, true, false, {0}},
+      Case{"tile", {{"reps", "(2,1,3)"}}, {{{2, 3}}}, [](const std::vector<Vec>& in) {
+             Vec y;  // out (2, 2, 9): rank-aligned reps
+             for (int a = 0; a < 2; ++a)
+               for (int i = 0; i < 2; ++i)
+                 for (int j = 0; j < 9; ++j) y.push_back(in[0][size_t(i * 3 + j % 3)]);
+             return y;
+           }},
+      Case{"repeat", {{"repeats", "2"}, {"axis", "1"}}, {{{2, 3}}}, [](const std::vector<Vec>& in) {
+             Vec y;
+             for (int i = 0; i < 2; ++i)
+               for (int j = 0; j < 3; ++j)
+                 for (int r = 0; r < 2; ++r) y.push_back(in[0][size_t(i * 3 + j)]);
+             return y;
+           }},
+      Case{"repeat", {{"repeats", "3"}}, {{{2, 2}}}, [](const std::vector<Vec>& in) {
+             Vec y;
+             for (double v : in[0])
+               for (int r = 0; r < 3; ++r) y.push_back(v);
+             return y;
+           }},
+      Case{"pick", {}, {{{3, 4}}, {{3}, -1, 5, true}}, [](const std::vector<Vec>& in) {
+             Vec y;
+             for (int r = 0; r < 3; ++r) y.push_back(in[0][size_t(r * 4 + std::min(3, std::max(0, int(in[1][size_t(r)]))))]);
+             return y;
+           }, true, false, {1}},
+      Case{"pick", {{"axis", "0"}, {"keepdims", "True"}, {"mode", "wrap"}}, {{{3, 2}}, {{2}, -3, 6, true}},
+           [](const std::vector<Vec>& in) {
+             Vec y;
+             for (int c = 0; c < 2; ++c) y.push_back(in[0][size_t((((int(in[1][size_t(c)]) % 3) + 3) % 3) * 2 + c)]);
+             return y;
+           }, true, false, {1}},
       Case{"batch_dot", {{"transpose_b", "True"}}, {{{2, 3, 4}}, {{2, 5, 4}}}, [](const std::vector<Vec>& in) {
              Vec y(30, 0.0);
              for (int b = 0; b < 2; ++b)

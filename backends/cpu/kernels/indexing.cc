@@ -263,9 +263,110 @@ int batch_dot_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t
   return 0;
 }
 
+// ---- tile: out[i...] = in[i % d ...] (rank-aligned on the right)
+int tile_create(const mx_kernel_args*, void** out) {
+  *out = new Plan{};
+  return 0;
+}
+int tile_run(void*, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const DLTensor& x = in[0];
+  const DLTensor& y = out[0];
+  const int64_t eb = elem_bytes(x), n = numel(y);
+  const char* src = data_of(x);
+  char* dst = data_of(y);
+  std::vector<int64_t> idx(size_t(y.ndim), 0);
+  for (int64_t o = 0; o < n; ++o) {
+    int64_t off = 0;
+    for (int d = 0; d < y.ndim; ++d) {
+      const int k = d - (y.ndim - x.ndim);
+      if (k >= 0) off = off * x.shape[k] + idx[size_t(d)] % x.shape[k];
+    }
+    std::memcpy(dst + o * eb, src + off * eb, size_t(eb));
+    for (int d = y.ndim - 1; d >= 0; --d) {
+      if (++idx[size_t(d)] < y.shape[d]) break;
+      idx[size_t(d)] = 0;
+    }
+  }
+  return 0;
+}
+
+// ---- repeat: along an axis (or the flattened array), each element k times
+int repeat_create(const mx_kernel_args* args, void** out) {
+  auto* p = new Plan{};
+  const auto axes = attr_ints(attr(args, "axis"));
+  p->axis = axes.empty() ? -1 : norm_axis(axes[0], args->inputs[0].ndim);
+  p->b = std::strtoll(attr(args, "repeats"), nullptr, 10);
+  *out = p;
+  return 0;
+}
+int repeat_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const Plan& p = *static_cast<const Plan*>(state);
+  int64_t outer = 1, len = numel(in[0]), inner = 1;
+  if (p.axis >= 0) blocks(in[0], p.axis, outer, len, inner);
+  const int64_t eb = elem_bytes(in[0]);
+  const char* x = data_of(in[0]);
+  char* y = data_of(out[0]);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < len; ++j)
+      for (int64_t r = 0; r < p.b; ++r)
+        std::memcpy(y + ((o * len + j) * p.b + r) * inner * eb, x + (o * len + j) * inner * eb, size_t(inner * eb));
+  return 0;
+}
+
+// ---- pick and its gradient
+template <bool GRAD>
+int pick_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& data = GRAD ? args->inputs[2] : args->inputs[0];
+  auto* p = new Plan{};
+  p->axis = norm_axis(std::strtoll(attr(args, "axis"), nullptr, 10), data.ndim);
+  p->wrap = std::strcmp(attr(args, "mode"), "wrap") == 0;
+  if (!dispatch_numeric(dtype_flag(data.dtype), [](auto) {})) {
+    delete p;
+    return error(MX_ERR_UNSUPPORTED, "pick: unsupported dtype on cpu");
+  }
+  *out = p;
+  return 0;
+}
+template <bool GRAD>
+int pick_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const Plan& p = *static_cast<const Plan*>(state);
+  const DLTensor& data = GRAD ? out[0] : in[0];
+  const DLTensor& index = in[1];
+  int64_t outer, len, inner;
+  blocks(data, p.axis, outer, len, inner);
+  std::vector<int64_t> ks(static_cast<size_t>(outer * inner));
+  const bool ok = dispatch_numeric(dtype_flag(index.dtype), [&](auto tag) {
+    using I = decltype(tag);
+    const I* ip = reinterpret_cast<const I*>(data_of(index));
+    for (size_t i = 0; i < ks.size(); ++i) ks[i] = fix_index(double(Elem<I>::load(ip[i])), len, p.wrap);
+  });
+  if (!ok) return error(MX_ERR_UNSUPPORTED, "pick: unsupported index dtype");
+  dispatch_numeric(dtype_flag(data.dtype), [&](auto tag) {
+    using S = decltype(tag);
+    if (GRAD) {
+      S* g = reinterpret_cast<S*>(data_of(out[0]));
+      const S* og = reinterpret_cast<const S*>(data_of(in[0]));
+      const S zero = Elem<S>::store(typename Elem<S>::C(0));
+      std::fill(g, g + numel(data), zero);
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) g[(o * len + ks[size_t(o * inner + i)]) * inner + i] = og[o * inner + i];
+    } else {
+      const S* x = reinterpret_cast<const S*>(data_of(in[0]));
+      S* y = reinterpret_cast<S*>(data_of(out[0]));
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) y[o * inner + i] = x[(o * len + ks[size_t(o * inner + i)]) * inner + i];
+    }
+  });
+  return 0;
+}
+
 }  // namespace
 
 const mx_kernel kIndexingKernels[] = {
+    {sizeof(mx_kernel), "tile", tile_create, tile_run, plan_destroy},
+    {sizeof(mx_kernel), "repeat", repeat_create, repeat_run, plan_destroy},
+    {sizeof(mx_kernel), "pick", pick_create<false>, pick_run<false>, plan_destroy},
+    {sizeof(mx_kernel), "_pick_grad", pick_create<true>, pick_run<true>, plan_destroy},
     {sizeof(mx_kernel), "Cast", cast_create, cast_run, plan_destroy},
     {sizeof(mx_kernel), "_cast_like", cast_create, cast_run, plan_destroy},
     {sizeof(mx_kernel), "add_n", add_n_create, add_n_run, plan_destroy},

@@ -39,7 +39,10 @@ ParamSpec num_args() {
 
 }  // namespace
 
+void register_repeat_ops(Registry& r);
+
 void register_indexing(Registry& r) {
+  register_repeat_ops(r);
   {
     OpSchema s;
     s.name = "Cast";
@@ -338,6 +341,129 @@ void register_indexing(Registry& r) {
       return std::vector<GradValue>{bd(B, og, true, true), bd(og, A, true, true)};
     };
     r.add(std::move(s));
+  }
+}
+
+}  // namespace mx::op
+
+namespace mx::op {
+
+void register_repeat_ops(Registry& r) {
+  {
+    OpSchema s;
+    s.name = "tile";
+    s.doc = "Repeats the whole array reps[i] times along each axis (numpy.tile).";
+    s.inputs = {"data"};
+    s.params = {param_required(param_shape("reps", "", "repetitions per axis"))};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      const Shape reps = a.attrs.shape("reps");
+      const Shape& d = a.in_shapes[0];
+      const size_t n = std::max(reps.size(), d.size());
+      Shape o;
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t di = i + d.size() >= n ? d[i + d.size() - n] : 1, ri = i + reps.size() >= n ? reps[i + reps.size() - n] : 1;
+        o.push_back(di * ri);
+      }
+      out = {o};
+    };
+    s.infer_type = first_type;
+    s.gradient = [](const GradArgs& a) {
+      // og viewed as (r0, d0, r1, d1, ...) summed over the r axes.
+      Grad d{a.g};
+      const Shape reps = a.attrs.shape("reps");
+      const Shape& ds = a.in_shapes[0];
+      const size_t n = std::max(reps.size(), ds.size());
+      Shape split;
+      std::string axes = "(";
+      for (size_t i = 0; i < n; ++i) {
+        split.push_back(i + reps.size() >= n ? reps[i + reps.size() - n] : 1);
+        split.push_back(i + ds.size() >= n ? ds[i + ds.size() - n] : 1);
+        axes += std::to_string(2 * i) + ",";
+      }
+      const GradValue summed = d.op("sum", {d.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(split)}})}, {{"axis", axes + ")"}});
+      return std::vector<GradValue>{d.op("Reshape", {summed}, {{"shape", shape_str(ds)}})};
+    };
+    r.add(std::move(s));
+  }
+  {
+    OpSchema s;
+    s.name = "repeat";
+    s.doc = "Repeats each element `repeats` times along `axis` (None: of the flattened array), as numpy.repeat.";
+    s.inputs = {"data"};
+    ParamSpec reps = param_required(param_int("repeats", "", "copies of each element"));
+    reps.min = 1;
+    s.params = {reps, param_axes("axis", "None", "the axis (None: flatten first)")};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      const int64_t k = a.attrs.i("repeats");
+      if (a.attrs.is_none("axis")) {
+        out = {Shape{shape_size(a.in_shapes[0]) * k}};
+        return;
+      }
+      Shape o = a.in_shapes[0];
+      const int ax = axis_of("repeat", a.attrs.shape("axis")[0], o.size());
+      o[size_t(ax)] *= k;
+      out = {o};
+    };
+    s.infer_type = first_type;
+    s.gradient = [](const GradArgs& a) {
+      // og viewed as (..., d_axis, repeats, ...) summed over the repeats axis.
+      Grad d{a.g};
+      const int64_t k = a.attrs.i("repeats");
+      const Shape& ds = a.in_shapes[0];
+      Shape split;
+      int ax;
+      if (a.attrs.is_none("axis")) {
+        split = {shape_size(ds), k};
+        ax = 0;
+      } else {
+        ax = axis_of("repeat", a.attrs.shape("axis")[0], ds.size());
+        for (size_t i = 0; i < ds.size(); ++i) {
+          split.push_back(ds[i]);
+          if (int(i) == ax) split.push_back(k);
+        }
+      }
+      const GradValue summed = d.op("sum", {d.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(split)}})},
+                                    {{"axis", "(" + std::to_string(ax + 1) + ",)"}});
+      return std::vector<GradValue>{d.op("Reshape", {summed}, {{"shape", shape_str(ds)}})};
+    };
+    r.add(std::move(s));
+  }
+  {
+    OpSchema s;
+    s.name = "pick";
+    s.doc = "data[..., index[...], ...]: one element along `axis` per position of index.";
+    s.inputs = {"data", "index"};
+    s.params = {param_int("axis", "-1", "the axis to pick along"), param_bool("keepdims", "False", "keep that axis as 1"),
+                {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap"}, "out-of-range indices"}};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      const Shape& d = a.in_shapes[0];
+      const int ax = axis_of("pick", a.attrs.i("axis"), d.size());
+      Shape kept, dropped;
+      for (size_t i = 0; i < d.size(); ++i) {
+        kept.push_back(int(i) == ax ? 1 : d[i]);
+        if (int(i) != ax) dropped.push_back(d[i]);
+      }
+      if (a.in_shapes[1] != dropped && a.in_shapes[1] != kept)
+        fail(MX_ERR_SHAPE_MISMATCH, "pick: index is ", shape_str(a.in_shapes[1]), " but data ", shape_str(d), " needs ",
+             shape_str(dropped), " along axis ", ax);
+      out = {a.attrs.b("keepdims") ? kept : dropped};
+    };
+    s.infer_type = first_type;
+    s.gradient = [](const GradArgs& a) {
+      std::vector<std::pair<std::string, std::string>> attrs(a.attrs.kv.begin(), a.attrs.kv.end());
+      return std::vector<GradValue>{a.g.call("_pick_grad", {a.out_grads[0], a.inputs[1], a.inputs[0]}, attrs), kNoGrad};
+    };
+    r.add(std::move(s));
+    OpSchema g;
+    g.name = "_pick_grad";
+    g.doc = "Zeros shaped like data with out_grad placed at the picked positions (pick's gradient).";
+    g.inputs = {"out_grad", "index", "data"};
+    g.params = {param_int("axis", "-1", "the axis picked along"), param_bool("keepdims", "False", "as in pick"),
+                {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap"}, "out-of-range indices"}};
+    g.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[2]}; };
+    g.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[2]}; };
+    g.gradient = no_gradient;
+    r.add(std::move(g));
   }
 }
 
