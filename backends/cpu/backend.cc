@@ -196,7 +196,8 @@ const std::map<std::string, const mx_kernel*>& kernel_index() {
     auto* m = new std::map<std::string, const mx_kernel*>();
     for (const mx_kernel* table : {kElemwiseKernels, kInitKernels, kRandomKernels, kDotKernels, kUnaryKernels,
                                      kBroadcastKernels, kReduceKernels, kNNKernels, kOptimizerKernels,
-                                     kConvKernels, kIndexingKernels})
+                                     kConvKernels, kIndexingKernels, kSlicingKernels,
+                                     kSortingKernels, kGatherKernels})
       for (const mx_kernel* k = table; k->op_name; ++k) (*m)[k->op_name] = k;
     return m;
   }();

@@ -60,5 +60,8 @@ extern const mx_kernel kNNKernels[];
 extern const mx_kernel kOptimizerKernels[];
 extern const mx_kernel kConvKernels[];
 extern const mx_kernel kIndexingKernels[];
+extern const mx_kernel kSlicingKernels[];
+extern const mx_kernel kSortingKernels[];
+extern const mx_kernel kGatherKernels[];
 
 }  // namespace mxcpu

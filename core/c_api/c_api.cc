@@ -496,6 +496,7 @@ const char* param_type_name(const mx::op::ParamSpec& p, std::vector<std::unique_
     case mx::op::ParamType::kDType: return "dtype";
     case mx::op::ParamType::kDevice: return "device";
     case mx::op::ParamType::kAxes: return "Shape or None";
+    case mx::op::ParamType::kOptInts: return "tuple of <int or None>";
     case mx::op::ParamType::kEnum: {
       std::string s = "{";
       for (size_t i = 0; i < p.choices.size(); ++i) s += (i ? ", " : "") + p.choices[i];

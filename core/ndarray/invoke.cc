@@ -120,12 +120,12 @@ std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, con
   return sc.last_state;
 }
 
-// Everything one pushed op needs, in one allocation; tensors point into `shapes`.
+// Everything one pushed op needs, in one allocation for up to 8 tensors of up to 6 dims (more
+// spill to the heap: Concat of many inputs); tensors' shape pointers point into `dims`.
 struct Launch {
-  static constexpr size_t kMaxTensors = 8;
+  SmallVec<int64_t, 48> dims;
+  SmallVec<DLTensor, 8> tensors;
   std::shared_ptr<KernelState> ks;
-  Shape shapes[kMaxTensors];
-  DLTensor tensors[kMaxTensors];
   size_t n_in = 0, n = 0;
   resource::RngDraw rng;
   uint64_t temp_bytes = 0;
@@ -204,32 +204,34 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   if (empty) return;  // nothing to compute
 
   // Launch record
-  if (inputs.size() + outputs.size() > Launch::kMaxTensors)
-    fail(MX_ERR_UNSUPPORTED, op.name, ": more than ", Launch::kMaxTensors, " inputs and outputs");
   auto launch = std::allocate_shared<Launch>(PoolAllocator<Launch>());  // freed by the worker
   launch->op = &op;
   launch->n_in = inputs.size();
   auto add = [&](const NDArray& a) {
-    Shape& s = launch->shapes[launch->n];
-    s = a.shape();
-    DLTensor& t = launch->tensors[launch->n++];
-    t = a.dl_tensor();
-    t.shape = s.data();
+    for (int64_t d : a.shape()) launch->dims.push_back(d);
+    launch->tensors.push_back(a.dl_tensor());
+    ++launch->n;
   };
   for (const NDArray* a : inputs) add(*a);
   for (auto& a : outputs) add(a);
-  launch->ks = kernel_for(sc, op, attrs, dev, launch->tensors, launch->n, inputs.size());
+  for (size_t i = 0, off = 0; i < launch->n; ++i) {  // dims no longer moves
+    DLTensor& t = launch->tensors[i];
+    t.shape = launch->dims.data() + off;
+    t.strides = nullptr;
+    off += size_t(t.ndim);
+  }
+  launch->ks = kernel_for(sc, op, attrs, dev, launch->tensors.data(), launch->n, inputs.size());
   if (op.random_blocks) launch->rng = resource::reserve_random(dev, op.random_blocks(attrs, out_shapes));
   if (op.temp_bytes) launch->temp_bytes = op.temp_bytes(attrs, in_shapes);
   launch->is_train = autograd::is_training();
 
   // Reads, then writes: outputs and the inputs the op mutates.
-  engine::Var* vars[2 * Launch::kMaxTensors];
-  size_t nv = 0;
-  for (const NDArray* a : inputs) vars[nv++] = a->var();
-  for (auto& a : outputs) vars[nv++] = a.var();
-  for (size_t m : op.mutated_inputs) vars[nv++] = inputs[m]->var();
-  std::span<engine::Var* const> reads(vars, inputs.size()), writes(vars + inputs.size(), nv - inputs.size());
+  SmallVec<engine::Var*, 16> vars;
+  for (const NDArray* a : inputs) vars.push_back(a->var());
+  for (auto& a : outputs) vars.push_back(a.var());
+  for (size_t m : op.mutated_inputs) vars.push_back(inputs[m]->var());
+  std::span<engine::Var* const> reads(vars.data(), inputs.size()),
+      writes(vars.data() + inputs.size(), vars.size() - inputs.size());
   engine::PushOptions opts;
   opts.name = op.name.c_str();
   engine::get().push(
@@ -245,7 +247,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
         kc.rng_offset = launch->rng.offset;
         kc.is_train = launch->is_train ? 1 : 0;
         const size_t n_in = launch->n_in;
-        const int rc = ks.kernel->run(ks.state, &kc, launch->tensors, int32_t(n_in), launch->tensors + n_in,
+        const int rc = ks.kernel->run(ks.state, &kc, launch->tensors.data(), int32_t(n_in), launch->tensors.data() + n_in,
                                       int32_t(launch->n - n_in));
         if (rc != 0) {
           std::string msg;

@@ -17,6 +17,9 @@ const Registry& registry() {
     register_optimizer(*reg);
     register_conv(*reg);
     register_indexing(*reg);
+    register_slicing(*reg);
+    register_sorting(*reg);
+    register_gather(*reg);
     return reg;
   }();
   return *r;

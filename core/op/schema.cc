@@ -24,6 +24,20 @@ double Attrs::f(const std::string& name) const { return std::strtod(str(name).c_
 int64_t Attrs::i(const std::string& name) const { return std::strtoll(str(name).c_str(), nullptr, 10); }
 bool Attrs::b(const std::string& name) const { return str(name) == "True"; }
 Shape Attrs::shape(const std::string& name) const { return parse_shape(str(name), name); }
+std::vector<std::optional<int64_t>> Attrs::opt_ints(const std::string& name) const {
+  std::vector<std::optional<int64_t>> v;
+  const std::string& s = str(name);
+  size_t i = 1;  // canonical "(a,None,b)" or "()"
+  while (i + 1 < s.size()) {
+    const size_t j = s.find(',', i);
+    const std::string tok = s.substr(i, j == std::string::npos ? s.size() - 1 - i : j - i);
+    if (tok == "None") v.emplace_back(std::nullopt);
+    else v.emplace_back(std::strtoll(tok.c_str(), nullptr, 10));
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return v;
+}
 int32_t Attrs::dtype(const std::string& name) const {
   const std::string& v = str(name);
   return v == "None" ? -1 : dtype_from_name(v);
@@ -84,6 +98,31 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
       if (raw == "None" || raw.empty()) return "None";
       Shape s = parse_shape(raw, str_cat(op.name, ": attribute '", p.name, "'"));
       return shape_str(s);
+    }
+    case ParamType::kOptInts: {
+      // "(1, None, -2)", "[1,None]", "1", "None" -> "(1,None,-2)"
+      std::string body = raw, out = "(";
+      while (!body.empty() && (body.front() == '(' || body.front() == '[' || body.front() == ' ')) body.erase(0, 1);
+      while (!body.empty() && (body.back() == ')' || body.back() == ']' || body.back() == ' ' || body.back() == ',')) body.pop_back();
+      size_t i = 0;
+      while (!body.empty() && i <= body.size()) {
+        size_t j = body.find(',', i);
+        if (j == std::string::npos) j = body.size();
+        std::string tok = body.substr(i, j - i);
+        while (!tok.empty() && tok.front() == ' ') tok.erase(0, 1);
+        while (!tok.empty() && tok.back() == ' ') tok.pop_back();
+        if (tok == "None") {
+          out += "None,";
+        } else {
+          char* end = nullptr;
+          const long long v = std::strtoll(tok.c_str(), &end, 10);
+          if (tok.empty() || *end != '\0') bad("expected a tuple of integers or None");
+          out += std::to_string(v) + ",";
+        }
+        i = j + 1;
+      }
+      if (out.size() > 1) out.pop_back();
+      return out + ")";
     }
     case ParamType::kEnum:
       if (std::find(p.choices.begin(), p.choices.end(), raw) == p.choices.end()) {
@@ -174,6 +213,9 @@ std::vector<GradValue> no_gradient(const GradArgs& a) { return std::vector<GradV
 
 ParamSpec param_axes(const std::string& name, const std::string& def, const std::string& doc) {
   return {name, ParamType::kAxes, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_opt_ints(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kOptInts, def, false, -1e308, 1e308, {}, doc};
 }
 ParamSpec param_int(const std::string& name, const std::string& def, const std::string& doc) {
   return {name, ParamType::kInt, def, false, -1e308, 1e308, {}, doc};

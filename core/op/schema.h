@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,7 +16,8 @@
 namespace mx::op {
 
 // kAxes: "None", an int or a tuple of ints (negative counts from the end), as MXNet's `axis`.
-enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum, kAxes };
+// kOptInts: a tuple whose entries may be None, as slice's begin / end / step.
+enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum, kAxes, kOptInts };
 
 struct ParamSpec {
   std::string name;
@@ -38,6 +40,7 @@ class Attrs {
   bool b(const std::string& name) const;
   Shape shape(const std::string& name) const;
   int32_t dtype(const std::string& name) const;  // -1 for "None"
+  std::vector<std::optional<int64_t>> opt_ints(const std::string& name) const;  // kOptInts
   bool is_none(const std::string& name) const { return str(name) == "None"; }
 };
 
@@ -135,6 +138,7 @@ ParamSpec param_float(const std::string& name, const std::string& def, const std
 ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_axes(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_int(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_opt_ints(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_required(ParamSpec p);
 // Canonical string of a float attribute value.
 std::string float_str(double v);

@@ -16,35 +16,13 @@
 #include <vector>
 
 #include "../unit/test_util.h"
+#include "harness.h"
 #include "mx/philox.h"
 
 namespace {
 
 using mx::test::Arr;
-using Vec = std::vector<double>;
-using Shape = std::vector<int64_t>;
-
-struct InputSpec {
-  Shape shape;
-  double lo = -2, hi = 2;
-  bool integers = false;  // floor the draws (labels, conditions)
-};
-
-struct Case {
-  std::string op;
-  std::vector<std::pair<std::string, std::string>> attrs;
-  std::vector<InputSpec> inputs;
-  // Naive reference: output values (row-major) from the input values.
-  std::function<Vec(const std::vector<Vec>&)> ref;
-  bool grad = true;     // check first-order gradients
-  bool grad2 = false;   // check gradients of gradients
-  std::vector<size_t> no_fd = {};  // inputs not checked by finite differences (indices)
-  std::string label() const {
-    std::string s = op;
-    for (auto& [k, v] : attrs) s += " " + k + "=" + v;
-    return s;
-  }
-};
+using namespace conformance;
 
 Vec map1(const Vec& x, double (*f)(double)) {
   Vec y(x.size());
@@ -107,27 +85,12 @@ double reciprocal(double x) { return 1 / x; }
 
 // ---- naive references for broadcasting and reductions (independent of the kernels)
 
-std::vector<int64_t> unravel(int64_t i, const Shape& s) {
-  std::vector<int64_t> c(s.size());
-  for (int d = int(s.size()) - 1; d >= 0; --d) {
-    c[size_t(d)] = i % s[size_t(d)];
-    i /= s[size_t(d)];
-  }
-  return c;
-}
-
 // Flat index in `s` (right-aligned, size-1 dims pinned to 0) of output coordinate c.
 int64_t index_in(const std::vector<int64_t>& c, const Shape& s) {
   int64_t idx = 0;
   const size_t off = c.size() - s.size();
   for (size_t d = 0; d < s.size(); ++d) idx = idx * s[d] + (s[d] == 1 ? 0 : c[d + off]);
   return idx;
-}
-
-int64_t numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
 }
 
 Case bcast(const char* op, Shape a, Shape b, Shape out, double (*f)(double, double), double lo = -2, double hi = 2,
@@ -601,6 +564,8 @@ std::vector<Case> all_cases() {
              return y;
            }},
   };
+  for (auto* family : {slicing_cases, sorting_cases, deconv_cases})
+    for (Case& k : family()) c.push_back(std::move(k));
   return c;
 }
 
@@ -659,9 +624,14 @@ Vec read(const Arr& a, int32_t /*dtype*/) {
     EXPECT_MX_OK(mx_ndarray_copy_to(a.get(), host.get()));
     src = &host;
   }
-  if (dtype == MX_FLOAT64) return src->to_vector<double>();
-  auto f = src->to_vector<float>();
-  return Vec(f.begin(), f.end());
+  auto widen = [](const auto& v) { return Vec(v.begin(), v.end()); };
+  switch (dtype) {
+    case MX_FLOAT64: return src->to_vector<double>();
+    case MX_INT32: return widen(src->to_vector<int32_t>());
+    case MX_INT64: return widen(src->to_vector<int64_t>());
+    case MX_UINT8: return widen(src->to_vector<uint8_t>());
+    default: return widen(src->to_vector<float>());
+  }
 }
 
 Arr run(const Case& c, const std::vector<mx_ndarray_t>& in) {
@@ -675,7 +645,14 @@ Arr run(const Case& c, const std::vector<mx_ndarray_t>& in) {
   int rc = mx_imperative_invoke(c.op.c_str(), int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()),
                                 k.data(), v.data());
   EXPECT_EQ(rc, 0) << c.label() << ": " << mx_get_last_error();
-  return rc == 0 ? Arr(outs[0]) : Arr();
+  if (rc != 0) return Arr();
+  EXPECT_LT(c.output, size_t(nout)) << c.label();
+  Arr picked;
+  for (int32_t i = 0; i < nout; ++i) {
+    Arr o(outs[i]);  // frees the outputs not checked
+    if (size_t(i) == c.output) picked = std::move(o);
+  }
+  return picked;
 }
 
 std::vector<Vec> random_inputs(const Case& c, uint64_t seed) {
@@ -685,6 +662,11 @@ std::vector<Vec> random_inputs(const Case& c, uint64_t seed) {
     int64_t n = 1;
     for (int64_t d : s.shape) n *= d;
     std::uniform_real_distribution<double> u(s.lo, s.hi);
+    if (!s.values.empty()) {
+      EXPECT_EQ(int64_t(s.values.size()), n) << c.label() << ": fixed input values do not fill the shape";
+      xs.push_back(s.values);
+      continue;
+    }
     Vec x(static_cast<size_t>(n));
     for (double& e : x) {
       e = u(rng);

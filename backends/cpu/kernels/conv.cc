@@ -1,4 +1,4 @@
-// Convolution (forward, data gradient, weight gradient) by im2col + OpenBLAS GEMM per image and
+// Convolution (forward, data gradient, weight gradient) and Deconvolution by im2col + OpenBLAS GEMM per image and
 // group, and Pooling (forward and gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
 // height of 1. The im2col buffer is the worker's temp space, sized by the core's schema.
 #include <cblas.h>
@@ -120,7 +120,28 @@ void col2im_add(const Geo& g, const T* col, int64_t channels, T* x) {
       }
 }
 
-enum ConvKind { kFwd, kBwdData, kBwdWeight };
+enum ConvKind { kFwd, kBwdData, kBwdWeight, kDeconv };
+
+// Deconvolution runs as the data gradient of a Convolution over its output: that convolution's
+// data is our output (F channels), its filters our C input channels, its output our input. Its
+// pad comes from target_shape when one is given (the core's rule: pad = (total + 1) / 2).
+void deconv_geo(const mx_kernel_args* args, Geo& g) {
+  const DLTensor& x = args->inputs[0];
+  const DLTensor& y = args->outputs[0];
+  geo_from(args, y, true, g);
+  g.f = x.shape[1];
+  g.oh = x.ndim == 3 ? 1 : x.shape[2];
+  g.ow = x.shape[x.ndim - 1];
+  g.bias = args->num_inputs > 2;
+  const auto target = attr_ints(attr(args, "target_shape"));
+  if (target.empty()) return;
+  auto pad = [](int64_t in, int64_t s, int64_t d, int64_t k, int64_t t) {
+    const int64_t total = s * (in - 1) + d * (k - 1) + 1 - t;
+    return (total + 1) / 2;
+  };
+  g.pw = pad(g.ow, g.sw, g.dw, g.kw, target.back());
+  if (x.ndim == 4) g.ph = pad(g.oh, g.sh, g.dh, g.kh, target[0]);
+}
 
 template <int K>
 int conv_create(const mx_kernel_args* args, void** out) {
@@ -131,6 +152,11 @@ int conv_create(const mx_kernel_args* args, void** out) {
   const DLTensor& data = K == kFwd ? args->inputs[0] : K == kBwdData ? args->inputs[2] : args->inputs[1];
   const DLTensor& y = K == kFwd ? args->outputs[0] : args->inputs[0];
   auto* g = new Geo{};
+  if (K == kDeconv) {
+    deconv_geo(args, *g);
+    *out = g;
+    return 0;
+  }
   geo_from(args, data, true, *g);
   g->oh = y.ndim == 3 ? 1 : y.shape[2];
   g->ow = y.shape[y.ndim - 1];
@@ -169,6 +195,23 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out, T* col) {
         gemm<T>(true, false, kk, ohw, fg, w + gi * fg * kk, kk, og + (n * g.f + gi * fg) * ohw, ohw, T(0), col, ohw);
         col2im_add(g, col, cg, dx + (n * g.c + gi * cg) * g.h * g.w);
       }
+  } else if constexpr (K == kDeconv) {
+    const T *x = ptr(in[0]), *w = ptr(in[1]);
+    T* y = ptr(out);
+    std::fill(y, y + g.n * g.c * g.h * g.w, T(0));
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t gi = 0; gi < g.groups; ++gi) {
+        gemm<T>(true, false, kk, ohw, fg, w + gi * fg * kk, kk, x + (n * g.f + gi * fg) * ohw, ohw, T(0), col, ohw);
+        col2im_add(g, col, cg, y + (n * g.c + gi * cg) * g.h * g.w);
+      }
+    if (g.bias) {
+      const T* b = ptr(in[2]);
+      for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t c = 0; c < g.c; ++c) {
+          T* plane = y + (n * g.c + c) * g.h * g.w;
+          for (int64_t i = 0; i < g.h * g.w; ++i) plane[i] += b[c];
+        }
+    }
   } else {
     const T *og = ptr(in[0]), *x = ptr(in[1]);
     T* dw = ptr(out);
@@ -290,6 +333,7 @@ const mx_kernel kConvKernels[] = {
     {sizeof(mx_kernel), "Convolution", conv_create<kFwd>, conv_run<kFwd>, destroy},
     {sizeof(mx_kernel), "_conv_backward_data", conv_create<kBwdData>, conv_run<kBwdData>, destroy},
     {sizeof(mx_kernel), "_conv_backward_weight", conv_create<kBwdWeight>, conv_run<kBwdWeight>, destroy},
+    {sizeof(mx_kernel), "Deconvolution", conv_create<kDeconv>, conv_run<kDeconv>, destroy},
     {sizeof(mx_kernel), "Pooling", pool_create<false>, pool_run<false>, destroy},
     {sizeof(mx_kernel), "_pooling_backward", pool_create<true>, pool_run<true>, destroy},
     {0, nullptr, nullptr, nullptr, nullptr},

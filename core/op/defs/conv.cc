@@ -1,4 +1,4 @@
-// Convolution and Pooling over 1-d (NCW) and 2-d (NCHW) data. The data and weight gradients of
+// Convolution, Deconvolution and Pooling over 1-d (NCW) and 2-d (NCHW) data. The data and weight gradients of
 // Convolution are the internal ops _conv_backward_data / _conv_backward_weight (im2col + GEMM on
 // the CPU), the bias gradient a sum; Pooling's gradient is _pooling_backward.
 #include "base/dtype.h"
@@ -148,6 +148,106 @@ void register_convolution(Registry& r) {
   r.add(std::move(bw));
 }
 
+// ---------------------------------------------------------------- Deconvolution
+
+// Deconvolution is the data gradient of a Convolution whose data is the deconvolution's output:
+// weight (C, F/g, k...) maps C input channels to F output channels. target_shape, when given,
+// fixes the output size and overrides pad and adj.
+std::vector<ParamSpec> deconv_params() {
+  std::vector<ParamSpec> p = conv_params();
+  for (auto& q : p)
+    if (q.name == "no_bias") q.default_value = "True";  // MXNet's default for Deconvolution
+  p.push_back(param_shape("adj", "()", "extra rows / columns at the end of the output (each < stride)"));
+  p.push_back(param_shape("target_shape", "()", "output spatial size; overrides pad and adj"));
+  return p;
+}
+
+struct DeconvGeometry {
+  Geometry g;
+  Shape adj, out;  // out: the full output shape
+};
+
+DeconvGeometry deconv_geometry(const Attrs& a, const Shape& data) {
+  DeconvGeometry d;
+  d.g = geometry("Deconvolution", a, true);
+  const size_t n = d.g.kernel.size();
+  if (data.size() != n + 2)
+    fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: data ", shape_str(data), " must be ", n == 1 ? "NCW" : "NCHW",
+         " for kernel ", shape_str(d.g.kernel));
+  if (data[1] % a.i("num_group") != 0 || a.i("num_filter") % a.i("num_group") != 0)
+    fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: ", data[1], " input channels and num_filter ", a.i("num_filter"),
+         " must both split into ", a.i("num_group"), " groups");
+  d.adj = fill(a, "adj", n, 0);
+  const Shape target = a.shape("target_shape");
+  if (d.adj.size() != n || (!target.empty() && target.size() != n))
+    fail(MX_ERR_INVALID_ARGUMENT, "Deconvolution: adj and target_shape must have ", n, " dims like kernel ",
+         shape_str(d.g.kernel));
+  d.out = {data[0], a.i("num_filter")};
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t full = d.g.stride[i] * (data[i + 2] - 1) + d.g.dilate[i] * (d.g.kernel[i] - 1) + 1;
+    if (!target.empty()) {
+      const int64_t total = full - target[i];
+      if (total < 0)
+        fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: target_shape ", shape_str(target), " is larger than ", full,
+             " on spatial axis ", i, " for data ", shape_str(data));
+      d.g.pad[i] = (total + 1) / 2;
+      d.adj[i] = total % 2;
+    }
+    if (d.adj[i] >= d.g.stride[i])
+      fail(MX_ERR_INVALID_ARGUMENT, "Deconvolution: adj ", shape_str(d.adj), " must be smaller than stride ",
+           shape_str(d.g.stride));
+    const int64_t o = full - 2 * d.g.pad[i] + d.adj[i];
+    if (o < 1)
+      fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: pad ", shape_str(d.g.pad), " leaves no output for data ", shape_str(data));
+    d.out.push_back(o);
+  }
+  return d;
+}
+
+void register_deconvolution(Registry& r) {
+  OpSchema s;
+  s.name = "Deconvolution";
+  s.doc = "1-d or 2-d transposed convolution (the data gradient of Convolution), with stride, dilation, padding, adj, "
+          "target_shape and groups.";
+  s.inputs = {"data", "weight", "bias"};
+  s.params = deconv_params();
+  s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& data = a.in_shapes[0];
+    const DeconvGeometry d = deconv_geometry(a.attrs, data);
+    Shape w{data[1], a.attrs.i("num_filter") / a.attrs.i("num_group")};
+    w.append(d.g.kernel.begin(), d.g.kernel.end());
+    if (a.in_shapes[1] != w)
+      fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: weight is ", shape_str(a.in_shapes[1]), " but data ", shape_str(data),
+           " needs ", shape_str(w));
+    if (a.in_shapes.size() > 2 && a.in_shapes[2] != Shape{a.attrs.i("num_filter")})
+      fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: bias is ", shape_str(a.in_shapes[2]), ", expected (",
+           a.attrs.i("num_filter"), ")");
+    out = {d.out};
+  };
+  s.infer_type = same_dtype;
+  s.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
+    // One group's column matrix: (F/g * prod(kernel)) x prod(input spatial), float64 at most.
+    const int64_t fg = a.i("num_filter") / a.i("num_group");
+    return uint64_t(fg * shape_size(a.shape("kernel")) * shape_size(Shape(in[0].begin() + 2, in[0].end()))) * 8;
+  };
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const DeconvGeometry geo = deconv_geometry(a.attrs, a.in_shapes[0]);
+    // The Convolution this op is the data gradient of: F channels in, C out, the effective pad.
+    const std::vector<std::pair<std::string, std::string>> conv = {
+        {"kernel", a.attrs.str("kernel")}, {"stride", a.attrs.str("stride")}, {"dilate", a.attrs.str("dilate")},
+        {"pad", shape_str(geo.g.pad)}, {"num_filter", std::to_string(a.in_shapes[0][1])},
+        {"num_group", a.attrs.str("num_group")}, {"no_bias", "True"}};
+    std::vector<GradValue> g = {d.op("Convolution", {a.out_grads[0], a.inputs[1]}, conv),
+                                d.op("_conv_backward_weight", {a.inputs[0], a.out_grads[0]}, conv)};
+    if (a.inputs.size() > 2) g.push_back(d.op("sum", {a.out_grads[0]}, {{"axis", "(1,)"}, {"exclude", "True"}}));
+    return g;
+  };
+  r.add(std::move(s));
+}
+
 std::vector<ParamSpec> pool_params() {
   return {param_shape("kernel", "()", "window size (ignored with global_pool)"),
           {"pool_type", ParamType::kEnum, "max", false, -1e308, 1e308, {"max", "avg", "sum"}, "reduction over the window"},
@@ -211,6 +311,7 @@ void register_pooling(Registry& r) {
 
 void register_conv(Registry& r) {
   register_convolution(r);
+  register_deconvolution(r);
   register_pooling(r);
 }
 

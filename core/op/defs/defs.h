@@ -16,6 +16,9 @@ void register_shape(Registry& r);     // Reshape
 void register_nn(Registry& r);        // FullyConnected Activation softmax SoftmaxOutput Flatten expand_dims transpose
 void register_optimizer(Registry& r); // sgd_update sgd_mom_update adam_update rmsprop_update
 void register_conv(Registry& r);      // Convolution, Pooling and their backward ops
+void register_slicing(Registry& r);   // slice slice_like split/SliceChannel
+void register_sorting(Registry& r);   // sort argsort topk
+void register_gather(Registry& r);    // gather_nd scatter_nd
 void register_indexing(Registry& r);  // Cast BlockGrad add_n squeeze Concat slice_axis stack one_hot take Embedding batch_dot
 
 // Output dtype = the inputs' common dtype; throws MX_ERR_SHAPE_MISMATCH naming the op and the two

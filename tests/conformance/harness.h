@@ -1,0 +1,69 @@
+// Types shared by the conformance cases: a Case is an op call on inputs drawn from InputSpecs
+// with a naive float64 reference. Case lists live in one file per family of ops.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace conformance {
+
+using Vec = std::vector<double>;
+using Shape = std::vector<int64_t>;
+
+struct InputSpec {
+  Shape shape;
+  double lo = -2, hi = 2;
+  bool integers = false;  // floor the draws (labels, conditions, indices)
+  Vec values = {};        // fixed values instead of random draws (e.g. indices without repeats)
+};
+
+struct Case {
+  std::string op;
+  std::vector<std::pair<std::string, std::string>> attrs;
+  std::vector<InputSpec> inputs;
+  // Naive reference: the checked output's values (row-major) from the input values.
+  std::function<Vec(const std::vector<Vec>&)> ref;
+  bool grad = true;     // check first-order gradients
+  bool grad2 = false;   // check gradients of gradients
+  std::vector<size_t> no_fd = {};  // inputs not checked by finite differences (indices)
+  size_t output = 0;    // which output of a multi-output op is checked
+  std::string label() const {
+    std::string s = op;
+    for (auto& [k, v] : attrs) s += " " + k + "=" + v;
+    if (output) s += " output " + std::to_string(output);
+    return s;
+  }
+};
+
+inline int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+// Coordinates of flat index i in shape s.
+inline std::vector<int64_t> unravel(int64_t i, const Shape& s) {
+  std::vector<int64_t> c(s.size());
+  for (int d = int(s.size()) - 1; d >= 0; --d) {
+    c[size_t(d)] = i % s[size_t(d)];
+    i /= s[size_t(d)];
+  }
+  return c;
+}
+
+// Flat index of coordinates c in shape s.
+inline int64_t ravel(const std::vector<int64_t>& c, const Shape& s) {
+  int64_t idx = 0;
+  for (size_t d = 0; d < s.size(); ++d) idx = idx * s[d] + c[d];
+  return idx;
+}
+
+std::vector<Case> slicing_cases();  // slice slice_like split Concat(many) gather_nd scatter_nd
+std::vector<Case> sorting_cases();  // sort argsort topk
+std::vector<Case> deconv_cases();   // Deconvolution
+
+}  // namespace conformance
