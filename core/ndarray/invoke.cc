@@ -133,6 +133,49 @@ struct Launch {
   const op::OpSchema* op = nullptr;
 };
 
+bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }
+
+// float16 / bfloat16 inputs of an op whose kernels compute in float32 / float64 only: run it on
+// float32 copies and cast the results back into `outputs` (and into inputs the op mutates). Not
+// recorded: autograd has recorded the op itself, and its gradient ops promote the same way.
+void run_promoted(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
+                  std::vector<NDArray>& outputs) {
+  struct Pause {
+    bool was = autograd::set_recording(false);
+    ~Pause() { autograd::set_recording(was); }
+  } pause;
+  const op::OpSchema& cast = op::registry().get("Cast");
+  auto cast_into = [&](const NDArray& from, int32_t dtype, std::vector<NDArray>& to) {
+    const char* k[] = {"dtype"};
+    const char* v[] = {dtype_info(dtype).name};
+    const NDArray* in[] = {&from};
+    invoke(cast, op::parse_attrs(cast, 1, k, v), in, to);
+  };
+  std::vector<NDArray> wide(inputs.size());
+  std::vector<const NDArray*> args;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!is_16bit_float(inputs[i]->dtype())) {
+      args.push_back(inputs[i]);
+      continue;
+    }
+    std::vector<NDArray> o;
+    cast_into(*inputs[i], MX_FLOAT32, o);
+    wide[i] = o[0];
+    args.push_back(&wide[i]);
+  }
+  std::vector<NDArray> results;
+  invoke(op, attrs, args, results);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::vector<NDArray> o{outputs[i]};
+    cast_into(results[i], outputs[i].dtype(), o);
+  }
+  for (size_t m : op.mutated_inputs)
+    if (wide[m].defined()) {
+      std::vector<NDArray> o{*inputs[m]};
+      cast_into(wide[m], inputs[m]->dtype(), o);
+    }
+}
+
 }  // namespace
 
 size_t kernel_cache_size() { return cache().size(); }
@@ -168,10 +211,14 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   auto& out_dtypes = sc.out_dtypes;
   in_shapes.clear();
   in_dtypes.clear();
+  bool promote = false;  // 16-bit floats into an op that computes in float32 at least
+  auto accepts = [&](int32_t dt) { return std::find(op.dtypes.begin(), op.dtypes.end(), dt) != op.dtypes.end(); };
   for (size_t i = 0; i < inputs.size(); ++i) {
     in_shapes.push_back(inputs[i]->shape());
     in_dtypes.push_back(inputs[i]->dtype());
-    if (!op.dtypes.empty() && std::find(op.dtypes.begin(), op.dtypes.end(), inputs[i]->dtype()) == op.dtypes.end())
+    if (op.dtypes.empty() || accepts(inputs[i]->dtype())) continue;
+    if (is_16bit_float(inputs[i]->dtype()) && accepts(MX_FLOAT32)) promote = true;
+    else
       fail(MX_ERR_UNSUPPORTED, op.name, ": dtype ", dtype_info(inputs[i]->dtype()).name, " of input '", op.inputs[i],
            "' is not supported");
   }
@@ -202,6 +249,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   bool empty = false;
   for (auto& o : outputs) empty |= o.size() == 0;
   if (empty) return;  // nothing to compute
+  if (promote) return run_promoted(op, attrs, inputs, outputs);
 
   // Launch record
   auto launch = std::allocate_shared<Launch>(PoolAllocator<Launch>());  // freed by the worker

@@ -610,6 +610,14 @@ Arr make(const Shape& s, const Vec& v, int32_t dtype, int32_t dev) {
   return a;
 }
 
+Arr cast(const Arr& a, int32_t dtype) {
+  const char* k[] = {"dtype"};
+  const char* name = nullptr;
+  EXPECT_MX_OK(mx_dtype_name(dtype, &name));
+  const char* v[] = {name};
+  return mx::test::invoke1("Cast", {a.get()}, 1, k, v);
+}
+
 // Values of `a` as float64, whatever its dtype (float32 / float64); `dtype` is only a hint that
 // the harness's callers keep for readability.
 Vec read(const Arr& a, int32_t /*dtype*/) {
@@ -625,7 +633,9 @@ Vec read(const Arr& a, int32_t /*dtype*/) {
     src = &host;
   }
   auto widen = [](const auto& v) { return Vec(v.begin(), v.end()); };
+  if (dtype == MX_FLOAT16 || dtype == MX_BFLOAT16) return read(cast(*src, MX_FLOAT32), MX_FLOAT32);
   switch (dtype) {
+    case MX_INT8: return widen(src->to_vector<int8_t>());
     case MX_FLOAT64: return src->to_vector<double>();
     case MX_INT32: return widen(src->to_vector<int32_t>());
     case MX_INT64: return widen(src->to_vector<int64_t>());
@@ -757,6 +767,25 @@ TEST_P(Conformance, ForwardAndGradientOnEveryBackend) {
       const Vec want = dtype == MX_FLOAT64 ? ref : c.ref(seen);
       expect_close(read(run(c, h), dtype), want, dtype == MX_FLOAT64 ? 1e-12 : 2e-6, dtype == MX_FLOAT64 ? 1e-12 : 2e-6,
                    where + (dtype == MX_FLOAT64 ? " float64 forward" : " float32 forward"));
+    }
+    // 16-bit floats, computed in float32 (natively or by the core's promotion): against the
+    // reference on the values the op sees, within a few units in the last place of the output.
+    for (int32_t dtype : {MX_FLOAT16, MX_BFLOAT16}) {
+      if (!c.half) break;
+      std::vector<Arr> arrs;
+      std::vector<mx_ndarray_t> h;
+      std::vector<Vec> seen;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        arrs.push_back(cast(make(c.inputs[i].shape, xs[i], MX_FLOAT32, b.device_type), dtype));
+        h.push_back(arrs.back().get());
+        seen.push_back(read(arrs.back(), dtype));
+      }
+      const Vec want = c.ref(seen);
+      double scale = 0;
+      for (double v : want) scale = std::max(scale, std::fabs(v));
+      const double rtol = dtype == MX_FLOAT16 ? 2e-3 : 1.6e-2;
+      expect_close(read(run(c, h), dtype), want, rtol, 0.1 * rtol * scale + 1e-6,
+                   where + (dtype == MX_FLOAT16 ? " float16 forward" : " bfloat16 forward"));
     }
     if (!c.grad) continue;
     std::mt19937_64 rng(5);
@@ -1014,7 +1043,9 @@ double cross_entropy(const Vec& probs, const Vec& label, int classes) {
 }
 
 Vec mlp_forward(Mlp& net, const Arr& x, const Arr& y, bool record) {
-  if (record) EXPECT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  if (record) {
+    EXPECT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  }
   const char* k1[] = {"num_hidden"};
   const char* v1[] = {"16"};
   const char* v2[] = {"3"};

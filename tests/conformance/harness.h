@@ -31,6 +31,7 @@ struct Case {
   bool grad2 = false;   // check gradients of gradients
   std::vector<size_t> no_fd = {};  // inputs not checked by finite differences (indices)
   size_t output = 0;    // which output of a multi-output op is checked
+  bool half = true;     // also check float16 / bfloat16 forward (off where rounding makes ties)
   std::string label() const {
     std::string s = op;
     for (auto& [k, v] : attrs) s += " " + k + "=" + v;
