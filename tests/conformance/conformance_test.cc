@@ -564,7 +564,7 @@ std::vector<Case> all_cases() {
              return y;
            }},
   };
-  for (auto* family : {slicing_cases, sorting_cases, deconv_cases})
+  for (auto* family : {slicing_cases, sorting_cases, deconv_cases, dot_cases})
     for (Case& k : family()) c.push_back(std::move(k));
   return c;
 }

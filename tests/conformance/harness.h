@@ -66,5 +66,6 @@ inline int64_t ravel(const std::vector<int64_t>& c, const Shape& s) {
 std::vector<Case> slicing_cases();  // slice slice_like split Concat(many) gather_nd scatter_nd
 std::vector<Case> sorting_cases();  // sort argsort topk
 std::vector<Case> deconv_cases();   // Deconvolution
+std::vector<Case> dot_cases();      // dot on N-d inputs and vectors
 
 }  // namespace conformance

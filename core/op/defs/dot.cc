@@ -36,21 +36,33 @@ void dot_type(const InferArgs& a, std::vector<int32_t>& out) {
   out = {a.in_dtypes[0]};
 }
 
-// C = op(A) op(B): each input's gradient is again a dot, with the transposes rearranged.
+// C = op(A) op(B): each input's gradient is again a dot, with the transposes rearranged. N-d
+// inputs take the 2-d route through their matrix views (the flattening of dot_shape).
 std::vector<GradValue> dot_grad(const GradArgs& a) {
-  if (a.in_shapes[0].size() != 2 || a.in_shapes[1].size() != 2)
-    fail(MX_ERR_UNSUPPORTED, "dot: gradient is implemented for 2-d inputs, got ", shape_str(a.in_shapes[0]), " and ",
-         shape_str(a.in_shapes[1]));
   Grad d{a.g};
   const bool ta = a.attrs.b("transpose_a"), tb = a.attrs.b("transpose_b");
-  const GradValue A = a.inputs[0], B = a.inputs[1], og = a.out_grads[0];
+  const Shape& ls = a.in_shapes[0];
+  const Shape& rs = a.in_shapes[1];
+  const bool plain = ls.size() == 2 && rs.size() == 2;
+  auto matrix = [](const Shape& s, bool reduced_first) {  // the 2-d view dot uses
+    const int64_t k = reduced_first ? s.front() : s.back(), n = shape_size(s) / k;
+    return reduced_first ? Shape{k, n} : Shape{n, k};
+  };
+  auto reshape = [&](GradValue v, const Shape& s) { return d.op("Reshape", {v}, {{"shape", shape_str(s)}}); };
+  const Shape lm = matrix(ls, ta), rm = matrix(rs, !tb);
+  const GradValue A = plain ? a.inputs[0] : reshape(a.inputs[0], lm);
+  const GradValue B = plain ? a.inputs[1] : reshape(a.inputs[1], rm);
+  const GradValue og = plain ? a.out_grads[0] : reshape(a.out_grads[0], Shape{ta ? lm[1] : lm[0], tb ? rm[0] : rm[1]});
   auto dot = [&](GradValue x, GradValue y, bool tx, bool ty) {
     return d.op("dot", {x, y}, {{"transpose_a", tx ? "True" : "False"}, {"transpose_b", ty ? "True" : "False"}});
   };
-  if (!ta && !tb) return {dot(og, B, false, true), dot(A, og, true, false)};
-  if (ta && !tb) return {dot(B, og, false, true), dot(A, og, false, false)};
-  if (!ta && tb) return {dot(og, B, false, false), dot(og, A, true, false)};
-  return {dot(B, og, true, true), dot(og, A, true, true)};
+  std::vector<GradValue> g;
+  if (!ta && !tb) g = {dot(og, B, false, true), dot(A, og, true, false)};
+  else if (ta && !tb) g = {dot(B, og, false, true), dot(A, og, false, false)};
+  else if (!ta && tb) g = {dot(og, B, false, false), dot(og, A, true, false)};
+  else g = {dot(B, og, true, true), dot(og, A, true, true)};
+  if (!plain) g = {reshape(g[0], ls), reshape(g[1], rs)};
+  return g;
 }
 
 }  // namespace
