@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,32 @@ int main() {
   mx_ndarray_free(a);
   mx_ndarray_free(b);
   mx_ndarray_free(c);
+
+  // ---- reductions of a 4096 x 4096 float32 array: rows (axis 1), columns (axis 0), everything
+  struct Red {
+    const char* axis;
+    const char* np_axis;
+    double mx = 0, np = 0;
+  } reds[] = {{"(1,)", "1"}, {"(0,)", "0"}, {"None", "None"}};
+  {
+    const int64_t side = 4096;
+    mx_ndarray_t r = make({side, side}, 0.5f), rows = make({side}, 0), all = make({1}, 0);
+    for (Red& rd : reds) {
+      mx_ndarray_t dst = std::strcmp(rd.axis, "None") == 0 ? all : rows;
+      auto sum = [&] {
+        invoke("sum", {r}, dst, {"axis"}, {rd.axis});
+        ok(mx_ndarray_wait_to_read(dst), "wait");
+      };
+      sum();
+      rd.mx = bench::median_time(15, sum);
+      rd.np = python_ms(std::string("import numpy as np, time\n"
+                                    "a = np.full((4096, 4096), 0.5, np.float32); a.sum(axis=") + rd.np_axis + "); t = []\n"
+                        "for _ in range(15):\n"
+                        "    s = time.perf_counter(); a.sum(axis=" + rd.np_axis + "); t.append((time.perf_counter() - s) * 1e3)\n"
+                        "print(sorted(t)[7])");
+    }
+    for (auto hnd : {r, rows, all}) mx_ndarray_free(hnd);
+  }
 
   // ---- FullyConnected 128x800 -> 500 (with bias) vs raw sgemm (no bias)
   const int m = 128, k = 800, h = 500;
@@ -130,6 +157,9 @@ int main() {
   std::printf("%-52s %10s %10s %8s\n", "benchmark (median ms)", "mx", "peer", "peer/mx");
   std::printf("%-52s %10.3f %10.3f %8.3f\n", "elemwise_add 2^24 float32 (peer: numpy np.add out=)", add_mx, add_np,
               add_np > 0 ? add_np / add_mx : 0.0);
+  for (const Red& rd : reds)
+    std::printf("%-52s %10.3f %10.3f %8.3f\n", (std::string("sum 4096x4096 axis=") + rd.np_axis + " (peer: numpy)").c_str(),
+                rd.mx, rd.np, rd.np > 0 ? rd.np / rd.mx : 0.0);
   std::printf("%-52s %10.3f %10.3f %8.3f\n", "FullyConnected 128x800->500 (peer: cblas_sgemm)", fc_mx, fc_blas,
               fc_blas / fc_mx);
   if (conv_torch > 0)
@@ -139,7 +169,9 @@ int main() {
     std::printf("%-52s %10.3f %10s %8s\n", "LeNet conv fwd+bwd batch 128 (PyTorch not installed)", conv_mx, "-", "-");
   std::printf(
       "JSON {\"bench\":\"ops\",\"add_2p24_ms\":%.4f,\"numpy_add_2p24_ms\":%.4f,\"fc_ms\":%.4f,\"sgemm_fc_ms\":%.4f,"
-      "\"lenet_conv_fwd_bwd_ms\":%.3f,\"torch_lenet_conv_fwd_bwd_ms\":%.3f}\n",
-      add_mx, add_np, fc_mx, fc_blas, conv_mx, conv_torch);
+      "\"lenet_conv_fwd_bwd_ms\":%.3f,\"torch_lenet_conv_fwd_bwd_ms\":%.3f,\"sum_rows_ms\":%.4f,\"numpy_sum_rows_ms\":%.4f,"
+      "\"sum_cols_ms\":%.4f,\"numpy_sum_cols_ms\":%.4f,\"sum_all_ms\":%.4f,\"numpy_sum_all_ms\":%.4f}\n",
+      add_mx, add_np, fc_mx, fc_blas, conv_mx, conv_torch, reds[0].mx, reds[0].np, reds[1].mx, reds[1].np, reds[2].mx,
+      reds[2].np);
   return 0;
 }

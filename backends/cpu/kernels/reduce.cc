@@ -1,6 +1,11 @@
-// Reductions over any set of axes, and _sum_to_like. One pass over the (contiguous) input: each
-// element is combined into its output slot, found through output strides that are 0 on reduced
-// axes. Accumulation is in double (exact for integer sums up to 2^53), rounded once at the end.
+// Reductions over any set of axes, and _sum_to_like. Accumulation is in double (exact for integer
+// sums up to 2^53), rounded once at the end.
+//  - Fast path: when the reduced axes merge into one block, the input is (A, R, B) reduced over R,
+//    run in parallel over A, B or blocks of R, with a fixed split so results do not depend on the
+//    thread count.
+//  - General path (several separate reduced blocks, argmax / argmin): one pass in which each
+//    element is combined into its output slot, found through strides that are 0 on reduced axes.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../parallel.h"
 #include "dispatch.h"
 #include "strided.h"
 
@@ -24,7 +30,31 @@ struct State {
   int64_t out_stride[kMaxDims];
   int axis;  // argmax/argmin: the axis, or -1 for the flattened array
   int64_t count;
+  bool arb = false;     // the reduced axes form one block: input (A, R, B) reduced over R
+  int64_t A = 1, R = 1, B = 1;
 };
+
+// Finds the (A, R, B) view if the reduced dims (size-1 dims ignored) are one contiguous block.
+void find_arb(State& st, const bool* mask) {
+  if (st.kind == kArgmax || st.kind == kArgmin) return;
+  int phase = 0;  // 0: before the block, 1: inside, 2: after
+  int64_t a = 1, r = 1, b = 1;
+  for (int d = 0; d < st.ndim; ++d) {
+    if (st.shape[d] == 1) continue;
+    if (mask[d]) {
+      if (phase == 2) return;
+      phase = 1;
+      r *= st.shape[d];
+    } else if (phase == 0) {
+      a *= st.shape[d];
+    } else {
+      phase = 2;
+      b *= st.shape[d];
+    }
+  }
+  st.arb = true;
+  st.A = a, st.R = r, st.B = b;
+}
 
 
 int create_kind(const mx_kernel_args* args, void** out, int kind) {
@@ -65,6 +95,7 @@ int create_kind(const mx_kernel_args* args, void** out, int kind) {
     if (mask[d]) st->count *= x.shape[d];
     else s *= x.shape[d];
   }
+  find_arb(*st, mask);
   *out = st;
   return 0;
 }
@@ -133,11 +164,138 @@ void reduce(const State& st, const S* x, S* y, int64_t out_n) {
   }
 }
 
+// ---- fast path: (A, R, B) over R
+
+template <int K>
+struct Op {
+  static constexpr double init() {
+    if constexpr (K == kProd) return 1;
+    if constexpr (K == kMax) return -std::numeric_limits<double>::infinity();
+    if constexpr (K == kMin) return std::numeric_limits<double>::infinity();
+    return 0;
+  }
+  static double combine(double a, double v) {
+    if constexpr (K == kProd) return a * v;
+    if constexpr (K == kMax) return v > a || std::isnan(v) ? v : a;
+    if constexpr (K == kMin) return v < a || std::isnan(v) ? v : a;
+    if constexpr (K == kNansum) return std::isnan(v) ? a : a + v;
+    if constexpr (K == kNorm1) return a + std::fabs(v);
+    if constexpr (K == kNorm2) return a + v * v;
+    return a + v;  // sum, mean, _sum_to_like
+  }
+  // Joins two partial results (of combine).
+  static double merge(double a, double b) {
+    if constexpr (K == kProd) return a * b;
+    if constexpr (K == kMax || K == kMin) return combine(a, b);
+    return a + b;
+  }
+  static double finish(double a, double count) {
+    if constexpr (K == kMean) return a / count;
+    if constexpr (K == kNorm2) return std::sqrt(a);
+    return a;
+  }
+};
+
+constexpr int64_t kGrain = 32 * 1024;  // elements worth a parallel loop
+constexpr int64_t kRBlocks = 64;       // fixed split of R for a full reduction
+
+// Combines x[0], x[stride], ... (n of them) with 4 independent accumulators (vectorisable).
+template <int K, typename S>
+double combine_run(const S* x, int64_t n, int64_t stride) {
+  using O = Op<K>;
+  double a0 = O::init(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a0 = O::combine(a0, double(Elem<S>::load(x[i * stride])));
+    a1 = O::combine(a1, double(Elem<S>::load(x[(i + 1) * stride])));
+    a2 = O::combine(a2, double(Elem<S>::load(x[(i + 2) * stride])));
+    a3 = O::combine(a3, double(Elem<S>::load(x[(i + 3) * stride])));
+  }
+  for (; i < n; ++i) a0 = O::combine(a0, double(Elem<S>::load(x[i * stride])));
+  return O::merge(O::merge(a0, a1), O::merge(a2, a3));
+}
+
+template <int K, typename S>
+void reduce_arb(const State& st, const S* x, S* y) {
+  using O = Op<K>;
+  const int64_t A = st.A, R = st.R, B = st.B;
+  const double count = double(st.count);
+  auto store = [&](int64_t at, double v) { y[at] = Elem<S>::store(static_cast<typename Elem<S>::C>(O::finish(v, count))); };
+  const int64_t min_rows = std::max<int64_t>(1, kGrain / std::max<int64_t>(R * B, 1));
+  if (B == 1 && A == 1 && R >= kGrain) {  // one output: fixed blocks of R, combined in order
+    double part[kRBlocks];
+    parallel_for(kRBlocks, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t b0 = R * t / kRBlocks, b1 = R * (t + 1) / kRBlocks;
+        part[t] = combine_run<K>(x + b0, b1 - b0, 1);
+      }
+    });
+    double v = O::init();
+    for (double p : part) v = O::merge(v, p);
+    store(0, v);
+    return;
+  }
+  if (B == 1) {  // rows of A, each contiguous
+    parallel_for(A, min_rows, [&](int64_t lo, int64_t hi) {
+      for (int64_t a = lo; a < hi; ++a) store(a, combine_run<K>(x + a * R, R, 1));
+    });
+    return;
+  }
+  // B > 1: accumulate a row of B per a, vectorised over b; parallel over a, or over b when A is small.
+  auto rows = [&](int64_t a, int64_t b0, int64_t b1) {
+    std::vector<double> accv(static_cast<size_t>(b1 - b0), O::init());
+    double* __restrict acc = accv.data();
+    const int64_t nb = b1 - b0;
+    auto ld = [](const S* p, int64_t i) { return double(Elem<S>::load(p[i])); };
+    int64_t r = 0;
+    for (; r + 4 <= R; r += 4) {  // four rows per pass over the accumulators
+      const S* __restrict r0 = x + (a * R + r) * B + b0;
+      const S* __restrict r1 = r0 + B;
+      const S* __restrict r2 = r1 + B;
+      const S* __restrict r3 = r2 + B;
+      for (int64_t b = 0; b < nb; ++b)
+        acc[b] = O::combine(O::combine(O::combine(O::combine(acc[b], ld(r0, b)), ld(r1, b)), ld(r2, b)), ld(r3, b));
+    }
+    for (; r < R; ++r) {
+      const S* __restrict row = x + (a * R + r) * B + b0;
+      for (int64_t b = 0; b < nb; ++b) acc[b] = O::combine(acc[b], ld(row, b));
+    }
+    for (int64_t b = 0; b < nb; ++b) store(a * B + b0 + b, acc[b]);
+  };
+  if (A >= 8 || A * R * B < kGrain) {
+    parallel_for(A, min_rows, [&](int64_t lo, int64_t hi) {
+      for (int64_t a = lo; a < hi; ++a) rows(a, 0, B);
+    });
+  } else {
+    for (int64_t a = 0; a < A; ++a)
+      parallel_for(B, std::max<int64_t>(16, kGrain / std::max<int64_t>(R, 1)), [&](int64_t lo, int64_t hi) { rows(a, lo, hi); });
+  }
+}
+
+template <typename S>
+bool try_arb(const State& st, const S* x, S* y) {
+  if (!st.arb) return false;
+  switch (st.kind) {
+    case kSum: reduce_arb<kSum>(st, x, y); return true;
+    case kMean: reduce_arb<kMean>(st, x, y); return true;
+    case kProd: reduce_arb<kProd>(st, x, y); return true;
+    case kMax: reduce_arb<kMax>(st, x, y); return true;
+    case kMin: reduce_arb<kMin>(st, x, y); return true;
+    case kNansum: reduce_arb<kNansum>(st, x, y); return true;
+    case kNorm1: reduce_arb<kNorm1>(st, x, y); return true;
+    case kNorm2: reduce_arb<kNorm2>(st, x, y); return true;
+    case kSumToLike: reduce_arb<kSumToLike>(st, x, y); return true;
+  }
+  return false;
+}
+
 int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
   const State& st = *static_cast<const State*>(state);
   dispatch_numeric(st.dtype, [&](auto tag) {
     using S = decltype(tag);
-    reduce<S>(st, reinterpret_cast<const S*>(data_of(in[0])), reinterpret_cast<S*>(data_of(out[0])), numel(out[0]));
+    const S* x = reinterpret_cast<const S*>(data_of(in[0]));
+    S* y = reinterpret_cast<S*>(data_of(out[0]));
+    if (!try_arb<S>(st, x, y)) reduce<S>(st, x, y, numel(out[0]));
   });
   return 0;
 }

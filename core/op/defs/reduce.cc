@@ -30,6 +30,7 @@ Shape reduce_shape(const Shape& shape, const std::vector<bool>& mask, bool keepd
   for (size_t i = 0; i < shape.size(); ++i)
     if (!mask[i]) out.push_back(shape[i]);
     else if (keepdims) out.push_back(1);
+  if (out.empty()) out.push_back(1);  // MXNet 1.x has no 0-d arrays: a full reduction is (1,)
   return out;
 }
 
