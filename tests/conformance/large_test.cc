@@ -71,6 +71,38 @@ TEST(LargeInputs, ReductionsMatchNaiveOnEveryLayout) {
   }
 }
 
+TEST(LargeInputs, BroadcastingMatchesNaive) {
+  struct C {
+    Shape a, b, out;
+  };
+  const std::vector<C> cases = {{{512, 300}, {1, 300}, {512, 300}},
+                                {{512, 1}, {1, 300}, {512, 300}},
+                                {{1 << 17}, {1 << 17}, {1 << 17}},
+                                {{3, 200, 70}, {200, 1}, {3, 200, 70}}};
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (const C& c : cases) {
+    std::vector<float> xa(size_t(numel(c.a))), xb(size_t(numel(c.b)));
+    for (float& v : xa) v = u(rng);
+    for (float& v : xb) v = u(rng);
+    Arr a(c.a), b(c.b);
+    a.set(xa);
+    b.set(xb);
+    Arr y = mx::test::invoke1("broadcast_mul", {a.get(), b.get()});
+    const auto got = y.to_vector<float>();
+    ASSERT_EQ(int64_t(got.size()), numel(c.out));
+    for (int64_t i = 0; i < numel(c.out); ++i) {
+      const auto co = conformance::unravel(i, c.out);
+      auto at = [&](const Shape& s) {  // right-aligned, size-1 dims broadcast
+        std::vector<int64_t> k(s.size());
+        for (size_t d = 0; d < s.size(); ++d) k[d] = s[d] == 1 ? 0 : co[d + co.size() - s.size()];
+        return size_t(conformance::ravel(k, s));
+      };
+      ASSERT_EQ(got[size_t(i)], xa[at(c.a)] * xb[at(c.b)]) << "element " << i;
+    }
+  }
+}
+
 TEST(LargeInputs, SortRowsMatchStdSort) {
   std::mt19937_64 rng(12);
   std::uniform_real_distribution<float> u(-1, 1);

@@ -1,10 +1,12 @@
 // broadcast_* binary ops and broadcast_like over strided runs (see strided.h).
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
 #include <string>
 #include <type_traits>
 
+#include "../parallel.h"
 #include "dispatch.h"
 #include "strided.h"
 
@@ -73,7 +75,7 @@ void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
     const S* a = reinterpret_cast<const S*>(data_of(in[0]));
     const S* b = OP == kLhs ? a : reinterpret_cast<const S*>(data_of(in[1]));
     S* o = reinterpret_cast<S*>(data_of(out));
-    for_each_run(st.plan, [&](int64_t oo, int64_t oa, int64_t ob, int64_t n, int64_t sa, int64_t sb) {
+    auto runs = [&](int64_t oo, int64_t oa, int64_t ob, int64_t n, int64_t sa, int64_t sb) {
       S* __restrict po = o + oo;
       const S* pa = a + oa;
       const S* pb = b + ob;
@@ -88,7 +90,10 @@ void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
       } else {
         for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i * sa]), E::load(pb[i * sb])));
       }
-    });
+    };
+    const int64_t slab = slab_size(st.plan);
+    parallel_for(st.plan.shape[0], std::max<int64_t>(1, (int64_t(1) << 15) / slab),
+                 [&](int64_t lo, int64_t hi) { for_each_run_part(st.plan, lo, hi, runs); });
   });
 }
 

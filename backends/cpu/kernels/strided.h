@@ -60,12 +60,12 @@ inline bool make_plan(const DLTensor* a, const DLTensor* b, const DLTensor& out,
   return true;
 }
 
-// Calls inner(out_offset, a_offset, b_offset, n, a_step, b_step) for each innermost run.
+// Calls inner(out_offset, a_offset, b_offset, n, a_step, b_step) for each innermost run, starting
+// at the given offsets.
 template <typename Inner>
-void for_each_run(const BroadcastPlan& p, Inner&& inner) {
+void for_each_run(const BroadcastPlan& p, Inner&& inner, int64_t out = 0, int64_t oa = 0, int64_t ob = 0) {
   const int last = p.ndim - 1;
   int64_t idx[kMaxDims] = {0};
-  int64_t oa = 0, ob = 0, out = 0;
   const int64_t n = p.shape[last];
   for (;;) {
     inner(out, oa, ob, n, p.stride[0][last], p.stride[1][last]);
@@ -81,6 +81,32 @@ void for_each_run(const BroadcastPlan& p, Inner&& inner) {
     }
     if (d < 0) return;
   }
+}
+
+}  // namespace mxcpu
+
+namespace mxcpu {
+
+// for_each_run over the slab [lo, hi) of the plan's first dim (a part of the run if it is the
+// only dim): parallel loops hand each thread one slab.
+template <typename Inner>
+void for_each_run_part(const BroadcastPlan& p, int64_t lo, int64_t hi, Inner&& inner) {
+  if (p.ndim == 1) {
+    inner(lo, lo * p.stride[0][0], lo * p.stride[1][0], hi - lo, p.stride[0][0], p.stride[1][0]);
+    return;
+  }
+  BroadcastPlan q = p;
+  q.shape[0] = hi - lo;
+  int64_t rest = 1;
+  for (int d = 1; d < p.ndim; ++d) rest *= p.shape[d];
+  for_each_run(q, inner, lo * rest, lo * p.stride[0][0], lo * p.stride[1][0]);
+}
+
+// Elements of one slab of the plan's first dim.
+inline int64_t slab_size(const BroadcastPlan& p) {
+  int64_t rest = 1;
+  for (int d = 1; d < p.ndim; ++d) rest *= p.shape[d];
+  return rest;
 }
 
 }  // namespace mxcpu
