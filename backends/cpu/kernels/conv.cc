@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../cpu_backend.h"
+#include "../parallel.h"
 
 namespace mxcpu {
 namespace {
@@ -268,9 +269,13 @@ void windows(const Geo& g, F&& f) {
     }
 }
 
+// Planes (image, channel) are independent: pooling runs in parallel over them.
+int64_t planes_per_task(const Geo& g) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(g.h * g.w, 1)); }
+
 template <typename T>
 void pool_fwd(const Geo& g, const T* x, T* y) {
-  for (int64_t p = 0; p < g.n * g.c; ++p) {
+  parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
+  for (int64_t p = lo; p < hi; ++p) {
     const T* xp = x + p * g.h * g.w;
     T* yp = y + p * g.oh * g.ow;
     windows(g, [&](int64_t oy, int64_t ox, int64_t y0, int64_t y1, int64_t x0, int64_t x1, int64_t size) {
@@ -285,12 +290,14 @@ void pool_fwd(const Geo& g, const T* x, T* y) {
       yp[oy * g.ow + ox] = acc;
     });
   }
+  });
 }
 
 template <typename T>
 void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
-  std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
-  for (int64_t p = 0; p < g.n * g.c; ++p) {
+  parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
+  std::fill(dx + lo * g.h * g.w, dx + hi * g.h * g.w, T(0));
+  for (int64_t p = lo; p < hi; ++p) {
     const T* xp = x + p * g.h * g.w;
     const T* gp = og + p * g.oh * g.ow;
     T* dp = dx + p * g.h * g.w;
@@ -309,6 +316,7 @@ void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
       }
     });
   }
+  });
 }
 
 template <bool BACKWARD>

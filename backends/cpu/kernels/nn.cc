@@ -8,6 +8,7 @@
 
 #include <cstddef>
 
+#include "../parallel.h"
 #include "dispatch.h"
 #include "mx/philox.h"
 #include "strided.h"
@@ -102,9 +103,10 @@ int softmax_create(const mx_kernel_args* args, void** out) {
 template <typename S>
 void softmax_t(const AxisPlan& p, const S* x, S* y) {
   using E = Elem<S>;
-  std::vector<double> row(static_cast<size_t>(p.n));
-  for (int64_t o = 0; o < p.outer; ++o)
-    for (int64_t i = 0; i < p.inner; ++i) {
+  parallel_for(p.outer * p.inner, std::max<int64_t>(1, 8192 / std::max<int64_t>(p.n, 1)), [&](int64_t lo, int64_t hi) {
+    std::vector<double> row(static_cast<size_t>(p.n));
+    for (int64_t r = lo; r < hi; ++r) {
+      const int64_t o = r / p.inner, i = r % p.inner;
       const int64_t base = o * p.n * p.inner + i;
       double mx = -INFINITY;
       for (int64_t j = 0; j < p.n; ++j) {
@@ -119,6 +121,7 @@ void softmax_t(const AxisPlan& p, const S* x, S* y) {
         y[base + j * p.inner] = E::store(static_cast<typename E::C>(v));
       }
     }
+  });
 }
 
 int softmax_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
@@ -388,7 +391,9 @@ void bn_t(const BnPlan& p, bool training, const DLTensor* in, DLTensor* out) {
   const T *x = ptr(in[0]), *gamma = ptr(in[1]), *beta = ptr(in[2]);
   T *mm = ptr(in[3]), *mv = ptr(in[4]), *y = ptr(out[0]), *mean = ptr(out[1]), *var = ptr(out[2]);
   const double count = double(p.outer * p.inner);
-  for (int64_t ch = 0; ch < p.c; ++ch) {
+  // channels are independent (each writes its own statistics)
+  parallel_for(p.c, std::max<int64_t>(1, 8192 / std::max<int64_t>(p.outer * p.inner, 1)), [&](int64_t lo, int64_t hi) {
+  for (int64_t ch = lo; ch < hi; ++ch) {
     double mu, sigma2;
     if (training) {
       double s = 0, s2 = 0;
@@ -416,6 +421,7 @@ void bn_t(const BnPlan& p, bool training, const DLTensor* in, DLTensor* out) {
         y[k] = T((double(x[k]) - mu) * scale + shift);
       }
   }
+  });
 }
 
 int bn_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
@@ -453,8 +459,9 @@ void ln_t(const RowPlan& p, const DLTensor* in, DLTensor* out) {
   auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
   const T *x = ptr(in[0]), *g = ptr(in[1]), *b = ptr(in[2]);
   T *y = ptr(out[0]), *mean = ptr(out[1]), *std_out = ptr(out[2]);
-  for (int64_t o = 0; o < p.outer; ++o)
-    for (int64_t i = 0; i < p.inner; ++i) {
+  parallel_for(p.outer * p.inner, std::max<int64_t>(1, 8192 / std::max<int64_t>(p.d, 1)), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const int64_t o = r / p.inner, i = r % p.inner;
       double s = 0, s2 = 0;
       for (int64_t j = 0; j < p.d; ++j) s += double(x[(o * p.d + j) * p.inner + i]);
       const double mu = s / double(p.d);
@@ -467,6 +474,7 @@ void ln_t(const RowPlan& p, const DLTensor* in, DLTensor* out) {
         y[k] = T((double(x[k]) - mu) / sd * double(g[j]) + double(b[j]));
       }
     }
+  });
 }
 
 int ln_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
