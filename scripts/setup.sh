@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libopenblas-dev libboost-dev libdlpack-dev zlib1g-dev
+  dataset-fashion-mnist
   libgtest-dev libgmock-dev libbenchmark-dev
   abigail-tools binutils
 )

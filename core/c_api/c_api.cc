@@ -12,6 +12,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "c_api/border.h"
 #include "c_api/handles.h"
 #include "engine/engine.h"
 #include "ndarray/autograd.h"
@@ -24,15 +25,10 @@
 #include "resource/resource.h"
 #include "storage/storage.h"
 
-namespace {
+namespace mx::capi {
 
 thread_local std::string t_error;
 thread_local int32_t t_code = MX_ERR_OK;
-
-// Per-thread return buffers ("valid until the next call on this thread").
-thread_local std::vector<mx_ndarray_t> t_handles;
-thread_local std::vector<std::string> t_strings;
-thread_local std::vector<const char*> t_cstrs;
 
 int set_error(int32_t code, const std::string& msg) {
   t_code = code;
@@ -40,26 +36,41 @@ int set_error(int32_t code, const std::string& msg) {
   return -1;
 }
 
-#define API_BEGIN() try {
-#define API_END()                                                 \
-  }                                                               \
-  catch (const mx::Error& e) {                                    \
-    return set_error(e.code(), e.what());                         \
-  }                                                               \
-  catch (const std::bad_alloc&) {                                 \
-    return set_error(MX_ERR_OUT_OF_MEMORY, "host out of memory"); \
-  }                                                               \
-  catch (const std::exception& e) {                               \
-    return set_error(MX_ERR_INTERNAL, e.what());                  \
-  }                                                               \
-  catch (...) {                                                   \
-    return set_error(MX_ERR_INTERNAL, "unknown exception");       \
-  }                                                               \
-  return 0;
-
 void need(const void* p, const char* fn, const char* what) {
   if (!p) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ", what, " is NULL");
 }
+
+const char* param_type_name(const mx::op::ParamSpec& p, std::vector<std::unique_ptr<std::string>>& keep) {
+  switch (p.type) {
+    case mx::op::ParamType::kInt: return "int";
+    case mx::op::ParamType::kFloat: return "float";
+    case mx::op::ParamType::kBool: return "boolean";
+    case mx::op::ParamType::kShape: return "Shape(tuple)";
+    case mx::op::ParamType::kDType: return "dtype";
+    case mx::op::ParamType::kDevice: return "device";
+    case mx::op::ParamType::kAxes: return "Shape or None";
+    case mx::op::ParamType::kOptInts: return "tuple of <int or None>";
+    case mx::op::ParamType::kString: return "string";
+    case mx::op::ParamType::kEnum: {
+      std::string s = "{";
+      for (size_t i = 0; i < p.choices.size(); ++i) s += (i ? ", " : "") + p.choices[i];
+      keep.push_back(std::make_unique<std::string>(s + "}"));
+      return keep.back()->c_str();
+    }
+  }
+  return "?";
+}
+
+}  // namespace mx::capi
+
+using namespace mx::capi;
+
+namespace {
+
+// Per-thread return buffers ("valid until the next call on this thread").
+thread_local std::vector<mx_ndarray_t> t_handles;
+thread_local std::vector<std::string> t_strings;
+thread_local std::vector<const char*> t_cstrs;
 
 const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) {
   need(h, fn, "array handle");
@@ -67,15 +78,6 @@ const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) {
 }
 
 mx_ndarray_t wrap(mx::NDArray a) { return new mx_ndarray{std::move(a)}; }
-
-// Writes `value` into a caller's versioned struct: only the fields its struct_size covers, and
-// never the struct_size itself (the caller's declaration of what it knows).
-template <typename T>
-void write_sized(T* out, const T& value, const char* fn) {
-  const uint32_t n = out->struct_size < sizeof(T) ? out->struct_size : uint32_t(sizeof(T));
-  if (n < sizeof(uint32_t)) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": struct_size is not set");
-  std::memcpy(reinterpret_cast<char*>(out) + 4, reinterpret_cast<const char*>(&value) + 4, n - 4);
-}
 
 mx::Shape shape_of(const int64_t* shape, int32_t ndim, const char* fn) {
   if (ndim < 0 || ndim > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ndim ", ndim, " is out of range [0, 32]");
@@ -486,26 +488,6 @@ int mx_op_list(uint32_t* out_num, const char*** out_names) {
 // ---------------------------------------------------------------- op info
 
 namespace {
-
-const char* param_type_name(const mx::op::ParamSpec& p, std::vector<std::unique_ptr<std::string>>& keep) {
-  switch (p.type) {
-    case mx::op::ParamType::kInt: return "int";
-    case mx::op::ParamType::kFloat: return "float";
-    case mx::op::ParamType::kBool: return "boolean";
-    case mx::op::ParamType::kShape: return "Shape(tuple)";
-    case mx::op::ParamType::kDType: return "dtype";
-    case mx::op::ParamType::kDevice: return "device";
-    case mx::op::ParamType::kAxes: return "Shape or None";
-    case mx::op::ParamType::kOptInts: return "tuple of <int or None>";
-    case mx::op::ParamType::kEnum: {
-      std::string s = "{";
-      for (size_t i = 0; i < p.choices.size(); ++i) s += (i ? ", " : "") + p.choices[i];
-      keep.push_back(std::make_unique<std::string>(s + "}"));
-      return keep.back()->c_str();
-    }
-  }
-  return "?";
-}
 
 // Per-op info built once and kept for the life of the library.
 struct OpInfoStore {

@@ -6,3 +6,22 @@
 struct mx_ndarray {
   mx::NDArray arr;
 };
+
+#include <memory>
+#include <string>
+
+#include "io/iter.h"
+#include "io/recordio.h"
+
+struct mx_dataiter {
+  std::unique_ptr<mx::io::DataIter> it;
+};
+
+struct mx_recordio_writer {
+  mx::io::RecordWriter w;
+};
+
+struct mx_recordio_reader {
+  mx::io::RecordReader r;
+  std::string record;  // the last record read (valid until the next call)
+};

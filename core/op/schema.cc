@@ -53,9 +53,9 @@ std::string canonical_float(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string& raw) {
+std::string normalise(const std::string& owner, const ParamSpec& p, const std::string& raw) {
   auto bad = [&](const std::string& why) -> std::string {
-    fail(MX_ERR_INVALID_ARGUMENT, op.name, ": invalid value '", raw, "' for attribute '", p.name, "': ", why);
+    fail(MX_ERR_INVALID_ARGUMENT, owner, ": invalid value '", raw, "' for attribute '", p.name, "': ", why);
   };
   auto in_range = [&](double v) {
     if (v < p.min || v > p.max)
@@ -82,7 +82,7 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
       if (raw == "0" || raw == "False" || raw == "false") return "False";
       return bad("expected True or False");
     case ParamType::kShape: {
-      Shape s = parse_shape(raw, str_cat(op.name, ": attribute '", p.name, "'"));
+      Shape s = parse_shape(raw, str_cat(owner, ": attribute '", p.name, "'"));
       const double lowest = p.min > -1e307 ? p.min : 0;  // Reshape admits its special codes
       for (int64_t d : s)
         if (double(d) < lowest) bad(lowest < 0 ? "dimension code out of range" : "dimensions must be non-negative");
@@ -96,7 +96,7 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
       return Device::parse(raw).str();
     case ParamType::kAxes: {
       if (raw == "None" || raw.empty()) return "None";
-      Shape s = parse_shape(raw, str_cat(op.name, ": attribute '", p.name, "'"));
+      Shape s = parse_shape(raw, str_cat(owner, ": attribute '", p.name, "'"));
       return shape_str(s);
     }
     case ParamType::kOptInts: {
@@ -124,6 +124,8 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
       if (out.size() > 1) out.pop_back();
       return out + ")";
     }
+    case ParamType::kString:
+      return raw;
     case ParamType::kEnum:
       if (std::find(p.choices.begin(), p.choices.end(), raw) == p.choices.end()) {
         std::string list;
@@ -138,28 +140,33 @@ std::string normalise(const OpSchema& op, const ParamSpec& p, const std::string&
 }  // namespace
 
 Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals) {
+  return parse_params(op.name, op.params, n, keys, vals);
+}
+
+Attrs parse_params(const std::string& owner, const std::vector<ParamSpec>& params, int n, const char* const* keys,
+                   const char* const* vals) {
   Attrs out;
-  out.kv.reserve(op.params.size());
-  for (const auto& p : op.params) out.kv.emplace_back(p.name, p.default_value);
-  std::vector<bool> given(op.params.size(), false);
+  out.kv.reserve(params.size());
+  for (const auto& p : params) out.kv.emplace_back(p.name, p.default_value);
+  std::vector<bool> given(params.size(), false);
   for (int i = 0; i < n; ++i) {
-    if (!keys || !keys[i] || !vals || !vals[i]) fail(MX_ERR_INVALID_ARGUMENT, op.name, ": attribute ", i, " is NULL");
+    if (!keys || !keys[i] || !vals || !vals[i]) fail(MX_ERR_INVALID_ARGUMENT, owner, ": attribute ", i, " is NULL");
     const std::string key = keys[i];
-    auto it = std::find_if(op.params.begin(), op.params.end(), [&](const ParamSpec& p) { return p.name == key; });
-    if (it == op.params.end()) {
+    auto it = std::find_if(params.begin(), params.end(), [&](const ParamSpec& p) { return p.name == key; });
+    if (it == params.end()) {
       std::string list;
-      for (auto& p : op.params) list += (list.empty() ? "" : ", ") + p.name;
-      fail(MX_ERR_INVALID_ARGUMENT, op.name, ": unknown attribute '", key, "' (valid: ",
+      for (auto& p : params) list += (list.empty() ? "" : ", ") + p.name;
+      fail(MX_ERR_INVALID_ARGUMENT, owner, ": unknown attribute '", key, "' (valid: ",
            list.empty() ? "none" : list, ")");
     }
-    const size_t idx = size_t(it - op.params.begin());
-    out.kv[idx].second = normalise(op, *it, vals[i]);
+    const size_t idx = size_t(it - params.begin());
+    out.kv[idx].second = normalise(owner, *it, vals[i]);
     given[idx] = true;
   }
-  for (size_t i = 0; i < op.params.size(); ++i)
-    if (op.params[i].required && !given[i])
-      fail(MX_ERR_INVALID_ARGUMENT, op.name, ": required attribute '", op.params[i].name, "' is missing (",
-           op.params[i].doc, ")");
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].required && !given[i])
+      fail(MX_ERR_INVALID_ARGUMENT, owner, ": required attribute '", params[i].name, "' is missing (",
+           params[i].doc, ")");
   return out;
 }
 
@@ -213,6 +220,9 @@ std::vector<GradValue> no_gradient(const GradArgs& a) { return std::vector<GradV
 
 ParamSpec param_axes(const std::string& name, const std::string& def, const std::string& doc) {
   return {name, ParamType::kAxes, def, false, -1e308, 1e308, {}, doc};
+}
+ParamSpec param_string(const std::string& name, const std::string& def, const std::string& doc) {
+  return {name, ParamType::kString, def, false, -1e308, 1e308, {}, doc};
 }
 ParamSpec param_opt_ints(const std::string& name, const std::string& def, const std::string& doc) {
   return {name, ParamType::kOptInts, def, false, -1e308, 1e308, {}, doc};

@@ -17,7 +17,7 @@ namespace mx::op {
 
 // kAxes: "None", an int or a tuple of ints (negative counts from the end), as MXNet's `axis`.
 // kOptInts: a tuple whose entries may be None, as slice's begin / end / step.
-enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum, kAxes, kOptInts };
+enum class ParamType { kInt, kFloat, kBool, kShape, kDType, kDevice, kEnum, kAxes, kOptInts, kString };
 
 struct ParamSpec {
   std::string name;
@@ -110,6 +110,9 @@ struct OpSchema {
 // Validates and completes attributes: unknown names, missing required params, unparsable values
 // and out-of-range values each raise MX_ERR_INVALID_ARGUMENT naming op and attribute.
 Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals);
+// The same for any parameter list (data iterators): errors name `owner`.
+Attrs parse_params(const std::string& owner, const std::vector<ParamSpec>& params, int n, const char* const* keys,
+                   const char* const* vals);
 
 class Registry {
  public:
@@ -138,6 +141,7 @@ ParamSpec param_float(const std::string& name, const std::string& def, const std
 ParamSpec param_bool(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_axes(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_int(const std::string& name, const std::string& def, const std::string& doc);
+ParamSpec param_string(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_opt_ints(const std::string& name, const std::string& def, const std::string& doc);
 ParamSpec param_required(ParamSpec p);
 // Canonical string of a float attribute value.

@@ -279,6 +279,70 @@ MX_API int mx_autograd_grad(uint32_t num_heads, const mx_ndarray_t* heads, const
 /* The gradient buffer of a marked variable as a new handle (to free), or NULL if none. */
 MX_API int mx_ndarray_get_grad(mx_ndarray_t arr, mx_ndarray_t* out);
 
+/* ---------------------------------------------------------------- data iterators (ABI 1.2) */
+
+typedef struct mx_dataiter* mx_dataiter_t;
+
+/* Names of the data iterators (MNISTIter, CSVIter, ...); they live as long as the library. */
+MX_API int mx_dataiter_list(uint32_t* out_num, const char*** out_names);
+
+/* An iterator's params, as mx_op_info describes an op's. Strings live as long as the library. */
+typedef struct mx_dataiter_info {
+  uint32_t struct_size; /* set by the caller */
+  const char* name;
+  const char* doc;
+  uint32_t num_params;
+  const char* const* param_names;
+  const char* const* param_types;
+  const char* const* param_defaults; /* "" for required params */
+  const char* const* param_docs;
+} mx_dataiter_info;
+
+MX_API int mx_dataiter_get_info(const char* name, mx_dataiter_info* out);
+
+/* Creates an iterator from string params (MXNet's names) and starts prefetching. Unknown or
+ * invalid params, and unreadable or malformed files, fail here with a message naming them. */
+MX_API int mx_dataiter_create(const char* name, uint32_t num_params, const char** keys, const char** vals,
+                              mx_dataiter_t* out);
+MX_API int mx_dataiter_free(mx_dataiter_t it);
+/* Advances to the next batch: *out_has_next is 0 at the end of the epoch. Errors met while
+ * preparing the batch (a corrupt record, a bad row) are returned here. */
+MX_API int mx_dataiter_next(mx_dataiter_t it, int32_t* out_has_next);
+/* Starts the next epoch. */
+MX_API int mx_dataiter_reset(mx_dataiter_t it);
+/* The current batch's data / label as new handles (the caller frees them). */
+MX_API int mx_dataiter_get_data(mx_dataiter_t it, mx_ndarray_t* out);
+MX_API int mx_dataiter_get_label(mx_dataiter_t it, mx_ndarray_t* out);
+/* Number of trailing samples of the current batch that are padding. */
+MX_API int mx_dataiter_get_pad(mx_dataiter_t it, int32_t* out_pad);
+/* Sample ids of the current batch; the array is valid until the next call on `it`. */
+MX_API int mx_dataiter_get_index(mx_dataiter_t it, const uint64_t** out_index, uint64_t* out_size);
+
+/* ---------------------------------------------------------------- RecordIO (ABI 1.2) */
+
+typedef struct mx_recordio_writer* mx_recordio_writer_t;
+typedef struct mx_recordio_reader* mx_recordio_reader_t;
+
+/* dmlc RecordIO (.rec). idx_path may be NULL; with one, write_keyed also records "key\toffset". */
+MX_API int mx_recordio_writer_create(const char* path, const char* idx_path, mx_recordio_writer_t* out);
+MX_API int mx_recordio_writer_write(mx_recordio_writer_t w, const void* data, uint64_t size);
+MX_API int mx_recordio_writer_write_keyed(mx_recordio_writer_t w, int64_t key, const void* data, uint64_t size);
+MX_API int mx_recordio_writer_tell(mx_recordio_writer_t w, uint64_t* out_pos);
+/* Flushes and closes; a failure to flush is reported (the handle is freed either way). */
+MX_API int mx_recordio_writer_free(mx_recordio_writer_t w);
+
+MX_API int mx_recordio_reader_create(const char* path, mx_recordio_reader_t* out);
+/* The next record: *out_data / *out_size stay valid until the next call on r; at the end of the
+ * file *out_data is NULL and *out_size 0. A malformed file fails with its byte offset. */
+MX_API int mx_recordio_reader_read(mx_recordio_reader_t r, const void** out_data, uint64_t* out_size);
+MX_API int mx_recordio_reader_seek(mx_recordio_reader_t r, uint64_t pos);
+MX_API int mx_recordio_reader_tell(mx_recordio_reader_t r, uint64_t* out_pos);
+MX_API int mx_recordio_reader_free(mx_recordio_reader_t r);
+
+/* An .idx file's entries in file order (arrays valid until the next call on this thread). */
+MX_API int mx_recordio_read_index(const char* idx_path, uint64_t* out_num, const int64_t** out_keys,
+                                  const uint64_t** out_offsets);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,118 @@
+#include "io/iter.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+
+namespace mx::io {
+
+// ---------------------------------------------------------------- prefetcher
+
+Prefetcher::Prefetcher(std::unique_ptr<BatchSource> source, size_t capacity, Device dev)
+    : source_(std::move(source)), capacity_(std::max<size_t>(capacity, 1)), dev_(dev) {
+  start();
+}
+
+Prefetcher::~Prefetcher() { stop(); }
+
+void Prefetcher::start() {
+  stopping_ = finished_ = false;
+  queue_.clear();
+  thread_ = std::thread([this] { produce(); });
+}
+
+void Prefetcher::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  can_put_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Prefetcher::produce() {
+  for (;;) {
+    Item item;
+    try {
+      item.end = !source_->next(item.batch);
+    } catch (const Error& e) {
+      item.error = e.what();
+      item.error_code = e.code();
+    } catch (const std::exception& e) {
+      item.error = e.what();
+      item.error_code = MX_ERR_INTERNAL;
+    }
+    const bool last = item.end || !item.error.empty();
+    std::unique_lock<std::mutex> lk(mu_);
+    can_put_.wait(lk, [&] { return stopping_ || queue_.size() < capacity_; });
+    if (stopping_) return;
+    queue_.push_back(std::move(item));
+    can_take_.notify_one();
+    if (last) return;  // the epoch is over (or broken): wait for reset()
+  }
+}
+
+void Prefetcher::reset() {
+  stop();
+  source_->reset();
+  start();
+}
+
+bool Prefetcher::next() {
+  Item item;
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (finished_) return false;
+    can_take_.wait(lk, [&] { return !queue_.empty(); });
+    item = std::move(queue_.front());
+    queue_.pop_front();
+    can_put_.notify_one();
+    if (item.end || !item.error.empty()) finished_ = true;
+  }
+  if (!item.error.empty()) fail(item.error_code, item.error);
+  if (item.end) return false;
+  HostBatch& h = item.batch;
+  Batch b;
+  b.data = NDArray(h.data_shape, h.data_dtype, dev_);
+  b.data.copy_from_host(h.data.data(), h.data.size());
+  b.label = NDArray(h.label_shape, h.label_dtype, dev_);
+  b.label.copy_from_host(h.label.data(), h.label.size());
+  b.pad = h.pad;
+  b.index = std::move(h.index);
+  current_ = std::move(b);
+  return true;
+}
+
+// ---------------------------------------------------------------- registry
+
+std::vector<op::ParamSpec> prefetch_params() {
+  op::ParamSpec buf = op::param_int("prefetch_buffer", "4", "batches prepared ahead of the consumer");
+  buf.min = 1;
+  return {buf, op::param_device("device of the output arrays (cpu(0), gpu(0), ...)")};
+}
+
+const std::vector<IterSpec>& iterators() {
+  static const std::vector<IterSpec> all = [] {
+    std::vector<IterSpec> v;
+    register_mnist(v);
+    register_csv(v);
+    std::sort(v.begin(), v.end(), [](const IterSpec& a, const IterSpec& b) { return a.name < b.name; });
+    return v;
+  }();
+  return all;
+}
+
+std::unique_ptr<DataIter> create_iter(const std::string& name, int n, const char* const* keys, const char* const* vals) {
+  for (const IterSpec& s : iterators()) {
+    if (s.name != name) continue;
+    const op::Attrs attrs = op::parse_params(name, s.params, n, keys, vals);
+    const std::string& ctx = attrs.str("ctx");
+    const Device dev = ctx.empty() ? cpu() : Device::parse(ctx);
+    return std::make_unique<Prefetcher>(s.make_source(attrs), size_t(attrs.i("prefetch_buffer")), dev);
+  }
+  std::string list;
+  for (const IterSpec& s : iterators()) list += (list.empty() ? "" : ", ") + s.name;
+  fail(MX_ERR_NOT_FOUND, "unknown data iterator '", name, "' (known: ", list, ")");
+}
+
+}  // namespace mx::io

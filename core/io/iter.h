@@ -1,0 +1,105 @@
+// Data iterators (MXNet's io module): a registry of named iterators with documented params, each
+// producing batches of (data, label, pad, index). Sources fill host batches; the Prefetcher runs
+// a source on a background thread, a bounded queue ahead of the consumer, and turns each host
+// batch into NDArrays on the chosen device.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/device.h"
+#include "ndarray/ndarray.h"
+#include "op/schema.h"
+
+namespace mx::io {
+
+// One batch as a consumer sees it.
+struct Batch {
+  NDArray data, label;
+  int32_t pad = 0;               // trailing samples that are padding (round_batch wrap or fill)
+  std::vector<uint64_t> index;   // sample ids in the batch
+};
+
+// One batch as a source produces it: raw host bytes in the batch's dtypes.
+struct HostBatch {
+  Shape data_shape, label_shape;
+  int32_t data_dtype = MX_FLOAT32, label_dtype = MX_FLOAT32;
+  std::vector<char> data, label;
+  int32_t pad = 0;
+  std::vector<uint64_t> index;
+};
+
+// Produces host batches in order; reset() starts the next epoch. Runs on the prefetch thread.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual bool next(HostBatch& out) = 0;  // false at the end of the epoch
+  virtual void reset() = 0;
+};
+
+class DataIter {
+ public:
+  virtual ~DataIter() = default;
+  virtual void reset() = 0;
+  virtual bool next() = 0;  // false at the end of the epoch; errors from the source surface here
+  virtual const Batch& value() const = 0;
+};
+
+// Runs a source up to `capacity` batches ahead on its own thread.
+class Prefetcher : public DataIter {
+ public:
+  Prefetcher(std::unique_ptr<BatchSource> source, size_t capacity, Device dev);
+  ~Prefetcher() override;
+  void reset() override;
+  bool next() override;
+  const Batch& value() const override { return current_; }
+
+ private:
+  struct Item {
+    HostBatch batch;
+    bool end = false;
+    std::string error;  // the source's failure, raised by next()
+    int32_t error_code = 0;
+  };
+  void start();
+  void stop();
+  void produce();
+
+  std::unique_ptr<BatchSource> source_;
+  size_t capacity_;
+  Device dev_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable can_put_, can_take_;
+  std::deque<Item> queue_;
+  bool stopping_ = false, finished_ = false;
+  Batch current_;
+};
+
+struct IterSpec {
+  std::string name, doc;
+  std::vector<op::ParamSpec> params;
+  // Makes the source from validated params (throws mx::Error naming file, line, offset).
+  std::function<std::unique_ptr<BatchSource>(const op::Attrs&)> make_source;
+};
+
+// Every registered iterator (MNISTIter, CSVIter, ...), sorted by name.
+const std::vector<IterSpec>& iterators();
+// Validates params (as ops do) and starts the iterator; throws MX_ERR_NOT_FOUND for unknown names.
+std::unique_ptr<DataIter> create_iter(const std::string& name, int n, const char* const* keys, const char* const* vals);
+
+// Params every iterator takes: prefetch_buffer and ctx.
+std::vector<op::ParamSpec> prefetch_params();
+
+// Registration of each family (called by iterators()).
+void register_mnist(std::vector<IterSpec>& out);
+void register_csv(std::vector<IterSpec>& out);
+
+}  // namespace mx::io
