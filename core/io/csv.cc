@@ -11,12 +11,8 @@
 #include "io/iter.h"
 
 namespace mx::io {
-namespace {
 
-// Every row of path as `width` numbers; errors name file, line and column.
-std::vector<double> read_csv(const std::string& path, int64_t width, const std::string& shape_name, const Shape& shape) {
-  std::ifstream in(path);
-  if (!in) fail(MX_ERR_NOT_FOUND, "CSVIter: cannot open ", path, ": ", std::strerror(errno));
+std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t width, const std::string& what) {
   std::vector<double> out;
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
@@ -27,7 +23,6 @@ std::vector<double> read_csv(const std::string& path, int64_t width, const std::
     for (;;) {
       while (*p == ' ' || *p == '\t') ++p;
       char* end = nullptr;
-      errno = 0;
       const double v = std::strtod(p, &end);
       const char* e = end;
       while (*e == ' ' || *e == '\t') ++e;
@@ -40,11 +35,18 @@ std::vector<double> read_csv(const std::string& path, int64_t width, const std::
       p = e + 1;
     }
     if (col != width)
-      fail(MX_ERR_IO, "CSVIter: ", path, " line ", n, " has ", col, " values, expected ", width, " (", shape_name, " ",
-           shape_str(shape), ")");
+      fail(MX_ERR_IO, "CSVIter: ", path, " line ", n, " has ", col, " values, expected ", width, " (", what, ")");
   }
   if (in.bad()) fail(MX_ERR_IO, "CSVIter: read error in ", path);
   return out;
+}
+
+namespace {
+
+std::vector<double> read_csv(const std::string& path, int64_t width, const std::string& shape_name, const Shape& shape) {
+  std::ifstream in(path);
+  if (!in) fail(MX_ERR_NOT_FOUND, "CSVIter: cannot open ", path, ": ", std::strerror(errno));
+  return parse_csv(in, path, width, shape_name + " " + shape_str(shape));
 }
 
 template <typename T>

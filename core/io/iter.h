@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -97,6 +98,10 @@ std::unique_ptr<DataIter> create_iter(const std::string& name, int n, const char
 
 // Params every iterator takes: prefetch_buffer and ctx.
 std::vector<op::ParamSpec> prefetch_params();
+
+// Rows of CSV text as `width` numbers each; errors name path, line and column (`what` describes
+// the expected row, e.g. "data_shape (2,2)").
+std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t width, const std::string& what);
 
 // Registration of each family (called by iterators()).
 void register_mnist(std::vector<IterSpec>& out);

@@ -9,40 +9,11 @@
 
 #include "base/error.h"
 #include "io/file.h"
+#include "io/idx.h"
 #include "io/iter.h"
 
 namespace mx::io {
 namespace {
-
-struct Idx {
-  std::vector<int64_t> dims;
-  size_t offset = 0;  // first data byte
-};
-
-// Validates an idx header of unsigned bytes with `ndim` dims and the file's length.
-Idx parse_idx(const std::vector<uint8_t>& b, const std::string& path, int ndim) {
-  if (b.size() < 4) fail(MX_ERR_IO, path, ": ", b.size(), " bytes is too short for an idx header");
-  if (b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] != ndim) {
-    char got[16];
-    std::snprintf(got, sizeof(got), "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
-    fail(MX_ERR_IO, path, ": bad idx magic 0x", got, " at byte 0 (expected 0x000008", ndim == 3 ? "03" : "01",
-         ": unsigned bytes, ", ndim, " dims)");
-  }
-  Idx idx;
-  idx.offset = 4 + 4 * size_t(ndim);
-  if (b.size() < idx.offset) fail(MX_ERR_IO, path, ": the idx header is cut off at byte ", b.size());
-  uint64_t total = 1;
-  for (int d = 0; d < ndim; ++d) {
-    const uint8_t* p = b.data() + 4 + 4 * d;
-    const int64_t v = (int64_t(p[0]) << 24) | (int64_t(p[1]) << 16) | (int64_t(p[2]) << 8) | int64_t(p[3]);
-    idx.dims.push_back(v);
-    total *= uint64_t(v);
-  }
-  if (b.size() != idx.offset + total)
-    fail(MX_ERR_IO, path, ": the header promises ", total, " data bytes after byte ", idx.offset, " but the file has ",
-         b.size() - idx.offset, b.size() < idx.offset + total ? " (truncated)" : " (trailing bytes)");
-  return idx;
-}
 
 class MnistSource : public BatchSource {
  public:
@@ -50,9 +21,9 @@ class MnistSource : public BatchSource {
       : batch_(a.i("batch_size")), flat_(a.b("flat")), shuffle_(a.b("shuffle")), seed_(uint64_t(a.i("seed"))) {
     const std::string ipath = a.str("image"), lpath = a.str("label");
     images_ = read_file(ipath);
-    const Idx im = parse_idx(images_, ipath, 3);
+    const IdxFile im = parse_idx(images_, ipath, 3);
     labels_ = read_file(lpath);
-    const Idx lb = parse_idx(labels_, lpath, 1);
+    const IdxFile lb = parse_idx(labels_, lpath, 1);
     if (lb.dims[0] != im.dims[0])
       fail(MX_ERR_IO, "MNISTIter: ", lpath, " has ", lb.dims[0], " labels but ", ipath, " has ", im.dims[0], " images");
     rows_ = im.dims[1], cols_ = im.dims[2];

@@ -93,6 +93,12 @@ RecordReader::RecordReader(const std::string& path) : path_(path) {
   std::fseek(f_, 0, SEEK_SET);
 }
 
+RecordReader::RecordReader(const void* data, size_t size, const std::string& name) : path_(name), size_(size) {
+  static char empty = 0;
+  f_ = fmemopen(size ? const_cast<void*>(data) : &empty, size ? size : 1, "rb");
+  if (!f_) fail(MX_ERR_IO, "RecordIO: cannot read ", name, " from memory: ", why());
+}
+
 RecordReader::~RecordReader() {
   if (f_) std::fclose(f_);
 }
@@ -105,6 +111,7 @@ void RecordReader::seek(uint64_t pos) {
 
 bool RecordReader::read_part(std::string& out, uint32_t& cflag, bool append) {
   const uint64_t at = pos_;
+  if (at >= size_) return false;
   uint32_t head[2];
   const size_t got = std::fread(head, 1, sizeof(head), f_);
   if (got == 0) return false;

@@ -39,6 +39,8 @@ class RecordWriter {
 class RecordReader {
  public:
   explicit RecordReader(const std::string& path);
+  // Reads records from a buffer the caller keeps alive (fuzzing, tests); `name` stands for the path.
+  RecordReader(const void* data, size_t size, const std::string& name);
   ~RecordReader();
   RecordReader(const RecordReader&) = delete;
   RecordReader& operator=(const RecordReader&) = delete;
