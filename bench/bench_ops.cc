@@ -24,19 +24,7 @@ namespace {
 using bench::Clock;
 using bench::make;
 using bench::ok;
-
-// Runs a python snippet that prints one number (milliseconds); -1 if python or the module is missing.
-// The interpreter is Debian's /usr/bin/python3 unless MX_BENCH_PYTHON names another.
-double python_ms(const std::string& code) {
-  const char* py = std::getenv("MX_BENCH_PYTHON");
-  const std::string cmd = std::string(py && *py ? py : "/usr/bin/python3") + " -c \"" + code + "\" 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  double ms = -1;
-  if (std::fscanf(p, "%lf", &ms) != 1) ms = -1;
-  pclose(p);
-  return ms;
-}
+using bench::python_ms;
 
 void invoke(const char* op, std::vector<mx_ndarray_t> in, mx_ndarray_t out, std::vector<const char*> k = {},
             std::vector<const char*> v = {}) {

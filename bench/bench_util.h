@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "mx/c_api.h"
@@ -42,6 +43,19 @@ double median_time(int reps, F&& f) {
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// Runs a python snippet that prints one number (milliseconds); -1 if python or the module is missing.
+// The interpreter is Debian's /usr/bin/python3 unless MX_BENCH_PYTHON names another.
+inline double python_ms(const std::string& code) {
+  const char* py = std::getenv("MX_BENCH_PYTHON");
+  const std::string cmd = std::string(py && *py ? py : "/usr/bin/python3") + " -c \"" + code + "\" 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  double ms = -1;
+  if (std::fscanf(p, "%lf", &ms) != 1) ms = -1;
+  pclose(p);
+  return ms;
 }
 
 }  // namespace bench

@@ -50,9 +50,9 @@ std::vector<double> read_csv(const std::string& path, int64_t width, const std::
 }
 
 template <typename T>
-void put(std::vector<char>& dst, size_t at, double v) {
+void put(char* dst, size_t at, double v) {
   const T t = static_cast<T>(v);
-  std::memcpy(dst.data() + at * sizeof(T), &t, sizeof(T));
+  std::memcpy(dst + at * sizeof(T), &t, sizeof(T));
 }
 
 class CsvSource : public BatchSource {
@@ -86,18 +86,17 @@ class CsvSource : public BatchSource {
     if (pos_ >= n_) return false;
     const int64_t dw = shape_size(data_shape_), lw = shape_size(label_shape_);
     const size_t es = size_t(dtype_info(dtype_).bytes);
-    out.data_shape = Shape{batch_};
-    out.data_shape.append(data_shape_.begin(), data_shape_.end());
-    out.label_shape = Shape{batch_};
-    if (lw > 1 || label_shape_.size() > 1) out.label_shape.append(label_shape_.begin(), label_shape_.end());
-    out.data_dtype = out.label_dtype = dtype_;
-    out.data.assign(size_t(batch_ * dw) * es, 0);
-    out.label.assign(size_t(batch_ * lw) * es, 0);
+    Shape ds{batch_}, ls{batch_};
+    ds.append(data_shape_.begin(), data_shape_.end());
+    if (lw > 1 || label_shape_.size() > 1) ls.append(label_shape_.begin(), label_shape_.end());
+    out.allocate(ds, dtype_, ls, dtype_);
+    std::memset(out.data_ptr(), 0, size_t(batch_ * dw) * es);  // padding slots stay zero
+    std::memset(out.label_ptr(), 0, size_t(batch_ * lw) * es);
     out.index.clear();
     const int64_t take = std::min(batch_, n_ - pos_);
     auto copy = [&](int64_t slot, int64_t sample) {
-      for (int64_t j = 0; j < dw; ++j) store(out.data, size_t(slot * dw + j), data_[size_t(sample * dw + j)]);
-      for (int64_t j = 0; j < lw; ++j) store(out.label, size_t(slot * lw + j), label_[size_t(sample * lw + j)]);
+      for (int64_t j = 0; j < dw; ++j) store(out.data_ptr(), size_t(slot * dw + j), data_[size_t(sample * dw + j)]);
+      for (int64_t j = 0; j < lw; ++j) store(out.label_ptr(), size_t(slot * lw + j), label_[size_t(sample * lw + j)]);
       out.index.push_back(uint64_t(sample));
     };
     for (int64_t i = 0; i < take; ++i) copy(i, pos_ + i);
@@ -116,7 +115,7 @@ class CsvSource : public BatchSource {
   }
 
  private:
-  void store(std::vector<char>& dst, size_t at, double v) const {
+  void store(char* dst, size_t at, double v) const {
     switch (dtype_) {
       case MX_INT32: put<int32_t>(dst, at, v); break;
       case MX_INT64: put<int64_t>(dst, at, v); break;

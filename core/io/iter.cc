@@ -6,6 +6,11 @@
 
 namespace mx::io {
 
+void HostBatch::allocate(const Shape& data_shape, int32_t data_dtype, const Shape& label_shape, int32_t label_dtype) {
+  data = NDArray(data_shape, data_dtype, cpu());
+  label = NDArray(label_shape, label_dtype, cpu());
+}
+
 // ---------------------------------------------------------------- prefetcher
 
 Prefetcher::Prefetcher(std::unique_ptr<BatchSource> source, size_t capacity, Device dev)
@@ -73,10 +78,15 @@ bool Prefetcher::next() {
   if (item.end) return false;
   HostBatch& h = item.batch;
   Batch b;
-  b.data = NDArray(h.data_shape, h.data_dtype, dev_);
-  b.data.copy_from_host(h.data.data(), h.data.size());
-  b.label = NDArray(h.label_shape, h.label_dtype, dev_);
-  b.label.copy_from_host(h.label.data(), h.label.size());
+  if (dev_.is_cpu()) {
+    b.data = std::move(h.data);
+    b.label = std::move(h.label);
+  } else {  // asynchronous copies to the device, ordered by the engine
+    b.data = NDArray(h.data.shape(), h.data.dtype(), dev_);
+    b.label = NDArray(h.label.shape(), h.label.dtype(), dev_);
+    copy(h.data, b.data);
+    copy(h.label, b.label);
+  }
   b.pad = h.pad;
   b.index = std::move(h.index);
   current_ = std::move(b);

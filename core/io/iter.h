@@ -28,13 +28,16 @@ struct Batch {
   std::vector<uint64_t> index;   // sample ids in the batch
 };
 
-// One batch as a source produces it: raw host bytes in the batch's dtypes.
+// One batch as a source produces it: arrays in host memory that the source writes directly
+// (allocate() then data_ptr / label_ptr), handed to the consumer without another copy.
 struct HostBatch {
-  Shape data_shape, label_shape;
-  int32_t data_dtype = MX_FLOAT32, label_dtype = MX_FLOAT32;
-  std::vector<char> data, label;
+  NDArray data, label;
   int32_t pad = 0;
   std::vector<uint64_t> index;
+
+  void allocate(const Shape& data_shape, int32_t data_dtype, const Shape& label_shape, int32_t label_dtype);
+  char* data_ptr() const { return static_cast<char*>(data.data()); }
+  char* label_ptr() const { return static_cast<char*>(label.data()); }
 };
 
 // Produces host batches in order; reset() starts the next epoch. Runs on the prefetch thread.

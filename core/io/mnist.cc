@@ -44,12 +44,9 @@ class MnistSource : public BatchSource {
   bool next(HostBatch& out) override {
     if (pos_ + size_t(batch_) > order_.size()) return false;  // MXNet drops the incomplete tail
     const int64_t pixels = rows_ * cols_;
-    out.data_shape = flat_ ? Shape{batch_, pixels} : Shape{batch_, 1, rows_, cols_};
-    out.label_shape = Shape{batch_};
-    out.data.resize(size_t(batch_ * pixels) * sizeof(float));
-    out.label.resize(size_t(batch_) * sizeof(float));
-    auto* d = reinterpret_cast<float*>(out.data.data());
-    auto* l = reinterpret_cast<float*>(out.label.data());
+    out.allocate(flat_ ? Shape{batch_, pixels} : Shape{batch_, 1, rows_, cols_}, MX_FLOAT32, Shape{batch_}, MX_FLOAT32);
+    auto* d = reinterpret_cast<float*>(out.data_ptr());
+    auto* l = reinterpret_cast<float*>(out.label_ptr());
     out.index.resize(size_t(batch_));
     for (int64_t i = 0; i < batch_; ++i) {
       const uint64_t k = order_[pos_ + size_t(i)];
