@@ -106,6 +106,7 @@ const std::vector<IterSpec>& iterators() {
     std::vector<IterSpec> v;
     register_mnist(v);
     register_csv(v);
+    register_image_record(v);
     std::sort(v.begin(), v.end(), [](const IterSpec& a, const IterSpec& b) { return a.name < b.name; });
     return v;
   }();

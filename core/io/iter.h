@@ -109,5 +109,6 @@ std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t
 // Registration of each family (called by iterators()).
 void register_mnist(std::vector<IterSpec>& out);
 void register_csv(std::vector<IterSpec>& out);
+void register_image_record(std::vector<IterSpec>& out);
 
 }  // namespace mx::io
