@@ -148,6 +148,25 @@ void augment(cv::Mat img, const AugmentParams& p, std::mt19937_64& rng, float* o
     gray_mean = s / (double(W) * H);
   }
   const size_t plane = size_t(W) * size_t(H);
+  if (!jitter) {  // out = v * a + b per channel, vectorisable
+    float a[3], b[3];
+    for (int c = 0; c < 3; ++c) {
+      a[c] = float(p.scale / p.std[c]);
+      b[c] = float(-p.mean[c] * p.scale / p.std[c]);
+    }
+    for (int y = 0; y < H; ++y) {
+      const uint8_t* row = img.ptr<uint8_t>(y);
+      float* r = out + size_t(y) * size_t(W);
+      float* g = r + plane;
+      float* bl = g + plane;
+      for (int x = 0; x < W; ++x) {  // BGR in, RGB planes out
+        r[x] = float(row[3 * x + 2]) * a[0] + b[0];
+        g[x] = float(row[3 * x + 1]) * a[1] + b[1];
+        bl[x] = float(row[3 * x]) * a[2] + b[2];
+      }
+    }
+    return;
+  }
   for (int y = 0; y < H; ++y) {
     const uint8_t* row = img.ptr<uint8_t>(y);
     for (int x = 0; x < W; ++x) {

@@ -70,7 +70,8 @@ class ImageRecordSource : public BatchSource {
     out.allocate(Shape{batch_, 3, aug_.height, aug_.width}, MX_FLOAT32, ls, MX_FLOAT32);
     auto* data = reinterpret_cast<float*>(out.data_ptr());
     auto* label = reinterpret_cast<float*>(out.label_ptr());
-    std::memset(data, 0, size_t(batch_ * 3 * plane) * sizeof(float));
+    // only padding slots (no sample) need zeros: every other slot is written in full
+    std::memset(data + filled * 3 * plane, 0, size_t((batch_ - filled) * 3 * plane) * sizeof(float));
     std::memset(label, 0, size_t(batch_ * label_width_) * sizeof(float));
     // Raw records, read in order on this thread; decoding and augmentation on the workers.
     std::vector<std::string> recs(static_cast<size_t>(filled));

@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -243,6 +246,47 @@ TEST(ImageRecordIter, AnUndecodableImageIsAnErrorNamingFileAndOffset) {
   mx_dataiter_free(it);
   run({{"data_shape", "(1,32,40)"}, {"batch_size", "2"}}, &err);
   EXPECT_NE(err.find("data_shape"), std::string::npos) << err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Im2rec, PacksAFolderPerClassThatImageRecordIterReads) {
+  const fs::path root = data().dir / "folders";
+  for (const char* cls : {"cat", "dog"}) fs::create_directories(root / cls);
+  const int counts[2] = {3, 2};
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < counts[c]; ++i) {
+      cv::Mat img(50 + 10 * i, 60, CV_8UC3, cv::Scalar(40.0 * i, 100.0 * c, 200));
+      cv::imwrite((root / (c ? "dog" : "cat") / ("img" + std::to_string(i) + ".png")).string(), img);
+    }
+  std::ofstream(root / "cat" / "broken.jpg") << "not a jpeg";
+  const std::string prefix = (data().dir / "pets").string();
+  const std::string cmd = std::string(MX_IM2REC) + " --resize 32 --quality 90 " + prefix + " " + root.string() + " > " +
+                          prefix + ".log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream log(prefix + ".log");
+  const std::string out((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(out.find("skipping"), std::string::npos) << out;
+  EXPECT_NE(out.find("packed 5 images"), std::string::npos) << out;
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"path_imgrec", prefix + ".rec"}, {"path_imgidx", prefix + ".idx"}, {"data_shape", "(3,32,32)"},
+      {"batch_size", "5"}};
+  std::vector<const char*> k, v;
+  for (auto& [key, val] : params) k.push_back(key.c_str()), v.push_back(val.c_str());
+  mx_dataiter_t it = nullptr;
+  ASSERT_MX_OK(mx_dataiter_create("ImageRecordIter", uint32_t(k.size()), k.data(), v.data(), &it));
+  int32_t has = 0;
+  ASSERT_MX_OK(mx_dataiter_next(it, &has));
+  ASSERT_EQ(has, 1);
+  mx_ndarray_t l = nullptr;
+  ASSERT_MX_OK(mx_dataiter_get_label(it, &l));
+  Arr labels(l);
+  std::vector<float> got = labels.to_vector<float>();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<float>{0, 0, 0, 1, 1}));  // broken.jpg skipped
+  mx_dataiter_free(it);
 }
 
 }  // namespace
