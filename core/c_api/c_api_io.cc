@@ -1,4 +1,5 @@
 // The C API of the io module: data iterators and RecordIO files.
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -32,6 +33,8 @@ struct IterInfoStore {
 };
 
 thread_local std::vector<int64_t> t_keys;
+thread_local std::vector<float> t_labels;
+thread_local std::string t_record;
 thread_local std::vector<uint64_t> t_offsets;
 
 }  // namespace
@@ -230,6 +233,50 @@ int mx_recordio_reader_tell(mx_recordio_reader_t r, uint64_t* out_pos) {
 int mx_recordio_reader_free(mx_recordio_reader_t r) {
   API_BEGIN();
   delete r;
+  API_END();
+}
+
+int mx_recordio_unpack_image(const void* record, uint64_t size, mx_image_record_header* out_header,
+                             const float** out_labels, uint32_t* out_num_labels, const void** out_payload,
+                             uint64_t* out_payload_size) {
+  API_BEGIN();
+  const char* fn = "mx_recordio_unpack_image";
+  if (size) need(record, fn, "record");
+  need(out_header, fn, "out_header");
+  need(out_labels, fn, "out_labels");
+  need(out_num_labels, fn, "out_num_labels");
+  need(out_payload, fn, "out_payload");
+  need(out_payload_size, fn, "out_payload_size");
+  t_record.assign(static_cast<const char*>(record), size);
+  mx::io::ImageRecordHeader h;
+  const char* payload = nullptr;
+  size_t n = 0;
+  mx::io::unpack_image_record(t_record, h, t_labels, payload, n);
+  mx_image_record_header out{sizeof(mx_image_record_header), h.flag, h.label, h.id, h.id2};
+  write_sized(out_header, out, fn);
+  *out_labels = t_labels.data();
+  *out_num_labels = uint32_t(t_labels.size());
+  *out_payload = payload;
+  *out_payload_size = n;
+  API_END();
+}
+
+int mx_recordio_pack_image(const mx_image_record_header* header, const float* labels, uint32_t num_labels,
+                           const void* payload, uint64_t payload_size, const void** out_record, uint64_t* out_size) {
+  API_BEGIN();
+  const char* fn = "mx_recordio_pack_image";
+  need(header, fn, "header");
+  if (num_labels) need(labels, fn, "labels");
+  if (payload_size) need(payload, fn, "payload");
+  need(out_record, fn, "out_record");
+  need(out_size, fn, "out_size");
+  if (header->struct_size < offsetof(mx_image_record_header, id2) + sizeof(uint64_t))
+    mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": header struct_size ", header->struct_size, " is too small");
+  mx::io::ImageRecordHeader h;
+  h.flag = header->flag, h.label = header->label, h.id = header->id, h.id2 = header->id2;
+  t_record = mx::io::pack_image_record(h, std::vector<float>(labels, labels + num_labels), payload, payload_size);
+  *out_record = t_record.data();
+  *out_size = t_record.size();
   API_END();
 }
 

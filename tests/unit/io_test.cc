@@ -171,6 +171,51 @@ TEST(RecordIO, CorruptFilesAreErrorsNamingFileAndOffset) {
   EXPECT_EQ(mx_get_last_error_code(), MX_ERR_NOT_FOUND);
 }
 
+TEST(RecordIO, ImageRecordHeadersPackAndUnpack) {
+  mx_image_record_header h;
+  std::memset(&h, 0, sizeof(h));
+  h.struct_size = sizeof(h);
+  h.label = 4.5f;
+  h.id = 77;
+  h.id2 = 5;
+  const std::string jpeg = "\xff\xd8 not really a jpeg";
+  const void* rec = nullptr;
+  uint64_t size = 0;
+  ASSERT_MX_OK(mx_recordio_pack_image(&h, nullptr, 0, jpeg.data(), jpeg.size(), &rec, &size));
+  // the layout by hand: uint32 flag, float label, uint64 id, uint64 id2, payload
+  std::string want(24, '\0');
+  const uint32_t flag = 0;
+  std::memcpy(want.data(), &flag, 4);
+  std::memcpy(want.data() + 4, &h.label, 4);
+  std::memcpy(want.data() + 8, &h.id, 8);
+  std::memcpy(want.data() + 16, &h.id2, 8);
+  EXPECT_EQ(std::string(static_cast<const char*>(rec), size), want + jpeg);
+
+  const float labels[3] = {1, 2, 3};
+  ASSERT_MX_OK(mx_recordio_pack_image(&h, labels, 3, jpeg.data(), jpeg.size(), &rec, &size));
+  const std::string multi(static_cast<const char*>(rec), size);
+  EXPECT_EQ(size, 24u + 12u + jpeg.size());
+  mx_image_record_header out;
+  std::memset(&out, 0, sizeof(out));
+  out.struct_size = sizeof(out);
+  const float* got = nullptr;
+  uint32_t n = 0;
+  const void* payload = nullptr;
+  uint64_t psize = 0;
+  ASSERT_MX_OK(mx_recordio_unpack_image(multi.data(), multi.size(), &out, &got, &n, &payload, &psize));
+  EXPECT_EQ(out.flag, 3u);
+  EXPECT_EQ(out.id, 77u);
+  EXPECT_EQ(out.id2, 5u);
+  ASSERT_EQ(n, 3u);
+  EXPECT_EQ(std::vector<float>(got, got + 3), std::vector<float>(labels, labels + 3));
+  EXPECT_EQ(std::string(static_cast<const char*>(payload), psize), jpeg);
+  // too short, or fewer labels than the flag announces: errors
+  EXPECT_EQ(mx_recordio_unpack_image(multi.data(), 10, &out, &got, &n, &payload, &psize), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("24-byte header"), std::string::npos) << mx_get_last_error();
+  EXPECT_EQ(mx_recordio_unpack_image(multi.data(), 30, &out, &got, &n, &payload, &psize), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("3 labels"), std::string::npos) << mx_get_last_error();
+}
+
 // ---------------------------------------------------------------- iterators
 
 mx_dataiter_t make_iter(const char* name, std::vector<std::pair<std::string, std::string>> params, std::string* err = nullptr) {

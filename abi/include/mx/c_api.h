@@ -339,6 +339,27 @@ MX_API int mx_recordio_reader_seek(mx_recordio_reader_t r, uint64_t pos);
 MX_API int mx_recordio_reader_tell(mx_recordio_reader_t r, uint64_t* out_pos);
 MX_API int mx_recordio_reader_free(mx_recordio_reader_t r);
 
+/* MXNet's image record: a 24-byte header (flag, label, id, id2), then `flag` float labels when
+ * flag > 0 (label is then unused), then the encoded image. */
+typedef struct mx_image_record_header {
+  uint32_t struct_size; /* set by the caller */
+  uint32_t flag;
+  float label;
+  uint64_t id;
+  uint64_t id2;
+} mx_image_record_header;
+
+/* Splits a record: *out_labels (num_labels floats: `label` when flag is 0) and the payload stay
+ * valid until the next call on this thread. */
+MX_API int mx_recordio_unpack_image(const void* record, uint64_t size, mx_image_record_header* out_header,
+                                    const float** out_labels, uint32_t* out_num_labels, const void** out_payload,
+                                    uint64_t* out_payload_size);
+/* Builds a record from a header, labels (more than one sets flag to their number) and a payload;
+ * *out_record stays valid until the next call on this thread. */
+MX_API int mx_recordio_pack_image(const mx_image_record_header* header, const float* labels, uint32_t num_labels,
+                                  const void* payload, uint64_t payload_size, const void** out_record,
+                                  uint64_t* out_size);
+
 /* An .idx file's entries in file order (arrays valid until the next call on this thread). */
 MX_API int mx_recordio_read_index(const char* idx_path, uint64_t* out_num, const int64_t** out_keys,
                                   const uint64_t** out_offsets);
