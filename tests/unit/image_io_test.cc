@@ -287,6 +287,47 @@ TEST(Im2rec, PacksAFolderPerClassThatImageRecordIterReads) {
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<float>{0, 0, 0, 1, 1}));  // broken.jpg skipped
   mx_dataiter_free(it);
+
+}
+
+TEST(ImageRecordIter, PngRecordsDecodeLosslessly) {
+  const fs::path dir = data().dir / "png";
+  fs::create_directories(dir);
+  const std::string rec = (dir / "p.rec").string();
+  mx_recordio_writer_t w = nullptr;
+  ASSERT_MX_OK(mx_recordio_writer_create(rec.c_str(), nullptr, &w));
+  std::vector<cv::Mat> images;
+  std::mt19937 rng(9);
+  for (int i = 0; i < 3; ++i) {
+    cv::Mat img(kH, kW, CV_8UC3);
+    for (int y = 0; y < kH; ++y)
+      for (int x = 0; x < kW; ++x) img.at<cv::Vec3b>(y, x) = cv::Vec3b(uint8_t(rng()), uint8_t(rng()), uint8_t(rng()));
+    std::vector<uint8_t> bytes;
+    cv::imencode(".png", img, bytes);
+    const std::string r = header(0, float(i), uint64_t(i)) + std::string(bytes.begin(), bytes.end());
+    ASSERT_MX_OK(mx_recordio_writer_write(w, r.data(), r.size()));
+    images.push_back(img);
+  }
+  ASSERT_MX_OK(mx_recordio_writer_free(w));
+  std::vector<std::pair<std::string, std::string>> params = {{"path_imgrec", rec}, {"data_shape", kShape}, {"batch_size", "3"}};
+  std::vector<const char*> k, v;
+  for (auto& [key, val] : params) k.push_back(key.c_str()), v.push_back(val.c_str());
+  mx_dataiter_t it = nullptr;
+  ASSERT_MX_OK(mx_dataiter_create("ImageRecordIter", uint32_t(k.size()), k.data(), v.data(), &it));
+  int32_t has = 0;
+  ASSERT_MX_OK(mx_dataiter_next(it, &has));
+  ASSERT_EQ(has, 1);
+  mx_ndarray_t d = nullptr;
+  ASSERT_MX_OK(mx_dataiter_get_data(it, &d));
+  Arr da(d);
+  const auto x = da.to_vector<float>();
+  for (int i = 0; i < 3; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < kH; ++y)
+        for (int xx = 0; xx < kW; ++xx)  // RGB planes out of BGR pixels
+          ASSERT_EQ(x[size_t(((i * 3 + c) * kH + y) * kW + xx)], float(images[size_t(i)].at<cv::Vec3b>(y, xx)[2 - c]))
+              << "image " << i << " channel " << c;
+  mx_dataiter_free(it);
 }
 
 }  // namespace
