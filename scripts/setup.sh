@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libopenblas-dev libboost-dev libdlpack-dev zlib1g-dev
-  dataset-fashion-mnist libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
+  nlohmann-json3-dev dataset-fashion-mnist libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   abigail-tools binutils
 )

@@ -19,7 +19,7 @@ for preset in $presets; do
     start=$(date +%s)
     cmake --preset fuzz >/dev/null
     cmake --build --preset fuzz -j "$jobs"
-    for target in idx csv recordio; do
+    for target in idx csv recordio symbol_json; do
       corpus=$(mktemp -d)
       cp tests/fuzz/corpus/$target/* "$corpus"/
       echo "=== fuzz_$target for ${MX_FUZZ_SECONDS:-20} s"

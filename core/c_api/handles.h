@@ -25,3 +25,9 @@ struct mx_recordio_reader {
   mx::io::RecordReader r;
   std::string record;  // the last record read (valid until the next call)
 };
+
+#include "symbol/symbol.h"
+
+struct mx_symbol {
+  mx::sym::Symbol s;
+};

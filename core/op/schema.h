@@ -83,6 +83,9 @@ struct OpSchema {
   std::string doc;
   std::vector<std::string> inputs;  // argument names, in order
   int num_outputs = 1;
+  // Outputs of one call when they depend on the attributes (split's num_outputs, topk's
+  // ret_typ=both); nullptr: num_outputs.
+  std::function<int(const Attrs&)> output_count;
   // Outputs a caller sees (the rest, e.g. Dropout's mask, exist for the gradient); -1: all.
   int num_visible_outputs = -1;
   std::vector<ParamSpec> params;

@@ -364,6 +364,50 @@ MX_API int mx_recordio_pack_image(const mx_image_record_header* header, const fl
 MX_API int mx_recordio_read_index(const char* idx_path, uint64_t* out_num, const int64_t** out_keys,
                                   const uint64_t** out_offsets);
 
+/* ---------------------------------------------------------------- symbols (ABI 1.3) */
+
+typedef struct mx_symbol* mx_symbol_t;
+
+/* Strings and string arrays returned below stay valid until the next call on this thread. */
+
+MX_API int mx_symbol_create_variable(const char* name, mx_symbol_t* out);
+/* An op with params and no inputs yet; mx_symbol_compose names it and connects its inputs.
+ * Unknown ops, unknown params and invalid values fail here. */
+MX_API int mx_symbol_create_atomic(const char* op_name, uint32_t num_params, const char** keys, const char** vals,
+                                   mx_symbol_t* out);
+/* Names the atomic symbol's node (name NULL or "": an automatic name such as fullyconnected0) and
+ * connects inputs: positionally when keys is NULL, else by input name. Inputs not given become
+ * variables named "<name>_<input>" (fc1_weight, fc1_bias). */
+MX_API int mx_symbol_compose(mx_symbol_t sym, const char* name, uint32_t num_args, const char** keys,
+                             const mx_symbol_t* args);
+MX_API int mx_symbol_create_group(uint32_t num, const mx_symbol_t* symbols, mx_symbol_t* out);
+MX_API int mx_symbol_copy(mx_symbol_t sym, mx_symbol_t* out);
+MX_API int mx_symbol_free(mx_symbol_t sym);
+
+MX_API int mx_symbol_list_arguments(mx_symbol_t sym, uint32_t* out_num, const char*** out_names);
+MX_API int mx_symbol_list_outputs(mx_symbol_t sym, uint32_t* out_num, const char*** out_names);
+MX_API int mx_symbol_list_auxiliary_states(mx_symbol_t sym, uint32_t* out_num, const char*** out_names);
+MX_API int mx_symbol_list_inputs(mx_symbol_t sym, uint32_t* out_num, const char*** out_names);
+MX_API int mx_symbol_get_internals(mx_symbol_t sym, mx_symbol_t* out);
+MX_API int mx_symbol_get_children(mx_symbol_t sym, mx_symbol_t* out);
+MX_API int mx_symbol_get_output(mx_symbol_t sym, uint32_t index, mx_symbol_t* out);
+MX_API int mx_symbol_get_num_outputs(mx_symbol_t sym, uint32_t* out);
+/* The node name of a single-output symbol; *out_success is 0 for a group. */
+MX_API int mx_symbol_get_name(mx_symbol_t sym, const char** out_name, int32_t* out_success);
+
+/* Attributes of a single-output symbol's node (lr_mult, __shape__, ...; get also sees params). */
+MX_API int mx_symbol_set_attr(mx_symbol_t sym, const char* key, const char* value);
+MX_API int mx_symbol_get_attr(mx_symbol_t sym, const char* key, const char** out_value, int32_t* out_found);
+/* Key / value pairs: out_kv[2 * i] is a key, out_kv[2 * i + 1] its value. */
+MX_API int mx_symbol_list_attr(mx_symbol_t sym, uint32_t* out_num, const char*** out_kv);
+
+/* MXNet 1.x JSON (the -symbol.json of a checkpoint). Loading also reads the older param / attr
+ * node keys; unknown ops and malformed documents fail with a message naming the node. */
+MX_API int mx_symbol_to_json(mx_symbol_t sym, const char** out_json);
+MX_API int mx_symbol_from_json(const char* json, mx_symbol_t* out);
+MX_API int mx_symbol_save(mx_symbol_t sym, const char* path);
+MX_API int mx_symbol_load(const char* path, mx_symbol_t* out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -185,6 +185,7 @@ void register_split(Registry& r) {
     out.assign(size_t(parts), o);
   };
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out.assign(size_t(a.attrs.i("num_outputs")), a.in_dtypes[0]); };
+  s.output_count = [](const Attrs& a) { return int(a.i("num_outputs")); };
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
     const int ax = axis_of("split", a.attrs.i("axis"), a.in_shapes[0].size());

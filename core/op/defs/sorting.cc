@@ -69,6 +69,7 @@ void register_sorting(Registry& r) {
       else if (t == "both") out = {cut, cut};
       else out = {cut};
     };
+    s.output_count = [](const Attrs& a) { return a.str("ret_typ") == "both" ? 2 : 1; };
     s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {
       const std::string& t = a.attrs.str("ret_typ");
       const int32_t idx = dtype_from_name(a.attrs.str("dtype"));

@@ -1,0 +1,240 @@
+// The C API of symbols: construction, queries, attributes and JSON.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "c_api/border.h"
+#include "c_api/handles.h"
+#include "symbol/symbol.h"
+
+using namespace mx::capi;
+
+namespace {
+
+thread_local std::vector<std::string> t_names;
+thread_local std::vector<const char*> t_name_ptrs;
+thread_local std::string t_text;
+
+const mx::sym::Symbol& sym_of(mx_symbol_t h, const char* fn) {
+  need(h, fn, "symbol handle");
+  return h->s;
+}
+
+// Hands a list of strings to the caller through the thread-local buffers.
+void give(std::vector<std::string> names, uint32_t* out_num, const char*** out_names, const char* fn) {
+  need(out_num, fn, "out_num");
+  need(out_names, fn, "out_names");
+  t_names = std::move(names);
+  t_name_ptrs.clear();
+  for (const auto& n : t_names) t_name_ptrs.push_back(n.c_str());
+  *out_num = uint32_t(t_names.size());
+  *out_names = t_name_ptrs.data();
+}
+
+mx_symbol_t wrap(mx::sym::Symbol s) { return new mx_symbol{std::move(s)}; }
+
+}  // namespace
+
+extern "C" {
+
+int mx_symbol_create_variable(const char* name, mx_symbol_t* out) {
+  API_BEGIN();
+  need(name, "mx_symbol_create_variable", "name");
+  need(out, "mx_symbol_create_variable", "out");
+  *out = wrap(mx::sym::Symbol::variable(name));
+  API_END();
+}
+
+int mx_symbol_create_atomic(const char* op_name, uint32_t num_params, const char** keys, const char** vals,
+                            mx_symbol_t* out) {
+  API_BEGIN();
+  need(op_name, "mx_symbol_create_atomic", "op_name");
+  need(out, "mx_symbol_create_atomic", "out");
+  *out = wrap(mx::sym::Symbol::atomic(op_name, int(num_params), keys, vals));
+  API_END();
+}
+
+int mx_symbol_compose(mx_symbol_t sym, const char* name, uint32_t num_args, const char** keys, const mx_symbol_t* args) {
+  API_BEGIN();
+  need(sym, "mx_symbol_compose", "symbol handle");
+  if (num_args) need(args, "mx_symbol_compose", "args");
+  std::vector<mx::sym::Symbol> positional;
+  std::vector<std::pair<std::string, mx::sym::Symbol>> named;
+  for (uint32_t i = 0; i < num_args; ++i) {
+    const mx::sym::Symbol& a = sym_of(args[i], "mx_symbol_compose");
+    if (keys) {
+      need(keys[i], "mx_symbol_compose", "keys[i]");
+      named.emplace_back(keys[i], a);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  sym->s.compose(name ? name : "", positional, named);
+  API_END();
+}
+
+int mx_symbol_create_group(uint32_t num, const mx_symbol_t* symbols, mx_symbol_t* out) {
+  API_BEGIN();
+  need(out, "mx_symbol_create_group", "out");
+  if (num) need(symbols, "mx_symbol_create_group", "symbols");
+  std::vector<mx::sym::Symbol> parts;
+  for (uint32_t i = 0; i < num; ++i) parts.push_back(sym_of(symbols[i], "mx_symbol_create_group"));
+  *out = wrap(mx::sym::Symbol::group(parts));
+  API_END();
+}
+
+int mx_symbol_copy(mx_symbol_t sym, mx_symbol_t* out) {
+  API_BEGIN();
+  need(out, "mx_symbol_copy", "out");
+  // A deep copy through JSON: the copy shares no node with the original.
+  *out = wrap(mx::sym::Symbol::from_json(sym_of(sym, "mx_symbol_copy").to_json()));
+  API_END();
+}
+
+int mx_symbol_free(mx_symbol_t sym) {
+  API_BEGIN();
+  delete sym;
+  API_END();
+}
+
+int mx_symbol_list_arguments(mx_symbol_t sym, uint32_t* out_num, const char*** out_names) {
+  API_BEGIN();
+  give(sym_of(sym, "mx_symbol_list_arguments").list_arguments(), out_num, out_names, "mx_symbol_list_arguments");
+  API_END();
+}
+
+int mx_symbol_list_outputs(mx_symbol_t sym, uint32_t* out_num, const char*** out_names) {
+  API_BEGIN();
+  give(sym_of(sym, "mx_symbol_list_outputs").list_outputs(), out_num, out_names, "mx_symbol_list_outputs");
+  API_END();
+}
+
+int mx_symbol_list_auxiliary_states(mx_symbol_t sym, uint32_t* out_num, const char*** out_names) {
+  API_BEGIN();
+  give(sym_of(sym, "mx_symbol_list_auxiliary_states").list_auxiliary_states(), out_num, out_names,
+       "mx_symbol_list_auxiliary_states");
+  API_END();
+}
+
+int mx_symbol_list_inputs(mx_symbol_t sym, uint32_t* out_num, const char*** out_names) {
+  API_BEGIN();
+  give(sym_of(sym, "mx_symbol_list_inputs").list_inputs(), out_num, out_names, "mx_symbol_list_inputs");
+  API_END();
+}
+
+int mx_symbol_get_internals(mx_symbol_t sym, mx_symbol_t* out) {
+  API_BEGIN();
+  need(out, "mx_symbol_get_internals", "out");
+  *out = wrap(sym_of(sym, "mx_symbol_get_internals").get_internals());
+  API_END();
+}
+
+int mx_symbol_get_children(mx_symbol_t sym, mx_symbol_t* out) {
+  API_BEGIN();
+  need(out, "mx_symbol_get_children", "out");
+  *out = wrap(sym_of(sym, "mx_symbol_get_children").get_children());
+  API_END();
+}
+
+int mx_symbol_get_output(mx_symbol_t sym, uint32_t index, mx_symbol_t* out) {
+  API_BEGIN();
+  need(out, "mx_symbol_get_output", "out");
+  *out = wrap(sym_of(sym, "mx_symbol_get_output").get_output(index));
+  API_END();
+}
+
+int mx_symbol_get_num_outputs(mx_symbol_t sym, uint32_t* out) {
+  API_BEGIN();
+  need(out, "mx_symbol_get_num_outputs", "out");
+  *out = uint32_t(sym_of(sym, "mx_symbol_get_num_outputs").outputs.size());
+  API_END();
+}
+
+int mx_symbol_get_name(mx_symbol_t sym, const char** out_name, int32_t* out_success) {
+  API_BEGIN();
+  need(out_name, "mx_symbol_get_name", "out_name");
+  need(out_success, "mx_symbol_get_name", "out_success");
+  const mx::sym::Symbol& s = sym_of(sym, "mx_symbol_get_name");
+  t_text = s.name();
+  *out_name = t_text.c_str();
+  *out_success = s.outputs.size() == 1 ? 1 : 0;
+  API_END();
+}
+
+int mx_symbol_set_attr(mx_symbol_t sym, const char* key, const char* value) {
+  API_BEGIN();
+  need(sym, "mx_symbol_set_attr", "symbol handle");
+  need(key, "mx_symbol_set_attr", "key");
+  need(value, "mx_symbol_set_attr", "value");
+  sym->s.set_attr(key, value);
+  API_END();
+}
+
+int mx_symbol_get_attr(mx_symbol_t sym, const char* key, const char** out_value, int32_t* out_found) {
+  API_BEGIN();
+  need(key, "mx_symbol_get_attr", "key");
+  need(out_value, "mx_symbol_get_attr", "out_value");
+  need(out_found, "mx_symbol_get_attr", "out_found");
+  const bool found = sym_of(sym, "mx_symbol_get_attr").get_attr(key, t_text);
+  if (!found) t_text.clear();
+  *out_value = t_text.c_str();
+  *out_found = found ? 1 : 0;
+  API_END();
+}
+
+int mx_symbol_list_attr(mx_symbol_t sym, uint32_t* out_num, const char*** out_kv) {
+  API_BEGIN();
+  std::vector<std::string> kv;
+  for (const auto& [k, v] : sym_of(sym, "mx_symbol_list_attr").list_attr()) {
+    kv.push_back(k);
+    kv.push_back(v);
+  }
+  give(std::move(kv), out_num, out_kv, "mx_symbol_list_attr");
+  *out_num /= 2;
+  API_END();
+}
+
+int mx_symbol_to_json(mx_symbol_t sym, const char** out_json) {
+  API_BEGIN();
+  need(out_json, "mx_symbol_to_json", "out_json");
+  t_text = sym_of(sym, "mx_symbol_to_json").to_json();
+  *out_json = t_text.c_str();
+  API_END();
+}
+
+int mx_symbol_from_json(const char* json, mx_symbol_t* out) {
+  API_BEGIN();
+  need(json, "mx_symbol_from_json", "json");
+  need(out, "mx_symbol_from_json", "out");
+  *out = wrap(mx::sym::Symbol::from_json(json));
+  API_END();
+}
+
+int mx_symbol_save(mx_symbol_t sym, const char* path) {
+  API_BEGIN();
+  need(path, "mx_symbol_save", "path");
+  const std::string text = sym_of(sym, "mx_symbol_save").to_json();
+  std::ofstream f(path);
+  f << text;
+  if (!f) mx::fail(MX_ERR_IO, "mx_symbol_save: cannot write ", path, ": ", std::strerror(errno));
+  API_END();
+}
+
+int mx_symbol_load(const char* path, mx_symbol_t* out) {
+  API_BEGIN();
+  need(path, "mx_symbol_load", "path");
+  need(out, "mx_symbol_load", "out");
+  std::ifstream f(path);
+  if (!f) mx::fail(MX_ERR_NOT_FOUND, "mx_symbol_load: cannot open ", path, ": ", std::strerror(errno));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  try {
+    *out = wrap(mx::sym::Symbol::from_json(ss.str()));
+  } catch (const mx::Error& e) {
+    mx::fail(e.code(), path, ": ", e.what());
+  }
+  API_END();
+}
+
+}  // extern "C"
