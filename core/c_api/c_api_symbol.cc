@@ -1,11 +1,15 @@
 // The C API of symbols: construction, queries, attributes and JSON.
 #include <cerrno>
+#include <map>
+#include <optional>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "base/dtype.h"
 #include "c_api/border.h"
 #include "c_api/handles.h"
+#include "symbol/infer.h"
 #include "symbol/symbol.h"
 
 using namespace mx::capi;
@@ -33,6 +37,23 @@ void give(std::vector<std::string> names, uint32_t* out_num, const char*** out_n
 }
 
 mx_symbol_t wrap(mx::sym::Symbol s) { return new mx_symbol{std::move(s)}; }
+
+// Thread-local result arrays of infer_shape: one group per category (arguments, outputs, aux).
+struct ShapeGroup {
+  std::vector<int32_t> ndims;
+  std::vector<mx::Shape> shapes;
+  std::vector<const int64_t*> ptrs;
+  void fill(const std::vector<std::optional<mx::Shape>>& v) {
+    ndims.clear(), shapes.clear(), ptrs.clear();
+    for (const auto& s : v) {
+      ndims.push_back(s ? int32_t(s->size()) : -1);
+      shapes.push_back(s ? *s : mx::Shape{});
+    }
+    for (const auto& s : shapes) ptrs.push_back(s.data());
+  }
+};
+thread_local ShapeGroup t_shape_groups[3];
+thread_local std::vector<int32_t> t_type_groups[3];
 
 }  // namespace
 
@@ -192,6 +213,87 @@ int mx_symbol_list_attr(mx_symbol_t sym, uint32_t* out_num, const char*** out_kv
   }
   give(std::move(kv), out_num, out_kv, "mx_symbol_list_attr");
   *out_num /= 2;
+  API_END();
+}
+
+int mx_symbol_infer_shape(mx_symbol_t sym, uint32_t num_known, const char** keys, const uint32_t* ndims,
+                          const int64_t* dims, int32_t partial, uint32_t* out_num_args, const int32_t** out_arg_ndims,
+                          const int64_t* const** out_arg_dims, uint32_t* out_num_outputs,
+                          const int32_t** out_output_ndims, const int64_t* const** out_output_dims,
+                          uint32_t* out_num_aux, const int32_t** out_aux_ndims, const int64_t* const** out_aux_dims,
+                          int32_t* out_complete) {
+  API_BEGIN();
+  const char* fn = "mx_symbol_infer_shape";
+  const mx::sym::Symbol& s = sym_of(sym, fn);
+  if (num_known) {
+    need(keys, fn, "keys");
+    need(ndims, fn, "ndims");
+  }
+  for (void* p : {static_cast<void*>(out_num_args), static_cast<void*>(out_arg_ndims), static_cast<void*>(out_arg_dims),
+                  static_cast<void*>(out_num_outputs), static_cast<void*>(out_output_ndims),
+                  static_cast<void*>(out_output_dims), static_cast<void*>(out_num_aux), static_cast<void*>(out_aux_ndims),
+                  static_cast<void*>(out_aux_dims), static_cast<void*>(out_complete)})
+    need(p, fn, "an output pointer");
+  std::map<std::string, mx::Shape> known;
+  size_t at = 0;
+  for (uint32_t i = 0; i < num_known; ++i) {
+    need(keys[i], fn, "keys[i]");
+    if (ndims[i] > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": shape of '", keys[i], "' has ", ndims[i], " dims");
+    if (ndims[i]) need(dims, fn, "dims");
+    known[keys[i]] = mx::Shape(dims + at, dims + at + ndims[i]);
+    at += ndims[i];
+  }
+  const auto r = mx::sym::infer_shapes(s, known, partial != 0);
+  t_shape_groups[0].fill(r.arguments);
+  t_shape_groups[1].fill(r.outputs);
+  t_shape_groups[2].fill(r.aux);
+  *out_num_args = uint32_t(r.arguments.size());
+  *out_arg_ndims = t_shape_groups[0].ndims.data();
+  *out_arg_dims = t_shape_groups[0].ptrs.data();
+  *out_num_outputs = uint32_t(r.outputs.size());
+  *out_output_ndims = t_shape_groups[1].ndims.data();
+  *out_output_dims = t_shape_groups[1].ptrs.data();
+  *out_num_aux = uint32_t(r.aux.size());
+  *out_aux_ndims = t_shape_groups[2].ndims.data();
+  *out_aux_dims = t_shape_groups[2].ptrs.data();
+  *out_complete = r.complete ? 1 : 0;
+  API_END();
+}
+
+int mx_symbol_infer_type(mx_symbol_t sym, uint32_t num_known, const char** keys, const int32_t* dtypes, int32_t partial,
+                         uint32_t* out_num_args, const int32_t** out_arg_types, uint32_t* out_num_outputs,
+                         const int32_t** out_output_types, uint32_t* out_num_aux, const int32_t** out_aux_types,
+                         int32_t* out_complete) {
+  API_BEGIN();
+  const char* fn = "mx_symbol_infer_type";
+  const mx::sym::Symbol& s = sym_of(sym, fn);
+  if (num_known) {
+    need(keys, fn, "keys");
+    need(dtypes, fn, "dtypes");
+  }
+  for (void* p : {static_cast<void*>(out_num_args), static_cast<void*>(out_arg_types), static_cast<void*>(out_num_outputs),
+                  static_cast<void*>(out_output_types), static_cast<void*>(out_num_aux), static_cast<void*>(out_aux_types),
+                  static_cast<void*>(out_complete)})
+    need(p, fn, "an output pointer");
+  std::map<std::string, int32_t> known;
+  for (uint32_t i = 0; i < num_known; ++i) {
+    need(keys[i], fn, "keys[i]");
+    mx::dtype_info(dtypes[i]);  // validates the flag
+    known[keys[i]] = dtypes[i];
+  }
+  const auto r = mx::sym::infer_types(s, known, partial != 0);
+  const std::vector<std::optional<int32_t>>* groups[3] = {&r.arguments, &r.outputs, &r.aux};
+  for (int g = 0; g < 3; ++g) {
+    t_type_groups[g].clear();
+    for (const auto& v : *groups[g]) t_type_groups[g].push_back(v ? *v : -1);
+  }
+  *out_num_args = uint32_t(r.arguments.size());
+  *out_arg_types = t_type_groups[0].data();
+  *out_num_outputs = uint32_t(r.outputs.size());
+  *out_output_types = t_type_groups[1].data();
+  *out_num_aux = uint32_t(r.aux.size());
+  *out_aux_types = t_type_groups[2].data();
+  *out_complete = r.complete ? 1 : 0;
   API_END();
 }
 

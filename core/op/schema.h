@@ -101,6 +101,10 @@ struct OpSchema {
   // Fill output shapes / dtypes; throw mx::Error naming the op and shapes on bad input.
   std::function<void(const InferArgs&, std::vector<Shape>&)> infer_shape;
   std::function<void(const InferArgs&, std::vector<int32_t>&)> infer_type;
+  // Symbolic inference: fills the shapes of inputs that are still unknown (empty optionals) from
+  // the attributes and the known ones, e.g. FullyConnected's weight and bias from data and
+  // num_hidden; nullptr when no input can be deduced that way.
+  std::function<void(const Attrs&, std::vector<std::optional<Shape>>&)> infer_input_shapes;
   // Philox counter blocks one call draws (random ops); nullptr for deterministic ops.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& out_shapes)> random_blocks;
   // One gradient per input (kNoGrad allowed); nullptr: the op is not differentiable and autograd

@@ -260,3 +260,128 @@ TEST(Symbol, ErrorsNameTheNodeAndOp) {
 }
 
 }  // namespace
+
+namespace {
+
+struct ShapeResult {
+  std::vector<std::vector<int64_t>> args, outs, aux;  // {-1} marks unknown
+  int32_t complete = 0;
+  int rc = 0;
+  std::string error;
+};
+
+ShapeResult infer(const Sym& s, std::vector<std::pair<const char*, std::vector<int64_t>>> known, bool partial) {
+  std::vector<const char*> keys;
+  std::vector<uint32_t> ndims;
+  std::vector<int64_t> dims;
+  for (auto& [k, d] : known) {
+    keys.push_back(k);
+    ndims.push_back(uint32_t(d.size()));
+    dims.insert(dims.end(), d.begin(), d.end());
+  }
+  ShapeResult r;
+  uint32_t na = 0, no = 0, nx = 0;
+  const int32_t *nda = nullptr, *ndo = nullptr, *ndx = nullptr;
+  const int64_t* const* da = nullptr;
+  const int64_t* const* dout = nullptr;
+  const int64_t* const* dx = nullptr;
+  r.rc = mx_symbol_infer_shape(s.h, uint32_t(keys.size()), keys.data(), ndims.data(), dims.data(), partial ? 1 : 0, &na,
+                               &nda, &da, &no, &ndo, &dout, &nx, &ndx, &dx, &r.complete);
+  if (r.rc != 0) {
+    r.error = mx_get_last_error();
+    return r;
+  }
+  auto take = [](uint32_t n, const int32_t* nd, const int64_t* const* d) {
+    std::vector<std::vector<int64_t>> out;
+    for (uint32_t i = 0; i < n; ++i) out.push_back(nd[i] < 0 ? std::vector<int64_t>{-1} : std::vector<int64_t>(d[i], d[i] + nd[i]));
+    return out;
+  };
+  r.args = take(na, nda, da);
+  r.outs = take(no, ndo, dout);
+  r.aux = take(nx, ndx, dx);
+  return r;
+}
+
+using Shapes = std::vector<std::vector<int64_t>>;
+
+TEST(SymbolInfer, MlpAndConvNetShapesFromTheDataShape) {
+  Sym net = mlp();
+  ShapeResult r = infer(net, {{"data", {32, 784}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.complete, 1);
+  EXPECT_EQ(r.args, (Shapes{{32, 784}, {16, 784}, {16}, {10, 16}, {10}, {32}}));
+  EXPECT_EQ(r.outs, (Shapes{{32, 10}}));
+
+  Sym data = var("data");
+  Sym c1 = op("Convolution", {{"kernel", "(5,5)"}, {"num_filter", "20"}}, "conv1", {&data});
+  Sym bn = op("BatchNorm", {}, "bn1", {&c1});
+  Sym a1 = op("Activation", {{"act_type", "tanh"}}, "tanh1", {&bn});
+  Sym p1 = op("Pooling", {{"kernel", "(2,2)"}, {"stride", "(2,2)"}, {"pool_type", "max"}}, "pool1", {&a1});
+  Sym f = op("Flatten", {}, "flat", {&p1});
+  Sym fc = op("FullyConnected", {{"num_hidden", "10"}}, "fc", {&f});
+  Sym out = op("SoftmaxOutput", {}, "softmax", {&fc});
+  r = infer(out, {{"data", {8, 1, 28, 28}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(names(mx_symbol_list_arguments, out),
+            (Names{"data", "conv1_weight", "conv1_bias", "bn1_gamma", "bn1_beta", "fc_weight", "fc_bias", "softmax_label"}));
+  EXPECT_EQ(r.args, (Shapes{{8, 1, 28, 28}, {20, 1, 5, 5}, {20}, {20}, {20}, {10, 2880}, {10}, {8}}));
+  EXPECT_EQ(r.aux, (Shapes{{20}, {20}}));
+  EXPECT_EQ(r.outs, (Shapes{{8, 10}}));
+}
+
+TEST(SymbolInfer, PartialInferenceReportsUnknownsAndAttributesSeed) {
+  Sym net = mlp();
+  ShapeResult r = infer(net, {}, true);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.complete, 0);
+  EXPECT_EQ(r.args, (Shapes{{-1}, {-1}, {16}, {-1}, {10}, {-1}}));  // biases follow from num_hidden alone
+  EXPECT_EQ(r.outs, (Shapes{{-1}}));
+  r = infer(net, {}, false);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.error.find("data"), std::string::npos) << r.error;
+
+  // a variable's __shape__ attribute counts as given
+  Sym x = var("x");
+  ASSERT_MX_OK(mx_symbol_set_attr(x.h, "__shape__", "(5, 7)"));
+  Sym fc = op("FullyConnected", {{"num_hidden", "3"}}, "fcx", {&x});
+  r = infer(fc, {}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.args, (Shapes{{5, 7}, {3, 7}, {3}}));
+}
+
+TEST(SymbolInfer, ContradictionsNameNodeOpAndBothShapes) {
+  Sym net = mlp();
+  ShapeResult r = infer(net, {{"data", {32, 784}}, {"fc1_weight", {16, 100}}}, false);
+  ASSERT_EQ(r.rc, -1);
+  EXPECT_NE(r.error.find("fc1"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("FullyConnected"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("(16,100)"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("(16,784)"), std::string::npos) << r.error;
+  // same-shape ops reconcile their inputs, and catch a mismatch
+  Sym a = var("a"), b = var("b");
+  Sym add = op("elemwise_add", {}, "add", {&a, &b});
+  r = infer(add, {{"a", {2, 3}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.args, (Shapes{{2, 3}, {2, 3}}));
+  r = infer(add, {{"a", {2, 3}}, {"b", {3, 2}}}, false);
+  EXPECT_EQ(r.rc, -1);
+  EXPECT_NE(r.error.find("add"), std::string::npos) << r.error;
+}
+
+TEST(SymbolInfer, TypesFollowTheData) {
+  Sym net = mlp();
+  const char* keys[] = {"data"};
+  const int32_t types[] = {MX_FLOAT64};
+  uint32_t na = 0, no = 0, nx = 0;
+  const int32_t *ta = nullptr, *to = nullptr, *tx = nullptr;
+  int32_t complete = 0;
+  ASSERT_MX_OK(mx_symbol_infer_type(net.h, 1, keys, types, 0, &na, &ta, &no, &to, &nx, &tx, &complete));
+  EXPECT_EQ(complete, 1);
+  EXPECT_EQ(std::vector<int32_t>(ta, ta + na), std::vector<int32_t>(6, MX_FLOAT64));
+  EXPECT_EQ(std::vector<int32_t>(to, to + no), std::vector<int32_t>{MX_FLOAT64});
+  ASSERT_MX_OK(mx_symbol_infer_type(net.h, 0, nullptr, nullptr, 1, &na, &ta, &no, &to, &nx, &tx, &complete));
+  EXPECT_EQ(complete, 0);
+  EXPECT_EQ(ta[0], -1);
+}
+
+}  // namespace

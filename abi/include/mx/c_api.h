@@ -401,6 +401,24 @@ MX_API int mx_symbol_get_attr(mx_symbol_t sym, const char* key, const char** out
 /* Key / value pairs: out_kv[2 * i] is a key, out_kv[2 * i + 1] its value. */
 MX_API int mx_symbol_list_attr(mx_symbol_t sym, uint32_t* out_num, const char*** out_kv);
 
+/* Shape inference, complete or partial (MXNet's infer_shape / infer_shape_partial). Known shapes
+ * are given by argument or auxiliary-state name: shape i has ndims[i] dims, taken in turn from
+ * dims. Results follow list_arguments, list_outputs and list_auxiliary_states; an unknown shape
+ * has ndim -1. Without `partial`, anything left unknown is an error. A contradiction is an error
+ * naming the node, its op and both shapes. Arrays are valid until the next call on this thread. */
+MX_API int mx_symbol_infer_shape(mx_symbol_t sym, uint32_t num_known, const char** keys, const uint32_t* ndims,
+                                 const int64_t* dims, int32_t partial, uint32_t* out_num_args,
+                                 const int32_t** out_arg_ndims, const int64_t* const** out_arg_dims,
+                                 uint32_t* out_num_outputs, const int32_t** out_output_ndims,
+                                 const int64_t* const** out_output_dims, uint32_t* out_num_aux,
+                                 const int32_t** out_aux_ndims, const int64_t* const** out_aux_dims,
+                                 int32_t* out_complete);
+/* The same for dtypes (MX_* flags; -1 unknown). */
+MX_API int mx_symbol_infer_type(mx_symbol_t sym, uint32_t num_known, const char** keys, const int32_t* dtypes,
+                                int32_t partial, uint32_t* out_num_args, const int32_t** out_arg_types,
+                                uint32_t* out_num_outputs, const int32_t** out_output_types, uint32_t* out_num_aux,
+                                const int32_t** out_aux_types, int32_t* out_complete);
+
 /* MXNet 1.x JSON (the -symbol.json of a checkpoint). Loading also reads the older param / attr
  * node keys; unknown ops and malformed documents fail with a message naming the node. */
 MX_API int mx_symbol_to_json(mx_symbol_t sym, const char** out_json);

@@ -91,6 +91,10 @@ void register_convolution(Registry& r) {
   s.params = conv_params();
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    if (in[0] && in[0]->size() >= 2 && !in[1]) in[1] = weight_shape(a, *in[0]);
+    if (in.size() > 2 && !in[2]) in[2] = Shape{a.i("num_filter")};
+  };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape o = conv_out_shape("Convolution", a.attrs, a.in_shapes[0]);
     const Shape w = weight_shape(a.attrs, a.in_shapes[0]);
@@ -213,6 +217,15 @@ void register_deconvolution(Registry& r) {
   s.params = deconv_params();
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    if (in[0] && in[0]->size() >= 2 && !in[1]) {
+      Shape w{(*in[0])[1], a.i("num_filter") / a.i("num_group")};
+      const Shape k = a.shape("kernel");
+      w.append(k.begin(), k.end());
+      in[1] = w;
+    }
+    if (in.size() > 2 && !in[2]) in[2] = Shape{a.i("num_filter")};
+  };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& data = a.in_shapes[0];
     const DeconvGeometry d = deconv_geometry(a.attrs, data);

@@ -25,6 +25,9 @@ void register_indexing(Registry& r);  // Cast BlockGrad add_n squeeze Concat sli
 // inputs that disagree.
 void same_dtype(const InferArgs& a, std::vector<int32_t>& out);
 
+// infer_input_shapes of ops whose inputs all share one shape: the first known one fills the rest.
+void same_input_shapes(const Attrs&, std::vector<std::optional<Shape>>& in);
+
 // numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
 // Which axes of `shape` a reduction with attrs axis / exclude covers (axis None: all).

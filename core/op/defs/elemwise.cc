@@ -14,6 +14,15 @@ void same_dtype(const InferArgs& a, std::vector<int32_t>& out) {
   out = {a.in_dtypes[0]};
 }
 
+void same_input_shapes(const Attrs&, std::vector<std::optional<Shape>>& in) {
+  for (const auto& s : in)
+    if (s) {
+      for (auto& t : in)
+        if (!t) t = s;
+      return;
+    }
+}
+
 const std::vector<int32_t>& float_dtypes() {
   static const std::vector<int32_t> v = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   return v;
@@ -47,6 +56,7 @@ void binary(Registry& r, const std::string& name, std::vector<std::string> alias
   s.doc = doc + " Both inputs must have the same shape and dtype.";
   s.inputs = {"lhs", "rhs"};
   s.dtypes = numeric_dtypes();
+  s.infer_input_shapes = same_input_shapes;
   s.infer_shape = same_shape;
   s.infer_type = same_dtype;
   s.gradient = std::move(grad);

@@ -88,6 +88,7 @@ void register_indexing(Registry& r) {
     s.params = {num_args()};
     s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
     s.dtypes = numeric_dtypes();
+    s.infer_input_shapes = same_input_shapes;
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       for (size_t i = 1; i < a.in_shapes.size(); ++i)
         if (a.in_shapes[i] != a.in_shapes[0])
@@ -273,6 +274,10 @@ void register_indexing(Registry& r) {
                   {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap", "raise"},
                    "out-of-range indices: clip to the ends, wrap around, or (raise) clip as well"}};
     }
+    if (embedding)
+      s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+        if (!in[1]) in[1] = Shape{a.i("input_dim"), a.i("output_dim")};
+      };
     s.infer_shape = [embedding](const InferArgs& a, std::vector<Shape>& out) {
       const Shape& src = a.in_shapes[embedding ? 1 : 0];
       const Shape& idx = a.in_shapes[embedding ? 0 : 1];

@@ -38,6 +38,11 @@ void register_fc(Registry& r) {
               param_bool("flatten", "True", "flatten all but the first axis of data")};
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    const int64_t h = a.i("num_hidden");
+    if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{h, fc_k(*in[0], a.b("flatten"))};
+    if (in.size() > 2 && !in[2]) in[2] = Shape{h};
+  };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: data must have at least one dimension");
@@ -150,6 +155,14 @@ void register_softmax_output(Registry& r) {
   s.inputs = {"data", "label"};
   s.params = softmax_output_params();
   s.dtypes = float_dtypes();
+  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    if (!in[0] || in[1] || in[0]->empty()) return;
+    const Shape& d = *in[0];
+    Shape l{d[0]};
+    if (a.b("multi_output")) l.append(d.begin() + 2, d.end());  // (N, C, d...) -> (N, d...)
+    else if (d.size() > 2) l = Shape(d.begin(), d.end() - 1);
+    in[1] = l;
+  };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     const Shape& l = a.in_shapes[1];
@@ -276,6 +289,9 @@ void register_leaky_relu(Registry& r) {
               param_float("upper_bound", "0.334", "accepted for compatibility (rrelu)")};
   s.num_inputs = [](const Attrs& a) -> size_t { return a.str("act_type") == "prelu" ? 2 : 1; };
   s.dtypes = float_dtypes();
+  s.infer_input_shapes = [](const Attrs&, std::vector<std::optional<Shape>>& in) {
+    if (in.size() > 1 && in[0] && in[0]->size() > 1 && !in[1]) in[1] = Shape{(*in[0])[1]};
+  };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     if (a.in_shapes.size() > 1) {
       const Shape& d = a.in_shapes[0];
@@ -391,6 +407,12 @@ void register_batch_norm(Registry& r) {
   s.num_visible_outputs = 1;
   s.mutated_inputs = {3, 4};
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    if (!in[0]) return;
+    const Shape c{(*in[0])[size_t(norm_axis("BatchNorm", a.i("axis"), in[0]->size()))]};
+    for (size_t i = 1; i < in.size(); ++i)
+      if (!in[i]) in[i] = c;
+  };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     const int ax = norm_axis("BatchNorm", a.attrs.i("axis"), d.size());
@@ -447,6 +469,12 @@ void register_norm_and_loss(Registry& r) {
   ln.num_outputs = 3;  // out, mean, std (keepdims shape)
   ln.num_visible_outputs = 1;
   ln.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  ln.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    if (!in[0]) return;
+    const Shape c{(*in[0])[size_t(norm_axis("LayerNorm", a.i("axis"), in[0]->size()))]};
+    for (size_t i = 1; i < in.size(); ++i)
+      if (!in[i]) in[i] = c;
+  };
   ln.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     const int64_t ax0 = a.attrs.i("axis"), ax = ax0 < 0 ? ax0 + int64_t(d.size()) : ax0;
@@ -490,6 +518,9 @@ void register_norm_and_loss(Registry& r) {
   ce.doc = "sum over the batch of -log(softmax(data)[label]); data (N, C), label (N,); output (1,).";
   ce.inputs = {"data", "label"};
   ce.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  ce.infer_input_shapes = [](const Attrs&, std::vector<std::optional<Shape>>& in) {
+    if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{(*in[0])[0]};
+  };
   ce.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     if (d.size() != 2 || a.in_shapes[1] != Shape{d[0]})
