@@ -19,14 +19,18 @@ namespace {
 using mx::test::Arr;
 
 Arr full_gpu(float v, int64_t n) {
-  std::string shape = "(" + std::to_string(n) + ")", val = std::to_string(v);
+  std::string shape = "(";  // built by appends: "(" + std::string&& trips GCC 12's -Wrestrict
+  shape += std::to_string(n) + ",)";
+  const std::string val = std::to_string(v);
   const char* k[] = {"shape", "value", "ctx"};
   const char* vals[] = {shape.c_str(), val.c_str(), "gpu(0)"};
   return mx::test::invoke1("_full", {}, 3, k, vals);
 }
 
 void full_into(Arr& out, float v) {
-  std::string shape = "(" + std::to_string(out.shape()[0]) + ")", val = std::to_string(v);
+  std::string shape = "(";  // built by appends: "(" + std::string&& trips GCC 12's -Wrestrict
+  shape += std::to_string(out.shape()[0]) + ",)";
+  const std::string val = std::to_string(v);
   const char* k[] = {"shape", "value", "ctx"};
   const char* vals[] = {shape.c_str(), val.c_str(), "gpu(0)"};
   mx_ndarray_t o[] = {out.get()};

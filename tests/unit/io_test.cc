@@ -301,8 +301,9 @@ TEST(MNISTIter, FashionMnistEveryImageOncePerEpochWithItsLabelAndPixels) {
         ++seen[k];
         order.push_back(k);
         ASSERT_EQ(b.label[i], float(labels[8 + k])) << "image " << k;
-        if (i % 37 == 0)  // pixels of a sample of images: x / 256
+        if (i % 37 == 0) {  // pixels of a sample of images: x / 256
           for (size_t p = 0; p < 784; ++p) ASSERT_EQ(b.data[i * 784 + p] * 256.0f, float(images[16 + k * 784 + p]));
+        }
       }
     }
     EXPECT_EQ(batches, 600);

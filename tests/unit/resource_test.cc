@@ -59,7 +59,8 @@ std::vector<float> draw(const char* op, int n, uint64_t seed) {
   std::vector<float> out;
   // Several ops in a row: offsets must advance in push order, not run order.
   for (int rep = 0; rep < 3; ++rep) {
-    std::string shape = "(" + std::to_string(n) + ")";
+    std::string shape = "(";  // built by appends: "(" + std::string&& trips GCC 12's -Wrestrict
+    shape += std::to_string(n) + ",)";
     const char* k[] = {"shape"};
     const char* v[] = {shape.c_str()};
     test::Arr a = test::invoke1(op, {}, 1, k, v);
