@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -23,6 +24,10 @@ int set_error(int32_t code, const std::string& msg);
 
 // Fails with MX_ERR_INVALID_ARGUMENT naming the function and argument if p is NULL.
 void need(const void* p, const char* fn, const char* what);
+
+// Shapes by name from the C API's flat form: shape i has ndims[i] dims, taken in turn from dims.
+std::map<std::string, Shape> known_shapes(const char* fn, uint32_t num, const char** keys, const uint32_t* ndims,
+                                          const int64_t* dims);
 
 // "int", "float", "{a, b}", ... as mx_op_info / mx_dataiter_info report a param's type; enum lists
 // are built into `keep`.

@@ -57,6 +57,24 @@ thread_local std::vector<int32_t> t_type_groups[3];
 
 }  // namespace
 
+std::map<std::string, mx::Shape> mx::capi::known_shapes(const char* fn, uint32_t num, const char** keys,
+                                                       const uint32_t* ndims, const int64_t* dims) {
+  if (num) {
+    need(keys, fn, "keys");
+    need(ndims, fn, "ndims");
+  }
+  std::map<std::string, mx::Shape> known;
+  size_t at = 0;
+  for (uint32_t i = 0; i < num; ++i) {
+    need(keys[i], fn, "keys[i]");
+    if (ndims[i] > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": shape of '", keys[i], "' has ", ndims[i], " dims");
+    if (ndims[i]) need(dims, fn, "dims");
+    known[keys[i]] = mx::Shape(dims + at, dims + at + ndims[i]);
+    at += ndims[i];
+  }
+  return known;
+}
+
 extern "C" {
 
 int mx_symbol_create_variable(const char* name, mx_symbol_t* out) {
@@ -225,24 +243,12 @@ int mx_symbol_infer_shape(mx_symbol_t sym, uint32_t num_known, const char** keys
   API_BEGIN();
   const char* fn = "mx_symbol_infer_shape";
   const mx::sym::Symbol& s = sym_of(sym, fn);
-  if (num_known) {
-    need(keys, fn, "keys");
-    need(ndims, fn, "ndims");
-  }
   for (void* p : {static_cast<void*>(out_num_args), static_cast<void*>(out_arg_ndims), static_cast<void*>(out_arg_dims),
                   static_cast<void*>(out_num_outputs), static_cast<void*>(out_output_ndims),
                   static_cast<void*>(out_output_dims), static_cast<void*>(out_num_aux), static_cast<void*>(out_aux_ndims),
                   static_cast<void*>(out_aux_dims), static_cast<void*>(out_complete)})
     need(p, fn, "an output pointer");
-  std::map<std::string, mx::Shape> known;
-  size_t at = 0;
-  for (uint32_t i = 0; i < num_known; ++i) {
-    need(keys[i], fn, "keys[i]");
-    if (ndims[i] > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": shape of '", keys[i], "' has ", ndims[i], " dims");
-    if (ndims[i]) need(dims, fn, "dims");
-    known[keys[i]] = mx::Shape(dims + at, dims + at + ndims[i]);
-    at += ndims[i];
-  }
+  const auto known = known_shapes(fn, num_known, keys, ndims, dims);
   const auto r = mx::sym::infer_shapes(s, known, partial != 0);
   t_shape_groups[0].fill(r.arguments);
   t_shape_groups[1].fill(r.outputs);

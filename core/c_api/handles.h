@@ -31,3 +31,14 @@ struct mx_recordio_reader {
 struct mx_symbol {
   mx::sym::Symbol s;
 };
+
+#include "executor/cached_op.h"
+#include "executor/executor.h"
+
+struct mx_executor {
+  std::unique_ptr<mx::exec::Executor> ex;
+};
+
+struct mx_cached_op {
+  std::unique_ptr<mx::exec::CachedOp> op;
+};

@@ -120,18 +120,47 @@ std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, con
   return sc.last_state;
 }
 
-// Everything one pushed op needs, in one allocation for up to 8 tensors of up to 6 dims (more
+}  // namespace
+
+// Everything one kernel call needs, in one allocation for up to 8 tensors of up to 6 dims (more
 // spill to the heap: Concat of many inputs); tensors' shape pointers point into `dims`.
-struct Launch {
+struct PreparedCall {
   SmallVec<int64_t, 48> dims;
   SmallVec<DLTensor, 8> tensors;
   std::shared_ptr<KernelState> ks;
   size_t n_in = 0, n = 0;
-  resource::RngDraw rng;
+  uint64_t rng_blocks = 0;  // Philox blocks one run draws (random ops)
   uint64_t temp_bytes = 0;
-  bool is_train = false;
+  Device dev;
   const op::OpSchema* op = nullptr;
 };
+
+namespace {
+
+// Fixes tensors over the arrays' storage and finds (or creates) the kernel state.
+void fill_call(PreparedCall& pc, Scratch& sc, const op::OpSchema& op, const op::Attrs& attrs, Device dev,
+               std::span<const NDArray* const> inputs, std::span<const NDArray> outputs,
+               const std::vector<Shape>& in_shapes, const std::vector<Shape>& out_shapes) {
+  pc.op = &op;
+  pc.dev = dev;
+  pc.n_in = inputs.size();
+  auto add = [&](const NDArray& a) {
+    for (int64_t d : a.shape()) pc.dims.push_back(d);
+    pc.tensors.push_back(a.dl_tensor());
+    ++pc.n;
+  };
+  for (const NDArray* a : inputs) add(*a);
+  for (const NDArray& a : outputs) add(a);
+  for (size_t i = 0, off = 0; i < pc.n; ++i) {  // dims no longer moves
+    DLTensor& t = pc.tensors[i];
+    t.shape = pc.dims.data() + off;
+    t.strides = nullptr;
+    off += size_t(t.ndim);
+  }
+  pc.ks = kernel_for(sc, op, attrs, dev, pc.tensors.data(), pc.n, inputs.size());
+  if (op.random_blocks) pc.rng_blocks = op.random_blocks(attrs, out_shapes);
+  if (op.temp_bytes) pc.temp_bytes = op.temp_bytes(attrs, in_shapes);
+}
 
 bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }
 
@@ -251,26 +280,15 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   if (empty) return;  // nothing to compute
   if (promote) return run_promoted(op, attrs, inputs, outputs);
 
-  // Launch record
-  auto launch = std::allocate_shared<Launch>(PoolAllocator<Launch>());  // freed by the worker
-  launch->op = &op;
-  launch->n_in = inputs.size();
-  auto add = [&](const NDArray& a) {
-    for (int64_t d : a.shape()) launch->dims.push_back(d);
-    launch->tensors.push_back(a.dl_tensor());
-    ++launch->n;
+  // Launch record (freed by the worker)
+  struct Launch {
+    PreparedCall call;
+    resource::RngDraw rng;
+    bool is_train = false;
   };
-  for (const NDArray* a : inputs) add(*a);
-  for (auto& a : outputs) add(a);
-  for (size_t i = 0, off = 0; i < launch->n; ++i) {  // dims no longer moves
-    DLTensor& t = launch->tensors[i];
-    t.shape = launch->dims.data() + off;
-    t.strides = nullptr;
-    off += size_t(t.ndim);
-  }
-  launch->ks = kernel_for(sc, op, attrs, dev, launch->tensors.data(), launch->n, inputs.size());
-  if (op.random_blocks) launch->rng = resource::reserve_random(dev, op.random_blocks(attrs, out_shapes));
-  if (op.temp_bytes) launch->temp_bytes = op.temp_bytes(attrs, in_shapes);
+  auto launch = std::allocate_shared<Launch>(PoolAllocator<Launch>());
+  fill_call(launch->call, sc, op, attrs, dev, inputs, outputs, in_shapes, out_shapes);
+  if (launch->call.rng_blocks) launch->rng = resource::reserve_random(dev, launch->call.rng_blocks);
   launch->is_train = autograd::is_training();
 
   // Reads, then writes: outputs and the inputs the op mutates.
@@ -282,29 +300,50 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
       writes(vars.data() + inputs.size(), vars.size() - inputs.size());
   engine::PushOptions opts;
   opts.name = op.name.c_str();
-  engine::get().push(
-      [launch](engine::RunContext& ctx) {
-        const KernelState& ks = *launch->ks;
-        mx_kernel_ctx kc{};
-        kc.struct_size = sizeof(kc);
-        kc.device_id = ctx.device.id;
-        kc.stream = ctx.stream;
-        kc.temp_space = resource::temp_space(ctx, launch->temp_bytes);
-        kc.temp_bytes = launch->temp_bytes;
-        kc.rng_seed = launch->rng.seed;
-        kc.rng_offset = launch->rng.offset;
-        kc.is_train = launch->is_train ? 1 : 0;
-        const size_t n_in = launch->n_in;
-        const int rc = ks.kernel->run(ks.state, &kc, launch->tensors.data(), int32_t(n_in), launch->tensors.data() + n_in,
-                                      int32_t(launch->n - n_in));
-        if (rc != 0) {
-          std::string msg;
-          int32_t code = plugin::take_backend_error(&msg);
-          fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, launch->op->name, " on ", ctx.device.str(),
-               ": backend ", ks.backend->name, ": ", msg);
-        }
-      },
-      dev, reads, writes, opts);
+  engine::get().push([launch](engine::RunContext& ctx) { run_prepared(launch->call, ctx, launch->rng, launch->is_train); },
+                     dev, reads, writes, opts);
 }
+
+std::shared_ptr<PreparedCall> prepare_call(const op::OpSchema& op, const op::Attrs& attrs,
+                                           std::span<const NDArray* const> inputs, std::span<const NDArray> outputs) {
+  thread_local Scratch sc;
+  std::vector<Shape> in_shapes, out_shapes;
+  for (const NDArray* a : inputs) in_shapes.push_back(a->shape());
+  for (const NDArray& a : outputs) out_shapes.push_back(a.shape());
+  const Device dev = outputs.empty() ? cpu() : outputs[0].device();
+  auto pc = std::make_shared<PreparedCall>();
+  fill_call(*pc, sc, op, attrs, dev, inputs, outputs, in_shapes, out_shapes);
+  return pc;
+}
+
+resource::RngDraw draw_random(const PreparedCall& call) {
+  return call.rng_blocks ? resource::reserve_random(call.dev, call.rng_blocks) : resource::RngDraw{};
+}
+
+void run_prepared(const PreparedCall& call, engine::RunContext& ctx, const resource::RngDraw& rng, bool is_train) {
+  const KernelState& ks = *call.ks;
+  mx_kernel_ctx kc{};
+  kc.struct_size = sizeof(kc);
+  kc.device_id = ctx.device.id;
+  kc.stream = ctx.stream;
+  kc.temp_space = resource::temp_space(ctx, call.temp_bytes);
+  kc.temp_bytes = call.temp_bytes;
+  kc.rng_seed = rng.seed;
+  kc.rng_offset = rng.offset;
+  kc.is_train = is_train ? 1 : 0;
+  const size_t n_in = call.n_in;
+  // Output descriptors are const in the prepared call but the kernel ABI takes them mutable;
+  // kernels write through data, never into the descriptors.
+  const DLTensor* t = call.tensors.data();
+  const int rc = ks.kernel->run(ks.state, &kc, t, int32_t(n_in), const_cast<DLTensor*>(t + n_in), int32_t(call.n - n_in));
+  if (rc != 0) {
+    std::string msg;
+    int32_t code = plugin::take_backend_error(&msg);
+    fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, call.op->name, " on ", ctx.device.str(), ": backend ",
+         ks.backend->name, ": ", msg);
+  }
+}
+
+const op::OpSchema& prepared_op(const PreparedCall& call) { return *call.op; }
 
 }  // namespace mx

@@ -94,6 +94,10 @@ struct OpSchema {
   // Inputs the op updates in place (optimizer state, BatchNorm's moving statistics): the engine
   // orders them as writes.
   std::vector<size_t> mutated_inputs;
+  // (input, output) pairs whose kernels may write the output over the input's memory (same shape
+  // and dtype; each element read before it is written): the executor's memory planner reuses a
+  // dying input's buffer for the output.
+  std::vector<std::pair<size_t, size_t>> inplace;
   // Input dtypes the op accepts (empty: any).
   std::vector<int32_t> dtypes;
   // True for ops with no inputs that take their device from the "ctx" attribute.

@@ -143,6 +143,7 @@ Inferred<T> infer(const Symbol& s, const std::map<std::string, T>& known, bool p
       missing += (missing.empty() ? "" : ", ") + n->name;
     }
   for (auto& o : r.outputs) r.complete &= bool(o);
+  r.entries = std::move(t);
   if (!partial && !r.complete)
     fail(MX_ERR_SHAPE_MISMATCH, "infer: cannot infer the ", std::is_same_v<T, Shape> ? "shape" : "dtype", " of ",
          missing.empty() ? std::string("some outputs") : missing, " from what is given");

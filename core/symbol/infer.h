@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ namespace mx::sym {
 template <typename T>
 struct Inferred {
   std::vector<std::optional<T>> arguments, outputs, aux;  // in list_arguments / list_outputs / aux order
+  // Every node's outputs, hidden ones included (the executor sizes its buffers from these).
+  std::unordered_map<const Node*, std::vector<std::optional<T>>> entries;
   bool complete = false;
 };
 

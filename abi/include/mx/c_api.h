@@ -426,6 +426,74 @@ MX_API int mx_symbol_from_json(const char* json, mx_symbol_t* out);
 MX_API int mx_symbol_save(mx_symbol_t sym, const char* path);
 MX_API int mx_symbol_load(const char* path, mx_symbol_t* out);
 
+/* ---------------------------------------------------------------- executors (ABI 1.4) */
+
+/* A symbol bound to arrays: inference, the gradient pass and memory planning run once at bind;
+ * forward / backward push the planned graph to the engine (asynchronously, like any op). */
+typedef struct mx_executor* mx_executor_t;
+
+/* grad_req values, as MXNet's OpReqType. */
+#define MX_GRAD_REQ_NULL 0
+#define MX_GRAD_REQ_WRITE 1
+#define MX_GRAD_REQ_ADD 3
+
+/* args and grad_reqs follow list_arguments, aux list_auxiliary_states. arg_grads may be NULL (no
+ * gradients) or hold NULL where grad_req is null; grad_reqs NULL means null for all. The
+ * executor keeps its own references to the arrays. Errors name the argument and shapes. */
+MX_API int mx_executor_bind(mx_symbol_t sym, int32_t device_type, int32_t device_id, uint32_t num_args,
+                            const mx_ndarray_t* args, const mx_ndarray_t* arg_grads, const int32_t* grad_reqs,
+                            uint32_t num_aux, const mx_ndarray_t* aux, mx_executor_t* out);
+/* Allocates zeroed arguments, gradients and auxiliary states. Shapes by name as in
+ * mx_symbol_infer_shape (the rest inferred); dtypes by name (the rest inferred, else float32);
+ * grad_reqs by argument name, default_grad_req for the others. */
+MX_API int mx_executor_simple_bind(mx_symbol_t sym, int32_t device_type, int32_t device_id, uint32_t num_shapes,
+                                   const char** shape_keys, const uint32_t* shape_ndims, const int64_t* shape_dims,
+                                   uint32_t num_dtypes, const char** dtype_keys, const int32_t* dtypes,
+                                   int32_t default_grad_req, uint32_t num_reqs, const char** req_keys,
+                                   const int32_t* reqs, mx_executor_t* out);
+/* Auxiliary states (BatchNorm's moving statistics) are updated only when is_train is set. */
+MX_API int mx_executor_forward(mx_executor_t ex, int32_t is_train);
+/* Head gradients, one per output (NULL entries, or num 0: ones). Gradients are written into or
+ * added to the gradient arrays per grad_req. */
+MX_API int mx_executor_backward(mx_executor_t ex, uint32_t num_head_grads, const mx_ndarray_t* head_grads);
+
+/* The executor's arrays as new handles (each the caller's to free; NULL for an argument without
+ * gradient). The handle array is valid until the next call on this thread. */
+#define MX_EXECUTOR_OUTPUTS 0
+#define MX_EXECUTOR_ARGS 1
+#define MX_EXECUTOR_GRADS 2
+#define MX_EXECUTOR_AUX 3
+MX_API int mx_executor_arrays(mx_executor_t ex, int32_t which, uint32_t* out_num, mx_ndarray_t** out_arrays);
+
+/* A new executor for new shapes (by argument name; others inferred or kept), sharing this one's
+ * memory where it fits. Arrays that would grow are an error unless allow_up_sizing. */
+MX_API int mx_executor_reshape(mx_executor_t ex, uint32_t num_shapes, const char** shape_keys,
+                               const uint32_t* shape_ndims, const int64_t* shape_dims, int32_t allow_up_sizing,
+                               mx_executor_t* out);
+
+typedef struct mx_executor_memory_stats {
+  uint32_t struct_size;     /* set by the caller */
+  uint64_t planned_bytes;   /* internal buffers after memory planning */
+  uint64_t unplanned_bytes; /* the same values with a buffer each */
+  uint64_t external_bytes;  /* outputs and head gradients the executor owns */
+  uint32_t inplace_count;   /* outputs written over their input */
+  uint32_t num_buffers;
+  uint32_t num_segments;    /* engine pushes of one forward + backward */
+} mx_executor_memory_stats;
+MX_API int mx_executor_memory_stats_get(mx_executor_t ex, mx_executor_memory_stats* out);
+MX_API int mx_executor_free(mx_executor_t ex);
+
+/* A symbol called like an op (MXNet's CachedOp, the hybridize path). flags: static_alloc,
+ * static_shape ("True" / "False"). Inputs follow list_inputs. While autograd records, the graph
+ * is recorded op by op, so backward reaches the inputs. Outputs: thread-local array of new
+ * handles, as mx_imperative_invoke. */
+typedef struct mx_cached_op* mx_cached_op_t;
+MX_API int mx_cached_op_create(mx_symbol_t sym, uint32_t num_flags, const char** keys, const char** vals,
+                               mx_cached_op_t* out);
+MX_API int mx_cached_op_invoke(mx_cached_op_t op, uint32_t num_inputs, const mx_ndarray_t* inputs,
+                               uint32_t* out_num, mx_ndarray_t** out_outputs);
+MX_API int mx_cached_op_free(mx_cached_op_t op);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

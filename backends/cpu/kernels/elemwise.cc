@@ -37,13 +37,14 @@ inline C apply(C a, C b) {
 }
 
 template <int OP, typename S>
-void binary_loop(const S* __restrict a, const S* __restrict b, S* __restrict o, int64_t n) {
+// o may be a or b (in-place): each element is read before it is written.
+void binary_loop(const S* a, const S* b, S* o, int64_t n) {
   using E = Elem<S>;
   for (int64_t i = 0; i < n; ++i) o[i] = E::store(apply<OP>(E::load(a[i]), E::load(b[i])));
 }
 
 template <int OP, typename S>
-void scalar_loop(const S* __restrict a, typename Elem<S>::C s, S* __restrict o, int64_t n) {
+void scalar_loop(const S* a, typename Elem<S>::C s, S* o, int64_t n) {
   using E = Elem<S>;
   for (int64_t i = 0; i < n; ++i) o[i] = E::store(apply<OP>(E::load(a[i]), s));
 }

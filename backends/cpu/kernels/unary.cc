@@ -79,7 +79,8 @@ inline C apply(C x, C s, C s2 = C(0)) {
 }
 
 template <int F, typename S>
-void loop(const S* __restrict in, S* __restrict out, int64_t n, double scalar, double scalar2) {
+// out may be in (in-place): each element is read before it is written.
+void loop(const S* in, S* out, int64_t n, double scalar, double scalar2) {
   using E = Elem<S>;
   using C = typename E::C;
   const C s = static_cast<C>(scalar), s2 = static_cast<C>(scalar2);

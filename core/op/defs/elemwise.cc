@@ -57,6 +57,7 @@ void binary(Registry& r, const std::string& name, std::vector<std::string> alias
   s.inputs = {"lhs", "rhs"};
   s.dtypes = numeric_dtypes();
   s.infer_input_shapes = same_input_shapes;
+  s.inplace = {{0, 0}, {1, 0}};
   s.infer_shape = same_shape;
   s.infer_type = same_dtype;
   s.gradient = std::move(grad);
@@ -73,6 +74,7 @@ void scalar(Registry& r, const std::string& name, std::vector<std::string> alias
   s.params = {param_float("scalar", "1", "scalar operand"),
               param_bool("is_int", "True", "accepted for MXNet compatibility; the scalar's value decides")};
   s.dtypes = numeric_dtypes();
+  s.inplace = {{0, 0}};
   s.infer_shape = unary_shape;
   s.infer_type = same_dtype;
   s.gradient = std::move(grad);
@@ -121,6 +123,7 @@ void register_elemwise(Registry& r) {
   c.aliases = {"identity"};
   c.doc = "out = data (a copy on the same device).";
   c.inputs = {"data"};
+  c.inplace = {{0, 0}};
   c.infer_shape = unary_shape;
   c.infer_type = same_dtype;
   c.gradient = pass;

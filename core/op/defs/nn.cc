@@ -85,6 +85,7 @@ void register_activation(Registry& r) {
   s.params = {{"act_type", ParamType::kEnum, "", true, -1e308, 1e308,
                {"relu", "sigmoid", "tanh", "softrelu", "softsign"}, "the activation function"}};
   s.dtypes = float_dtypes();
+  s.inplace = {{0, 0}};
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
   s.infer_type = first_type;
   s.gradient = [](const GradArgs& a) {

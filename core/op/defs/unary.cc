@@ -31,6 +31,7 @@ void unary(Registry& r, const std::string& name, const std::string& doc, const s
   s.doc = doc;
   s.inputs = {"data"};
   s.dtypes = dtypes;
+  s.inplace = {{0, 0}};
   s.infer_shape = same_shape;
   s.infer_type = same_dtype;
   s.gradient = std::move(grad);
@@ -103,6 +104,7 @@ void register_unary(Registry& r) {
     s.inputs = {"data"};
     s.params = {param_float("scalar", "1", "scalar operand")};
     s.dtypes = num;
+    s.inplace = {{0, 0}};
     s.infer_shape = same_shape;
     s.infer_type = same_dtype;
     s.gradient = no_gradient;
@@ -117,6 +119,7 @@ void register_unary(Registry& r) {
     s.inputs = {"data"};
     s.params = {param_float("scalar", "1", "scalar operand")};
     s.dtypes = dtypes;
+    s.inplace = {{0, 0}};
     s.infer_shape = same_shape;
     s.infer_type = same_dtype;
     s.gradient = std::move(grad);
@@ -175,6 +178,7 @@ void register_unary(Registry& r) {
     s.doc = std::string("An array of the input's shape and dtype filled with ") +
             (name[0] == 'z' ? "0." : "1.");
     s.inputs = {"data"};
+    s.inplace = {{0, 0}};
     s.infer_shape = same_shape;
     s.infer_type = same_dtype;
     s.gradient = no_gradient;

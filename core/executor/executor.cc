@@ -1,0 +1,458 @@
+#include "executor/executor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/dtype.h"
+#include "base/error.h"
+#include "executor/plan.h"
+#include "ndarray/autograd.h"
+#include "symbol/infer.h"
+
+namespace mx::exec {
+namespace {
+
+// Ops per engine push (MXNet's MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN); 1 pushes every op alone.
+size_t bulk_size() {
+  static const size_t n = [] {
+    const char* v = std::getenv("MX_EXEC_BULK_SIZE");
+    const long x = v ? std::strtol(v, nullptr, 10) : 15;
+    return size_t(std::max(1L, x));
+  }();
+  return n;
+}
+
+// No autograd recording inside the executor, and the kernels see the requested training flag.
+struct ModeScope {
+  bool rec, train;
+  explicit ModeScope(bool is_train) : rec(autograd::set_recording(false)), train(autograd::set_training(is_train)) {}
+  ~ModeScope() {
+    autograd::set_recording(rec);
+    autograd::set_training(train);
+  }
+};
+
+void fill(const NDArray& a, const char* op_name) {
+  if (a.size() == 0) return;
+  const op::OpSchema& op = op::registry().get(op_name);
+  const NDArray* in[] = {&a};
+  std::vector<NDArray> out{a};
+  ModeScope mode(false);
+  invoke(op, op::parse_attrs(op, 0, nullptr, nullptr), in, out);
+}
+
+bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }
+
+std::string node_desc(const sym::Node& n) { return "node '" + n.name + "' (" + (n.op ? n.op->name : "variable") + ")"; }
+
+}  // namespace
+
+struct ExecNode {
+  const op::OpSchema* op = nullptr;
+  op::Attrs attrs;
+  std::vector<NDArray> in, out;
+  std::shared_ptr<PreparedCall> call;  // null: run through invoke (16-bit promotion)
+  bool skip = false;                   // an empty output: nothing to compute
+};
+
+struct Segment {
+  std::shared_ptr<const std::vector<std::shared_ptr<PreparedCall>>> calls;
+  std::vector<engine::Var*> reads, writes;
+  bool has_random = false;
+  size_t invoke_node = SIZE_MAX;  // a node run through invoke instead
+  const char* name = nullptr;     // the op's name, or "segment" for several (static storage)
+};
+
+struct Executor::Impl {
+  std::vector<ExecNode> nodes;
+  std::vector<Segment> forward, backward;
+  std::vector<NDArray> slots;       // planned buffers
+  std::vector<NDArray> head_grads;  // one per output
+  bool head_grads_are_ones = true;
+  bool has_backward = false;
+
+  void push(const Segment& seg, bool is_train) {
+    if (seg.invoke_node != SIZE_MAX) {
+      ExecNode& n = nodes[seg.invoke_node];
+      std::vector<const NDArray*> in;
+      for (const NDArray& a : n.in) in.push_back(&a);
+      std::vector<NDArray> out = n.out;
+      ModeScope mode(is_train);
+      invoke(*n.op, n.attrs, in, out);
+      return;
+    }
+    std::vector<resource::RngDraw> draws;
+    if (seg.has_random)
+      for (const auto& c : *seg.calls) draws.push_back(draw_random(*c));
+    engine::PushOptions opts;
+    opts.name = seg.name;
+    engine::get().push(
+        [calls = seg.calls, draws = std::move(draws), is_train](engine::RunContext& ctx) {
+          static const resource::RngDraw none{};
+          for (size_t i = 0; i < calls->size(); ++i)
+            run_prepared(*(*calls)[i], ctx, draws.empty() ? none : draws[i], is_train);
+        },
+        dev, seg.reads, seg.writes, opts);
+  }
+  Device dev;
+
+  // Groups nodes [begin, end) into segments.
+  std::vector<Segment> segment(size_t begin, size_t end) {
+    std::vector<Segment> out;
+    Segment cur;
+    std::vector<std::shared_ptr<PreparedCall>> calls;
+    auto close = [&] {
+      if (calls.empty()) return;
+      cur.calls = std::make_shared<const std::vector<std::shared_ptr<PreparedCall>>>(std::move(calls));
+      out.push_back(std::move(cur));
+      cur = Segment{};
+      calls.clear();
+    };
+    for (size_t i = begin; i < end; ++i) {
+      ExecNode& n = nodes[i];
+      if (n.skip) continue;
+      if (!n.call) {
+        close();
+        Segment s;
+        s.invoke_node = i;
+        out.push_back(std::move(s));
+        continue;
+      }
+      if (calls.size() >= bulk_size()) close();
+      cur.name = calls.empty() ? n.op->name.c_str() : "segment";
+      calls.push_back(n.call);
+      cur.has_random |= bool(n.op->random_blocks);
+      for (const NDArray& a : n.in) cur.reads.push_back(a.var());
+      for (const NDArray& a : n.out) cur.writes.push_back(a.var());
+      for (size_t m : n.op->mutated_inputs) cur.writes.push_back(n.in.at(m).var());
+    }
+    close();
+    return out;
+  }
+};
+
+Executor::~Executor() = default;
+
+std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::vector<NDArray> args,
+                                         std::vector<NDArray> grads, std::vector<int32_t> reqs, std::vector<NDArray> aux,
+                                         const Executor* share_with) {
+  const std::vector<std::string> arg_names = s.list_arguments(), aux_names = s.list_auxiliary_states();
+  if (args.size() != arg_names.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "bind: the symbol has ", arg_names.size(), " arguments, ", args.size(), " arrays given");
+  if (aux.size() != aux_names.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "bind: the symbol has ", aux_names.size(), " auxiliary states, ", aux.size(),
+         " arrays given");
+  if (grads.empty()) grads.resize(args.size());
+  if (reqs.empty()) reqs.assign(args.size(), kReqNull);
+  if (grads.size() != args.size() || reqs.size() != args.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "bind: ", args.size(), " arguments but ", grads.size(), " gradient arrays and ",
+         reqs.size(), " grad_reqs");
+
+  std::map<std::string, Shape> shapes;
+  std::map<std::string, int32_t> dtypes;
+  auto check_array = [&](const NDArray& a, const std::string& what, const std::string& name) {
+    if (!a.defined()) fail(MX_ERR_INVALID_ARGUMENT, "bind: no array for ", what, " '", name, "'");
+    if (!(a.device() == dev))
+      fail(MX_ERR_INVALID_ARGUMENT, "bind: ", what, " '", name, "' is on ", a.device().str(), ", the executor on ",
+           dev.str());
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    check_array(args[i], "argument", arg_names[i]);
+    shapes[arg_names[i]] = args[i].shape();
+    dtypes[arg_names[i]] = args[i].dtype();
+    if (reqs[i] != kReqNull && reqs[i] != kReqWrite && reqs[i] != kReqAdd)
+      fail(MX_ERR_INVALID_ARGUMENT, "bind: grad_req ", reqs[i], " of argument '", arg_names[i],
+           "' is not null (0), write (1) or add (3)");
+    if (reqs[i] == kReqNull) continue;
+    check_array(grads[i], "gradient of argument", arg_names[i]);
+    if (grads[i].shape() != args[i].shape() || grads[i].dtype() != args[i].dtype())
+      fail(MX_ERR_SHAPE_MISMATCH, "bind: gradient of argument '", arg_names[i], "' is ", shape_str(grads[i].shape()), " ",
+           dtype_info(grads[i].dtype()).name, " but the argument is ", shape_str(args[i].shape()), " ",
+           dtype_info(args[i].dtype()).name);
+  }
+  for (size_t i = 0; i < aux.size(); ++i) {
+    check_array(aux[i], "auxiliary state", aux_names[i]);
+    shapes[aux_names[i]] = aux[i].shape();
+    dtypes[aux_names[i]] = aux[i].dtype();
+  }
+
+  auto ex = std::unique_ptr<Executor>(new Executor());
+  ex->symbol_ = s;
+  ex->dev_ = dev;
+  ex->args_ = args;
+  ex->grads_ = grads;
+  ex->aux_ = aux;
+  ex->reqs_ = reqs;
+  for (size_t i = 0; i < reqs.size(); ++i)
+    if (reqs[i] == kReqNull) ex->grads_[i] = NDArray();
+  ex->impl_ = std::make_unique<Impl>();
+  Impl& im = *ex->impl_;
+  im.dev = dev;
+
+  // Inference on the forward graph (checks the given arrays against each other), the gradient
+  // pass, then inference again on the whole graph for the gradient nodes' entries.
+  const auto fwd_shapes = sym::infer_shapes(s, shapes, false);
+  const bool any_grad = std::any_of(reqs.begin(), reqs.end(), [](int32_t r) { return r != kReqNull; });
+  GradientGraph gg;
+  if (any_grad) {
+    std::unordered_map<const sym::Node*, std::vector<Shape>> entry_shapes;
+    for (const auto& [node, v] : fwd_shapes.entries)
+      for (const auto& o : v) entry_shapes[node].push_back(o.value_or(Shape{}));
+    gg = build_gradient(s, reqs, entry_shapes);
+  } else {
+    gg.full = s;
+    gg.num_forward_outputs = s.outputs.size();
+    for (size_t i = 0; i < s.outputs.size(); ++i) gg.head_grad_names.push_back("__head_grad_" + std::to_string(i));
+    gg.grad_output.assign(args.size(), -1);
+  }
+  im.has_backward = any_grad;
+  for (size_t i = 0; i < s.outputs.size(); ++i) {
+    shapes[gg.head_grad_names[i]] = *fwd_shapes.outputs[i];
+  }
+  std::unordered_map<std::string, size_t> arg_index, aux_index;
+  for (size_t i = 0; i < arg_names.size(); ++i) arg_index[arg_names[i]] = i;
+  for (size_t i = 0; i < aux_names.size(); ++i) aux_index[aux_names[i]] = i;
+  for (const auto& [arg, acc] : gg.accumulate_names) {
+    shapes[acc] = args[arg_index.at(arg)].shape();
+    dtypes[acc] = args[arg_index.at(arg)].dtype();
+  }
+  const auto full_shapes = sym::infer_shapes(gg.full, shapes, true);
+  const auto full_types = sym::infer_types(gg.full, dtypes, true);
+  const auto order = gg.full.topo_order();
+
+  // Flat entry ids, and what each entry is bound to.
+  std::unordered_map<const sym::Node*, uint32_t> first_entry;
+  std::vector<Shape> entry_shape;
+  std::vector<int32_t> entry_dtype;
+  for (const auto& n : order) {
+    first_entry[n.get()] = uint32_t(entry_shape.size());
+    const auto& sh = full_shapes.entries.at(n.get());
+    const auto ty = full_types.entries.find(n.get());
+    for (uint32_t k = 0; k < n->num_outputs(); ++k) {
+      if (k >= sh.size() || !sh[k])
+        fail(MX_ERR_SHAPE_MISMATCH, "bind: cannot infer the shape of ", node_desc(*n), " output ", k);
+      entry_shape.push_back(*sh[k]);
+      const bool typed = ty != full_types.entries.end() && k < ty->second.size() && ty->second[k];
+      entry_dtype.push_back(typed ? *ty->second[k] : MX_FLOAT32);
+    }
+  }
+  auto entry_id = [&](const sym::Entry& e) { return first_entry.at(e.node.get()) + e.index; };
+  std::vector<NDArray> bound(entry_shape.size());
+  std::unordered_map<std::string, size_t> head_index;
+  for (size_t i = 0; i < gg.head_grad_names.size(); ++i) head_index[gg.head_grad_names[i]] = i;
+  std::unordered_map<std::string, std::string> acc_arg;
+  for (const auto& [arg, acc] : gg.accumulate_names) acc_arg[acc] = arg;
+  for (size_t i = 0; i < s.outputs.size(); ++i) {
+    im.head_grads.emplace_back(*fwd_shapes.outputs[i], entry_dtype[entry_id(s.outputs[i])], dev);
+    fill(im.head_grads.back(), "ones_like");
+  }
+  for (const auto& n : order) {
+    if (!n->is_variable()) continue;
+    const uint32_t id = first_entry.at(n.get());
+    if (auto it = arg_index.find(n->name); it != arg_index.end()) bound[id] = args[it->second];
+    else if (auto it2 = aux_index.find(n->name); it2 != aux_index.end()) bound[id] = aux[it2->second];
+    else if (auto it3 = head_index.find(n->name); it3 != head_index.end()) bound[id] = im.head_grads[it3->second];
+    else if (auto it4 = acc_arg.find(n->name); it4 != acc_arg.end()) bound[id] = grads[arg_index.at(it4->second)];
+    else fail(MX_ERR_INTERNAL, "bind: variable '", n->name, "' is bound to nothing");
+  }
+  // Outputs the executor owns, and gradients written into the caller's arrays.
+  uint64_t external_bytes = 0;
+  for (size_t i = 0; i < gg.num_forward_outputs; ++i) {
+    const uint32_t id = entry_id(gg.full.outputs[i]);
+    if (!bound[id].defined()) {
+      bound[id] = NDArray(entry_shape[id], entry_dtype[id], dev);
+      external_bytes += bound[id].nbytes();
+    }
+    ex->outputs_.push_back(bound[id]);
+  }
+  for (auto& h : im.head_grads) external_bytes += h.nbytes();
+  for (size_t i = 0; i < args.size(); ++i)
+    if (gg.grad_output[i] >= 0) bound[entry_id(gg.full.outputs[size_t(gg.grad_output[i])])] = grads[i];
+
+  // Memory plan over the op nodes in execution order.
+  std::vector<PlanEntry> pe(entry_shape.size());
+  for (size_t e = 0; e < pe.size(); ++e) {
+    pe[e].bytes = uint64_t(shape_size(entry_shape[e])) * uint64_t(dtype_info(entry_dtype[e]).bytes);
+    pe[e].external = bound[e].defined();
+  }
+  std::vector<PlanNode> pn;
+  std::vector<const sym::Node*> op_nodes;
+  std::unordered_set<const sym::Node*> forward_nodes;
+  for (const auto& n : s.topo_order()) forward_nodes.insert(n.get());
+  size_t num_forward = 0;
+  for (const auto& n : order) {
+    if (n->is_variable()) continue;
+    PlanNode p;
+    for (const sym::Entry& e : n->inputs) p.inputs.push_back(entry_id(e));
+    for (uint32_t k = 0; k < n->num_outputs(); ++k) p.outputs.push_back(first_entry.at(n.get()) + k);
+    p.inplace = n->op->inplace;
+    pn.push_back(std::move(p));
+    op_nodes.push_back(n.get());
+    if (forward_nodes.count(n.get())) {
+      if (num_forward != op_nodes.size() - 1)
+        fail(MX_ERR_INTERNAL, "bind: forward ", node_desc(*n), " comes after a gradient node");
+      ++num_forward;
+    }
+  }
+  const MemoryPlan plan = plan_memory(pn, pe);
+
+  // Buffers: reuse the shared executor's where they fit (reshape), else new ones.
+  std::vector<NDArray> pool = share_with ? share_with->impl_->slots : std::vector<NDArray>{};
+  for (uint64_t bytes : plan.slot_bytes) {
+    const uint64_t want = std::max<uint64_t>(bytes, 1);
+    auto best = pool.end();
+    for (auto it = pool.begin(); it != pool.end(); ++it)
+      if (it->nbytes() >= want && (best == pool.end() || it->nbytes() < best->nbytes())) best = it;
+    if (best != pool.end()) {
+      im.slots.push_back(*best);
+      pool.erase(best);
+    } else {
+      im.slots.emplace_back(Shape{int64_t(want)}, MX_UINT8, dev);
+    }
+  }
+  for (size_t e = 0; e < bound.size(); ++e)
+    if (!bound[e].defined()) bound[e] = NDArray(entry_shape[e], entry_dtype[e], im.slots.at(size_t(plan.slot[e])).chunk(), 0);
+
+  // Kernel calls, prepared once.
+  for (const sym::Node* n : op_nodes) {
+    ExecNode x;
+    x.op = n->op;
+    x.attrs = n->full_params();
+    for (const sym::Entry& e : n->inputs) x.in.push_back(bound[entry_id(e)]);
+    for (uint32_t k = 0; k < n->num_outputs(); ++k) x.out.push_back(bound[first_entry.at(n) + k]);
+    for (const NDArray& o : x.out) x.skip |= o.size() == 0;
+    bool promote = false;
+    const auto& ok = n->op->dtypes;
+    auto accepts = [&](int32_t dt) { return std::find(ok.begin(), ok.end(), dt) != ok.end(); };
+    for (size_t i = 0; i < x.in.size(); ++i) {
+      const int32_t dt = x.in[i].dtype();
+      if (ok.empty() || accepts(dt)) continue;
+      if (is_16bit_float(dt) && accepts(MX_FLOAT32)) promote = true;
+      else
+        fail(MX_ERR_UNSUPPORTED, "bind: ", node_desc(*n), ": dtype ", dtype_info(dt).name, " of input ", i,
+             " is not supported");
+    }
+    if (!x.skip && !promote) {
+      std::vector<const NDArray*> in;
+      for (const NDArray& a : x.in) in.push_back(&a);
+      try {
+        x.call = prepare_call(*n->op, x.attrs, in, x.out);
+      } catch (const Error& e) {
+        fail(e.code(), "bind: ", node_desc(*n), ": ", e.what());
+      }
+    }
+    im.nodes.push_back(std::move(x));
+  }
+  im.forward = im.segment(0, num_forward);
+  im.backward = im.segment(num_forward, im.nodes.size());
+
+  ex->stats_.planned_bytes = plan.planned_bytes;
+  ex->stats_.unplanned_bytes = plan.unplanned_bytes;
+  ex->stats_.external_bytes = external_bytes;
+  ex->stats_.inplace_count = plan.inplace_count;
+  ex->stats_.num_buffers = uint32_t(plan.slot_bytes.size());
+  ex->stats_.num_segments = uint32_t(im.forward.size() + im.backward.size());
+  return ex;
+}
+
+std::unique_ptr<Executor> Executor::simple_bind(const sym::Symbol& s, Device dev,
+                                                const std::map<std::string, Shape>& shapes,
+                                                const std::map<std::string, int32_t>& dtypes, int32_t default_req,
+                                                const std::map<std::string, int32_t>& reqs) {
+  const auto sh = sym::infer_shapes(s, shapes, false);
+  const auto ty = sym::infer_types(s, dtypes, true);
+  const std::vector<std::string> arg_names = s.list_arguments(), aux_names = s.list_auxiliary_states();
+  for (const auto& [name, r] : reqs)
+    if (std::find(arg_names.begin(), arg_names.end(), name) == arg_names.end())
+      fail(MX_ERR_INVALID_ARGUMENT, "simple_bind: grad_req given for '", name, "', which is not an argument");
+  std::vector<NDArray> args, grads, aux;
+  std::vector<int32_t> rq;
+  for (size_t i = 0; i < arg_names.size(); ++i) {
+    const int32_t dt = ty.arguments[i].value_or(MX_FLOAT32);
+    args.emplace_back(*sh.arguments[i], dt, dev);
+    fill(args.back(), "zeros_like");
+    auto r = reqs.find(arg_names[i]);
+    rq.push_back(r == reqs.end() ? default_req : r->second);
+    if (rq.back() != kReqNull) {
+      grads.emplace_back(*sh.arguments[i], dt, dev);
+      fill(grads.back(), "zeros_like");
+    } else {
+      grads.emplace_back();
+    }
+  }
+  for (size_t i = 0; i < aux_names.size(); ++i) {
+    aux.emplace_back(*sh.aux[i], ty.aux[i].value_or(MX_FLOAT32), dev);
+    fill(aux.back(), "zeros_like");
+  }
+  return bind(s, dev, std::move(args), std::move(grads), std::move(rq), std::move(aux));
+}
+
+void Executor::forward(bool is_train) {
+  ModeScope mode(is_train);
+  for (const Segment& seg : impl_->forward) impl_->push(seg, is_train);
+}
+
+void Executor::backward(std::span<const NDArray> head_grads) {
+  Impl& im = *impl_;
+  if (!im.has_backward)
+    fail(MX_ERR_INVALID_ARGUMENT, "backward: the executor was bound with grad_req null for every argument");
+  if (!head_grads.empty() && head_grads.size() != outputs_.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "backward: ", outputs_.size(), " outputs but ", head_grads.size(),
+         " head gradients");
+  bool any = false;
+  for (const NDArray& h : head_grads) any |= h.defined();
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const NDArray& h = i < head_grads.size() ? head_grads[i] : NDArray();
+    if (h.defined() && (h.shape() != im.head_grads[i].shape() || h.dtype() != im.head_grads[i].dtype()))
+      fail(MX_ERR_SHAPE_MISMATCH, "backward: head gradient ", i, " is ", shape_str(h.shape()), " ",
+           dtype_info(h.dtype()).name, " but output ", i, " is ", shape_str(im.head_grads[i].shape()), " ",
+           dtype_info(im.head_grads[i].dtype()).name);
+  }
+  if (any) {
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      if (head_grads[i].defined()) copy(head_grads[i], im.head_grads[i]);
+      else fill(im.head_grads[i], "ones_like");
+    }
+    im.head_grads_are_ones = false;
+  } else if (!im.head_grads_are_ones) {
+    for (auto& h : im.head_grads) fill(h, "ones_like");
+    im.head_grads_are_ones = true;
+  }
+  ModeScope mode(true);
+  for (const Segment& seg : im.backward) im.push(seg, true);
+}
+
+std::unique_ptr<Executor> Executor::reshape(const std::map<std::string, Shape>& new_shapes, bool allow_up_sizing) const {
+  const std::vector<std::string> arg_names = symbol_.list_arguments(), aux_names = symbol_.list_auxiliary_states();
+  // Given shapes first; what they do not decide keeps its old shape.
+  std::map<std::string, Shape> known = new_shapes;
+  const auto partial = sym::infer_shapes(symbol_, known, true);
+  for (size_t i = 0; i < arg_names.size(); ++i)
+    if (!partial.arguments[i]) known[arg_names[i]] = args_[i].shape();
+  for (size_t i = 0; i < aux_names.size(); ++i)
+    if (!partial.aux[i]) known[aux_names[i]] = aux_[i].shape();
+  const auto sh = sym::infer_shapes(symbol_, known, false);
+  auto resize = [&](const NDArray& old, const Shape& shape, const std::string& what) -> NDArray {
+    if (!old.defined() || old.shape() == shape) return old;
+    const uint64_t want = uint64_t(shape_size(shape)) * uint64_t(dtype_info(old.dtype()).bytes);
+    if (want <= old.chunk()->bytes - old.byte_offset()) return NDArray(shape, old.dtype(), old.chunk(), old.byte_offset());
+    if (!allow_up_sizing)
+      fail(MX_ERR_INVALID_ARGUMENT, "reshape: ", what, " grows from ", shape_str(old.shape()), " to ", shape_str(shape),
+           "; pass allow_up_sizing to allocate it anew");
+    NDArray fresh(shape, old.dtype(), old.device());
+    fill(fresh, "zeros_like");
+    return fresh;
+  };
+  std::vector<NDArray> args, grads, aux;
+  for (size_t i = 0; i < arg_names.size(); ++i) {
+    args.push_back(resize(args_[i], *sh.arguments[i], "argument '" + arg_names[i] + "'"));
+    grads.push_back(resize(grads_[i], *sh.arguments[i], "gradient of '" + arg_names[i] + "'"));
+  }
+  for (size_t i = 0; i < aux_names.size(); ++i)
+    aux.push_back(resize(aux_[i], *sh.aux[i], "auxiliary state '" + aux_names[i] + "'"));
+  return bind(symbol_, dev_, std::move(args), std::move(grads), reqs_, std::move(aux), this);
+}
+
+}  // namespace mx::exec
