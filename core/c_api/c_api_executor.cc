@@ -64,7 +64,7 @@ int mx_executor_bind(mx_symbol_t sym, int32_t device_type, int32_t device_id, ui
   auto a = arrays_of(num_args, args, false, fn, "args");
   auto g = arg_grads ? arrays_of(num_args, arg_grads, true, fn, "arg_grads") : std::vector<mx::NDArray>(num_args);
   std::vector<int32_t> reqs = grad_reqs ? std::vector<int32_t>(grad_reqs, grad_reqs + num_args)
-                                        : std::vector<int32_t>(num_args, MX_GRAD_REQ_NULL);
+                                        : std::vector<int32_t>(num_args, MX_GRAD_NULL);
   auto x = arrays_of(num_aux, aux, false, fn, "aux");
   auto ex = mx::exec::Executor::bind(s, mx::Device{device_type, device_id}, std::move(a), std::move(g), std::move(reqs),
                                      std::move(x));

@@ -66,6 +66,38 @@ int main(void) {
   CHECK(mx_ndarray_free(NULL) == 0, "free NULL");
   CHECK(mx_ndarray_wait_all() == 0, "wait_all");
 
+  /* A symbol bound into an executor: y = x * 0.5, forward, backward into x's gradient. */
+  {
+    mx_symbol_t x = NULL, y = NULL;
+    mx_executor_t ex = NULL;
+    mx_ndarray_t grad = NULL, *arrays = NULL;
+    uint32_t count = 0;
+    int32_t req = MX_GRAD_WRITE;
+    mx_executor_memory_stats stats;
+    CHECK(mx_symbol_create_variable("x", &x) == 0, "variable");
+    CHECK(mx_symbol_create_atomic("_mul_scalar", 1, keys, vals, &y) == 0, "atomic");
+    CHECK(mx_symbol_compose(y, "half", 1, NULL, &x) == 0, "compose");
+    CHECK(mx_ndarray_create(shape, 2, MX_FLOAT32, MX_DEVICE_CPU, 0, &grad) == 0, "create grad");
+    CHECK(mx_executor_bind(y, MX_DEVICE_CPU, 0, 1, &a, &grad, &req, 0, NULL, &ex) == 0, "bind");
+    CHECK(mx_executor_forward(ex, 1) == 0 && mx_executor_backward(ex, 0, NULL) == 0, "forward, backward");
+    CHECK(mx_executor_arrays(ex, MX_EXECUTOR_OUTPUTS, &count, &arrays) == 0 && count == 1, "outputs");
+    if (count == 1) {
+      CHECK(mx_ndarray_copy_to_host(arrays[0], out_host, sizeof(out_host)) == 0, "read output");
+      for (i = 0; i < 6; ++i) CHECK(fabsf(out_host[i] - a_host[i] * 0.5f) < 1e-6f, "output value");
+      mx_ndarray_free(arrays[0]);
+    }
+    CHECK(mx_ndarray_copy_to_host(grad, out_host, sizeof(out_host)) == 0, "read gradient");
+    for (i = 0; i < 6; ++i) CHECK(fabsf(out_host[i] - 0.5f) < 1e-6f, "gradient value");
+    stats.struct_size = sizeof(stats);
+    CHECK(mx_executor_memory_stats_get(ex, &stats) == 0 && stats.num_segments >= 2, "memory stats");
+    CHECK(mx_executor_bind(y, MX_DEVICE_CPU, 0, 2, inputs, NULL, NULL, 0, NULL, &ex) == -1, "bind error");
+    CHECK(strstr(mx_get_last_error(), "1 arguments, 2 arrays") != NULL, "bind error names the counts");
+    mx_executor_free(ex);
+    mx_ndarray_free(grad);
+    mx_symbol_free(y);
+    mx_symbol_free(x);
+  }
+
   mx_ndarray_free(bad);
   mx_ndarray_free(a);
   mx_ndarray_free(b);

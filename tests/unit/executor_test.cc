@@ -429,7 +429,7 @@ TEST_F(ExecutorTest, CApiLegacyJsonLoadsBindsAndRuns) {
   const int64_t dims[] = {2, 4};
   mx_executor_t ex = nullptr;
   ASSERT_MX_OK(mx_executor_simple_bind(sym, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr,
-                                       MX_GRAD_REQ_WRITE, 0, nullptr, nullptr, &ex));
+                                       MX_GRAD_WRITE, 0, nullptr, nullptr, &ex));
   uint32_t n = 0;
   mx_ndarray_t* arrs = nullptr;
   ASSERT_MX_OK(mx_executor_arrays(ex, MX_EXECUTOR_ARGS, &n, &arrs));
@@ -487,13 +487,13 @@ TEST_F(ExecutorTest, CApiErrorsNameArgumentsNodesAndShapes) {
   EXPECT_NE(last_error().find("(16,20)"), std::string::npos) << last_error();
   // backward with no gradient requested.
   ASSERT_MX_OK(mx_executor_simple_bind(sym, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr,
-                                       MX_GRAD_REQ_NULL, 0, nullptr, nullptr, &ex));
+                                       MX_GRAD_NULL, 0, nullptr, nullptr, &ex));
   EXPECT_EQ(mx_executor_backward(ex, 0, nullptr), -1);
   EXPECT_NE(last_error().find("grad_req null for every argument"), std::string::npos) << last_error();
   // A head gradient of the wrong shape.
   mx_executor_free(ex);
   ASSERT_MX_OK(mx_executor_simple_bind(sym, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr,
-                                       MX_GRAD_REQ_WRITE, 0, nullptr, nullptr, &ex));
+                                       MX_GRAD_WRITE, 0, nullptr, nullptr, &ex));
   test::Arr bad({8, 11});
   mx_ndarray_t hg[] = {bad.get()};
   EXPECT_EQ(mx_executor_backward(ex, 1, hg), -1);

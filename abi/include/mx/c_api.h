@@ -432,14 +432,9 @@ MX_API int mx_symbol_load(const char* path, mx_symbol_t* out);
  * forward / backward push the planned graph to the engine (asynchronously, like any op). */
 typedef struct mx_executor* mx_executor_t;
 
-/* grad_req values, as MXNet's OpReqType. */
-#define MX_GRAD_REQ_NULL 0
-#define MX_GRAD_REQ_WRITE 1
-#define MX_GRAD_REQ_ADD 3
-
 /* args and grad_reqs follow list_arguments, aux list_auxiliary_states. arg_grads may be NULL (no
  * gradients) or hold NULL where grad_req is null; grad_reqs NULL means null for all. The
- * executor keeps its own references to the arrays. Errors name the argument and shapes. */
+ * executor keeps its own references to the arrays. grad_reqs: MX_GRAD_NULL / WRITE / ADD. Errors name the argument and shapes. */
 MX_API int mx_executor_bind(mx_symbol_t sym, int32_t device_type, int32_t device_id, uint32_t num_args,
                             const mx_ndarray_t* args, const mx_ndarray_t* arg_grads, const int32_t* grad_reqs,
                             uint32_t num_aux, const mx_ndarray_t* aux, mx_executor_t* out);
