@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev dataset-fashion-mnist libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   abigail-tools binutils
+  python3-numpy python3-pytest
 )
 
 missing=()

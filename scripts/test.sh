@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs dependencies, builds the release preset
-# and runs every test, then builds the ASan+UBSan and TSan presets and runs the core tests there,
-# then builds the libFuzzer targets (preset fuzz) and runs each for MX_FUZZ_SECONDS (20).
+# and runs every test (C++ and the Python binding's pytest suite), then builds the ASan+UBSan and
+# TSan presets and runs the core tests there, then builds the libFuzzer targets (preset fuzz) and
+# runs each for MX_FUZZ_SECONDS (20).
 # MX_TEST_PRESETS="release" limits the run to some presets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +45,9 @@ for preset in $presets; do
   cmake --build --preset "$preset" -j "$jobs"
   echo "=== preset $preset: test"
   ctest --preset "$preset" -j "$jobs"
+  if [ "$preset" = release ]; then
+    echo "=== python binding: pytest tests/python (Debian's /usr/bin/python3)"
+    MX_LIBRARY_PATH=build/release/lib /usr/bin/python3 -m pytest -q tests/python
+  fi
   echo "=== preset $preset: done in $(( $(date +%s) - start )) s"
 done

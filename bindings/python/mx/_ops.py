@@ -1,0 +1,118 @@
+"""Op calls through mx_imperative_invoke, and the functions generated from mx_op_list / mx_op_info."""
+import ctypes
+import keyword
+
+import numpy as np
+
+from .base import LIB, check_call, c_array, c_str
+
+_handle = ctypes.c_void_p
+_NDArray = None
+
+
+class _OpInfo(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("name", ctypes.c_char_p), ("doc", ctypes.c_char_p),
+                ("num_inputs", ctypes.c_uint32), ("input_names", ctypes.POINTER(ctypes.c_char_p)),
+                ("num_outputs", ctypes.c_int32), ("num_params", ctypes.c_uint32),
+                ("param_names", ctypes.POINTER(ctypes.c_char_p)), ("param_types", ctypes.POINTER(ctypes.c_char_p)),
+                ("param_defaults", ctypes.POINTER(ctypes.c_char_p)), ("param_docs", ctypes.POINTER(ctypes.c_char_p)),
+                ("has_gradient", ctypes.c_int32), ("num_backends", ctypes.c_uint32),
+                ("backends", ctypes.POINTER(ctypes.c_char_p))]
+
+
+def param_str(v):
+    """A Python value in MXNet's attribute syntax: (2, 3), True, None, float32."""
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if v is None:
+        return "None"
+    if isinstance(v, (tuple, list)):
+        return "(" + ", ".join(param_str(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return np.dtype(v).name
+    if isinstance(v, np.dtype):
+        return v.name
+    if hasattr(v, "device_type") and hasattr(v, "device_id"):
+        return "%s(%d)" % (v.device_type, v.device_id)
+    return str(v)
+
+
+def op_names():
+    n = ctypes.c_uint32()
+    names = ctypes.POINTER(ctypes.c_char_p)()
+    check_call(LIB.mx_op_list(ctypes.byref(n), ctypes.byref(names)))
+    return [names[i].decode() for i in range(n.value)]
+
+
+def op_info(name):
+    info = _OpInfo()
+    info.struct_size = ctypes.sizeof(_OpInfo)
+    check_call(LIB.mx_op_get_info(c_str(name), ctypes.byref(info)))
+    p = lambda arr, n: [arr[i].decode() for i in range(n)]
+    return {
+        "name": info.name.decode(), "doc": info.doc.decode(), "inputs": p(info.input_names, info.num_inputs),
+        "params": list(zip(p(info.param_names, info.num_params), p(info.param_types, info.num_params),
+                           p(info.param_defaults, info.num_params), p(info.param_docs, info.num_params))),
+        "has_gradient": bool(info.has_gradient), "backends": p(info.backends, info.num_backends),
+    }
+
+
+def init(ndarray_class):
+    global _NDArray
+    _NDArray = ndarray_class
+
+
+def invoke(name, inputs, params, out=None):
+    """Runs op `name`; returns one array, or a list when the op has several visible outputs."""
+    params = {k: v for k, v in params.items() if v is not None or k in ("axis",)}
+    keys = c_array(ctypes.c_char_p, [c_str(k) for k in params])
+    vals = c_array(ctypes.c_char_p, [c_str(param_str(v)) for v in params.values()])
+    ins = c_array(_handle, [a.handle for a in inputs])
+    n_out = ctypes.c_int32(0)
+    outs = ctypes.POINTER(_handle)()
+    given = None
+    if out is not None:
+        given = out if isinstance(out, (list, tuple)) else [out]
+        n_out = ctypes.c_int32(len(given))
+        arr = c_array(_handle, [o.handle for o in given])
+        outs = ctypes.cast(arr, ctypes.POINTER(_handle))
+    check_call(LIB.mx_imperative_invoke(c_str(name), ctypes.c_int32(len(inputs)), ins, ctypes.byref(n_out),
+                                        ctypes.byref(outs), ctypes.c_int32(len(params)), keys, vals))
+    if given is not None:
+        return out
+    result = [_NDArray(_handle(outs[i])) for i in range(n_out.value)]
+    return result[0] if len(result) == 1 else result
+
+
+def _make(name, info):
+    inputs = info["inputs"]
+    param_names = {p[0] for p in info["params"]}
+    variadic = "num_args" in param_names
+
+    def op(*args, out=None, name=None, **kwargs):
+        arrays = list(args)
+        for i in inputs:
+            if i in kwargs:
+                arrays.append(kwargs.pop(i))
+        if variadic and "num_args" not in kwargs:
+            kwargs["num_args"] = len(arrays)
+        for k, v in list(kwargs.items()):
+            if isinstance(v, _NDArray):
+                raise TypeError("%s: unknown input %r (inputs: %s)" % (op.__name__, k, ", ".join(inputs)))
+        return invoke(op.__name__, arrays, kwargs, out)
+
+    op.__name__ = name
+    lines = [info["doc"], "", "Inputs: " + ", ".join(inputs), "", "Parameters"]
+    for pname, ptype, default, doc in info["params"]:
+        lines.append("  %s : %s%s -- %s" % (pname, ptype, ", required" if default == "" else ", default " + default,
+                                             doc))
+    op.__doc__ = "\n".join(lines)
+    return op
+
+
+def generate(namespace):
+    """Adds a function per registered op (aliases included) to namespace, keeping existing names."""
+    for name in op_names():
+        if keyword.iskeyword(name) or name in namespace:
+            continue
+        namespace[name] = _make(name, op_info(name))

@@ -1,0 +1,56 @@
+"""Devices, named as MXNet's contexts: mx.cpu(), mx.gpu(1)."""
+import threading
+
+_DEVICE_TYPES = {"cpu": 1, "gpu": 2}
+_DEVICE_NAMES = {1: "cpu", 2: "gpu"}
+
+
+class Context:
+    """A device: type ('cpu' or 'gpu') and id. Usable as `with mx.gpu(0):` to set the default."""
+
+    _default = threading.local()
+
+    def __init__(self, device_type, device_id=0):
+        if isinstance(device_type, Context):
+            device_type, device_id = device_type.device_type, device_type.device_id
+        if device_type not in _DEVICE_TYPES:
+            raise ValueError("unknown device type %r (cpu or gpu)" % (device_type,))
+        self.device_type = device_type
+        self.device_id = int(device_id)
+
+    @property
+    def device_typeid(self):
+        return _DEVICE_TYPES[self.device_type]
+
+    def __eq__(self, other):
+        return isinstance(other, Context) and (self.device_type, self.device_id) == (other.device_type, other.device_id)
+
+    def __hash__(self):
+        return hash((self.device_type, self.device_id))
+
+    def __repr__(self):
+        return "%s(%d)" % (self.device_type, self.device_id)
+
+    def __enter__(self):
+        self._old = current_context()
+        Context._default.value = self
+        return self
+
+    def __exit__(self, *exc):
+        Context._default.value = self._old
+
+
+def cpu(device_id=0):
+    return Context("cpu", device_id)
+
+
+def gpu(device_id=0):
+    return Context("gpu", device_id)
+
+
+def current_context():
+    return getattr(Context._default, "value", None) or cpu()
+
+
+def from_typeid(type_id, device_id):
+    return Context(_DEVICE_NAMES[type_id], device_id)

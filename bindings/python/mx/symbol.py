@@ -1,0 +1,330 @@
+"""mx.sym: static graphs (Variable, every op generated at import, Group, JSON) and executors."""
+import ctypes
+
+import numpy as np
+
+from . import _ops
+from .base import LIB, check_call, c_array, c_str
+from .context import Context, current_context
+from .ndarray import NDArray, _mx_dtype, _DTYPE_NP
+
+_handle = ctypes.c_void_p
+_REQ = {"null": 0, "write": 1, "add": 3}
+
+
+def _names(fn, handle):
+    n = ctypes.c_uint32()
+    out = ctypes.POINTER(ctypes.c_char_p)()
+    check_call(fn(handle, ctypes.byref(n), ctypes.byref(out)))
+    return [out[i].decode() for i in range(n.value)]
+
+
+def _flat_shapes(shapes):
+    keys = list(shapes)
+    ndims = [len(shapes[k]) for k in keys]
+    dims = [int(d) for k in keys for d in shapes[k]]
+    return (len(keys), c_array(ctypes.c_char_p, [c_str(k) for k in keys]), c_array(ctypes.c_uint32, ndims),
+            c_array(ctypes.c_int64, dims))
+
+
+class Symbol:
+    """A graph's outputs. Compose by calling ops on symbols: mx.sym.FullyConnected(data, num_hidden=10)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __del__(self):
+        if self.handle is not None and LIB is not None:
+            LIB.mx_symbol_free(self.handle)
+            self.handle = None
+
+    def __copy__(self):
+        out = _handle()
+        check_call(LIB.mx_symbol_copy(self.handle, ctypes.byref(out)))
+        return Symbol(out)
+
+    @property
+    def name(self):
+        s, ok = ctypes.c_char_p(), ctypes.c_int32()
+        check_call(LIB.mx_symbol_get_name(self.handle, ctypes.byref(s), ctypes.byref(ok)))
+        return s.value.decode() if ok.value else None
+
+    def __repr__(self):
+        return "<Symbol %s>" % (self.name or "group [" + ", ".join(self.list_outputs()) + "]")
+
+    def list_arguments(self): return _names(LIB.mx_symbol_list_arguments, self.handle)
+    def list_outputs(self): return _names(LIB.mx_symbol_list_outputs, self.handle)
+    def list_auxiliary_states(self): return _names(LIB.mx_symbol_list_auxiliary_states, self.handle)
+    def list_inputs(self): return _names(LIB.mx_symbol_list_inputs, self.handle)
+
+    def get_internals(self):
+        out = _handle()
+        check_call(LIB.mx_symbol_get_internals(self.handle, ctypes.byref(out)))
+        return Symbol(out)
+
+    def get_children(self):
+        out = _handle()
+        check_call(LIB.mx_symbol_get_children(self.handle, ctypes.byref(out)))
+        return Symbol(out)
+
+    def __getitem__(self, index):
+        if isinstance(index, str):
+            names = self.list_outputs()
+            if index not in names:
+                raise ValueError("no output named %r (outputs: %s)" % (index, ", ".join(names)))
+            index = names.index(index)
+        out = _handle()
+        check_call(LIB.mx_symbol_get_output(self.handle, ctypes.c_uint32(index), ctypes.byref(out)))
+        return Symbol(out)
+
+    def __len__(self):
+        n = ctypes.c_uint32()
+        check_call(LIB.mx_symbol_get_num_outputs(self.handle, ctypes.byref(n)))
+        return n.value
+
+    def attr(self, key):
+        v, found = ctypes.c_char_p(), ctypes.c_int32()
+        check_call(LIB.mx_symbol_get_attr(self.handle, c_str(key), ctypes.byref(v), ctypes.byref(found)))
+        return v.value.decode() if found.value else None
+
+    def _set_attr(self, **kwargs):
+        for k, v in kwargs.items():
+            check_call(LIB.mx_symbol_set_attr(self.handle, c_str(k), c_str(str(v))))
+
+    def list_attr(self):
+        n = ctypes.c_uint32()
+        kv = ctypes.POINTER(ctypes.c_char_p)()
+        check_call(LIB.mx_symbol_list_attr(self.handle, ctypes.byref(n), ctypes.byref(kv)))
+        return {kv[2 * i].decode(): kv[2 * i + 1].decode() for i in range(n.value)}
+
+    # ---- inference
+    def _infer_shape(self, partial, args, kwargs):
+        shapes = dict(kwargs)
+        if args:
+            for name, s in zip(self.list_arguments(), args):
+                if s is not None:
+                    shapes[name] = s
+        n, keys, ndims, dims = _flat_shapes(shapes)
+        groups = [[ctypes.c_uint32(), ctypes.POINTER(ctypes.c_int32)(),
+                   ctypes.POINTER(ctypes.POINTER(ctypes.c_int64))()] for _ in range(3)]
+        complete = ctypes.c_int32()
+        flat = [ctypes.byref(x) for g in groups for x in g]
+        check_call(LIB.mx_symbol_infer_shape(self.handle, ctypes.c_uint32(n), keys, ndims, dims,
+                                             ctypes.c_int32(int(partial)), *flat, ctypes.byref(complete)))
+
+        def unpack(g):
+            out = []
+            for i in range(g[0].value):
+                nd = g[1][i]
+                out.append(None if nd < 0 else tuple(g[2][i][k] for k in range(nd)))
+            return out
+        return unpack(groups[0]), unpack(groups[1]), unpack(groups[2])
+
+    def infer_shape(self, *args, **kwargs):
+        """(arg_shapes, out_shapes, aux_shapes) from known shapes by name (or position)."""
+        return self._infer_shape(False, args, kwargs)
+
+    def infer_shape_partial(self, *args, **kwargs):
+        return self._infer_shape(True, args, kwargs)
+
+    def infer_type(self, **kwargs):
+        keys = list(kwargs)
+        types = c_array(ctypes.c_int32, [_mx_dtype(kwargs[k]) for k in keys])
+        g = [[ctypes.c_uint32(), ctypes.POINTER(ctypes.c_int32)()] for _ in range(3)]
+        complete = ctypes.c_int32()
+        check_call(LIB.mx_symbol_infer_type(self.handle, ctypes.c_uint32(len(keys)),
+                                            c_array(ctypes.c_char_p, [c_str(k) for k in keys]), types,
+                                            ctypes.c_int32(1), *[ctypes.byref(x) for grp in g for x in grp],
+                                            ctypes.byref(complete)))
+        conv = lambda grp: [None if grp[1][i] < 0 else _DTYPE_NP[grp[1][i]].type for i in range(grp[0].value)]
+        return conv(g[0]), conv(g[1]), conv(g[2])
+
+    # ---- JSON
+    def tojson(self):
+        s = ctypes.c_char_p()
+        check_call(LIB.mx_symbol_to_json(self.handle, ctypes.byref(s)))
+        return s.value.decode()
+
+    def save(self, fname):
+        check_call(LIB.mx_symbol_save(self.handle, c_str(fname)))
+
+    # ---- binding
+    def simple_bind(self, ctx=None, grad_req="write", type_dict=None, **shapes):
+        ctx = Context(ctx) if ctx is not None else current_context()
+        n, keys, ndims, dims = _flat_shapes(shapes)
+        type_dict = type_dict or {}
+        tkeys = list(type_dict)
+        reqs = grad_req if isinstance(grad_req, dict) else {}
+        default = _REQ[grad_req] if isinstance(grad_req, str) else 1
+        if isinstance(grad_req, (list, tuple)):
+            reqs = dict(zip(self.list_arguments(), grad_req))
+        out = _handle()
+        check_call(LIB.mx_executor_simple_bind(
+            self.handle, ctypes.c_int32(ctx.device_typeid), ctypes.c_int32(ctx.device_id), ctypes.c_uint32(n), keys,
+            ndims, dims, ctypes.c_uint32(len(tkeys)), c_array(ctypes.c_char_p, [c_str(k) for k in tkeys]),
+            c_array(ctypes.c_int32, [_mx_dtype(type_dict[k]) for k in tkeys]), ctypes.c_int32(default),
+            ctypes.c_uint32(len(reqs)), c_array(ctypes.c_char_p, [c_str(k) for k in reqs]),
+            c_array(ctypes.c_int32, [_REQ[v] for v in reqs.values()]), ctypes.byref(out)))
+        return Executor(out, self)
+
+    def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+        ctx = Context(ctx)
+        names, aux_names = self.list_arguments(), self.list_auxiliary_states()
+        pick = lambda v, ns: [v[k] for k in ns] if isinstance(v, dict) else list(v or [])
+        args = pick(args, names)
+        aux = pick(aux_states, aux_names)
+        grads = [args_grad.get(k) for k in names] if isinstance(args_grad, dict) else list(args_grad or [])
+        if isinstance(grad_req, str):
+            reqs = [_REQ[grad_req] if args_grad is not None else 0] * len(names)
+        elif isinstance(grad_req, dict):
+            reqs = [_REQ[grad_req.get(k, "null")] for k in names]
+        else:
+            reqs = [_REQ[r] for r in grad_req]
+        reqs = [r if i < len(grads) and grads[i] is not None else 0 for i, r in enumerate(reqs)]
+        out = _handle()
+        check_call(LIB.mx_executor_bind(
+            self.handle, ctypes.c_int32(ctx.device_typeid), ctypes.c_int32(ctx.device_id), ctypes.c_uint32(len(args)),
+            c_array(_handle, [a.handle for a in args]),
+            c_array(_handle, [g.handle if g is not None else None for g in grads]) if grads else None,
+            c_array(ctypes.c_int32, reqs), ctypes.c_uint32(len(aux)), c_array(_handle, [a.handle for a in aux]),
+            ctypes.byref(out)))
+        return Executor(out, self)
+
+
+class Executor:
+    """A bound symbol: forward, backward, outputs and the argument / gradient / auxiliary arrays."""
+
+    def __init__(self, handle, symbol):
+        self.handle = handle
+        self._symbol = symbol
+        self._refresh()
+
+    def __del__(self):
+        if self.handle is not None and LIB is not None:
+            LIB.mx_executor_free(self.handle)
+            self.handle = None
+
+    def _arrays(self, which):
+        n = ctypes.c_uint32()
+        out = ctypes.POINTER(_handle)()
+        check_call(LIB.mx_executor_arrays(self.handle, ctypes.c_int32(which), ctypes.byref(n), ctypes.byref(out)))
+        return [NDArray(_handle(out[i])) if out[i] else None for i in range(n.value)]
+
+    def _refresh(self):
+        self.outputs = self._arrays(0)
+        self.arg_arrays = self._arrays(1)
+        self.grad_arrays = self._arrays(2)
+        self.aux_arrays = self._arrays(3)
+        self.arg_dict = dict(zip(self._symbol.list_arguments(), self.arg_arrays))
+        self.grad_dict = dict(zip(self._symbol.list_arguments(), self.grad_arrays))
+        self.aux_dict = dict(zip(self._symbol.list_auxiliary_states(), self.aux_arrays))
+        self.output_dict = dict(zip(self._symbol.list_outputs(), self.outputs))
+
+    def forward(self, is_train=False, **kwargs):
+        for k, v in kwargs.items():
+            if k not in self.arg_dict:
+                raise ValueError("forward: %r is not an argument" % k)
+            self.arg_dict[k][:] = v
+        check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
+        return self.outputs
+
+    def backward(self, out_grads=None):
+        if isinstance(out_grads, NDArray):
+            out_grads = [out_grads]
+        grads = list(out_grads or [])
+        check_call(LIB.mx_executor_backward(self.handle, ctypes.c_uint32(len(grads)),
+                                            c_array(_handle, [g.handle if g is not None else None for g in grads])))
+
+    def reshape(self, allow_up_sizing=False, **shapes):
+        n, keys, ndims, dims = _flat_shapes(shapes)
+        out = _handle()
+        check_call(LIB.mx_executor_reshape(self.handle, ctypes.c_uint32(n), keys, ndims, dims,
+                                           ctypes.c_int32(int(allow_up_sizing)), ctypes.byref(out)))
+        return Executor(out, self._symbol)
+
+    def memory_stats(self):
+        class _Stats(ctypes.Structure):
+            _fields_ = [("struct_size", ctypes.c_uint32), ("planned_bytes", ctypes.c_uint64),
+                        ("unplanned_bytes", ctypes.c_uint64), ("external_bytes", ctypes.c_uint64),
+                        ("inplace_count", ctypes.c_uint32), ("num_buffers", ctypes.c_uint32),
+                        ("num_segments", ctypes.c_uint32)]
+        s = _Stats()
+        s.struct_size = ctypes.sizeof(s)
+        check_call(LIB.mx_executor_memory_stats_get(self.handle, ctypes.byref(s)))
+        return {k: getattr(s, k) for k, _ in _Stats._fields_[1:]}
+
+
+# ---------------------------------------------------------------- construction
+
+def Variable(name, attr=None, shape=None, dtype=None, lr_mult=None, wd_mult=None, **kwargs):
+    out = _handle()
+    check_call(LIB.mx_symbol_create_variable(c_str(name), ctypes.byref(out)))
+    s = Symbol(out)
+    attrs = dict(attr or {})
+    if shape is not None:
+        attrs["__shape__"] = _ops.param_str(tuple(shape))
+    if dtype is not None:
+        attrs["__dtype__"] = np.dtype(dtype).name
+    if lr_mult is not None:
+        attrs["__lr_mult__"] = lr_mult
+    if wd_mult is not None:
+        attrs["__wd_mult__"] = wd_mult
+    s._set_attr(**attrs)
+    return s
+
+
+var = Variable
+
+
+def Group(symbols):
+    out = _handle()
+    check_call(LIB.mx_symbol_create_group(ctypes.c_uint32(len(symbols)), c_array(_handle, [s.handle for s in symbols]),
+                                          ctypes.byref(out)))
+    return Symbol(out)
+
+
+def load_json(json_str):
+    out = _handle()
+    check_call(LIB.mx_symbol_from_json(c_str(json_str), ctypes.byref(out)))
+    return Symbol(out)
+
+
+def load(fname):
+    out = _handle()
+    check_call(LIB.mx_symbol_load(c_str(fname), ctypes.byref(out)))
+    return Symbol(out)
+
+
+def _make(op_name, info):
+    inputs = info["inputs"]
+
+    def op(*args, name=None, attr=None, **kwargs):
+        syms = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], Symbol)}
+        if "num_args" in {p[0] for p in info["params"]} and "num_args" not in kwargs:
+            kwargs["num_args"] = len(args) + len(syms)
+        keys = list(kwargs)
+        h = _handle()
+        check_call(LIB.mx_symbol_create_atomic(c_str(op_name), ctypes.c_uint32(len(keys)),
+                                               c_array(ctypes.c_char_p, [c_str(k) for k in keys]),
+                                               c_array(ctypes.c_char_p, [c_str(_ops.param_str(kwargs[k]))
+                                                                         for k in keys]), ctypes.byref(h)))
+        s = Symbol(h)
+        if args and syms:
+            raise TypeError("%s: give inputs by position or by name, not both" % op_name)
+        given = list(args) if args else list(syms.values())
+        names = None if args else c_array(ctypes.c_char_p, [c_str(k) for k in syms])
+        check_call(LIB.mx_symbol_compose(s.handle, c_str(name) if name else None, ctypes.c_uint32(len(given)), names,
+                                         c_array(_handle, [g.handle for g in given])))
+        if attr:
+            s._set_attr(**attr)
+        return s
+
+    op.__name__ = op_name
+    op.__doc__ = "Symbolic " + op_name + " (inputs: " + ", ".join(inputs) + ").\n\n" + info["doc"]
+    return op
+
+
+for _name in _ops.op_names():
+    if _name not in globals():
+        globals()[_name] = _make(_name, _ops.op_info(_name))
+del _name
