@@ -75,3 +75,21 @@ def test_bind_with_explicit_arrays_and_reshape():
     np.testing.assert_array_equal(small.outputs[0].asnumpy(), [[1.0, 4.0]])
     with pytest.raises(mx.MXNetError, match="allow_up_sizing"):
         ex.reshape(x=(3, 2))
+
+
+def test_float16_graph_runs_through_promotion():
+    # FullyConnected computes in float32 at least: its float16 node runs through the core's promotion
+    rs = np.random.RandomState(2)
+    x = mx.sym.Variable("x")
+    y = mx.sym.tanh(mx.sym.FullyConnected(x, num_hidden=3, name="fc"))
+    ex = y.simple_bind(mx.cpu(), x=(2, 4), type_dict={"x": "float16", "fc_weight": "float16", "fc_bias": "float16"})
+    for v in ex.arg_dict.values():
+        v[:] = rs.uniform(-1, 1, v.shape)
+    out = ex.forward(is_train=True)[0]
+    ex.backward(mx.nd.ones((2, 3), dtype="float16"))
+    a = {k: v.asnumpy().astype(np.float32) for k, v in ex.arg_dict.items()}
+    pre = a["x"] @ a["fc_weight"].T + a["fc_bias"]
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.asnumpy().astype(np.float32), np.tanh(pre), atol=2e-3)
+    want = (1 - np.tanh(pre) ** 2).T @ a["x"]
+    np.testing.assert_allclose(ex.grad_dict["fc_weight"].asnumpy().astype(np.float32), want, atol=1e-2)
