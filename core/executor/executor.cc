@@ -43,8 +43,6 @@ void fill(const NDArray& a, const char* op_name) {
   invoke(op, op::parse_attrs(op, 0, nullptr, nullptr), in, out);
 }
 
-bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }
-
 std::string node_desc(const sym::Node& n) { return "node '" + n.name + "' (" + (n.op ? n.op->name : "variable") + ")"; }
 
 }  // namespace
@@ -324,15 +322,12 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     for (uint32_t k = 0; k < n->num_outputs(); ++k) x.out.push_back(bound[first_entry.at(n) + k]);
     for (const NDArray& o : x.out) x.skip |= o.size() == 0;
     bool promote = false;
-    const auto& ok = n->op->dtypes;
-    auto accepts = [&](int32_t dt) { return std::find(ok.begin(), ok.end(), dt) != ok.end(); };
-    for (size_t i = 0; i < x.in.size(); ++i) {
-      const int32_t dt = x.in[i].dtype();
-      if (ok.empty() || accepts(dt)) continue;
-      if (is_16bit_float(dt) && accepts(MX_FLOAT32)) promote = true;
-      else
-        fail(MX_ERR_UNSUPPORTED, "bind: ", node_desc(*n), ": dtype ", dtype_info(dt).name, " of input ", i,
-             " is not supported");
+    std::vector<int32_t> dtypes;
+    for (const NDArray& a : x.in) dtypes.push_back(a.dtype());
+    try {
+      promote = needs_promotion(*n->op, dtypes);
+    } catch (const Error& e) {
+      fail(e.code(), "bind: ", node_desc(*n), ": ", e.what());
     }
     if (!x.skip && !promote) {
       std::vector<const NDArray*> in;

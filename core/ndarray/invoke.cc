@@ -209,6 +209,19 @@ void run_promoted(const op::OpSchema& op, const op::Attrs& attrs, std::span<cons
 
 size_t kernel_cache_size() { return cache().size(); }
 
+bool needs_promotion(const op::OpSchema& op, std::span<const int32_t> dtypes) {
+  bool promote = false;
+  auto accepts = [&](int32_t dt) { return std::find(op.dtypes.begin(), op.dtypes.end(), dt) != op.dtypes.end(); };
+  for (size_t i = 0; i < dtypes.size(); ++i) {
+    if (op.dtypes.empty() || accepts(dtypes[i])) continue;
+    if (is_16bit_float(dtypes[i]) && accepts(MX_FLOAT32)) promote = true;
+    else
+      fail(MX_ERR_UNSUPPORTED, op.name, ": dtype ", dtype_info(dtypes[i]).name, " of input '",
+           op.inputs[std::min(i, op.inputs.size() - 1)], "' is not supported");
+  }
+  return promote;
+}
+
 void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
   const size_t expected = op.num_inputs ? op.num_inputs(attrs) : op.inputs.size();
@@ -240,17 +253,11 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   auto& out_dtypes = sc.out_dtypes;
   in_shapes.clear();
   in_dtypes.clear();
-  bool promote = false;  // 16-bit floats into an op that computes in float32 at least
-  auto accepts = [&](int32_t dt) { return std::find(op.dtypes.begin(), op.dtypes.end(), dt) != op.dtypes.end(); };
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    in_shapes.push_back(inputs[i]->shape());
-    in_dtypes.push_back(inputs[i]->dtype());
-    if (op.dtypes.empty() || accepts(inputs[i]->dtype())) continue;
-    if (is_16bit_float(inputs[i]->dtype()) && accepts(MX_FLOAT32)) promote = true;
-    else
-      fail(MX_ERR_UNSUPPORTED, op.name, ": dtype ", dtype_info(inputs[i]->dtype()).name, " of input '", op.inputs[i],
-           "' is not supported");
+  for (const NDArray* a : inputs) {
+    in_shapes.push_back(a->shape());
+    in_dtypes.push_back(a->dtype());
   }
+  const bool promote = needs_promotion(op, in_dtypes);
   op::InferArgs ia{op, attrs, in_shapes, in_dtypes};
   op.infer_shape(ia, out_shapes);
   op.infer_type(ia, out_dtypes);

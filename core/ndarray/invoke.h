@@ -18,6 +18,11 @@ namespace mx {
 void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs);
 
+// Whether an op with these input dtypes runs through float32 copies (16-bit floats into an op
+// whose kernels compute in float32 / float64); a dtype it cannot take at all is MX_ERR_UNSUPPORTED
+// naming the op and the input.
+bool needs_promotion(const op::OpSchema& op, std::span<const int32_t> dtypes);
+
 // A kernel call prepared once over fixed arrays (kernel state found, tensors set over their
 // storage) and run many times: the executor prepares each node at bind time.
 struct PreparedCall;

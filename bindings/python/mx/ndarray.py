@@ -196,9 +196,10 @@ class NDArray:
             raise ValueError("the array is read-only")
         if isinstance(key, builtins.slice) and key == builtins.slice(None):
             if isinstance(value, NDArray):
+                if value.shape != self.shape:
+                    value = _ops.invoke("broadcast_to", [value], {"shape": self.shape})
                 if value.handle != self.handle:
-                    value.copyto(self) if value.shape == self.shape else _ops.invoke(
-                        "broadcast_to", [value], {"shape": self.shape}).copyto(self)
+                    value.copyto(self)
             else:
                 self._sync_copyfrom(np.asarray(value))
             return
