@@ -14,5 +14,18 @@ from . import autograd
 from . import symbol
 from . import symbol as sym
 from . import random
+from . import io
+from . import recordio
+from . import initializer
+from . import initializer as init
+from . import lr_scheduler
+from . import optimizer
+from . import metric
+from . import model
+from . import callback
+from . import module
+from . import module as mod
+from . import test_utils
+from . import engine
 
 __version__ = "0.1.0"

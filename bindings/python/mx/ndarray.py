@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import _ops
+from . import _ops, dlpack
 from .base import LIB, check_call, c_array, c_str
 from .context import Context, current_context, from_typeid
 
@@ -140,6 +140,34 @@ class NDArray:
             shape = tuple(shape[0])
         shape = kwargs.get("shape", shape)
         return _ops.invoke("Reshape", [self], {"shape": tuple(shape)})
+
+    # ---- pickling (values, dtype and device) and DLPack
+    def __getstate__(self):
+        flag = self._dtype_flag
+        return {"data": self.asnumpy(), "dtype": _DTYPE_NAME[flag], "ctx": (self.context.device_type,
+                                                                             self.context.device_id)}
+
+    def __setstate__(self, state):
+        ctx = Context(*state["ctx"])
+        fresh = array(state["data"], ctx=ctx, dtype=state["data"].dtype)
+        if state["dtype"] == "bfloat16":
+            fresh = fresh.astype("bfloat16")
+        self.handle, fresh.handle = fresh.handle, None
+        self.writable = True
+
+    def __dlpack__(self, stream=None):
+        """A DLPack capsule over this array's memory, no copy (pending writes finish first)."""
+        return dlpack.to_capsule(self.handle)
+
+    def __dlpack_device__(self):
+        ctx = self.context
+        return (ctx.device_typeid, ctx.device_id)
+
+    def to_dlpack_for_read(self):
+        return self.__dlpack__()
+
+    def to_dlpack_for_write(self):
+        return self.__dlpack__()
 
     # ---- autograd
     def attach_grad(self, grad_req="write"):
@@ -321,6 +349,17 @@ def full(shape, val, ctx=None, dtype="float32"):
 
 def arange(start, stop=None, step=1.0, ctx=None, dtype="float32"):
     return array(np.arange(start, stop, step), ctx=ctx, dtype=dtype)
+
+
+def from_dlpack(source):
+    """An NDArray over the memory of a DLPack capsule or of any object with __dlpack__ (a numpy
+    array, a torch tensor), without copying."""
+    capsule = source.__dlpack__() if hasattr(source, "__dlpack__") else source
+    return NDArray(dlpack.from_capsule(capsule))
+
+
+to_dlpack_for_read = NDArray.to_dlpack_for_read
+to_dlpack_for_write = NDArray.to_dlpack_for_write
 
 
 def waitall():

@@ -97,6 +97,47 @@ class Symbol:
         check_call(LIB.mx_symbol_list_attr(self.handle, ctypes.byref(n), ctypes.byref(kv)))
         return {kv[2 * i].decode(): kv[2 * i + 1].decode() for i in range(n.value)}
 
+    # ---- arithmetic, as MXNet's Symbol: elementwise between symbols (no broadcasting), scalar ops
+    def _binary(self, other, op, scalar_op, reverse=False):
+        if isinstance(other, Symbol):
+            a, b = (other, self) if reverse else (self, other)
+            return globals()[op](a, b)
+        if isinstance(other, (int, float, np.number)):
+            return globals()[scalar_op](self, scalar=float(other))
+        return NotImplemented
+
+    def __add__(self, o): return self._binary(o, "elemwise_add", "_plus_scalar")
+    def __radd__(self, o): return self._binary(o, "elemwise_add", "_plus_scalar", True)
+    def __sub__(self, o): return self._binary(o, "elemwise_sub", "_minus_scalar")
+    def __rsub__(self, o): return self._binary(o, "elemwise_sub", "_rminus_scalar", True)
+    def __mul__(self, o): return self._binary(o, "elemwise_mul", "_mul_scalar")
+    def __rmul__(self, o): return self._binary(o, "elemwise_mul", "_mul_scalar", True)
+    def __truediv__(self, o): return self._binary(o, "elemwise_div", "_div_scalar")
+    def __rtruediv__(self, o): return self._binary(o, "elemwise_div", "_rdiv_scalar", True)
+    def __mod__(self, o): return self._binary(o, "_mod", "_mod_scalar")
+    def __rmod__(self, o): return self._binary(o, "_mod", "_rmod_scalar", True)
+    def __pow__(self, o): return self._binary(o, "_power", "_power_scalar")
+    def __rpow__(self, o): return self._binary(o, "_power", "_rpower_scalar", True)
+    def __neg__(self): return globals()["negative"](self)
+
+    # ---- pickling: through JSON, as MXNet does
+    def __getstate__(self):
+        return {"json": self.tojson()}
+
+    def __setstate__(self, state):
+        other = load_json(state["json"])
+        self.handle, other.handle = other.handle, None
+
+    def attr_dict(self):
+        """{node name: {attr: value}} for the nodes of the graph that have attributes."""
+        import json
+        out = {}
+        for node in json.loads(self.tojson())["nodes"]:
+            attrs = node.get("attrs") or node.get("attr") or node.get("param") or {}
+            if attrs:
+                out[node["name"]] = dict(attrs)
+        return out
+
     # ---- inference
     def _infer_shape(self, partial, args, kwargs):
         shapes = dict(kwargs)
@@ -297,10 +338,11 @@ def load(fname):
 
 def _make(op_name, info):
     inputs = info["inputs"]
+    variadic = "num_args" in {p[0] for p in info["params"]}
 
     def op(*args, name=None, attr=None, **kwargs):
         syms = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], Symbol)}
-        if "num_args" in {p[0] for p in info["params"]} and "num_args" not in kwargs:
+        if variadic and "num_args" not in kwargs:
             kwargs["num_args"] = len(args) + len(syms)
         keys = list(kwargs)
         h = _handle()
@@ -309,8 +351,11 @@ def _make(op_name, info):
                                                c_array(ctypes.c_char_p, [c_str(_ops.param_str(kwargs[k]))
                                                                          for k in keys]), ctypes.byref(h)))
         s = Symbol(h)
-        if args and syms:
-            raise TypeError("%s: give inputs by position or by name, not both" % op_name)
+        if args and syms:  # FullyConnected(data, weight=w): positions name the first inputs
+            if variadic or len(args) > len(inputs):
+                raise TypeError("%s: give inputs by position or by name, not both" % op_name)
+            syms = {**dict(zip(inputs, args)), **syms}
+            args = ()
         given = list(args) if args else list(syms.values())
         names = None if args else c_array(ctypes.c_char_p, [c_str(k) for k in syms])
         check_call(LIB.mx_symbol_compose(s.handle, c_str(name) if name else None, ctypes.c_uint32(len(given)), names,

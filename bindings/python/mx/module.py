@@ -1,0 +1,376 @@
+"""mx.mod.Module: a symbol bound to an executor, with parameters, an optimizer and MXNet's
+training loop (fit, score, predict, checkpoints).
+
+Parameters live in two places, as in MXNet: host copies (_arg_params / _aux_params, what
+get_params returns and checkpoints save) and the executor's arrays (what training updates).
+Module runs on one device; several contexts need a KVStore to reduce gradients and are refused."""
+import logging
+import time
+
+import numpy as np
+
+from . import initializer as init_mod
+from . import io
+from . import metric as metric_mod
+from . import model
+from . import ndarray as nd
+from . import optimizer as opt_mod
+from .context import Context, cpu
+
+
+def _as_list(x):
+    return x if isinstance(x, (list, tuple)) else [x]
+
+
+def _descs(shapes):
+    out = []
+    for d in shapes or []:
+        out.append(d if isinstance(d, io.DataDesc) else io.DataDesc(d[0], d[1]))
+    return out
+
+
+class Module:
+    def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",), logger=logging, context=None,
+                 work_load_list=None, fixed_param_names=None, state_names=None, **kwargs):
+        contexts = _as_list(context) if context is not None else [cpu()]
+        if len(contexts) != 1:
+            raise ValueError("Module: %d contexts given; this Module runs on one device (data parallelism across "
+                             "devices needs a KVStore)" % len(contexts))
+        self.context = Context(contexts[0])
+        self.symbol = symbol
+        self.logger = logger
+        args = symbol.list_arguments()
+        self.data_names = list(data_names or [])
+        self.label_names = [n for n in (label_names or []) if n in args]
+        self.state_names = list(state_names or [])
+        for n in self.data_names:
+            if n not in args:
+                raise ValueError("Module: data name %r is not an argument of the symbol (arguments: %s)"
+                                 % (n, ", ".join(args)))
+        inputs = set(self.data_names + self.label_names + self.state_names)
+        self.param_names = [n for n in args if n not in inputs]
+        self.fixed_param_names = set(fixed_param_names or [])
+        self.aux_names = symbol.list_auxiliary_states()
+        self.output_names = symbol.list_outputs()
+        self.binded = self.for_training = self.inputs_need_grad = False
+        self.params_initialized = self.optimizer_initialized = False
+        self._exec = None
+        self._arg_params = self._aux_params = None
+        self._updater = self._optimizer = None
+        self._params_dirty = False
+        self._data_shapes = self._label_shapes = None
+
+    # ---------------------------------------------------------------- shapes
+    @property
+    def data_shapes(self):
+        return self._data_shapes
+
+    @property
+    def label_shapes(self):
+        return self._label_shapes
+
+    @property
+    def output_shapes(self):
+        return list(zip(self.output_names, [o.shape for o in self._exec.outputs]))
+
+    # ---------------------------------------------------------------- binding
+    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False, force_rebind=False,
+             shared_module=None, grad_req="write"):
+        if self.binded and not force_rebind:
+            self.logger.warning("Module: already bound, ignoring bind()")
+            return
+        self.for_training, self.inputs_need_grad = for_training, inputs_need_grad
+        self._data_shapes, self._label_shapes = _descs(data_shapes), _descs(label_shapes)
+        shapes = {d.name: d.shape for d in self._data_shapes + self._label_shapes}
+        types = {d.name: d.dtype for d in self._data_shapes + self._label_shapes}
+        reqs = {}
+        for name in self.symbol.list_arguments():
+            if name in self.param_names:
+                reqs[name] = grad_req if for_training and name not in self.fixed_param_names else "null"
+            elif name in self.data_names:
+                reqs[name] = "write" if inputs_need_grad else "null"
+            else:
+                reqs[name] = "null"
+        self._exec = self.symbol.simple_bind(self.context, grad_req=reqs, type_dict=types, **shapes)
+        self.binded = True
+        if self.params_initialized:
+            self._copy_params_to_exec()
+
+    def reshape(self, data_shapes, label_shapes=None):
+        self._data_shapes, self._label_shapes = _descs(data_shapes), _descs(label_shapes)
+        shapes = {d.name: d.shape for d in self._data_shapes + self._label_shapes}
+        self._exec = self._exec.reshape(allow_up_sizing=True, **shapes)
+
+    # ---------------------------------------------------------------- parameters
+    def init_params(self, initializer=None, arg_params=None, aux_params=None, allow_missing=False, force_init=False,
+                    allow_extra=False):
+        if self.params_initialized and not force_init:
+            return
+        if not self.binded:
+            raise RuntimeError("Module.init_params: call bind() first")
+        initializer = initializer if initializer is not None else init_mod.Uniform(0.01)
+        attrs = self.symbol.attr_dict()
+        for given, names in ((arg_params, self.param_names), (aux_params, self.aux_names)):
+            if given and not allow_extra:
+                extra = sorted(set(given) - set(names))
+                if extra:
+                    raise ValueError("Module.init_params: %s are not parameters of the symbol (allow_extra=True "
+                                     "ignores them)" % ", ".join(extra))
+
+        def fill(name, arr, given):
+            if given is not None and name in given:
+                src = given[name]
+                if tuple(src.shape) != arr.shape:
+                    raise ValueError("Module.init_params: %s has shape %s, the bound symbol needs %s"
+                                     % (name, tuple(src.shape), arr.shape))
+                arr[:] = src
+            elif given is not None and not allow_missing:
+                raise RuntimeError("Module.init_params: %s is missing from the given parameters" % name)
+            else:
+                initializer(init_mod.InitDesc(name, attrs.get(name, {})), arr)
+
+        self._arg_params = {n: nd.zeros(self._exec.arg_dict[n].shape, cpu(), self._exec.arg_dict[n].dtype)
+                            for n in self.param_names}
+        self._aux_params = {n: nd.zeros(self._exec.aux_dict[n].shape, cpu(), self._exec.aux_dict[n].dtype)
+                            for n in self.aux_names}
+        for n, arr in self._arg_params.items():
+            fill(n, arr, arg_params)
+        for n, arr in self._aux_params.items():
+            fill(n, arr, aux_params)
+        self.params_initialized = True
+        self._params_dirty = False
+        self._copy_params_to_exec()
+
+    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False):
+        self.init_params(None, arg_params, aux_params, allow_missing, force_init, allow_extra)
+
+    def _copy_params_to_exec(self):
+        for n, v in self._arg_params.items():
+            v.copyto(self._exec.arg_dict[n])
+        for n, v in self._aux_params.items():
+            v.copyto(self._exec.aux_dict[n])
+
+    def _sync_params_from_exec(self):
+        if self._params_dirty:
+            for n in self.param_names:
+                self._exec.arg_dict[n].copyto(self._arg_params[n])
+            for n in self.aux_names:
+                self._exec.aux_dict[n].copyto(self._aux_params[n])
+            self._params_dirty = False
+
+    def get_params(self):
+        if not self.params_initialized:
+            raise RuntimeError("Module.get_params: parameters are not initialised")
+        self._sync_params_from_exec()
+        return self._arg_params, self._aux_params
+
+    # ---------------------------------------------------------------- optimizer
+    def init_optimizer(self, kvstore="local", optimizer="sgd", optimizer_params=(("learning_rate", 0.01),),
+                       force_init=False):
+        if self.optimizer_initialized and not force_init:
+            return
+        if not self.params_initialized:
+            raise RuntimeError("Module.init_optimizer: call init_params() first")
+        idx2name = dict(enumerate(self.param_names))
+        if isinstance(optimizer, str):
+            params = dict(optimizer_params)
+            params.setdefault("rescale_grad", 1.0 / self._data_shapes[0].shape[0])
+            optimizer = opt_mod.create(optimizer, param_idx2name=idx2name, **params)
+        else:
+            optimizer.idx2name = dict(idx2name)
+            optimizer.set_wd_mult(optimizer.wd_mult)
+        self._optimizer = optimizer
+        self._updater = opt_mod.get_updater(optimizer)
+        self.optimizer_initialized = True
+        preload = getattr(self, "_preload_opt_states", None)
+        if preload:
+            self.load_optimizer_states(preload)
+            self._preload_opt_states = None
+
+    def save_optimizer_states(self, fname):
+        with open(fname, "wb") as f:
+            f.write(self._updater.get_states())
+
+    def load_optimizer_states(self, fname):
+        with open(fname, "rb") as f:
+            self._updater.set_states(f.read())
+
+    # ---------------------------------------------------------------- computation
+    def _load_inputs(self, names, arrays):
+        for name, value in zip(names, arrays or []):
+            dst = self._exec.arg_dict[name]
+            if isinstance(value, nd.NDArray):
+                value.copyto(dst)
+            else:
+                dst[:] = value
+
+    def forward(self, data_batch, is_train=None):
+        if not self.binded or not self.params_initialized:
+            raise RuntimeError("Module.forward: bind() and init_params() first")
+        is_train = self.for_training if is_train is None else is_train
+        shape = tuple(data_batch.data[0].shape)
+        if shape != self._exec.arg_dict[self.data_names[0]].shape:
+            data = [io.DataDesc(n, a.shape) for n, a in zip(self.data_names, data_batch.data)]
+            labels = [io.DataDesc(n, a.shape) for n, a in zip(self.label_names, data_batch.label or [])]
+            self.reshape(data, labels or [io.DataDesc(d.name, (shape[0],) + d.shape[1:]) for d in self._label_shapes])
+        self._load_inputs(self.data_names, data_batch.data)
+        if data_batch.label:
+            self._load_inputs(self.label_names, data_batch.label)
+        self._exec.forward(is_train=is_train)
+
+    def backward(self, out_grads=None):
+        if not self.for_training:
+            raise RuntimeError("Module.backward: the module was bound with for_training=False")
+        self._exec.backward(out_grads)
+
+    def forward_backward(self, data_batch):
+        self.forward(data_batch, is_train=True)
+        self.backward()
+
+    def update(self):
+        if not self.optimizer_initialized:
+            raise RuntimeError("Module.update: call init_optimizer() first")
+        self._params_dirty = True
+        for i, name in enumerate(self.param_names):
+            grad = self._exec.grad_dict.get(name)
+            if grad is not None and name not in self.fixed_param_names:
+                self._updater(i, grad, self._exec.arg_dict[name])
+
+    def get_outputs(self, merge_multi_context=True):
+        return list(self._exec.outputs)
+
+    def get_input_grads(self, merge_multi_context=True):
+        if not self.inputs_need_grad:
+            raise RuntimeError("Module.get_input_grads: bind with inputs_need_grad=True")
+        return [self._exec.grad_dict[n] for n in self.data_names]
+
+    def update_metric(self, eval_metric, labels, pre_sliced=False, pad=0):
+        """Updates eval_metric with the outputs of the last forward; the last `pad` samples (an
+        iterator's padding) are left out."""
+        outputs = self.get_outputs()
+        if pad:
+            labels = [lab[0:lab.shape[0] - pad] for lab in labels]
+            outputs = [out[0:out.shape[0] - pad] for out in outputs]
+        eval_metric.update(labels, outputs[:len(labels)] if len(outputs) > len(labels) else outputs)
+
+    # ---------------------------------------------------------------- loops
+    def fit(self, train_data, eval_data=None, eval_metric="acc", epoch_end_callback=None, batch_end_callback=None,
+            kvstore="local", optimizer="sgd", optimizer_params=(("learning_rate", 0.01),), eval_end_callback=None,
+            eval_batch_end_callback=None, initializer=None, arg_params=None, aux_params=None, allow_missing=False,
+            force_rebind=False, force_init=False, begin_epoch=0, num_epoch=None, validation_metric=None,
+            monitor=None):
+        if num_epoch is None:
+            raise ValueError("Module.fit: num_epoch is required")
+        self.bind(train_data.provide_data, train_data.provide_label, for_training=True, force_rebind=force_rebind)
+        self.init_params(initializer if initializer is not None else init_mod.Uniform(0.01), arg_params, aux_params,
+                         allow_missing, force_init)
+        self.init_optimizer(kvstore, optimizer, optimizer_params)
+        validation_metric = validation_metric if validation_metric is not None else eval_metric
+        eval_metric = metric_mod.create(eval_metric)
+        for epoch in range(begin_epoch, num_epoch):
+            tic = time.time()
+            eval_metric.reset()
+            nbatch = 0
+            batches = iter(train_data)
+            next_batch = next(batches, None)
+            while next_batch is not None:
+                batch = next_batch
+                self.forward_backward(batch)
+                self.update()
+                next_batch = next(batches, None)  # read ahead while the engine computes
+                self.update_metric(eval_metric, batch.label, pad=batch.pad)
+                if batch_end_callback is not None:
+                    params = model.BatchEndParam(epoch, nbatch, eval_metric, locals())
+                    for cb in _as_list(batch_end_callback):
+                        cb(params)
+                nbatch += 1
+            for name, value in eval_metric.get_name_value():
+                self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, value)
+            self.logger.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
+            arg_params_now, aux_params_now = self.get_params()
+            if epoch_end_callback is not None:
+                for cb in _as_list(epoch_end_callback):
+                    cb(epoch, self.symbol, arg_params_now, aux_params_now)
+            if eval_data is not None:
+                res = self.score(eval_data, validation_metric, score_end_callback=eval_end_callback,
+                                 batch_end_callback=eval_batch_end_callback, epoch=epoch)
+                for name, value in res:
+                    self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, value)
+            train_data.reset()
+
+    def score(self, eval_data, eval_metric, num_batch=None, batch_end_callback=None, score_end_callback=None,
+              reset=True, epoch=0):
+        """[(name, value)] of eval_metric over eval_data (padding left out)."""
+        eval_metric = metric_mod.create(eval_metric)
+        if reset:
+            eval_data.reset()
+        eval_metric.reset()
+        nbatch = 0
+        for nbatch, batch in enumerate(eval_data):
+            if num_batch is not None and nbatch == num_batch:
+                break
+            self.forward(batch, is_train=False)
+            self.update_metric(eval_metric, batch.label, pad=batch.pad)
+            if batch_end_callback is not None:
+                for cb in _as_list(batch_end_callback):
+                    cb(model.BatchEndParam(epoch, nbatch, eval_metric, locals()))
+        if score_end_callback is not None:
+            for cb in _as_list(score_end_callback):
+                cb(model.BatchEndParam(epoch, nbatch, eval_metric, locals()))
+        return eval_metric.get_name_value()
+
+    def iter_predict(self, eval_data, num_batch=None, reset=True):
+        if reset:
+            eval_data.reset()
+        for nbatch, batch in enumerate(eval_data):
+            if num_batch is not None and nbatch == num_batch:
+                break
+            self.forward(batch, is_train=False)
+            outputs = [out[0:out.shape[0] - batch.pad] for out in self.get_outputs()]
+            yield outputs, nbatch, batch
+
+    def predict(self, eval_data, num_batch=None, merge_batches=True, reset=True, always_output_list=False):
+        """Outputs over eval_data (an iterator, or arrays batched at the bound batch size), padding
+        removed; merged along axis 0 unless merge_batches=False."""
+        if isinstance(eval_data, (nd.NDArray, np.ndarray)):
+            eval_data = io.NDArrayIter(eval_data, batch_size=self._data_shapes[0].shape[0])
+        per_batch = [[o.copy() for o in outs] for outs, _, _ in self.iter_predict(eval_data, num_batch, reset)]
+        if not merge_batches:
+            return per_batch
+        if not per_batch:
+            return []
+        merged = [nd.concat(*[b[i] for b in per_batch], dim=0) if len(per_batch) > 1 else per_batch[0][i]
+                  for i in range(len(per_batch[0]))]
+        return merged[0] if len(merged) == 1 and not always_output_list else merged
+
+    # ---------------------------------------------------------------- checkpoints
+    def save_params(self, fname):
+        arg_params, aux_params = self.get_params()
+        params = {"arg:%s" % k: v for k, v in arg_params.items()}
+        params.update({"aux:%s" % k: v for k, v in aux_params.items()})
+        nd.save(fname, params)
+
+    def load_params(self, fname):
+        saved = nd.load(fname)
+        args = {k[4:]: v for k, v in saved.items() if k.startswith("arg:")}
+        auxs = {k[4:]: v for k, v in saved.items() if k.startswith("aux:")}
+        self.set_params(args, auxs)
+
+    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False):
+        self.symbol.save("%s-symbol.json" % prefix)
+        name = "%s-%04d.params" % (prefix, epoch)
+        self.save_params(name)
+        self.logger.info('Saved checkpoint to "%s"', name)
+        if save_optimizer_states:
+            self.save_optimizer_states("%s-%04d.states" % (prefix, epoch))
+
+    @staticmethod
+    def load(prefix, epoch, load_optimizer_states=False, **kwargs):
+        """A Module over prefix-symbol.json with the parameters of prefix-%04d.params, applied at bind."""
+        symbol, args, auxs = model.load_checkpoint(prefix, epoch)
+        mod = Module(symbol=symbol, **kwargs)
+        mod._arg_params, mod._aux_params = args, auxs
+        mod.params_initialized = True
+        if load_optimizer_states:
+            mod._preload_opt_states = "%s-%04d.states" % (prefix, epoch)
+        return mod

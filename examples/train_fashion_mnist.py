@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""The main job: train LeNet (or an MLP) on Fashion-MNIST with mx.mod.Module and mx.io.MNISTIter.
+
+Prints a progress bar per epoch with samples/s, train and test accuracy per epoch; saves a
+checkpoint in MXNet's format (prefix-symbol.json, prefix-%04d.params) and a PNG of the training
+curves. The data is Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
+
+    /usr/bin/python3 examples/train_fashion_mnist.py --network lenet --num-epochs 10
+"""
+import argparse
+import logging
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))  # a checkout; an installed mx works too
+
+import mx  # noqa: E402
+
+TARGET_ACCURACY = 0.90
+
+
+def lenet(num_classes=10):
+    data = mx.sym.Variable("data")
+    net = mx.sym.Convolution(data, kernel=(5, 5), num_filter=20, name="conv1")
+    net = mx.sym.Activation(net, act_type="relu", name="relu1")
+    net = mx.sym.Pooling(net, pool_type="max", kernel=(2, 2), stride=(2, 2), name="pool1")
+    net = mx.sym.Convolution(net, kernel=(5, 5), num_filter=50, name="conv2")
+    net = mx.sym.Activation(net, act_type="relu", name="relu2")
+    net = mx.sym.Pooling(net, pool_type="max", kernel=(2, 2), stride=(2, 2), name="pool2")
+    net = mx.sym.Flatten(net, name="flatten")
+    net = mx.sym.FullyConnected(net, num_hidden=500, name="fc1")
+    net = mx.sym.Activation(net, act_type="relu", name="relu3")
+    net = mx.sym.FullyConnected(net, num_hidden=num_classes, name="fc2")
+    return mx.sym.SoftmaxOutput(net, name="softmax")
+
+
+def mlp(num_classes=10):
+    net = mx.sym.Flatten(mx.sym.Variable("data"), name="flatten")
+    net = mx.sym.FullyConnected(net, num_hidden=256, name="fc1")
+    net = mx.sym.Activation(net, act_type="relu", name="relu1")
+    net = mx.sym.FullyConnected(net, num_hidden=128, name="fc2")
+    net = mx.sym.Activation(net, act_type="relu", name="relu2")
+    net = mx.sym.FullyConnected(net, num_hidden=num_classes, name="fc3")
+    return mx.sym.SoftmaxOutput(net, name="softmax")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
+    p.add_argument("--num-epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.05, help="learning rate (SGD with momentum 0.9)")
+    p.add_argument("--wd", type=float, default=1e-4, help="weight decay")
+    p.add_argument("--engine", choices=["threaded", "naive"], default="threaded")
+    p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--num-examples", type=int, default=0, help="train on the first N shards' worth only (0: all)")
+    p.add_argument("--out-dir", default="out/fashion_mnist", help="checkpoint and plot go here")
+    p.add_argument("--seed", type=int, default=42)
+    return p.parse_args(argv)
+
+
+def device(name):
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "gpu"):
+        raise SystemExit("--device must be cpu, gpu or gpu:N, not %r" % name)
+    return mx.Context(kind, int(index or 0))
+
+
+def iterators(args):
+    def path(name):
+        f = os.path.join(args.data_dir, name)
+        if not os.path.exists(f):
+            raise SystemExit("%s is missing: install Debian's dataset-fashion-mnist (scripts/setup.sh does)" % f)
+        return f
+    flat = args.network == "mlp"
+    # num_parts keeps a subset for a quick run: 60000 / num_parts training samples.
+    parts = max(1, 60000 // args.num_examples) if args.num_examples else 1
+    train = mx.io.MNISTIter(image=path("train-images-idx3-ubyte.gz"), label=path("train-labels-idx1-ubyte.gz"),
+                            batch_size=args.batch_size, shuffle=True, flat=flat, seed=args.seed, num_parts=parts,
+                            part_index=0, silent=True)
+    test = mx.io.MNISTIter(image=path("t10k-images-idx3-ubyte.gz"), label=path("t10k-labels-idx1-ubyte.gz"),
+                           batch_size=args.batch_size, shuffle=False, flat=flat, silent=True)
+    return train, test
+
+
+def plot(history, filename):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_acc.plot(epochs, [h["train_acc"] for h in history], "o-", label="train")
+    ax_acc.plot(epochs, [h["test_acc"] for h in history], "s-", label="test")
+    ax_acc.axhline(TARGET_ACCURACY, color="gray", linestyle=":", label="target")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.legend()
+    ax_loss.plot(epochs, [h["train_ce"] for h in history], "o-", label="train")
+    ax_loss.plot(epochs, [h["test_ce"] for h in history], "s-", label="test")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("cross-entropy")
+    ax_loss.legend()
+    fig.suptitle("mx: Fashion-MNIST")
+    fig.tight_layout()
+    fig.savefig(filename, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    mx.engine.set_engine_type(args.engine)
+    mx.random.seed(args.seed)
+    ctx = device(args.device)
+    os.makedirs(args.out_dir, exist_ok=True)
+    prefix = os.path.join(args.out_dir, args.network)
+
+    train, test = iterators(args)
+    num_batches = sum(1 for _ in train)
+    train.reset()
+    symbol = lenet() if args.network == "lenet" else mlp()
+    mod = mx.mod.Module(symbol, context=ctx)
+    history = []
+    metrics = lambda: mx.metric.create(["acc", "ce"])
+
+    def on_epoch_end(epoch, sym, arg_params, aux_params):
+        mod.save_checkpoint(prefix, epoch + 1)
+
+    def on_score_end(param):
+        names_values = dict(param.eval_metric.get_name_value())
+        history[-1].update(test_acc=names_values["accuracy"], test_ce=names_values["cross-entropy"])
+
+    class TrainMetrics:
+        def __call__(self, param):
+            if param.nbatch == num_batches - 1:
+                names_values = dict(param.eval_metric.get_name_value())
+                history.append({"epoch": param.epoch + 1, "train_acc": names_values["accuracy"],
+                                "train_ce": names_values["cross-entropy"]})
+
+    print("mx %s: %s on Fashion-MNIST, %d epochs, batch %d, %s engine, %s; %d training batches"
+          % (mx.__version__, args.network, args.num_epochs, args.batch_size, args.engine, ctx, num_batches))
+    tic = time.time()
+    mod.fit(train, eval_data=test, eval_metric=metrics(), validation_metric=metrics(),
+            initializer=mx.init.Xavier(magnitude=2.0), optimizer="sgd",
+            optimizer_params={"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd},
+            num_epoch=args.num_epochs,
+            batch_end_callback=[mx.callback.ProgressBar(num_batches, batch_size=args.batch_size), TrainMetrics()],
+            epoch_end_callback=on_epoch_end, eval_end_callback=on_score_end)
+    elapsed = time.time() - tic
+
+    png = prefix + "-curves.png"
+    plot(history, png)
+    final = history[-1]["test_acc"]
+    print("trained in %.1f s; checkpoint %s-symbol.json + %s-%04d.params; curves %s"
+          % (elapsed, prefix, prefix, args.num_epochs, png))
+    if final >= TARGET_ACCURACY:
+        print("test accuracy %.4f: reached the %.0f%% target" % (final, 100 * TARGET_ACCURACY))
+        return 0
+    print("test accuracy %.4f: BELOW the %.0f%% target" % (final, 100 * TARGET_ACCURACY))
+    return 0 if args.num_examples else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
