@@ -51,7 +51,8 @@ def parse_args(argv=None):
     p.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
     p.add_argument("--num-epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.05, help="learning rate (SGD with momentum 0.9)")
+    p.add_argument("--lr", type=float, default=0.05,
+                   help="initial learning rate (SGD with momentum 0.9; 5x lower at 1/2 and 4/5 of the epochs)")
     p.add_argument("--wd", type=float, default=1e-4, help="weight decay")
     p.add_argument("--engine", choices=["threaded", "naive"], default="threaded")
     p.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
@@ -109,6 +110,12 @@ def plot(history, filename):
     plt.close(fig)
 
 
+def schedule(num_epochs, num_batches):
+    """The learning rate drops 5x at half and at four fifths of the epochs."""
+    steps = sorted({e * num_batches for e in (num_epochs // 2, num_epochs * 4 // 5) if e > 0})
+    return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.2) if steps else None
+
+
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -145,7 +152,8 @@ def main(argv=None):
     tic = time.time()
     mod.fit(train, eval_data=test, eval_metric=metrics(), validation_metric=metrics(),
             initializer=mx.init.Xavier(magnitude=2.0), optimizer="sgd",
-            optimizer_params={"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd},
+            optimizer_params={"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd,
+                              "lr_scheduler": schedule(args.num_epochs, num_batches)},
             num_epoch=args.num_epochs,
             batch_end_callback=[mx.callback.ProgressBar(num_batches, batch_size=args.batch_size), TrainMetrics()],
             epoch_end_callback=on_epoch_end, eval_end_callback=on_score_end)

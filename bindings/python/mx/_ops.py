@@ -62,12 +62,21 @@ def init(ndarray_class):
     _NDArray = ndarray_class
 
 
+_names = {}
+
+
 def invoke(name, inputs, params, out=None):
     """Runs op `name`; returns one array, or a list when the op has several visible outputs."""
-    params = {k: v for k, v in params.items() if v is not None or k in ("axis",)}
-    keys = c_array(ctypes.c_char_p, [c_str(k) for k in params])
-    vals = c_array(ctypes.c_char_p, [c_str(param_str(v)) for v in params.values()])
-    ins = c_array(_handle, [a.handle for a in inputs])
+    # The per-op path of every NDArray operation: kept to the few ctypes objects it needs.
+    c_name = _names.get(name)
+    if c_name is None:
+        c_name = _names[name] = c_str(name)
+    keys = vals = None
+    if params:
+        params = {k: v for k, v in params.items() if v is not None or k == "axis"}
+        keys = c_array(ctypes.c_char_p, [c_str(k) for k in params])
+        vals = c_array(ctypes.c_char_p, [c_str(param_str(v)) for v in params.values()])
+    ins = (_handle * len(inputs))(*[a.handle for a in inputs])
     n_out = ctypes.c_int32(0)
     outs = ctypes.POINTER(_handle)()
     given = None
@@ -76,8 +85,8 @@ def invoke(name, inputs, params, out=None):
         n_out = ctypes.c_int32(len(given))
         arr = c_array(_handle, [o.handle for o in given])
         outs = ctypes.cast(arr, ctypes.POINTER(_handle))
-    check_call(LIB.mx_imperative_invoke(c_str(name), ctypes.c_int32(len(inputs)), ins, ctypes.byref(n_out),
-                                        ctypes.byref(outs), ctypes.c_int32(len(params)), keys, vals))
+    check_call(LIB.mx_imperative_invoke(c_name, len(inputs), ins, ctypes.byref(n_out), ctypes.byref(outs),
+                                        len(params) if params else 0, keys, vals))
     if given is not None:
         return out
     result = [_NDArray(_handle(outs[i])) for i in range(n_out.value)]

@@ -31,12 +31,13 @@ def _mx_dtype(dtype):
 class NDArray:
     """An n-d array on a device. Operations are asynchronous; reading values (asnumpy) waits."""
 
-    __slots__ = ["handle", "writable", "__weakref__"]
+    __slots__ = ["handle", "writable", "_shape", "__weakref__"]
     __array_priority__ = 1000.0
 
     def __init__(self, handle, writable=True):
         self.handle = handle
         self.writable = writable
+        self._shape = None  # an array's shape never changes: asked once, then cached
 
     def __del__(self):
         if self.handle is not None and LIB is not None:
@@ -46,10 +47,12 @@ class NDArray:
     # ---- properties
     @property
     def shape(self):
-        ndim = ctypes.c_int32()
-        dims = ctypes.POINTER(ctypes.c_int64)()
-        check_call(LIB.mx_ndarray_get_shape(self.handle, ctypes.byref(ndim), ctypes.byref(dims)))
-        return tuple(dims[i] for i in range(ndim.value))
+        if self._shape is None:
+            ndim = ctypes.c_int32()
+            dims = ctypes.POINTER(ctypes.c_int64)()
+            check_call(LIB.mx_ndarray_get_shape(self.handle, ctypes.byref(ndim), ctypes.byref(dims)))
+            self._shape = tuple(dims[i] for i in range(ndim.value))
+        return self._shape
 
     @property
     def ndim(self):
@@ -154,6 +157,7 @@ class NDArray:
             fresh = fresh.astype("bfloat16")
         self.handle, fresh.handle = fresh.handle, None
         self.writable = True
+        self._shape = None
 
     def __dlpack__(self, stream=None):
         """A DLPack capsule over this array's memory, no copy (pending writes finish first)."""

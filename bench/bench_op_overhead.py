@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""Per-op overhead: `c = a + b` on 1-element float32 arrays, mx (NDArray, through the C API and the
+engine) against numpy and torch (where installed), in one run. Prints a table and one JSON line.
+
+    MX_LIBRARY_PATH=build/release/lib /usr/bin/python3 bench/bench_op_overhead.py
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bindings", "python"))
+import mx  # noqa: E402
+
+
+def per_op_us(step, finish, n):
+    best = float("inf")
+    for _ in range(5):  # best of 5 rounds: the machine is shared
+        t = time.perf_counter()
+        for _ in range(n):
+            step()
+        finish()
+        best = min(best, (time.perf_counter() - t) / n * 1e6)
+    return best
+
+
+def main():
+    n = int(os.environ.get("MX_BENCH_ITERS", "20000"))
+    a, b = mx.nd.array([1.0]), mx.nd.array([2.0])
+    results = {"mx_us": per_op_us(lambda: a + b, mx.nd.waitall, n)}
+    x, y = np.array([1.0], np.float32), np.array([2.0], np.float32)
+    results["numpy_us"] = per_op_us(lambda: x + y, lambda: None, n)
+    try:
+        import torch
+        torch.set_num_threads(1)
+        tx, ty = torch.tensor([1.0]), torch.tensor([2.0])
+        results["torch_us"] = per_op_us(lambda: tx + ty, lambda: None, n)
+    except ImportError:
+        results["torch_us"] = None
+    print("per-op overhead of a + b on 1-element arrays (best of 5 rounds of %d)" % n)
+    for name in ("mx", "numpy", "torch"):
+        v = results[name + "_us"]
+        print("  %-6s %s" % (name, "%8.2f us" % v if v is not None else "  (not installed)"))
+    results["mx_over_numpy"] = results["mx_us"] / results["numpy_us"]
+    if results["torch_us"]:
+        results["mx_over_torch"] = results["mx_us"] / results["torch_us"]
+    print(json.dumps({"bench": "op_overhead", **{k: (round(v, 3) if isinstance(v, float) else v)
+                                                  for k, v in results.items()}}))
+
+
+if __name__ == "__main__":
+    main()
