@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cpu_backend.h"
+#include "gemm.h"
 
 namespace mxcpu {
 
@@ -227,6 +228,7 @@ int list_kernels(int32_t* n, const char* const** names) {
 extern "C" __attribute__((visibility("default"))) int mx_backend_init(const mx_host_api* host, mx_backend_api* out) {
   using namespace mxcpu;
   g_host = host;
+  gemm_init();
   mx_backend_api api{};
   api.struct_size = sizeof(api);
   api.abi_major = MX_BACKEND_ABI_MAJOR;

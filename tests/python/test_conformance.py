@@ -179,3 +179,14 @@ def test_gradients_against_finite_differences(name, fn, shape):
         f = lambda v: float((fn(mx.nd.array(v, dtype=np.float64)).asnumpy() * head).sum())
         numeric.reshape(-1)[i] = (f(x + d) - f(x - d)) / (2 * eps)
     np.testing.assert_allclose(a.grad.asnumpy(), numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,ref", [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("norm", None)])
+def test_reduce_outer_and_inner_blocks_large(name, ref):
+    # (R1, K, R2) over R1 and R2 -- a bias gradient in NCHW -- large enough to run in parallel.
+    x = rng.uniform(-1, 1, size=(64, 20, 12, 12)).astype(np.float32)
+    kw = {"ord": 2} if name == "norm" else {}
+    out = getattr(mx.nd, name)(mx.nd.array(x), axis=(0, 2, 3), **kw).asnumpy()
+    x64 = x.astype(np.float64)
+    want = np.sqrt((x64 ** 2).sum(axis=(0, 2, 3))) if name == "norm" else ref(x64, axis=(0, 2, 3))
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)

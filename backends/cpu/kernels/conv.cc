@@ -1,17 +1,18 @@
 // Convolution (forward, data gradient, weight gradient) and Deconvolution by im2col + OpenBLAS GEMM per image and
 // group, and Pooling (forward and gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
 // height of 1. The im2col buffer is the worker's temp space, sized by the core's schema.
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "../cpu_backend.h"
+#include "../gemm.h"
 #include "../parallel.h"
 
 namespace mxcpu {
@@ -64,18 +65,6 @@ void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& 
     g.pool = t == "max" ? 0 : t == "avg" ? 1 : 2;
     g.count_include_pad = std::strcmp(attr(args, "count_include_pad"), "True") == 0;
   }
-}
-
-template <typename T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta,
-          T* c, int64_t ldc) {
-  const auto A = ta ? CblasTrans : CblasNoTrans, B = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (sizeof(T) == 8)
-    cblas_dgemm(CblasRowMajor, A, B, blasint(m), blasint(n), blasint(k), 1.0, a, blasint(lda), b, blasint(ldb), beta, c,
-                blasint(ldc));
-  else
-    cblas_sgemm(CblasRowMajor, A, B, blasint(m), blasint(n), blasint(k), 1.0f, a, blasint(lda), b, blasint(ldb), beta, c,
-                blasint(ldc));
 }
 
 // col[(ci * kh + i) * kw + j][oy * ow + ox] = x[ci][oy*sh - ph + i*dh][ox*sw - pw + j*dw] (0 outside).
@@ -167,73 +156,79 @@ int conv_create(const mx_kernel_args* args, void** out) {
   return 0;
 }
 
+// Each kind runs in parallel over the samples: every chunk of samples has its own column buffer
+// (the GEMMs inside run serially, see gemm.h). Samples are independent except in the weight
+// gradient, where each chunk sums into its own buffer and the chunks are added in sample order.
 template <typename T, int K>
-void conv_t(const Geo& g, const DLTensor* in, DLTensor& out, T* col) {
+void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
   const int64_t cg = g.c / g.groups, fg = g.f / g.groups, kk = cg * g.kh * g.kw, ohw = g.oh * g.ow;
   auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
   if constexpr (K == kFwd) {
-    const T *x = ptr(in[0]), *w = ptr(in[1]);
+    const T *x = ptr(in[0]), *w = ptr(in[1]), *b = g.bias ? ptr(in[2]) : nullptr;
     T* y = ptr(out);
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t gi = 0; gi < g.groups; ++gi) {
-        im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col);
-        gemm<T>(false, false, fg, ohw, kk, w + gi * fg * kk, kk, col, ohw, T(0), y + (n * g.f + gi * fg) * ohw, ohw);
-      }
-    if (g.bias) {
-      const T* b = ptr(in[2]);
-      for (int64_t n = 0; n < g.n; ++n)
-        for (int64_t f = 0; f < g.f; ++f) {
+    parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
+      std::vector<T> col(size_t(kk * ohw));
+      for (int64_t n = lo; n < hi; ++n) {
+        for (int64_t gi = 0; gi < g.groups; ++gi) {
+          im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col.data());
+          gemm<T>(false, false, fg, ohw, kk, T(1), w + gi * fg * kk, kk, col.data(), ohw, T(0),
+                  y + (n * g.f + gi * fg) * ohw, ohw);
+        }
+        for (int64_t f = 0; b && f < g.f; ++f) {
           T* row = y + (n * g.f + f) * ohw;
           for (int64_t i = 0; i < ohw; ++i) row[i] += b[f];
         }
-    }
-  } else if constexpr (K == kBwdData) {
-    const T *og = ptr(in[0]), *w = ptr(in[1]);
+      }
+    });
+  } else if constexpr (K == kBwdData || K == kDeconv) {
+    // Deconvolution is the data gradient of a convolution over its output (deconv_geo).
+    const T *og = ptr(in[0]), *w = ptr(in[1]), *b = K == kDeconv && g.bias ? ptr(in[2]) : nullptr;
     T* dx = ptr(out);
-    std::fill(dx, dx + g.n * g.c * g.h * g.w, T(0));
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t gi = 0; gi < g.groups; ++gi) {
-        gemm<T>(true, false, kk, ohw, fg, w + gi * fg * kk, kk, og + (n * g.f + gi * fg) * ohw, ohw, T(0), col, ohw);
-        col2im_add(g, col, cg, dx + (n * g.c + gi * cg) * g.h * g.w);
-      }
-  } else if constexpr (K == kDeconv) {
-    const T *x = ptr(in[0]), *w = ptr(in[1]);
-    T* y = ptr(out);
-    std::fill(y, y + g.n * g.c * g.h * g.w, T(0));
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t gi = 0; gi < g.groups; ++gi) {
-        gemm<T>(true, false, kk, ohw, fg, w + gi * fg * kk, kk, x + (n * g.f + gi * fg) * ohw, ohw, T(0), col, ohw);
-        col2im_add(g, col, cg, y + (n * g.c + gi * cg) * g.h * g.w);
-      }
-    if (g.bias) {
-      const T* b = ptr(in[2]);
-      for (int64_t n = 0; n < g.n; ++n)
-        for (int64_t c = 0; c < g.c; ++c) {
-          T* plane = y + (n * g.c + c) * g.h * g.w;
-          for (int64_t i = 0; i < g.h * g.w; ++i) plane[i] += b[c];
+    const int64_t plane = g.h * g.w;
+    parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
+      std::vector<T> col(size_t(kk * ohw));
+      std::fill(dx + lo * g.c * plane, dx + hi * g.c * plane, T(0));
+      for (int64_t n = lo; n < hi; ++n) {
+        for (int64_t gi = 0; gi < g.groups; ++gi) {
+          gemm<T>(true, false, kk, ohw, fg, T(1), w + gi * fg * kk, kk, og + (n * g.f + gi * fg) * ohw, ohw, T(0),
+                  col.data(), ohw);
+          col2im_add(g, col.data(), cg, dx + (n * g.c + gi * cg) * plane);
         }
-    }
+        for (int64_t c = 0; b && c < g.c; ++c) {
+          T* p = dx + (n * g.c + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) p[i] += b[c];
+        }
+      }
+    });
   } else {
     const T *og = ptr(in[0]), *x = ptr(in[1]);
     T* dw = ptr(out);
-    std::fill(dw, dw + g.f * kk, T(0));
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t gi = 0; gi < g.groups; ++gi) {
-        im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col);
-        gemm<T>(false, true, fg, kk, ohw, og + (n * g.f + gi * fg) * ohw, ohw, col, ohw, T(1), dw + gi * fg * kk, kk);
-      }
+    const int64_t wsize = g.f * kk;
+    std::mutex mu;
+    std::vector<std::pair<int64_t, std::vector<T>>> partials;
+    parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
+      std::vector<T> col(size_t(kk * ohw)), acc(size_t(wsize), T(0));
+      for (int64_t n = lo; n < hi; ++n)
+        for (int64_t gi = 0; gi < g.groups; ++gi) {
+          im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col.data());
+          gemm<T>(false, true, fg, kk, ohw, T(1), og + (n * g.f + gi * fg) * ohw, ohw, col.data(), ohw, T(1),
+                  acc.data() + gi * fg * kk, kk);
+        }
+      std::lock_guard<std::mutex> lk(mu);
+      partials.emplace_back(lo, std::move(acc));
+    });
+    std::sort(partials.begin(), partials.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::fill(dw, dw + wsize, T(0));
+    for (const auto& [lo, acc] : partials)
+      for (int64_t i = 0; i < wsize; ++i) dw[i] += acc[size_t(i)];
   }
 }
 
 template <int K>
-int conv_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+int conv_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
   const Geo& g = *static_cast<const Geo*>(state);
-  const uint64_t need = uint64_t(g.c / g.groups * g.kh * g.kw * g.oh * g.ow) * (g.f64 ? 8 : 4);
-  if (ctx->temp_bytes < need || !ctx->temp_space)
-    return error(MX_ERR_INTERNAL, "Convolution: temp space of " + std::to_string(ctx->temp_bytes) + " bytes, need " +
-                                      std::to_string(need));
-  if (g.f64) conv_t<double, K>(g, in, out[0], static_cast<double*>(ctx->temp_space));
-  else conv_t<float, K>(g, in, out[0], static_cast<float*>(ctx->temp_space));
+  if (g.f64) conv_t<double, K>(g, in, out[0]);
+  else conv_t<float, K>(g, in, out[0]);
   return 0;
 }
 

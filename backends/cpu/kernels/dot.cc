@@ -1,9 +1,8 @@
 // dot on OpenBLAS: the plan (GEMM dims, leading dims, transposes) is computed once in create().
 #include <string>
 
-#include <cblas.h>
-
 #include "../cpu_backend.h"
+#include "../gemm.h"
 
 namespace mxcpu {
 namespace {
@@ -52,18 +51,13 @@ int create(const mx_kernel_args* args, void** out) {
 
 int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
   const Plan& p = *static_cast<const Plan*>(state);
-  const auto ta = p.ta ? CblasTrans : CblasNoTrans, tb = p.tb ? CblasTrans : CblasNoTrans;
-  const blasint m = blasint(p.m), n = blasint(p.n), k = blasint(p.k);
-  const blasint lda = blasint(p.lda ? p.lda : 1), ldb = blasint(p.ldb ? p.ldb : 1), ldc = blasint(n ? n : 1);
-  if (p.f64) {
-    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, reinterpret_cast<const double*>(data_of(in[0])), lda,
-                reinterpret_cast<const double*>(data_of(in[1])), ldb, 0.0, reinterpret_cast<double*>(data_of(out[0])),
-                ldc);
-  } else {
-    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, reinterpret_cast<const float*>(data_of(in[0])), lda,
-                reinterpret_cast<const float*>(data_of(in[1])), ldb, 0.0f, reinterpret_cast<float*>(data_of(out[0])),
-                ldc);
-  }
+  auto go = [&](auto zero) {
+    using T = decltype(zero);
+    gemm<T>(p.ta, p.tb, p.m, p.n, p.k, T(1), reinterpret_cast<const T*>(data_of(in[0])), p.lda,
+            reinterpret_cast<const T*>(data_of(in[1])), p.ldb, T(0), reinterpret_cast<T*>(data_of(out[0])), p.n);
+  };
+  if (p.f64) go(0.0);
+  else go(0.0f);
   return 0;
 }
 

@@ -1,7 +1,6 @@
 // Kernels for shape and indexing ops: Cast, add_n, Concat, stack, slice_axis (and its
 // gradient), one_hot, take / Embedding (and their scatter-add gradient), batch_dot. Data moves
 // as (outer, axis, inner) blocks of raw bytes wherever the dtype does not matter.
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -9,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "../gemm.h"
+#include "../parallel.h"
 #include "dispatch.h"
 
 namespace mxcpu {
@@ -246,15 +247,11 @@ void batch_dot_t(const Plan& p, const DLTensor& l, const DLTensor& r, DLTensor& 
   const T* a = reinterpret_cast<const T*>(data_of(l));
   const T* b = reinterpret_cast<const T*>(data_of(r));
   T* c = reinterpret_cast<T*>(data_of(o));
-  const auto ta = p.ta ? CblasTrans : CblasNoTrans, tb = p.tb ? CblasTrans : CblasNoTrans;
-  for (int64_t i = 0; i < B; ++i) {
-    if constexpr (sizeof(T) == 8)
-      cblas_dgemm(CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), 1.0, a + i * lr * lc, blasint(lc),
-                  b + i * rr * rc, blasint(rc), 0.0, c + i * m * n, blasint(n));
-    else
-      cblas_sgemm(CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), 1.0f, a + i * lr * lc, blasint(lc),
-                  b + i * rr * rc, blasint(rc), 0.0f, c + i * m * n, blasint(n));
-  }
+  // One product per batch element, in parallel over the batch (each GEMM then runs serially).
+  parallel_for(B, 2, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      gemm<T>(p.ta, p.tb, m, n, k, T(1), a + i * lr * lc, lc, b + i * rr * rc, rc, T(0), c + i * m * n, n);
+  });
 }
 int batch_dot_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
   const Plan& p = *static_cast<const Plan*>(state);

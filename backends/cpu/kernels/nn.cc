@@ -1,5 +1,4 @@
 // FullyConnected (OpenBLAS GEMM + bias), softmax / log_softmax, SoftmaxOutput's gradient, transpose.
-#include <cblas.h>
 
 #include <cmath>
 #include <cstring>
@@ -8,6 +7,7 @@
 
 #include <cstddef>
 
+#include "../gemm.h"
 #include "../parallel.h"
 #include "dispatch.h"
 #include "mx/philox.h"
@@ -37,7 +37,6 @@ void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
   const T* x = reinterpret_cast<const T*>(data_of(in[0]));
   const T* w = reinterpret_cast<const T*>(data_of(in[1]));
   T* y = reinterpret_cast<T*>(data_of(out));
-  const blasint m = blasint(p.m), h = blasint(p.h), k = blasint(p.k);
   // With a bias, the output starts as the bias rows and GEMM accumulates onto it (beta = 1):
   // one pass over the output instead of two.
   T beta = T(0);
@@ -46,10 +45,7 @@ void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
     for (int64_t r = 0; r < p.m; ++r) std::memcpy(y + r * p.h, b, size_t(p.h) * sizeof(T));
     beta = T(1);
   }
-  if constexpr (sizeof(T) == 8)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0, x, k ? k : 1, w, k ? k : 1, beta, y, h);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, h, k, 1.0f, x, k ? k : 1, w, k ? k : 1, beta, y, h);
+  gemm<T>(false, true, p.m, p.h, p.k, T(1), x, p.k, w, p.k, beta, y, p.h);
 }
 
 int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {

@@ -3,7 +3,9 @@
 //  - Fast path: when the reduced axes merge into one block, the input is (A, R, B) reduced over R,
 //    run in parallel over A, B or blocks of R, with a fixed split so results do not depend on the
 //    thread count.
-//  - General path (several separate reduced blocks, argmax / argmin): one pass in which each
+//  - Second fast path: reduced blocks on both sides of one kept block, (R1, K, R2) over R1 and
+//    R2 (a bias gradient in NCHW: sum over N, H, W), run in parallel over K.
+//  - General path (more separate reduced blocks, argmax / argmin): one pass in which each
 //    element is combined into its output slot, found through strides that are 0 on reduced axes.
 #include <algorithm>
 #include <cmath>
@@ -32,6 +34,8 @@ struct State {
   int64_t count;
   bool arb = false;     // the reduced axes form one block: input (A, R, B) reduced over R
   int64_t A = 1, R = 1, B = 1;
+  bool rkr = false;     // reduced, kept, reduced blocks: input (R1, K, R2) reduced over R1 and R2
+  int64_t R1 = 1, K = 1, R2 = 1;
 };
 
 // Finds the (A, R, B) view if the reduced dims (size-1 dims ignored) are one contiguous block.
@@ -54,6 +58,23 @@ void find_arb(State& st, const bool* mask) {
   }
   st.arb = true;
   st.A = a, st.R = r, st.B = b;
+}
+
+// Finds the (R1, K, R2) view if the dims (size-1 dims ignored) are reduced, kept, reduced blocks.
+void find_rkr(State& st, const bool* mask) {
+  if (st.kind == kArgmax || st.kind == kArgmin || st.arb) return;
+  int phase = 0;  // 0: first reduced block, 1: kept block, 2: second reduced block
+  int64_t r1 = 1, k = 1, r2 = 1;
+  for (int d = 0; d < st.ndim; ++d) {
+    if (st.shape[d] == 1) continue;
+    const int want = mask[d] ? (phase == 0 ? 0 : 2) : 1;
+    if (want < phase) return;
+    phase = want;
+    (phase == 0 ? r1 : phase == 1 ? k : r2) *= st.shape[d];
+  }
+  if (phase != 2 || r1 == 1) return;
+  st.rkr = true;
+  st.R1 = r1, st.K = k, st.R2 = r2;
 }
 
 
@@ -96,6 +117,7 @@ int create_kind(const mx_kernel_args* args, void** out, int kind) {
     else s *= x.shape[d];
   }
   find_arb(*st, mask);
+  find_rkr(*st, mask);
   *out = st;
   return 0;
 }
@@ -272,6 +294,39 @@ void reduce_arb(const State& st, const S* x, S* y) {
   }
 }
 
+template <int K, typename S>
+void reduce_rkr(const State& st, const S* x, S* y) {
+  using O = Op<K>;
+  const int64_t R1 = st.R1, KK = st.K, R2 = st.R2;
+  const double count = double(st.count);
+  // Each output combines its R1 contiguous runs of R2 in order: the result does not depend on
+  // the thread count.
+  parallel_for(KK, std::max<int64_t>(1, kGrain / std::max<int64_t>(R1 * R2, 1)), [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      double v = O::init();
+      for (int64_t a = 0; a < R1; ++a) v = O::merge(v, combine_run<K>(x + (a * KK + k) * R2, R2, 1));
+      y[k] = Elem<S>::store(static_cast<typename Elem<S>::C>(O::finish(v, count)));
+    }
+  });
+}
+
+template <typename S>
+bool try_rkr(const State& st, const S* x, S* y) {
+  if (!st.rkr) return false;
+  switch (st.kind) {
+    case kSum: reduce_rkr<kSum>(st, x, y); return true;
+    case kMean: reduce_rkr<kMean>(st, x, y); return true;
+    case kProd: reduce_rkr<kProd>(st, x, y); return true;
+    case kMax: reduce_rkr<kMax>(st, x, y); return true;
+    case kMin: reduce_rkr<kMin>(st, x, y); return true;
+    case kNansum: reduce_rkr<kNansum>(st, x, y); return true;
+    case kNorm1: reduce_rkr<kNorm1>(st, x, y); return true;
+    case kNorm2: reduce_rkr<kNorm2>(st, x, y); return true;
+    case kSumToLike: reduce_rkr<kSumToLike>(st, x, y); return true;
+  }
+  return false;
+}
+
 template <typename S>
 bool try_arb(const State& st, const S* x, S* y) {
   if (!st.arb) return false;
@@ -295,7 +350,7 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
     using S = decltype(tag);
     const S* x = reinterpret_cast<const S*>(data_of(in[0]));
     S* y = reinterpret_cast<S*>(data_of(out[0]));
-    if (!try_arb<S>(st, x, y)) reduce<S>(st, x, y, numel(out[0]));
+    if (!try_arb<S>(st, x, y) && !try_rkr<S>(st, x, y)) reduce<S>(st, x, y, numel(out[0]));
   });
   return 0;
 }
