@@ -172,4 +172,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except mx.MXNetError as e:  # a bad device, a missing file: one line, not a traceback
+        sys.exit("train_fashion_mnist: %s" % e)

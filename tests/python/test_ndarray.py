@@ -78,3 +78,12 @@ def test_errors_are_mxnet_errors_naming_op_and_shapes():
         mx.nd.FullyConnected(mx.nd.ones((2, 2)), mx.nd.ones((3, 2)), mx.nd.ones((3,)))
     with pytest.raises(mx.MXNetError, match="nope"):
         mx.nd.load("/nonexistent/nope.params")
+
+
+def test_async_error_surfaces_at_the_next_wait():
+    # An index error found by the kernel, on the engine's worker: the call returns, the read fails.
+    data = mx.nd.array([[1.0, 2.0], [3.0, 4.0]])
+    out = mx.nd.gather_nd(data, mx.nd.array([[0], [5]]))
+    with pytest.raises(mx.MXNetError, match="out of range"):
+        out.asnumpy()
+    assert mx.nd.array([1.0]).asnumpy()[0] == 1.0  # the engine keeps working afterwards
