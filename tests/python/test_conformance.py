@@ -190,3 +190,43 @@ def test_reduce_outer_and_inner_blocks_large(name, ref):
     x64 = x.astype(np.float64)
     want = np.sqrt((x64 ** 2).sum(axis=(0, 2, 3))) if name == "norm" else ref(x64, axis=(0, 2, 3))
     np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("m,n", [(300, 40), (40, 300)])
+def test_dot_large_enough_to_split(ta, tb, m, n):
+    # Big enough for the CPU backend to split the product into row (m >= n) or column blocks.
+    k = 150
+    a, b = sym(m, k), sym(k, n)
+    a_in, b_in = (a.T.copy() if ta else a), (b.T.copy() if tb else b)
+    out = mx.nd.dot(mx.nd.array(a_in, dtype=np.float64), mx.nd.array(b_in, dtype=np.float64), transpose_a=ta,
+                    transpose_b=tb).asnumpy()
+    np.testing.assert_allclose(out, a @ b, rtol=1e-10, atol=1e-10)
+    fc = mx.nd.FullyConnected(mx.nd.array(a, dtype=np.float64), mx.nd.array(b.T.copy(), dtype=np.float64),
+                              num_hidden=n, no_bias=True).asnumpy()
+    np.testing.assert_allclose(fc, a @ b, rtol=1e-10, atol=1e-10)
+
+
+def test_conv_parallel_over_samples_with_groups():
+    x, w = sym(9, 4, 8, 8), sym(6, 2, 3, 3)
+    f64 = lambda v: mx.nd.array(v, dtype=np.float64)
+    out = mx.nd.Convolution(f64(x), f64(w), kernel=(3, 3), num_filter=6, num_group=2, no_bias=True).asnumpy()
+    want = np.concatenate([naive_conv2d(x[:, 2 * g:2 * g + 2], w[3 * g:3 * g + 3], np.zeros(3), 1, 0)
+                           for g in range(2)], axis=1)
+    np.testing.assert_allclose(out, want, rtol=1e-10)
+    # Weight gradient: summed over the samples (per-chunk partials added in order).
+    a, wt = f64(x), f64(w)
+    wt.attach_grad()
+    head = sym(*want.shape)
+    with mx.autograd.record():
+        y = mx.nd.Convolution(a, wt, kernel=(3, 3), num_filter=6, num_group=2, no_bias=True)
+    y.backward(f64(head))
+    dw = np.zeros_like(w)
+    for g in range(2):
+        for n_ in range(9):
+            for f in range(3):
+                for i in range(6):
+                    for j in range(6):
+                        dw[3 * g + f] += head[n_, 3 * g + f, i, j] * x[n_, 2 * g:2 * g + 2, i:i + 3, j:j + 3]
+    np.testing.assert_allclose(wt.grad.asnumpy(), dw, rtol=1e-9, atol=1e-10)
