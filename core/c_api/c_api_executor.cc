@@ -20,11 +20,6 @@ mx::exec::Executor& exec_of(mx_executor_t h, const char* fn) {
   return *h->ex;
 }
 
-const mx::sym::Symbol& sym_of(mx_symbol_t h, const char* fn) {
-  need(h, fn, "symbol handle");
-  return h->s;
-}
-
 // Arrays from handles; NULL handles become undefined arrays where allowed.
 std::vector<mx::NDArray> arrays_of(uint32_t n, const mx_ndarray_t* h, bool allow_null, const char* fn, const char* what) {
   std::vector<mx::NDArray> out;

@@ -20,11 +20,6 @@ thread_local std::vector<std::string> t_names;
 thread_local std::vector<const char*> t_name_ptrs;
 thread_local std::string t_text;
 
-const mx::sym::Symbol& sym_of(mx_symbol_t h, const char* fn) {
-  need(h, fn, "symbol handle");
-  return h->s;
-}
-
 // Hands a list of strings to the caller through the thread-local buffers.
 void give(std::vector<std::string> names, uint32_t* out_num, const char*** out_names, const char* fn) {
   need(out_num, fn, "out_num");

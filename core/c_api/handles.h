@@ -1,6 +1,7 @@
 // What the opaque C handles point to.
 #pragma once
 
+#include "c_api/border.h"
 #include "ndarray/ndarray.h"
 
 struct mx_ndarray {
@@ -31,6 +32,14 @@ struct mx_recordio_reader {
 struct mx_symbol {
   mx::sym::Symbol s;
 };
+
+namespace mx::capi {
+// The symbol behind a handle, failing with the function's name if the handle is NULL.
+inline const mx::sym::Symbol& sym_of(mx_symbol_t h, const char* fn) {
+  need(h, fn, "symbol handle");
+  return h->s;
+}
+}  // namespace mx::capi
 
 #include "executor/cached_op.h"
 #include "executor/executor.h"

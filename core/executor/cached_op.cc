@@ -89,7 +89,7 @@ std::vector<NDArray> CachedOp::call(std::span<const NDArray* const> inputs) {
       shapes[inputs_[i]] = inputs[i]->shape();
       dtypes[inputs_[i]] = inputs[i]->dtype();
     }
-    it = bound_.emplace(key, Executor::simple_bind(symbol_, dev, shapes, dtypes, kReqNull, {})).first;
+    it = bound_.emplace(key, Executor::simple_bind(symbol_, dev, shapes, dtypes, autograd::kNull, {})).first;
   }
   Executor& ex = *it->second;
   for (size_t i = 0; i < arg_names.size(); ++i) copy(*by_name.at(arg_names[i]), ex.arg_arrays()[i]);

@@ -143,7 +143,7 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     fail(MX_ERR_INVALID_ARGUMENT, "bind: the symbol has ", aux_names.size(), " auxiliary states, ", aux.size(),
          " arrays given");
   if (grads.empty()) grads.resize(args.size());
-  if (reqs.empty()) reqs.assign(args.size(), kReqNull);
+  if (reqs.empty()) reqs.assign(args.size(), autograd::kNull);
   if (grads.size() != args.size() || reqs.size() != args.size())
     fail(MX_ERR_INVALID_ARGUMENT, "bind: ", args.size(), " arguments but ", grads.size(), " gradient arrays and ",
          reqs.size(), " grad_reqs");
@@ -160,10 +160,10 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     check_array(args[i], "argument", arg_names[i]);
     shapes[arg_names[i]] = args[i].shape();
     dtypes[arg_names[i]] = args[i].dtype();
-    if (reqs[i] != kReqNull && reqs[i] != kReqWrite && reqs[i] != kReqAdd)
+    if (reqs[i] != autograd::kNull && reqs[i] != autograd::kWrite && reqs[i] != autograd::kAdd)
       fail(MX_ERR_INVALID_ARGUMENT, "bind: grad_req ", reqs[i], " of argument '", arg_names[i],
            "' is not null (0), write (1) or add (3)");
-    if (reqs[i] == kReqNull) continue;
+    if (reqs[i] == autograd::kNull) continue;
     check_array(grads[i], "gradient of argument", arg_names[i]);
     if (grads[i].shape() != args[i].shape() || grads[i].dtype() != args[i].dtype())
       fail(MX_ERR_SHAPE_MISMATCH, "bind: gradient of argument '", arg_names[i], "' is ", shape_str(grads[i].shape()), " ",
@@ -184,7 +184,7 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
   ex->aux_ = aux;
   ex->reqs_ = reqs;
   for (size_t i = 0; i < reqs.size(); ++i)
-    if (reqs[i] == kReqNull) ex->grads_[i] = NDArray();
+    if (reqs[i] == autograd::kNull) ex->grads_[i] = NDArray();
   ex->impl_ = std::make_unique<Impl>();
   Impl& im = *ex->impl_;
   im.dev = dev;
@@ -192,7 +192,7 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
   // Inference on the forward graph (checks the given arrays against each other), the gradient
   // pass, then inference again on the whole graph for the gradient nodes' entries.
   const auto fwd_shapes = sym::infer_shapes(s, shapes, false);
-  const bool any_grad = std::any_of(reqs.begin(), reqs.end(), [](int32_t r) { return r != kReqNull; });
+  const bool any_grad = std::any_of(reqs.begin(), reqs.end(), [](int32_t r) { return r != autograd::kNull; });
   GradientGraph gg;
   if (any_grad) {
     std::unordered_map<const sym::Node*, std::vector<Shape>> entry_shapes;
@@ -370,7 +370,7 @@ std::unique_ptr<Executor> Executor::simple_bind(const sym::Symbol& s, Device dev
     fill(args.back(), "zeros_like");
     auto r = reqs.find(arg_names[i]);
     rq.push_back(r == reqs.end() ? default_req : r->second);
-    if (rq.back() != kReqNull) {
+    if (rq.back() != autograd::kNull) {
       grads.emplace_back(*sh.arguments[i], dt, dev);
       fill(grads.back(), "zeros_like");
     } else {

@@ -61,7 +61,7 @@ GradientGraph build_gradient(const sym::Symbol& forward, const std::vector<int32
   std::unordered_map<const sym::Node*, size_t> var_of;  // argument variables that want a gradient
   for (const auto& n : order)
     if (n->is_variable())
-      if (auto it = arg_index.find(n->name); it != arg_index.end() && grad_reqs.at(it->second) != kReqNull)
+      if (auto it = arg_index.find(n->name); it != arg_index.end() && grad_reqs.at(it->second) != autograd::kNull)
         var_of[n.get()] = it->second;
 
   // Which nodes lie on a path from a variable that wants a gradient.
@@ -147,7 +147,7 @@ GradientGraph build_gradient(const sym::Symbol& forward, const std::vector<int32
     } else {
       grad = b.make("zeros_like", {b.add(sym::Entry{np, 0})}, {});  // the outputs do not depend on it
     }
-    if (grad_reqs.at(ai) == kReqAdd) {
+    if (grad_reqs.at(ai) == autograd::kAdd) {
       const std::string acc = "__grad_accumulate_" + np->name;
       g.accumulate_names[np->name] = acc;
       const op::GradValue prev = b.add(sym::Symbol::variable(acc).outputs[0]), now = b.add(grad);

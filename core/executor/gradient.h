@@ -9,14 +9,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ndarray/autograd.h"
 #include "symbol/symbol.h"
 
 namespace mx::exec {
 
-// grad_req values (MXNet's OpReqType numbers, as autograd).
-inline constexpr int32_t kReqNull = 0;
-inline constexpr int32_t kReqWrite = 1;
-inline constexpr int32_t kReqAdd = 3;
+// grad_req values are autograd's (MXNet's OpReqType numbers): autograd::kNull, kWrite, kAdd.
 
 struct GradientGraph {
   // The forward outputs, then one entry per argument whose grad_req is not null.

@@ -141,8 +141,8 @@ void compare_with_autograd(const Symbol& s, const std::map<std::string, Shape>& 
   std::mt19937 rng(seed);
   std::map<std::string, int32_t> reqs;
   for (const auto& name : s.list_arguments())
-    reqs[name] = name == "data" || name.find("label") != std::string::npos ? exec::kReqNull : exec::kReqWrite;
-  auto ex = Executor::simple_bind(s, cpu(), shapes, {}, exec::kReqWrite, reqs);
+    reqs[name] = name == "data" || name.find("label") != std::string::npos ? autograd::kNull : autograd::kWrite;
+  auto ex = Executor::simple_bind(s, cpu(), shapes, {}, autograd::kWrite, reqs);
   std::map<std::string, NDArray> values;
   const auto names = s.list_arguments();
   for (size_t i = 0; i < names.size(); ++i) {
@@ -159,7 +159,7 @@ void compare_with_autograd(const Symbol& s, const std::map<std::string, Shape>& 
   ex->backward(hg);
   std::set<std::string> want;
   for (auto& [n, r] : reqs)
-    if (r != exec::kReqNull) want.insert(n);
+    if (r != autograd::kNull) want.insert(n);
   Imperative ref = run_imperative(s, values, hg, want);
   for (size_t i = 0; i < ref.outputs.size(); ++i)
     expect_close(host(ex->outputs()[i]), host(ref.outputs[i]), 1e-5, "output " + std::to_string(i));
@@ -192,7 +192,7 @@ TEST_F(ExecutorTest, GradientsMatchFiniteDifferences) {
   h = Op("tanh", {}, "t", {h});
   Symbol out = Op("elemwise_mul", {}, "m", {h, Op("sin", {}, "s", {h})});
   std::map<std::string, int32_t> f64 = {{"x", MX_FLOAT64}, {"fc_weight", MX_FLOAT64}, {"fc_bias", MX_FLOAT64}};
-  auto ex = Executor::simple_bind(out, cpu(), {{"x", {3, 5}}}, f64, exec::kReqWrite, {});
+  auto ex = Executor::simple_bind(out, cpu(), {{"x", {3, 5}}}, f64, autograd::kWrite, {});
   std::mt19937 rng(4);
   for (size_t i = 0; i < ex->arg_arrays().size(); ++i) randomize(ex->arg_arrays()[i], "arg", rng);
   NDArray hg(ex->outputs()[0].shape(), MX_FLOAT64, cpu());
@@ -228,9 +228,9 @@ TEST_F(ExecutorTest, GradientsMatchFiniteDifferences) {
 
 TEST_F(ExecutorTest, GradReqAddAccumulatesAndNullLeavesNoGradient) {
   Symbol s = mlp();
-  std::map<std::string, int32_t> reqs = {{"data", exec::kReqNull}, {"softmax_label", exec::kReqNull},
-                                         {"fc1_weight", exec::kReqAdd}, {"fc2_weight", exec::kReqWrite}};
-  auto ex = Executor::simple_bind(s, cpu(), {{"data", {8, 20}}}, {}, exec::kReqWrite, reqs);
+  std::map<std::string, int32_t> reqs = {{"data", autograd::kNull}, {"softmax_label", autograd::kNull},
+                                         {"fc1_weight", autograd::kAdd}, {"fc2_weight", autograd::kWrite}};
+  auto ex = Executor::simple_bind(s, cpu(), {{"data", {8, 20}}}, {}, autograd::kWrite, reqs);
   std::mt19937 rng(5);
   const auto names = s.list_arguments();
   for (size_t i = 0; i < names.size(); ++i) randomize(ex->arg_arrays()[i], names[i], rng);
@@ -257,7 +257,7 @@ TEST_F(ExecutorTest, GradReqAddAccumulatesAndNullLeavesNoGradient) {
 TEST_F(ExecutorTest, BatchNormMovingStatisticsUpdateOnlyInTraining) {
   Symbol s = Op("BatchNorm", {{"momentum", "0.8"}, {"fix_gamma", "False"}}, "bn", {V("x")});
   ASSERT_EQ(s.list_auxiliary_states(), (std::vector<std::string>{"bn_moving_mean", "bn_moving_var"}));
-  auto ex = Executor::simple_bind(s, cpu(), {{"x", {6, 3}}}, {}, exec::kReqWrite, {});
+  auto ex = Executor::simple_bind(s, cpu(), {{"x", {6, 3}}}, {}, autograd::kWrite, {});
   std::mt19937 rng(6);
   const NDArray& x = ex->arg_arrays()[0];
   randomize(x, "x", rng);
@@ -335,8 +335,8 @@ TEST(MemoryPlan, NoLiveEntriesShareASlot) {
 }
 
 TEST_F(ExecutorTest, LeNetTrainingPlanHalvesMemoryAndWorksInPlace) {
-  auto ex = Executor::simple_bind(lenet(), cpu(), {{"data", {128, 1, 28, 28}}}, {}, exec::kReqWrite,
-                                  {{"data", exec::kReqNull}, {"softmax_label", exec::kReqNull}});
+  auto ex = Executor::simple_bind(lenet(), cpu(), {{"data", {128, 1, 28, 28}}}, {}, autograd::kWrite,
+                                  {{"data", autograd::kNull}, {"softmax_label", autograd::kNull}});
   const exec::MemoryStats st = ex->memory_stats();
   EXPECT_GT(st.unplanned_bytes, 0u);
   EXPECT_LE(st.planned_bytes * 2, st.unplanned_bytes) << st.planned_bytes << " of " << st.unplanned_bytes;
@@ -346,7 +346,7 @@ TEST_F(ExecutorTest, LeNetTrainingPlanHalvesMemoryAndWorksInPlace) {
 
 TEST_F(ExecutorTest, ReshapeToAnotherBatchMatchesAFreshBind) {
   Symbol s = mlp();
-  auto big = Executor::simple_bind(s, cpu(), {{"data", {8, 20}}}, {}, exec::kReqWrite, {});
+  auto big = Executor::simple_bind(s, cpu(), {{"data", {8, 20}}}, {}, autograd::kWrite, {});
   std::mt19937 rng(8);
   const auto names = s.list_arguments();
   for (size_t i = 0; i < names.size(); ++i) randomize(big->arg_arrays()[i], names[i], rng);
@@ -354,7 +354,7 @@ TEST_F(ExecutorTest, ReshapeToAnotherBatchMatchesAFreshBind) {
   ASSERT_EQ(small->arg_arrays()[0].shape(), (Shape{4, 20}));
   EXPECT_EQ(small->arg_arrays()[0].chunk(), big->arg_arrays()[0].chunk());  // shares the storage
   EXPECT_EQ(small->arg_arrays()[1].chunk(), big->arg_arrays()[1].chunk());  // weights unchanged
-  auto fresh = Executor::simple_bind(s, cpu(), {{"data", {4, 20}}}, {}, exec::kReqWrite, {});
+  auto fresh = Executor::simple_bind(s, cpu(), {{"data", {4, 20}}}, {}, autograd::kWrite, {});
   for (size_t i = 0; i < names.size(); ++i) copy(small->arg_arrays()[i], fresh->arg_arrays()[i]);
   small->forward(true);
   small->backward({});
@@ -374,7 +374,7 @@ TEST_F(ExecutorTest, ReshapeToAnotherBatchMatchesAFreshBind) {
 
 TEST_F(ExecutorTest, CachedOpMatchesTheExecutorWithAndWithoutStaticAllocAndRecords) {
   Symbol s = mlp();
-  auto ex = Executor::simple_bind(s, cpu(), {{"data", {8, 20}}}, {}, exec::kReqWrite, {});
+  auto ex = Executor::simple_bind(s, cpu(), {{"data", {8, 20}}}, {}, autograd::kWrite, {});
   std::mt19937 rng(9);
   const auto names = s.list_arguments();
   for (size_t i = 0; i < names.size(); ++i) randomize(ex->arg_arrays()[i], names[i], rng);
@@ -504,14 +504,14 @@ TEST_F(ExecutorTest, CApiErrorsNameArgumentsNodesAndShapes) {
   // A gradient through an op that has none names the node.
   Symbol am = Op("argmax", {{"axis", "1"}}, "pick_best", {Op("FullyConnected", {{"num_hidden", "4"}}, "fc", {V("x")})});
   try {
-    Executor::simple_bind(am, cpu(), {{"x", {2, 3}}}, {}, exec::kReqWrite, {});
+    Executor::simple_bind(am, cpu(), {{"x", {2, 3}}}, {}, autograd::kWrite, {});
   } catch (const Error& e) {
     // argmax's gradient is zero (piecewise constant) rather than missing: binding succeeds
     FAIL() << e.what();
   }
   Symbol upd = Op("sgd_update", {{"lr", "0.1"}}, "upd", {V("w"), V("g")});
   try {
-    Executor::simple_bind(upd, cpu(), {{"w", {3}}, {"g", {3}}}, {}, exec::kReqWrite, {});
+    Executor::simple_bind(upd, cpu(), {{"w", {3}}, {"g", {3}}}, {}, autograd::kWrite, {});
     FAIL() << "sgd_update has no gradient";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("node 'upd' (sgd_update) has no gradient"), std::string::npos) << e.what();

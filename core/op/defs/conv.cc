@@ -107,12 +107,6 @@ void register_convolution(Registry& r) {
     out = {o};
   };
   s.infer_type = same_dtype;
-  s.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
-    // One group's im2col matrix: (C/g * prod(kernel)) x prod(out spatial), in float64 at most.
-    const Shape o = conv_out_shape("Convolution", a, in[0]);
-    const Shape w = weight_shape(a, in[0]);
-    return uint64_t(shape_size(Shape(w.begin() + 1, w.end())) * shape_size(Shape(o.begin() + 2, o.end()))) * 8;
-  };
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
     const auto attrs = all_attrs(a.attrs);
@@ -130,10 +124,6 @@ void register_convolution(Registry& r) {
   bd.params = conv_params();
   bd.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[2]}; };
   bd.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
-  bd.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
-    const Shape w = weight_shape(a, in[2]);
-    return uint64_t(shape_size(Shape(w.begin() + 1, w.end())) * shape_size(Shape(in[0].begin() + 2, in[0].end()))) * 8;
-  };
   bd.gradient = no_gradient;
   r.add(std::move(bd));
 
@@ -144,10 +134,6 @@ void register_convolution(Registry& r) {
   bw.params = conv_params();
   bw.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {weight_shape(a.attrs, a.in_shapes[1])}; };
   bw.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
-  bw.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
-    const Shape w = weight_shape(a, in[1]);
-    return uint64_t(shape_size(Shape(w.begin() + 1, w.end())) * shape_size(Shape(in[0].begin() + 2, in[0].end()))) * 8;
-  };
   bw.gradient = no_gradient;
   r.add(std::move(bw));
 }
@@ -240,11 +226,6 @@ void register_deconvolution(Registry& r) {
     out = {d.out};
   };
   s.infer_type = same_dtype;
-  s.temp_bytes = [](const Attrs& a, const std::vector<Shape>& in) -> uint64_t {
-    // One group's column matrix: (F/g * prod(kernel)) x prod(input spatial), float64 at most.
-    const int64_t fg = a.i("num_filter") / a.i("num_group");
-    return uint64_t(fg * shape_size(a.shape("kernel")) * shape_size(Shape(in[0].begin() + 2, in[0].end()))) * 8;
-  };
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
     const DeconvGeometry geo = deconv_geometry(a.attrs, a.in_shapes[0]);
