@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../parallel.h"
@@ -310,37 +311,28 @@ void reduce_rkr(const State& st, const S* x, S* y) {
   });
 }
 
-template <typename S>
-bool try_rkr(const State& st, const S* x, S* y) {
-  if (!st.rkr) return false;
-  switch (st.kind) {
-    case kSum: reduce_rkr<kSum>(st, x, y); return true;
-    case kMean: reduce_rkr<kMean>(st, x, y); return true;
-    case kProd: reduce_rkr<kProd>(st, x, y); return true;
-    case kMax: reduce_rkr<kMax>(st, x, y); return true;
-    case kMin: reduce_rkr<kMin>(st, x, y); return true;
-    case kNansum: reduce_rkr<kNansum>(st, x, y); return true;
-    case kNorm1: reduce_rkr<kNorm1>(st, x, y); return true;
-    case kNorm2: reduce_rkr<kNorm2>(st, x, y); return true;
-    case kSumToLike: reduce_rkr<kSumToLike>(st, x, y); return true;
+// Calls f(std::integral_constant<int, K>{}) for the kinds the fast paths handle; false for others.
+template <typename F>
+bool with_fast_kind(int kind, F&& f) {
+  switch (kind) {
+    case kSum: f(std::integral_constant<int, kSum>{}); return true;
+    case kMean: f(std::integral_constant<int, kMean>{}); return true;
+    case kProd: f(std::integral_constant<int, kProd>{}); return true;
+    case kMax: f(std::integral_constant<int, kMax>{}); return true;
+    case kMin: f(std::integral_constant<int, kMin>{}); return true;
+    case kNansum: f(std::integral_constant<int, kNansum>{}); return true;
+    case kNorm1: f(std::integral_constant<int, kNorm1>{}); return true;
+    case kNorm2: f(std::integral_constant<int, kNorm2>{}); return true;
+    case kSumToLike: f(std::integral_constant<int, kSumToLike>{}); return true;
   }
   return false;
 }
 
+// The (A, R, B) or (R1, K, R2) path when the state has one; false when neither applies.
 template <typename S>
-bool try_arb(const State& st, const S* x, S* y) {
-  if (!st.arb) return false;
-  switch (st.kind) {
-    case kSum: reduce_arb<kSum>(st, x, y); return true;
-    case kMean: reduce_arb<kMean>(st, x, y); return true;
-    case kProd: reduce_arb<kProd>(st, x, y); return true;
-    case kMax: reduce_arb<kMax>(st, x, y); return true;
-    case kMin: reduce_arb<kMin>(st, x, y); return true;
-    case kNansum: reduce_arb<kNansum>(st, x, y); return true;
-    case kNorm1: reduce_arb<kNorm1>(st, x, y); return true;
-    case kNorm2: reduce_arb<kNorm2>(st, x, y); return true;
-    case kSumToLike: reduce_arb<kSumToLike>(st, x, y); return true;
-  }
+bool try_fast(const State& st, const S* x, S* y) {
+  if (st.arb) return with_fast_kind(st.kind, [&](auto k) { reduce_arb<decltype(k)::value>(st, x, y); });
+  if (st.rkr) return with_fast_kind(st.kind, [&](auto k) { reduce_rkr<decltype(k)::value>(st, x, y); });
   return false;
 }
 
@@ -350,7 +342,7 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
     using S = decltype(tag);
     const S* x = reinterpret_cast<const S*>(data_of(in[0]));
     S* y = reinterpret_cast<S*>(data_of(out[0]));
-    if (!try_arb<S>(st, x, y) && !try_rkr<S>(st, x, y)) reduce<S>(st, x, y, numel(out[0]));
+    if (!try_fast<S>(st, x, y)) reduce<S>(st, x, y, numel(out[0]));
   });
   return 0;
 }

@@ -37,11 +37,28 @@ def param_str(v):
     return str(v)
 
 
-def op_names():
+def c_params(params):
+    """(keys, values) of a str-keyed dict as C string arrays, values in MXNet's attribute syntax."""
+    return (c_array(ctypes.c_char_p, [c_str(k) for k in params]),
+            c_array(ctypes.c_char_p, [c_str(param_str(v)) for v in params.values()]))
+
+
+def list_names(fn):
+    """The strings a C API listing call (fn(out_num, out_names)) returns."""
     n = ctypes.c_uint32()
     names = ctypes.POINTER(ctypes.c_char_p)()
-    check_call(LIB.mx_op_list(ctypes.byref(n), ctypes.byref(names)))
+    check_call(fn(ctypes.byref(n), ctypes.byref(names)))
     return [names[i].decode() for i in range(n.value)]
+
+
+def params_doc(params):
+    """Docstring lines for (name, type, default, doc) tuples; an empty default means required."""
+    return ["  %s : %s%s -- %s" % (name, ptype, ", required" if default == "" else ", default " + default, doc)
+            for name, ptype, default, doc in params]
+
+
+def op_names():
+    return list_names(LIB.mx_op_list)
 
 
 def op_info(name):
@@ -74,8 +91,7 @@ def invoke(name, inputs, params, out=None):
     keys = vals = None
     if params:
         params = {k: v for k, v in params.items() if v is not None or k == "axis"}
-        keys = c_array(ctypes.c_char_p, [c_str(k) for k in params])
-        vals = c_array(ctypes.c_char_p, [c_str(param_str(v)) for v in params.values()])
+        keys, vals = c_params(params)
     ins = (_handle * len(inputs))(*[a.handle for a in inputs])
     n_out = ctypes.c_int32(0)
     outs = ctypes.POINTER(_handle)()
@@ -111,11 +127,8 @@ def _make(name, info):
         return invoke(op.__name__, arrays, kwargs, out)
 
     op.__name__ = name
-    lines = [info["doc"], "", "Inputs: " + ", ".join(inputs), "", "Parameters"]
-    for pname, ptype, default, doc in info["params"]:
-        lines.append("  %s : %s%s -- %s" % (pname, ptype, ", required" if default == "" else ", default " + default,
-                                             doc))
-    op.__doc__ = "\n".join(lines)
+    op.__doc__ = "\n".join([info["doc"], "", "Inputs: " + ", ".join(inputs), "", "Parameters"] +
+                           params_doc(info["params"]))
     return op
 
 

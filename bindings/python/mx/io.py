@@ -6,7 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import _ops
-from .base import LIB, check_call, c_array, c_str
+from .base import LIB, check_call, c_str
 from .ndarray import NDArray, array
 
 _handle = ctypes.c_void_p
@@ -196,15 +196,16 @@ class MXDataIter(DataIter):
             raise StopIteration
         return DataBatch([self.getdata()], [self.getlabel()], pad=self.getpad(), index=self.getindex())
 
-    def getdata(self):
+    def _array(self, fn):
         out = _handle()
-        check_call(LIB.mx_dataiter_get_data(self.handle, ctypes.byref(out)))
+        check_call(fn(self.handle, ctypes.byref(out)))
         return NDArray(out)
 
+    def getdata(self):
+        return self._array(LIB.mx_dataiter_get_data)
+
     def getlabel(self):
-        out = _handle()
-        check_call(LIB.mx_dataiter_get_label(self.handle, ctypes.byref(out)))
-        return NDArray(out)
+        return self._array(LIB.mx_dataiter_get_label)
 
     def getpad(self):
         pad = ctypes.c_int32()
@@ -217,13 +218,6 @@ class MXDataIter(DataIter):
         return np.ctypeslib.as_array(ptr, (n.value,)).copy() if n.value else np.empty(0, np.uint64)
 
 
-def _iter_names():
-    n = ctypes.c_uint32()
-    names = ctypes.POINTER(ctypes.c_char_p)()
-    check_call(LIB.mx_dataiter_list(ctypes.byref(n), ctypes.byref(names)))
-    return [names[i].decode() for i in range(n.value)]
-
-
 def _make_iter(name):
     info = _IterInfo()
     info.struct_size = ctypes.sizeof(info)
@@ -234,19 +228,15 @@ def _make_iter(name):
     def create(data_name="data", label_name="softmax_label", **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         out = _handle()
-        check_call(LIB.mx_dataiter_create(c_str(name), ctypes.c_uint32(len(kwargs)),
-                                          c_array(ctypes.c_char_p, [c_str(k) for k in kwargs]),
-                                          c_array(ctypes.c_char_p, [c_str(_ops.param_str(v)) for v in kwargs.values()]),
-                                          ctypes.byref(out)))
+        keys, vals = _ops.c_params(kwargs)
+        check_call(LIB.mx_dataiter_create(c_str(name), ctypes.c_uint32(len(kwargs)), keys, vals, ctypes.byref(out)))
         return MXDataIter(out, data_name, label_name)
 
     create.__name__ = name
-    lines = [info.doc.decode(), "", "Parameters"]
-    lines += ["  %s : %s%s -- %s" % (p, t, ", required" if d == "" else ", default " + d, doc) for p, t, d, doc in params]
-    create.__doc__ = "\n".join(lines)
+    create.__doc__ = "\n".join([info.doc.decode(), "", "Parameters"] + _ops.params_doc(params))
     return create
 
 
-for _name in _iter_names():
+for _name in _ops.list_names(LIB.mx_dataiter_list):
     globals()[_name] = _make_iter(_name)
 del _name

@@ -90,9 +90,6 @@ class Optimizer:
     def update(self, index, weight, grad, state):
         raise NotImplementedError
 
-    def __getstate__(self):
-        return dict(self.__dict__)
-
 
 @register
 class SGD(Optimizer):

@@ -344,12 +344,10 @@ def _make(op_name, info):
         syms = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], Symbol)}
         if variadic and "num_args" not in kwargs:
             kwargs["num_args"] = len(args) + len(syms)
-        keys = list(kwargs)
         h = _handle()
-        check_call(LIB.mx_symbol_create_atomic(c_str(op_name), ctypes.c_uint32(len(keys)),
-                                               c_array(ctypes.c_char_p, [c_str(k) for k in keys]),
-                                               c_array(ctypes.c_char_p, [c_str(_ops.param_str(kwargs[k]))
-                                                                         for k in keys]), ctypes.byref(h)))
+        keys, vals = _ops.c_params(kwargs)
+        check_call(LIB.mx_symbol_create_atomic(c_str(op_name), ctypes.c_uint32(len(kwargs)), keys, vals,
+                                               ctypes.byref(h)))
         s = Symbol(h)
         if args and syms:  # FullyConnected(data, weight=w): positions name the first inputs
             if variadic or len(args) > len(inputs):
