@@ -36,6 +36,15 @@ int set_error(int32_t code, const std::string& msg) {
   return -1;
 }
 
+void bad_array_at(mx_ndarray_t h, const char* fn, const char* what, size_t i) {
+  try {
+    handle_get(reinterpret_cast<uintptr_t>(h), Kind::kNDArray, fn);
+  } catch (const mx::Error& e) {
+    mx::fail(e.code(), e.what(), " (", what, " ", i, ")");
+  }
+  mx::fail(MX_ERR_INTERNAL, fn, ": ", what, " ", i, ": handle lookup disagrees with itself");
+}
+
 void need(const void* p, const char* fn, const char* what) {
   if (!p) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ", what, " is NULL");
 }
@@ -72,12 +81,10 @@ thread_local std::vector<mx_ndarray_t> t_handles;
 thread_local std::vector<std::string> t_strings;
 thread_local std::vector<const char*> t_cstrs;
 
-const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) {
-  need(h, fn, "array handle");
-  return h->arr;
-}
+const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) { return deref(h, fn).arr; }
 
-mx_ndarray_t wrap(mx::NDArray a) { return new mx_ndarray{std::move(a)}; }
+mx_ndarray_t wrap(mx::NDArray a) { return issue(mx_ndarray{std::move(a)}); }
+
 
 mx::Shape shape_of(const int64_t* shape, int32_t ndim, const char* fn) {
   if (ndim < 0 || ndim > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ndim ", ndim, " is out of range [0, 32]");
@@ -125,7 +132,7 @@ int mx_backend_load(const char* path) {
   mx::plugin::runtime_init();
   const mx::plugin::Backend& b = mx::plugin::registry().load(path);
   if (!b.usable()) {
-    static const char* steps[] = {"ok", "open", "symbol", "ABI version", "init", "no device"};
+    static const char* steps[] = {"ok", "open", "symbol", "ABI version", "init", "no device", "shadowed"};
     mx::fail(b.failed_step == MX_BACKEND_STEP_OPEN ? MX_ERR_NOT_FOUND : MX_ERR_UNSUPPORTED, "backend '", b.path,
              "' failed at step '", steps[b.failed_step], "': ", b.message);
   }
@@ -266,7 +273,7 @@ int mx_ndarray_create(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t
 
 int mx_ndarray_free(mx_ndarray_t arr) {
   API_BEGIN();
-  delete arr;
+  release(arr, "mx_ndarray_free");
   API_END();
 }
 
@@ -365,7 +372,7 @@ int mx_ndarray_save(const char* fname, uint32_t num, const mx_ndarray_t* arrs, c
   std::vector<mx::NDArray> v;
   std::vector<std::string> k;
   for (uint32_t i = 0; i < num; ++i) {
-    v.push_back(arr_of(arrs[i], "mx_ndarray_save"));
+    v.push_back(arr_at(arrs[i], "mx_ndarray_save", "array", i));
     if (keys) {
       need(keys[i], "mx_ndarray_save", "key");
       k.emplace_back(keys[i]);
@@ -416,6 +423,27 @@ int mx_ndarray_from_dlpack(struct DLManagedTensor* t, mx_ndarray_t* out) {
 
 // ---------------------------------------------------------------- operators
 
+namespace {
+
+// Per-thread scratch of mx_imperative_invoke. Loops call the same op over and over: it remembers
+// the last name looked up on this thread.
+struct InvokeScratch {
+  std::string last_name;
+  const mx::op::OpSchema* last_op = nullptr;
+  std::vector<const mx::NDArray*> ins;
+  std::vector<mx::NDArray> outs;
+  std::vector<mx::NDArray*> out_arrs;  // the arrays behind the caller's output handles
+};
+
+// Out of line on purpose: the caller keeps the reference in a register, where GCC would redo the
+// TLS lookup of a thread_local named in the caller (a __tls_get_addr call) after every call.
+[[gnu::noinline]] InvokeScratch& invoke_scratch() {
+  thread_local InvokeScratch sc;
+  return sc;
+}
+
+}  // namespace
+
 int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarray_t* inputs, int32_t* num_outputs,
                          mx_ndarray_t** outputs, int32_t num_params, const char** keys, const char** vals) {
   API_BEGIN();
@@ -426,14 +454,7 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
     mx::fail(MX_ERR_INVALID_ARGUMENT, op_name, ": negative input, output or parameter count");
   if (num_inputs) need(inputs, op_name, "inputs");
   mx::plugin::runtime_init();
-  // Loops call the same op over and over: remember the last name looked up on this thread.
-  struct Scratch {
-    std::string last_name;
-    const mx::op::OpSchema* last_op = nullptr;
-    std::vector<const mx::NDArray*> ins;
-    std::vector<mx::NDArray> outs;
-  };
-  thread_local Scratch sc;  // one TLS lookup for the whole call
+  InvokeScratch& sc = invoke_scratch();
   if (!sc.last_op || sc.last_name != op_name) {
     sc.last_op = &mx::op::registry().get(op_name);
     sc.last_name = op_name;
@@ -446,19 +467,22 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
   outs.clear();
   for (int32_t i = 0; i < num_inputs; ++i) {
     if (!inputs[i]) mx::fail(MX_ERR_INVALID_ARGUMENT, op_name, ": input ", i, " is NULL");
-    ins.push_back(&inputs[i]->arr);
+    ins.push_back(&arr_at(inputs[i], op_name, "input", size_t(i)));
   }
   const bool provided = *num_outputs > 0;
+  auto& out_arrs = sc.out_arrs;
+  out_arrs.clear();
   if (provided) {
     need(*outputs, op_name, "outputs array");
     for (int32_t i = 0; i < *num_outputs; ++i) {
       if (!(*outputs)[i]) mx::fail(MX_ERR_INVALID_ARGUMENT, op_name, ": output ", i, " is NULL");
-      outs.push_back((*outputs)[i]->arr);
+      out_arrs.push_back(&arr_at((*outputs)[i], op_name, "output", size_t(i)));
+      outs.push_back(*out_arrs.back());
     }
   }
   mx::invoke(op, attrs, ins, outs);
   if (provided)  // the handles the caller passed now sit on the autograd tape (if recording)
-    for (int32_t i = 0; i < *num_outputs; ++i) (*outputs)[i]->arr.set_ag_entry(outs[size_t(i)].ag_entry());
+    for (size_t i = 0; i < out_arrs.size(); ++i) out_arrs[i]->set_ag_entry(outs[i].ag_entry());
   if (!provided) {
     t_handles.clear();
     const size_t visible = op.num_visible_outputs < 0 ? outs.size() : size_t(op.num_visible_outputs);
@@ -584,9 +608,9 @@ int mx_autograd_mark_variables(uint32_t num, const mx_ndarray_t* vars, const int
   std::vector<mx::NDArray> g;
   for (uint32_t i = 0; i < num; ++i) {
     need(vars[i], "mx_autograd_mark_variables", "variable");
-    v.push_back(&vars[i]->arr);
+    v.push_back(&arr_at(vars[i], "mx_autograd_mark_variables", "variable", i));
     if (reqs[i] != MX_GRAD_NULL) need(grads[i], "mx_autograd_mark_variables", "gradient buffer");
-    g.push_back(grads[i] ? grads[i]->arr : mx::NDArray());
+    g.push_back(grads[i] ? arr_at(grads[i], "mx_autograd_mark_variables", "gradient buffer", i) : mx::NDArray());
   }
   mx::autograd::mark_variables(v, std::span<const int32_t>(reqs, num), g);
   API_END();
@@ -598,8 +622,8 @@ void collect(uint32_t n, const mx_ndarray_t* heads, const mx_ndarray_t* head_gra
              std::vector<mx::NDArray>& hg, const char* fn) {
   if (n) need(heads, fn, "heads");
   for (uint32_t i = 0; i < n; ++i) {
-    h.push_back(arr_of(heads[i], fn));
-    if (head_grads) hg.push_back(head_grads[i] ? head_grads[i]->arr : mx::NDArray());
+    h.push_back(arr_at(heads[i], fn, "head", i));
+    if (head_grads) hg.push_back(head_grads[i] ? arr_at(head_grads[i], fn, "head gradient", i) : mx::NDArray());
   }
 }
 
@@ -622,7 +646,7 @@ int mx_autograd_grad(uint32_t num_heads, const mx_ndarray_t* heads, const mx_nda
   std::vector<mx::NDArray> h, hg, v;
   collect(num_heads, heads, head_grads, h, hg, "mx_autograd_grad");
   if (num_vars) need(vars, "mx_autograd_grad", "vars");
-  for (uint32_t i = 0; i < num_vars; ++i) v.push_back(arr_of(vars[i], "mx_autograd_grad"));
+  for (uint32_t i = 0; i < num_vars; ++i) v.push_back(arr_at(vars[i], "mx_autograd_grad", "variable", i));
   auto grads = mx::autograd::grad(h, hg, v, retain_graph != 0, create_graph != 0, is_training != 0);
   t_handles.clear();
   for (auto& g : grads) t_handles.push_back(wrap(std::move(g)));

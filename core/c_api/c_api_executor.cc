@@ -16,8 +16,7 @@ namespace {
 thread_local std::vector<mx_ndarray_t> t_arrays;
 
 mx::exec::Executor& exec_of(mx_executor_t h, const char* fn) {
-  need(h, fn, "executor handle");
-  return *h->ex;
+  return *deref(h, fn).ex;
 }
 
 // Arrays from handles; NULL handles become undefined arrays where allowed.
@@ -30,7 +29,7 @@ std::vector<mx::NDArray> arrays_of(uint32_t n, const mx_ndarray_t* h, bool allow
   }
   for (uint32_t i = 0; i < n; ++i) {
     if (!h[i] && !allow_null) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ", what, "[", i, "] is NULL");
-    out.push_back(h[i] ? h[i]->arr : mx::NDArray());
+    out.push_back(h[i] ? arr_at(h[i], fn, what, i) : mx::NDArray());
   }
   return out;
 }
@@ -39,7 +38,7 @@ void give_arrays(const std::vector<mx::NDArray>& v, uint32_t* out_num, mx_ndarra
   need(out_num, fn, "out_num");
   need(out, fn, "out_arrays");
   t_arrays.clear();
-  for (const auto& a : v) t_arrays.push_back(a.defined() ? new mx_ndarray{a} : nullptr);
+  for (const auto& a : v) t_arrays.push_back(a.defined() ? issue(mx_ndarray{a}) : nullptr);
   *out_num = uint32_t(t_arrays.size());
   *out = t_arrays.data();
 }
@@ -63,7 +62,7 @@ int mx_executor_bind(mx_symbol_t sym, int32_t device_type, int32_t device_id, ui
   auto x = arrays_of(num_aux, aux, false, fn, "aux");
   auto ex = mx::exec::Executor::bind(s, mx::Device{device_type, device_id}, std::move(a), std::move(g), std::move(reqs),
                                      std::move(x));
-  *out = new mx_executor{std::move(ex)};
+  *out = issue(mx_executor{std::move(ex)});
   API_END();
 }
 
@@ -97,7 +96,7 @@ int mx_executor_simple_bind(mx_symbol_t sym, int32_t device_type, int32_t device
   }
   auto ex =
       mx::exec::Executor::simple_bind(s, mx::Device{device_type, device_id}, shapes, types, default_grad_req, req_map);
-  *out = new mx_executor{std::move(ex)};
+  *out = issue(mx_executor{std::move(ex)});
   API_END();
 }
 
@@ -139,7 +138,7 @@ int mx_executor_reshape(mx_executor_t ex, uint32_t num_shapes, const char** shap
   need(out, fn, "out");
   auto& e = exec_of(ex, fn);
   auto next = e.reshape(known_shapes(fn, num_shapes, shape_keys, shape_ndims, shape_dims), allow_up_sizing != 0);
-  *out = new mx_executor{std::move(next)};
+  *out = issue(mx_executor{std::move(next)});
   API_END();
 }
 
@@ -162,7 +161,7 @@ int mx_executor_memory_stats_get(mx_executor_t ex, mx_executor_memory_stats* out
 
 int mx_executor_free(mx_executor_t ex) {
   API_BEGIN();
-  delete ex;
+  release(ex, "mx_executor_free");
   API_END();
 }
 
@@ -183,7 +182,7 @@ int mx_cached_op_create(mx_symbol_t sym, uint32_t num_flags, const char** keys, 
     flags.emplace_back(keys[i], vals[i]);
   }
   mx::plugin::runtime_init();
-  *out = new mx_cached_op{std::make_unique<mx::exec::CachedOp>(s, flags)};
+  *out = issue(mx_cached_op{std::make_unique<mx::exec::CachedOp>(s, flags)});
   API_END();
 }
 
@@ -191,17 +190,17 @@ int mx_cached_op_invoke(mx_cached_op_t op, uint32_t num_inputs, const mx_ndarray
                         mx_ndarray_t** out_outputs) {
   API_BEGIN();
   const char* fn = "mx_cached_op_invoke";
-  need(op, fn, "cached op handle");
+  mx::exec::CachedOp& cop = *deref(op, fn).op;
   const auto in = arrays_of(num_inputs, inputs, false, fn, "inputs");
   std::vector<const mx::NDArray*> ptrs;
   for (const auto& a : in) ptrs.push_back(&a);
-  give_arrays(op->op->call(ptrs), out_num, out_outputs, fn);
+  give_arrays(cop.call(ptrs), out_num, out_outputs, fn);
   API_END();
 }
 
 int mx_cached_op_free(mx_cached_op_t op) {
   API_BEGIN();
-  delete op;
+  release(op, "mx_cached_op_free");
   API_END();
 }
 

@@ -15,8 +15,7 @@ using namespace mx::capi;
 namespace {
 
 mx::io::DataIter& iter_of(mx_dataiter_t h, const char* fn) {
-  need(h, fn, "iterator handle");
-  return *h->it;
+  return *deref(h, fn).it;
 }
 
 const mx::io::Batch& batch_of(mx_dataiter_t h, const char* fn) {
@@ -96,13 +95,13 @@ int mx_dataiter_create(const char* name, uint32_t num_params, const char** keys,
   need(out, "mx_dataiter_create", "out");
   mx::plugin::runtime_init();
   auto it = mx::io::create_iter(name, int(num_params), keys, vals);
-  *out = new mx_dataiter{std::move(it)};
+  *out = issue(mx_dataiter{std::move(it)});
   API_END();
 }
 
 int mx_dataiter_free(mx_dataiter_t it) {
   API_BEGIN();
-  delete it;
+  release(it, "mx_dataiter_free");
   API_END();
 }
 
@@ -122,14 +121,14 @@ int mx_dataiter_reset(mx_dataiter_t it) {
 int mx_dataiter_get_data(mx_dataiter_t it, mx_ndarray_t* out) {
   API_BEGIN();
   need(out, "mx_dataiter_get_data", "out");
-  *out = new mx_ndarray{batch_of(it, "mx_dataiter_get_data").data};
+  *out = issue(mx_ndarray{batch_of(it, "mx_dataiter_get_data").data});
   API_END();
 }
 
 int mx_dataiter_get_label(mx_dataiter_t it, mx_ndarray_t* out) {
   API_BEGIN();
   need(out, "mx_dataiter_get_label", "out");
-  *out = new mx_ndarray{batch_of(it, "mx_dataiter_get_label").label};
+  *out = issue(mx_ndarray{batch_of(it, "mx_dataiter_get_label").label});
   API_END();
 }
 
@@ -156,38 +155,42 @@ int mx_recordio_writer_create(const char* path, const char* idx_path, mx_recordi
   API_BEGIN();
   need(path, "mx_recordio_writer_create", "path");
   need(out, "mx_recordio_writer_create", "out");
-  *out = new mx_recordio_writer{mx::io::RecordWriter(path, idx_path ? idx_path : "")};
+  *out = issue(std::unique_ptr<mx_recordio_writer>(
+      new mx_recordio_writer{mx::io::RecordWriter(path, idx_path ? idx_path : "")}));
   API_END();
 }
 
 int mx_recordio_writer_write(mx_recordio_writer_t w, const void* data, uint64_t size) {
   API_BEGIN();
-  need(w, "mx_recordio_writer_write", "writer");
+  auto& wr = deref(w, "mx_recordio_writer_write").w;
   if (size) need(data, "mx_recordio_writer_write", "data");
-  w->w.write(data, size);
+  wr.write(data, size);
   API_END();
 }
 
 int mx_recordio_writer_write_keyed(mx_recordio_writer_t w, int64_t key, const void* data, uint64_t size) {
   API_BEGIN();
-  need(w, "mx_recordio_writer_write_keyed", "writer");
+  auto& wr = deref(w, "mx_recordio_writer_write_keyed").w;
   if (size) need(data, "mx_recordio_writer_write_keyed", "data");
-  w->w.write_keyed(key, data, size);
+  wr.write_keyed(key, data, size);
   API_END();
 }
 
 int mx_recordio_writer_tell(mx_recordio_writer_t w, uint64_t* out_pos) {
   API_BEGIN();
-  need(w, "mx_recordio_writer_tell", "writer");
+  auto& wr = deref(w, "mx_recordio_writer_tell").w;
   need(out_pos, "mx_recordio_writer_tell", "out_pos");
-  *out_pos = w->w.tell();
+  *out_pos = wr.tell();
   API_END();
 }
 
 int mx_recordio_writer_free(mx_recordio_writer_t w) {
   API_BEGIN();
   if (!w) return 0;
-  std::unique_ptr<mx_recordio_writer> owned(w);
+  // Out of the table first: a failing close still frees the writer (and reports the failure).
+  std::unique_ptr<mx_recordio_writer> owned(
+      static_cast<mx_recordio_writer*>(handle_remove(reinterpret_cast<uintptr_t>(w), Kind::kRecordWriter,
+                                                     "mx_recordio_writer_free")));
   owned->w.close();
   API_END();
 }
@@ -196,18 +199,18 @@ int mx_recordio_reader_create(const char* path, mx_recordio_reader_t* out) {
   API_BEGIN();
   need(path, "mx_recordio_reader_create", "path");
   need(out, "mx_recordio_reader_create", "out");
-  *out = new mx_recordio_reader{mx::io::RecordReader(path), {}};
+  *out = issue(std::unique_ptr<mx_recordio_reader>(new mx_recordio_reader{mx::io::RecordReader(path), {}}));
   API_END();
 }
 
 int mx_recordio_reader_read(mx_recordio_reader_t r, const void** out_data, uint64_t* out_size) {
   API_BEGIN();
-  need(r, "mx_recordio_reader_read", "reader");
+  auto& rd = deref(r, "mx_recordio_reader_read");
   need(out_data, "mx_recordio_reader_read", "out_data");
   need(out_size, "mx_recordio_reader_read", "out_size");
-  if (r->r.read(r->record)) {
-    *out_data = r->record.data();
-    *out_size = r->record.size();
+  if (rd.r.read(rd.record)) {
+    *out_data = rd.record.data();
+    *out_size = rd.record.size();
   } else {
     *out_data = nullptr;
     *out_size = 0;
@@ -217,22 +220,21 @@ int mx_recordio_reader_read(mx_recordio_reader_t r, const void** out_data, uint6
 
 int mx_recordio_reader_seek(mx_recordio_reader_t r, uint64_t pos) {
   API_BEGIN();
-  need(r, "mx_recordio_reader_seek", "reader");
-  r->r.seek(pos);
+  deref(r, "mx_recordio_reader_seek").r.seek(pos);
   API_END();
 }
 
 int mx_recordio_reader_tell(mx_recordio_reader_t r, uint64_t* out_pos) {
   API_BEGIN();
-  need(r, "mx_recordio_reader_tell", "reader");
+  auto& rd = deref(r, "mx_recordio_reader_tell").r;
   need(out_pos, "mx_recordio_reader_tell", "out_pos");
-  *out_pos = r->r.tell();
+  *out_pos = rd.tell();
   API_END();
 }
 
 int mx_recordio_reader_free(mx_recordio_reader_t r) {
   API_BEGIN();
-  delete r;
+  release(r, "mx_recordio_reader_free");
   API_END();
 }
 

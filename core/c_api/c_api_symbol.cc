@@ -31,7 +31,7 @@ void give(std::vector<std::string> names, uint32_t* out_num, const char*** out_n
   *out_names = t_name_ptrs.data();
 }
 
-mx_symbol_t wrap(mx::sym::Symbol s) { return new mx_symbol{std::move(s)}; }
+mx_symbol_t wrap(mx::sym::Symbol s) { return issue(mx_symbol{std::move(s)}); }
 
 // Thread-local result arrays of infer_shape: one group per category (arguments, outputs, aux).
 struct ShapeGroup {
@@ -91,7 +91,7 @@ int mx_symbol_create_atomic(const char* op_name, uint32_t num_params, const char
 
 int mx_symbol_compose(mx_symbol_t sym, const char* name, uint32_t num_args, const char** keys, const mx_symbol_t* args) {
   API_BEGIN();
-  need(sym, "mx_symbol_compose", "symbol handle");
+  mx::sym::Symbol& target = deref(sym, "mx_symbol_compose").s;
   if (num_args) need(args, "mx_symbol_compose", "args");
   std::vector<mx::sym::Symbol> positional;
   std::vector<std::pair<std::string, mx::sym::Symbol>> named;
@@ -104,7 +104,7 @@ int mx_symbol_compose(mx_symbol_t sym, const char* name, uint32_t num_args, cons
       positional.push_back(a);
     }
   }
-  sym->s.compose(name ? name : "", positional, named);
+  target.compose(name ? name : "", positional, named);
   API_END();
 }
 
@@ -128,7 +128,7 @@ int mx_symbol_copy(mx_symbol_t sym, mx_symbol_t* out) {
 
 int mx_symbol_free(mx_symbol_t sym) {
   API_BEGIN();
-  delete sym;
+  release(sym, "mx_symbol_free");
   API_END();
 }
 
@@ -198,10 +198,10 @@ int mx_symbol_get_name(mx_symbol_t sym, const char** out_name, int32_t* out_succ
 
 int mx_symbol_set_attr(mx_symbol_t sym, const char* key, const char* value) {
   API_BEGIN();
-  need(sym, "mx_symbol_set_attr", "symbol handle");
+  mx::sym::Symbol& target = deref(sym, "mx_symbol_set_attr").s;
   need(key, "mx_symbol_set_attr", "key");
   need(value, "mx_symbol_set_attr", "value");
-  sym->s.set_attr(key, value);
+  target.set_attr(key, value);
   API_END();
 }
 

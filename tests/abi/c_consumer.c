@@ -98,7 +98,10 @@ int main(void) {
     mx_symbol_free(x);
   }
 
-  mx_ndarray_free(bad);
+  CHECK(mx_ndarray_free(bad) == 0, "free bad");
+  CHECK(mx_ndarray_free(bad) == -1 && mx_get_last_error_code() == MX_ERR_INVALID_HANDLE, "double free is an error");
+  CHECK(mx_ndarray_get_shape(bad, &ndim, &got_shape) == -1 && mx_get_last_error_code() == MX_ERR_INVALID_HANDLE,
+        "use after free is an error");
   mx_ndarray_free(a);
   mx_ndarray_free(b);
   printf("%d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);

@@ -36,13 +36,14 @@ extern "C" {
 
 /* Stable error categories returned by mx_get_last_error_code(). Values never change. */
 #define MX_ERR_OK 0
-#define MX_ERR_INVALID_ARGUMENT 1 /* bad attribute, bad handle, bad value */
+#define MX_ERR_INVALID_ARGUMENT 1 /* bad attribute, bad value, NULL where a handle is needed */
 #define MX_ERR_SHAPE_MISMATCH 2   /* shapes or dtypes do not agree */
 #define MX_ERR_NOT_FOUND 3        /* unknown op, file, key, backend, device */
 #define MX_ERR_UNSUPPORTED 4      /* op or dtype not available on that device/backend */
 #define MX_ERR_OUT_OF_MEMORY 5    /* allocation failed after releasing the pool */
 #define MX_ERR_IO 6               /* file could not be read/written or is malformed */
 #define MX_ERR_INTERNAL 7         /* a bug or an unexpected failure */
+#define MX_ERR_INVALID_HANDLE 8   /* a handle already freed, never issued, or of another kind (ABI 1.5) */
 
 /* Message of the last failing call on this thread ("" if none). Valid until the next failing call
  * on this thread. Never returns NULL. */
@@ -88,6 +89,7 @@ MX_API int mx_dtype_name(int32_t dtype, const char** out_name);
 #define MX_BACKEND_STEP_ABI_VERSION 3 /* the plugin was built for another ABI major */
 #define MX_BACKEND_STEP_INIT 4        /* mx_backend_init failed or threw */
 #define MX_BACKEND_STEP_NO_DEVICE 5   /* loaded, but reports zero devices (usable = 0) */
+#define MX_BACKEND_STEP_SHADOWED 6    /* usable, but an earlier plugin serves its device type */
 
 typedef struct mx_backend_info {
   uint32_t struct_size; /* set by the caller: sizeof(mx_backend_info) */
