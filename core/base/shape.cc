@@ -1,11 +1,66 @@
 #include "base/shape.h"
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 
 #include "base/error.h"
 
 namespace mx {
+
+int64_t check_shape(const Shape& s, std::string_view what, uint64_t elem_bytes) {
+  if (s.size() > kMaxNdim)
+    fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has ", s.size(), " dimensions; at most ", kMaxNdim,
+         " are supported");
+  bool has_zero = false;
+  for (int64_t d : s) {
+    if (d < 0) fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has a negative dimension");
+    has_zero |= d == 0;
+  }
+  int64_t n = has_zero ? 0 : 1;
+  if (!has_zero)
+    for (int64_t d : s)
+      if (!mul_size(n, d, &n))
+        fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has more than 2^63-1 elements");
+  int64_t bytes = 0;
+  if (elem_bytes && !mul_size(n, int64_t(elem_bytes), &bytes))
+    fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " of ", elem_bytes,
+         "-byte elements needs more than 2^63-1 bytes");
+  return n;
+}
+
+void size_overflow(std::string_view what, int64_t a, char op, int64_t b) {
+  fail(MX_ERR_INVALID_ARGUMENT, what, ": size ", a, " ", op, " ", b, " overflows int64");
+}
+
+int64_t dims_product(const Shape& s, size_t first, size_t last, std::string_view what) {
+  int64_t n = 1;
+  bool over = false;
+  for (size_t i = first; i < last; ++i) {
+    if (s[i] == 0) return 0;
+    over |= !mul_size(n, s[i], &n);
+  }
+  if (over)
+    fail(MX_ERR_INVALID_ARGUMENT, what, ": the product of dims ", first, "..", last - 1, " of ", shape_str(s),
+         " overflows int64");
+  return n;
+}
+
+bool shape_ok_exact(const Shape& s, uint64_t elem_bytes) {
+  int64_t n = 1;
+  bool wrapped = false;
+  for (int64_t d : s) {
+    if (d < 0) return false;
+    wrapped |= __builtin_mul_overflow(n, d, &n);
+  }
+  if (wrapped) {
+    for (int64_t d : s)
+      if (d == 0) return true;  // the exact product is 0 whatever the wrapped value says
+    return false;
+  }
+  int64_t bytes;
+  return !__builtin_mul_overflow(n, int64_t(elem_bytes), &bytes);
+}
 
 std::string shape_str(const Shape& s) {
   std::string out = "(";
@@ -28,8 +83,11 @@ Shape parse_shape(const std::string& text, const std::string& what) {
     skip();
     if (i == n || text[i] == close) break;
     char* end = nullptr;
+    errno = 0;
     long long v = std::strtoll(text.c_str() + i, &end, 10);
     if (end == text.c_str() + i) fail(MX_ERR_INVALID_ARGUMENT, what, ": cannot parse shape '", text, "'");
+    if (errno == ERANGE)  // strtoll saturates: never let 99999999999999999999 pass as 2^63-1
+      fail(MX_ERR_INVALID_ARGUMENT, what, ": shape '", text, "' has an entry outside the range of a 64-bit integer");
     out.push_back(v);
     i = size_t(end - text.c_str());
     skip();

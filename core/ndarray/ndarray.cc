@@ -35,15 +35,24 @@ Chunk::~Chunk() {
 
 // ---------------------------------------------------------------- NDArray
 
+// Every array, fresh or a view, passes through one of these two constructors: the shape check
+// here is what keeps every later size(), nbytes() and offset computation exact.
 NDArray::NDArray(Shape shape, int32_t dtype, Device dev) : shape_(std::move(shape)), dtype_(dtype) {
-  dtype_info(dtype);  // validates
-  for (int64_t d : shape_)
-    if (d < 0) fail(MX_ERR_INVALID_ARGUMENT, "cannot create an array of shape ", shape_str(shape_));
+  const uint64_t eb = dtype_info(dtype).bytes;  // validates the dtype
+  if (!shape_ok(shape_, eb)) check_shape(shape_, "cannot create an array", eb);
   chunk_ = std::make_shared<Chunk>(dev, nbytes());
 }
 
 NDArray::NDArray(Shape shape, int32_t dtype, std::shared_ptr<Chunk> chunk, uint64_t byte_offset)
-    : shape_(std::move(shape)), dtype_(dtype), offset_(byte_offset), chunk_(std::move(chunk)) {}
+    : shape_(std::move(shape)), dtype_(dtype), offset_(byte_offset), chunk_(std::move(chunk)) {
+  const uint64_t eb = dtype_info(dtype).bytes;
+  if (!shape_ok(shape_, eb)) check_shape(shape_, "cannot create an array view", eb);
+  // Callers check their ranges with messages of their own; this is the backstop against a view
+  // that would reach past its storage.
+  if (!chunk_ || byte_offset > chunk_->bytes || nbytes() > chunk_->bytes - byte_offset)
+    fail(MX_ERR_INTERNAL, "array view ", shape_str(shape_), " ", dtype_info(dtype).name, " at byte ", byte_offset,
+         " does not fit in its storage of ", chunk_ ? chunk_->bytes : 0, " bytes");
+}
 
 uint64_t NDArray::nbytes() const { return uint64_t(size()) * uint64_t(dtype_info(dtype_).bytes); }
 
@@ -66,33 +75,36 @@ NDArray NDArray::slice(int64_t begin, int64_t end) const {
          shape_str(shape_));
   Shape s = shape_;
   s[0] = end - begin;
-  const uint64_t row = s.size() > 1 ? uint64_t(shape_size(Shape(s.begin() + 1, s.end()))) : 1;
-  return NDArray(s, dtype_, chunk_, offset_ + uint64_t(begin) * row * uint64_t(dtype_info(dtype_).bytes));
+  // Bytes per row from the (exact) total: 0 when another dim is 0, however large the rest.
+  const uint64_t row_bytes = shape_[0] == 0 ? 0 : nbytes() / uint64_t(shape_[0]);
+  return NDArray(s, dtype_, chunk_, offset_ + uint64_t(begin) * row_bytes);
 }
 
 NDArray NDArray::reshape(const Shape& target) const {
+  if (target.size() > kMaxNdim) check_shape(target, "reshape");
   Shape s = target;
   int infer = -1;
-  int64_t known = 1;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == -1) {
       if (infer >= 0) fail(MX_ERR_INVALID_ARGUMENT, "reshape: more than one -1 in ", shape_str(target));
       infer = int(i);
     } else if (s[i] < 0) {
       fail(MX_ERR_INVALID_ARGUMENT, "reshape: negative dimension in ", shape_str(target));
-    } else {
-      known *= s[i];
     }
   }
+  int64_t known = 0;  // counted exactly: a product that wraps around must never pass for size()
+  if (!exact_product(s, &known, infer))
+    fail(MX_ERR_SHAPE_MISMATCH, "reshape: shape ", shape_str(target), " has more than 2^63-1 elements but the array ",
+         shape_str(shape_), " has ", size());
   if (infer >= 0) {
     if (known == 0 || size() % known != 0)
       fail(MX_ERR_SHAPE_MISMATCH, "reshape: cannot infer -1 in ", shape_str(target), " for an array of shape ",
            shape_str(shape_));
     s[size_t(infer)] = size() / known;
+  } else if (known != size()) {
+    fail(MX_ERR_SHAPE_MISMATCH, "reshape: shape ", shape_str(target), " has ", known, " elements but the array ",
+         shape_str(shape_), " has ", size());
   }
-  if (shape_size(s) != size())
-    fail(MX_ERR_SHAPE_MISMATCH, "reshape: shape ", shape_str(target), " has ", shape_size(s),
-         " elements but the array ", shape_str(shape_), " has ", size());
   return NDArray(s, dtype_, chunk_, offset_);
 }
 
@@ -106,7 +118,9 @@ void host_transfer(const NDArray& arr, void* host, uint64_t nbytes, bool to_host
     fail(MX_ERR_SHAPE_MISMATCH, to_host ? "copy_to_host" : "copy_from_host", ": buffer has ", nbytes,
          " bytes but the array ", shape_str(arr.shape()), " ", dtype_info(arr.dtype()).name, " has ", arr.nbytes());
   if (to_host) arr.wait_to_read();
-  else arr.wait_to_write();
+  else if (arr.byte_offset() == 0 && nbytes == arr.chunk()->bytes)
+    engine::get().wait_to_overwrite(arr.var());  // replaces every byte: clears a failure, as a write op would
+  else arr.wait_to_write();                      // part of the storage: a failure elsewhere in it stays
   if (nbytes == 0) return;
   if (arr.device().is_cpu()) {
     if (to_host) std::memcpy(host, arr.data(), nbytes);

@@ -1,6 +1,7 @@
 #include "op/schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -53,6 +54,27 @@ std::string canonical_float(double v) {
   return std::string(buf, r.ptr);
 }
 
+std::string trimmed(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// An int64 with the spellings MXNet's parser takes (surrounding spaces, a '+'), with its full range
+// checked: strtoll would saturate "99999999999999999999" to 2^63-1 and let it pass.
+enum class IntParse { kOk, kBad, kOutOfRange };
+IntParse parse_int(const std::string& raw, int64_t& v) {
+  const std::string t = trimmed(raw);
+  const char* first = t.data();
+  const char* last = t.data() + t.size();
+  if (first != last && *first == '+' && last - first > 1 && first[1] != '-') ++first;
+  const auto [ptr, ec] = std::from_chars(first, last, v);
+  if (ec == std::errc::result_out_of_range && ptr == last) return IntParse::kOutOfRange;
+  if (ec != std::errc() || ptr != last || first == last) return IntParse::kBad;
+  return IntParse::kOk;
+}
+
 std::string normalise(const std::string& owner, const ParamSpec& p, const std::string& raw) {
   auto bad = [&](const std::string& why) -> std::string {
     fail(MX_ERR_INVALID_ARGUMENT, owner, ": invalid value '", raw, "' for attribute '", p.name, "': ", why);
@@ -63,17 +85,23 @@ std::string normalise(const std::string& owner, const ParamSpec& p, const std::s
   };
   switch (p.type) {
     case ParamType::kInt: {
-      char* end = nullptr;
-      long long v = std::strtoll(raw.c_str(), &end, 10);
-      if (raw.empty() || *end != '\0') bad("expected an integer");
+      int64_t v = 0;
+      const IntParse r = parse_int(raw, v);
+      if (r == IntParse::kBad) bad("expected an integer");
+      if (r == IntParse::kOutOfRange) bad("out of the range of a 64-bit integer");
       in_range(double(v));
       return std::to_string(v);
     }
     case ParamType::kFloat: {
+      const std::string text = trimmed(raw);
       char* end = nullptr;
-      double v = std::strtod(raw.c_str(), &end);
-      if (raw.empty() || *end != '\0') bad("expected a number");
-      if (std::isnan(v) && p.min > -1e308) bad("NaN is not allowed");
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0') bad("expected a number");
+      // Only params declared over the whole line [-inf, inf] (values, bounds) take inf and NaN:
+      // an infinite learning rate or a NaN momentum is a mistake to report, not a value to use.
+      const bool any_value = p.min == -HUGE_VAL && p.max == HUGE_VAL;
+      if (!any_value && std::isnan(v)) bad("NaN is not allowed");
+      if (!any_value && std::isinf(v)) bad("must be finite");
       in_range(v);
       return canonical_float(v);
     }
@@ -85,7 +113,11 @@ std::string normalise(const std::string& owner, const ParamSpec& p, const std::s
       Shape s = parse_shape(raw, str_cat(owner, ": attribute '", p.name, "'"));
       const double lowest = p.min > -1e307 ? p.min : 0;  // Reshape admits its special codes
       for (int64_t d : s)
-        if (double(d) < lowest) bad(lowest < 0 ? "dimension code out of range" : "dimensions must be non-negative");
+        if (double(d) < lowest || double(d) > p.max) {
+          if (lowest < 0) bad("dimension code out of range");
+          if (lowest == 0 && p.max >= 1e308) bad("dimensions must be non-negative");
+          bad(str_cat("entries must be in [", canonical_float(lowest), ", ", canonical_float(p.max), "]"));
+        }
       return shape_str(s);
     }
     case ParamType::kDType:
@@ -114,9 +146,10 @@ std::string normalise(const std::string& owner, const ParamSpec& p, const std::s
         if (tok == "None") {
           out += "None,";
         } else {
-          char* end = nullptr;
-          const long long v = std::strtoll(tok.c_str(), &end, 10);
-          if (tok.empty() || *end != '\0') bad("expected a tuple of integers or None");
+          int64_t v = 0;
+          const IntParse r = parse_int(tok, v);
+          if (r == IntParse::kBad) bad("expected a tuple of integers or None");
+          if (r == IntParse::kOutOfRange) bad("an entry is out of the range of a 64-bit integer");
           out += std::to_string(v) + ",";
         }
         i = j + 1;
@@ -138,6 +171,11 @@ std::string normalise(const std::string& owner, const ParamSpec& p, const std::s
 }
 
 }  // namespace
+
+void bad_inferred_shape(const InferArgs& a, const std::vector<Shape>& out, size_t i) {
+  check_shape(out[i], str_cat(a.op.name, ": output ", i));
+  fail(MX_ERR_INTERNAL, a.op.name, ": output ", i, " shape ", shape_str(out[i]), " failed a size check");
+}
 
 Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals) {
   return parse_params(op.name, op.params, n, keys, vals);

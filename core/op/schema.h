@@ -97,6 +97,15 @@ struct OpSchema {
   // (input, output) pairs whose kernels may write the output over the input's memory (same shape
   // and dtype; each element read before it is written): the executor's memory planner reuses a
   // dying input's buffer for the output.
+  //
+  // Aliasing policy: `inplace` is exactly the set of exact-alias pairs (the same bytes, offset and
+  // dtype) every backend's kernel handles; declare a pair only for kernels that read element i of
+  // that input before writing element i of that output and nothing else of it afterwards
+  // (elementwise, no __restrict). Every other overlap between a caller's output and an input (a
+  // shifted view, a transposed or neighbourhood read, an undeclared pair) is made safe by the
+  // core: invoke computes that output into a temporary and copies it into place after the kernel,
+  // giving numpy's answer. Two outputs that overlap are an error. Inputs the op mutates
+  // (`mutated_inputs`) are written in place by design and are not aliasing.
   std::vector<std::pair<size_t, size_t>> inplace;
   // Input dtypes the op accepts (empty: any).
   std::vector<int32_t> dtypes;
@@ -117,6 +126,15 @@ struct OpSchema {
   // Scratch bytes one call needs from the worker's temp space; nullptr for none.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& in_shapes)> temp_bytes;
 };
+
+// op.infer_shape followed by check_shape on every output, so no overflowing or over-deep shape
+// inferred from huge inputs or attributes reaches allocation. Every caller of inference uses it.
+[[noreturn]] void bad_inferred_shape(const InferArgs& a, const std::vector<Shape>& out, size_t i);
+inline void infer_shape_checked(const InferArgs& a, std::vector<Shape>& out) {
+  a.op.infer_shape(a, out);
+  for (size_t i = 0; i < out.size(); ++i)
+    if (!shape_ok(out[i])) bad_inferred_shape(a, out, i);
+}
 
 // Validates and completes attributes: unknown names, missing required params, unparsable values
 // and out-of-range values each raise MX_ERR_INVALID_ARGUMENT naming op and attribute.

@@ -3,6 +3,7 @@
 // The range rules repeat the core's (numpy's None / negative / clamping rules) because a
 // backend sees attributes, not the core's parsed schema.
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -56,16 +57,18 @@ bool plan_from_attrs(const mx_kernel_args* args, const DLTensor& full, SlicePlan
       p.begin[d] = 0, p.step[d] = 1, p.len[d] = n;
       continue;
     }
-    const int64_t st = i < s.size() && s[i].has ? s[i].v : 1;
+    // A step of -2^63 acts as -(2^63 - 1) (as in CPython), and counts are (distance - 1) / |step|
+    // + 1: no step or bound near +-2^63 overflows.
+    const int64_t st = std::max<int64_t>(i < s.size() && s[i].has ? s[i].v : 1, -INT64_MAX);
     int64_t lo, hi;
     if (st > 0) {
       lo = std::clamp<int64_t>(b[i].has ? (b[i].v < 0 ? b[i].v + n : b[i].v) : 0, 0, n);
       hi = std::clamp<int64_t>(i < e.size() && e[i].has ? (e[i].v < 0 ? e[i].v + n : e[i].v) : n, 0, n);
-      p.len[d] = hi > lo ? (hi - lo + st - 1) / st : 0;
+      p.len[d] = hi > lo ? (hi - lo - 1) / st + 1 : 0;
     } else {
       lo = std::clamp<int64_t>(b[i].has ? (b[i].v < 0 ? b[i].v + n : b[i].v) : n - 1, -1, n - 1);
       hi = std::clamp<int64_t>(i < e.size() && e[i].has ? (e[i].v < 0 ? e[i].v + n : e[i].v) : -1, -1, n - 1);
-      p.len[d] = lo > hi ? (lo - hi - st - 1) / -st : 0;
+      p.len[d] = lo > hi ? (lo - hi - 1) / -st + 1 : 0;
     }
     p.begin[d] = lo, p.step[d] = st;
   }
@@ -120,11 +123,15 @@ void strided_copy(const SlicePlan& p, char* full, const int64_t* full_shape, cha
       }
     }
     part += run * eb;
+    // Step only to elements that exist: past the last one, `off + step` could overflow (a huge
+    // step with a length of 1). step * (len - 1) stays within the axis.
     int d = last - 1;
     for (; d >= 0; --d) {
-      off += p.step[d] * stride[d];
-      if (++idx[d] < p.len[d]) break;
-      off -= p.step[d] * stride[d] * p.len[d];
+      if (++idx[d] < p.len[d]) {
+        off += p.step[d] * stride[d];
+        break;
+      }
+      off -= p.step[d] * (p.len[d] - 1) * stride[d];
       idx[d] = 0;
     }
     if (d < 0) return;

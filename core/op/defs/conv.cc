@@ -47,7 +47,8 @@ Shape conv_out_shape(const std::string& op, const Attrs& a, const Shape& data) {
   if (data[1] % group != 0) fail(MX_ERR_SHAPE_MISMATCH, op, ": ", data[1], " channels do not split into ", group, " groups");
   Shape out{data[0], a.i("num_filter")};
   for (size_t i = 0; i < n; ++i) {
-    const int64_t span = g.dilate[i] * (g.kernel[i] - 1) + 1, x = data[i + 2] + 2 * g.pad[i];
+    // Entries are at most kMaxExtent (the schema), but data dims may be anything up to 2^63-1.
+    const int64_t span = g.dilate[i] * (g.kernel[i] - 1) + 1, x = checked_add(data[i + 2], 2 * g.pad[i], op);
     if (x < span)
       fail(MX_ERR_SHAPE_MISMATCH, op, ": kernel ", shape_str(g.kernel), " (dilated) does not fit data ", shape_str(data),
            " padded by ", shape_str(g.pad));
@@ -63,18 +64,20 @@ Shape weight_shape(const Attrs& a, const Shape& data) {
   return w;
 }
 
+// Window geometry entries: at least 1 (0 for padding), at most what kernels index with.
+ParamSpec geometry_param(const std::string& name, const std::string& def, const std::string& doc, double lowest = 1) {
+  return with_range(param_shape(name, def, doc), lowest, double(kMaxExtent));
+}
+
 std::vector<ParamSpec> conv_params() {
-  ParamSpec nf = param_required(param_int("num_filter", "", "number of output channels"));
-  nf.min = 1;
-  ParamSpec ng = param_int("num_group", "1", "channel groups");
-  ng.min = 1;
-  return {param_required(param_shape("kernel", "", "kernel size, (w,) or (h, w)")),
-          param_shape("stride", "()", "stride (default 1)"),
-          param_shape("dilate", "()", "dilation (default 1)"),
-          param_shape("pad", "()", "zero padding on both sides (default 0)"),
-          nf, ng,
+  return {param_required(geometry_param("kernel", "", "kernel size, (w,) or (h, w)")),
+          geometry_param("stride", "()", "stride (default 1)"),
+          geometry_param("dilate", "()", "dilation (default 1)"),
+          geometry_param("pad", "()", "zero padding on both sides (default 0)", 0),
+          param_required(with_range(param_int("num_filter", "", "number of output channels"), 1, double(kMaxExtent))),
+          with_range(param_int("num_group", "1", "channel groups"), 1, double(kMaxExtent)),
           param_bool("no_bias", "False", "no bias input"),
-          param_int("workspace", "1024", "accepted for compatibility"),
+          with_range(param_int("workspace", "1024", "accepted for compatibility"), 0, double(INT64_MAX)),
           {"cudnn_tune", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "off", "limited_workspace", "fastest"}, "accepted for compatibility"},
           param_bool("cudnn_off", "False", "accepted for compatibility"),
           {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW"}, "data layout (channels first)"}};
@@ -147,8 +150,8 @@ std::vector<ParamSpec> deconv_params() {
   std::vector<ParamSpec> p = conv_params();
   for (auto& q : p)
     if (q.name == "no_bias") q.default_value = "True";  // MXNet's default for Deconvolution
-  p.push_back(param_shape("adj", "()", "extra rows / columns at the end of the output (each < stride)"));
-  p.push_back(param_shape("target_shape", "()", "output spatial size; overrides pad and adj"));
+  p.push_back(geometry_param("adj", "()", "extra rows / columns at the end of the output (each < stride)", 0));
+  p.push_back(geometry_param("target_shape", "()", "output spatial size; overrides pad and adj", 0));
   return p;
 }
 
@@ -174,19 +177,23 @@ DeconvGeometry deconv_geometry(const Attrs& a, const Shape& data) {
          shape_str(d.g.kernel));
   d.out = {data[0], a.i("num_filter")};
   for (size_t i = 0; i < n; ++i) {
-    const int64_t full = d.g.stride[i] * (data[i + 2] - 1) + d.g.dilate[i] * (d.g.kernel[i] - 1) + 1;
+    const int64_t span = d.g.dilate[i] * (d.g.kernel[i] - 1) + 1;
+    const int64_t full =
+        checked_add(checked_mul(d.g.stride[i], data[i + 2] - 1, "Deconvolution"), span, "Deconvolution");
     if (!target.empty()) {
       const int64_t total = full - target[i];
       if (total < 0)
         fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: target_shape ", shape_str(target), " is larger than ", full,
              " on spatial axis ", i, " for data ", shape_str(data));
-      d.g.pad[i] = (total + 1) / 2;
+      d.g.pad[i] = total / 2 + total % 2;  // (total + 1) / 2 without overflow
       d.adj[i] = total % 2;
     }
     if (d.adj[i] >= d.g.stride[i])
       fail(MX_ERR_INVALID_ARGUMENT, "Deconvolution: adj ", shape_str(d.adj), " must be smaller than stride ",
            shape_str(d.g.stride));
-    const int64_t o = full - 2 * d.g.pad[i] + d.adj[i];
+    // With target_shape the output is the target (full - 2 * pad + adj == full - total); else pad
+    // is a schema-bounded entry.
+    const int64_t o = !target.empty() ? target[i] : checked_add(full, d.adj[i], "Deconvolution") - 2 * d.g.pad[i];
     if (o < 1)
       fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: pad ", shape_str(d.g.pad), " leaves no output for data ", shape_str(data));
     d.out.push_back(o);
@@ -243,13 +250,13 @@ void register_deconvolution(Registry& r) {
 }
 
 std::vector<ParamSpec> pool_params() {
-  return {param_shape("kernel", "()", "window size (ignored with global_pool)"),
+  return {geometry_param("kernel", "()", "window size (ignored with global_pool, so 0 is accepted)", 0),
           {"pool_type", ParamType::kEnum, "max", false, -1e308, 1e308, {"max", "avg", "sum"}, "reduction over the window"},
           param_bool("global_pool", "False", "pool over the whole spatial extent"),
           {"pooling_convention", ParamType::kEnum, "valid", false, -1e308, 1e308, {"valid", "full"},
            "valid: floor in the output size, full: ceil"},
-          param_shape("stride", "()", "stride (default 1)"),
-          param_shape("pad", "()", "zero padding (default 0)"),
+          geometry_param("stride", "()", "stride (default 1)"),
+          geometry_param("pad", "()", "zero padding (default 0)", 0),
           param_bool("count_include_pad", "True", "avg: divide by the full window, padding included"),
           param_bool("cudnn_off", "False", "accepted for compatibility"),
           {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW"}, "data layout (channels first)"}};
@@ -268,9 +275,10 @@ Shape pool_out_shape(const Attrs& a, const Shape& data) {
   if (g.kernel.size() != n) fail(MX_ERR_SHAPE_MISMATCH, "Pooling: kernel ", shape_str(g.kernel), " does not match data ", shape_str(data));
   const bool full = a.str("pooling_convention") == "full";
   for (size_t i = 0; i < n; ++i) {
-    const int64_t x = data[i + 2] + 2 * g.pad[i] - g.kernel[i];
+    const int64_t x = checked_add(data[i + 2], 2 * g.pad[i], "Pooling") - g.kernel[i];
     if (x < 0) fail(MX_ERR_SHAPE_MISMATCH, "Pooling: kernel ", shape_str(g.kernel), " is larger than padded data ", shape_str(data));
-    out.push_back((full ? (x + g.stride[i] - 1) / g.stride[i] : x / g.stride[i]) + 1);
+    const int64_t steps = x / g.stride[i] + (full && x % g.stride[i] != 0);  // full: rounded up, without x + stride
+    out.push_back(steps + 1);
   }
   return out;
 }

@@ -1,6 +1,9 @@
 // Built-in op definitions, one function per family; op/registry.cc calls them in order.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+
 #include "op/schema.h"
 
 namespace mx::op {
@@ -20,6 +23,27 @@ void register_slicing(Registry& r);   // slice slice_like split/SliceChannel
 void register_sorting(Registry& r);   // sort argsort topk
 void register_gather(Registry& r);    // gather_nd scatter_nd
 void register_indexing(Registry& r);  // Cast BlockGrad add_n squeeze Concat slice_axis stack one_hot take Embedding batch_dot
+
+// Ranges of int params. kMaxExtent bounds counts that become one dimension or a kernel's loop bound
+// (num_filter, num_hidden, depth, input_dim, repeats, kernel / stride / pad entries): MXNet declares
+// them `int`, and OpenBLAS's GEMM takes `int` sizes. kMaxArity bounds declared numbers of inputs or
+// outputs (num_args, num_outputs): each becomes a name, an entry and a tensor record, so a symbol file
+// must not be able to ask for billions; 65536 is far beyond what any model uses.
+inline constexpr int64_t kMaxExtent = INT32_MAX;
+inline constexpr int64_t kMaxArity = int64_t(1) << 16;
+// `p` restricted to [lo, hi] (for a kShape param: each entry).
+inline ParamSpec with_range(ParamSpec p, double lo, double hi) {
+  p.min = lo;
+  p.max = hi;
+  return p;
+}
+// An int param naming an axis (negative counts from the end): no array has more than kMaxNdim dims.
+inline ParamSpec param_axis(const std::string& name, const std::string& def, const std::string& doc) {
+  return with_range(param_int(name, def, doc), -double(kMaxNdim), double(kMaxNdim) - 1);
+}
+// A float param that may be any double, inf and NaN included (fill values, clip bounds, scalar
+// operands, as MXNet accepts them); every other float param must be finite.
+inline ParamSpec any_float(ParamSpec p) { return with_range(std::move(p), -HUGE_VAL, HUGE_VAL); }
 
 // Output dtype = the inputs' common dtype; throws MX_ERR_SHAPE_MISMATCH naming the op and the two
 // inputs that disagree.

@@ -45,7 +45,9 @@ std::vector<GradValue> dot_grad(const GradArgs& a) {
   const Shape& rs = a.in_shapes[1];
   const bool plain = ls.size() == 2 && rs.size() == 2;
   auto matrix = [](const Shape& s, bool reduced_first) {  // the 2-d view dot uses
-    const int64_t k = reduced_first ? s.front() : s.back(), n = shape_size(s) / k;
+    // The other dims' product, exact even when k is 0 (a zero-size input has gradients too).
+    const int64_t k = reduced_first ? s.front() : s.back();
+    const int64_t n = reduced_first ? dims_product(s, 1, s.size(), "dot") : dims_product(s, 0, s.size() - 1, "dot");
     return reduced_first ? Shape{k, n} : Shape{n, k};
   };
   auto reshape = [&](GradValue v, const Shape& s) { return d.op("Reshape", {v}, {{"shape", shape_str(s)}}); };

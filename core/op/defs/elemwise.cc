@@ -71,7 +71,7 @@ void scalar(Registry& r, const std::string& name, std::vector<std::string> alias
   s.aliases = std::move(aliases);
   s.doc = doc;
   s.inputs = {"data"};
-  s.params = {param_float("scalar", "1", "scalar operand"),
+  s.params = {any_float(param_float("scalar", "1", "scalar operand")),
               param_bool("is_int", "True", "accepted for MXNet compatibility; the scalar's value decides")};
   s.dtypes = numeric_dtypes();
   s.inplace = {{0, 0}};

@@ -32,9 +32,7 @@ std::pair<int64_t, int64_t> slice_range(const std::string& op, const Attrs& a, i
 }
 
 ParamSpec num_args() {
-  ParamSpec p = param_required(param_int("num_args", "", "number of inputs"));
-  p.min = 1;
-  return p;
+  return param_required(with_range(param_int("num_args", "", "number of inputs"), 1, double(kMaxArity)));
 }
 
 }  // namespace
@@ -140,7 +138,7 @@ void register_indexing(Registry& r) {
     s.aliases = {"concat"};
     s.doc = "Joins num_args arrays along `dim`.";
     s.inputs = {"args"};
-    s.params = {num_args(), param_int("dim", "1", "the axis to join along")};
+    s.params = {num_args(), param_axis("dim", "1", "the axis to join along")};
     s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       Shape o = a.in_shapes[0];
@@ -152,7 +150,7 @@ void register_indexing(Registry& r) {
         if (!ok)
           fail(MX_ERR_SHAPE_MISMATCH, "Concat: input ", i, " ", shape_str(s), " does not match input 0 ",
                shape_str(a.in_shapes[0]), " outside dim ", ax);
-        o[size_t(ax)] += s[size_t(ax)];
+        o[size_t(ax)] = checked_add(o[size_t(ax)], s[size_t(ax)], "Concat");
       }
       out = {o};
     };
@@ -179,7 +177,8 @@ void register_indexing(Registry& r) {
     s.name = "slice_axis";
     s.doc = "Elements [begin, end) along `axis` (negative values count from the end; end None: to the end).";
     s.inputs = {"data"};
-    s.params = {param_required(param_int("axis", "", "the axis")), param_required(param_int("begin", "", "first index")),
+    s.params = {param_required(param_axis("axis", "", "the axis")),
+                param_required(param_int("begin", "", "first index")),
                 param_axes("end", "None", "one past the last index")};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       Shape o = a.in_shapes[0];
@@ -198,7 +197,8 @@ void register_indexing(Registry& r) {
     g.name = "_slice_axis_grad";
     g.doc = "Zeros of data's shape with lhs placed where slice_axis took it (slice_axis's gradient).";
     g.inputs = {"out_grad", "data"};
-    g.params = {param_required(param_int("axis", "", "the axis")), param_required(param_int("begin", "", "first index")),
+    g.params = {param_required(param_axis("axis", "", "the axis")),
+                param_required(param_int("begin", "", "first index")),
                 param_axes("end", "None", "one past the last index")};
     g.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[1]}; };
     g.infer_type = first_type;
@@ -215,7 +215,7 @@ void register_indexing(Registry& r) {
     s.name = "stack";
     s.doc = "Joins num_args arrays of one shape along a new axis.";
     s.inputs = {"args"};
-    s.params = {num_args(), param_int("axis", "0", "position of the new axis")};
+    s.params = {num_args(), param_axis("axis", "0", "position of the new axis")};
     s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       const Shape& d = a.in_shapes[0];
@@ -244,9 +244,9 @@ void register_indexing(Registry& r) {
     s.name = "one_hot";
     s.doc = "on_value at each index's position along a new last axis of size depth, off_value elsewhere.";
     s.inputs = {"indices"};
-    ParamSpec depth = param_required(param_int("depth", "", "number of classes"));
-    depth.min = 1;
-    s.params = {depth, param_float("on_value", "1", "value at the index"), param_float("off_value", "0", "value elsewhere"),
+    s.params = {param_required(with_range(param_int("depth", "", "number of classes"), 1, double(kMaxExtent))),
+                any_float(param_float("on_value", "1", "value at the index")),
+                any_float(param_float("off_value", "0", "value elsewhere")),
                 param_dtype("dtype", "float32", "output dtype")};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       Shape o = a.in_shapes[0];
@@ -263,14 +263,13 @@ void register_indexing(Registry& r) {
     s.doc = doc;
     if (embedding) {
       s.inputs = {"data", "weight"};
-      ParamSpec in_dim = param_required(param_int("input_dim", "", "vocabulary size")), out_dim =
-          param_required(param_int("output_dim", "", "embedding size"));
-      in_dim.min = out_dim.min = 1;
-      s.params = {in_dim, out_dim, param_dtype("dtype", "float32", "dtype of the weight"),
+      s.params = {param_required(with_range(param_int("input_dim", "", "vocabulary size"), 1, double(kMaxExtent))),
+                  param_required(with_range(param_int("output_dim", "", "embedding size"), 1, double(kMaxExtent))),
+                  param_dtype("dtype", "float32", "dtype of the weight"),
                   param_bool("sparse_grad", "False", "accepted for compatibility (dense gradient)")};
     } else {
       s.inputs = {"a", "indices"};
-      s.params = {param_int("axis", "0", "the axis to gather along"),
+      s.params = {param_axis("axis", "0", "the axis to gather along"),
                   {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap", "raise"},
                    "out-of-range indices: clip to the ends, wrap around, or (raise) clip as well"}};
     }
@@ -307,7 +306,7 @@ void register_indexing(Registry& r) {
     g.name = "_take_grad";
     g.doc = "Scatter-adds out_grad into zeros shaped like `a` at `indices` (take's gradient).";
     g.inputs = {"out_grad", "indices", "a"};
-    g.params = {param_int("axis", "0", "the axis gathered along"),
+    g.params = {param_axis("axis", "0", "the axis gathered along"),
                 {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap", "raise"}, "index mode"}};
     g.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[2]}; };
     g.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[2]}; };
@@ -367,7 +366,7 @@ void register_repeat_ops(Registry& r) {
       Shape o;
       for (size_t i = 0; i < n; ++i) {
         const int64_t di = i + d.size() >= n ? d[i + d.size() - n] : 1, ri = i + reps.size() >= n ? reps[i + reps.size() - n] : 1;
-        o.push_back(di * ri);
+        o.push_back(checked_mul(di, ri, "tile"));
       }
       out = {o};
     };
@@ -395,18 +394,17 @@ void register_repeat_ops(Registry& r) {
     s.name = "repeat";
     s.doc = "Repeats each element `repeats` times along `axis` (None: of the flattened array), as numpy.repeat.";
     s.inputs = {"data"};
-    ParamSpec reps = param_required(param_int("repeats", "", "copies of each element"));
-    reps.min = 1;
-    s.params = {reps, param_axes("axis", "None", "the axis (None: flatten first)")};
+    s.params = {param_required(with_range(param_int("repeats", "", "copies of each element"), 1, double(kMaxExtent))),
+                param_axes("axis", "None", "the axis (None: flatten first)")};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       const int64_t k = a.attrs.i("repeats");
       if (a.attrs.is_none("axis")) {
-        out = {Shape{shape_size(a.in_shapes[0]) * k}};
+        out = {Shape{checked_mul(shape_size(a.in_shapes[0]), k, "repeat")}};
         return;
       }
       Shape o = a.in_shapes[0];
       const int ax = axis_of("repeat", a.attrs.shape("axis")[0], o.size());
-      o[size_t(ax)] *= k;
+      o[size_t(ax)] = checked_mul(o[size_t(ax)], k, "repeat");
       out = {o};
     };
     s.infer_type = first_type;
@@ -438,7 +436,8 @@ void register_repeat_ops(Registry& r) {
     s.name = "pick";
     s.doc = "data[..., index[...], ...]: one element along `axis` per position of index.";
     s.inputs = {"data", "index"};
-    s.params = {param_int("axis", "-1", "the axis to pick along"), param_bool("keepdims", "False", "keep that axis as 1"),
+    s.params = {param_axis("axis", "-1", "the axis to pick along"),
+                param_bool("keepdims", "False", "keep that axis as 1"),
                 {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap"}, "out-of-range indices"}};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       const Shape& d = a.in_shapes[0];
@@ -463,7 +462,7 @@ void register_repeat_ops(Registry& r) {
     g.name = "_pick_grad";
     g.doc = "Zeros shaped like data with out_grad placed at the picked positions (pick's gradient).";
     g.inputs = {"out_grad", "index", "data"};
-    g.params = {param_int("axis", "-1", "the axis picked along"), param_bool("keepdims", "False", "as in pick"),
+    g.params = {param_axis("axis", "-1", "the axis picked along"), param_bool("keepdims", "False", "as in pick"),
                 {"mode", ParamType::kEnum, "clip", false, -1e308, 1e308, {"clip", "wrap"}, "out-of-range indices"}};
     g.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[2]}; };
     g.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[2]}; };

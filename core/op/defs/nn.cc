@@ -14,9 +14,7 @@ void first_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dty
 
 int64_t fc_k(const Shape& data, bool flatten) {
   if (!flatten) return data.back();
-  int64_t k = 1;
-  for (size_t i = 1; i < data.size(); ++i) k *= data[i];
-  return k;
+  return dims_product(data, 1, data.size(), "FullyConnected: flattened data");
 }
 
 int norm_axis(const std::string& op, int64_t axis, size_t ndim) {
@@ -32,9 +30,8 @@ void register_fc(Registry& r) {
   s.name = "FullyConnected";
   s.doc = "out = data . weight^T + bias, data flattened to 2-d (flatten=True) or over its last axis.";
   s.inputs = {"data", "weight", "bias"};
-  ParamSpec nh = param_required(param_int("num_hidden", "", "number of output units"));
-  nh.min = 1;
-  s.params = {nh, param_bool("no_bias", "False", "no bias input"),
+  s.params = {param_required(with_range(param_int("num_hidden", "", "number of output units"), 1, double(kMaxExtent))),
+              param_bool("no_bias", "False", "no bias input"),
               param_bool("flatten", "True", "flatten all but the first axis of data")};
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
@@ -111,7 +108,7 @@ void register_softmax(Registry& r) {
     s.inputs = {"data"};
     ParamSpec t = param_float("temperature", "1", "divides the input before the exponential");
     t.min = 1e-30;
-    s.params = {param_int("axis", "-1", "the axis to normalise over"), t};
+    s.params = {param_axis("axis", "-1", "the axis to normalise over"), t};
     s.dtypes = float_dtypes();
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       norm_axis(a.op.name, a.attrs.i("axis"), a.in_shapes[0].size());
@@ -179,7 +176,7 @@ void register_softmax_output(Registry& r) {
     } else {
       expect = {d[0]};
     }
-    if (shape_size(l) != shape_size(expect))
+    if (shape_size(l) != dims_product(expect, 0, expect.size(), "SoftmaxOutput: label size"))
       fail(MX_ERR_SHAPE_MISMATCH, "SoftmaxOutput: label is ", shape_str(l), " but data ", shape_str(d), " needs ",
            shape_str(expect));
     out = {d};
@@ -211,7 +208,7 @@ void register_layout(Registry& r) {
   f.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "Flatten: needs at least one dimension");
-    out = {Shape{d[0], d.size() > 1 ? shape_size(Shape(d.begin() + 1, d.end())) : 1}};
+    out = {Shape{d[0], dims_product(d, 1, d.size(), "Flatten")}};
   };
   f.infer_type = first_type;
   f.gradient = [](const GradArgs& a) {
@@ -223,7 +220,7 @@ void register_layout(Registry& r) {
   e.name = "expand_dims";
   e.doc = "Inserts an axis of size 1 at `axis`.";
   e.inputs = {"data"};
-  e.params = {param_required(param_int("axis", "", "position of the new axis"))};
+  e.params = {param_required(param_axis("axis", "", "position of the new axis"))};
   e.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     const int ax = norm_axis("expand_dims", a.attrs.i("axis"), d.size() + 1);
@@ -352,7 +349,7 @@ void register_dropout(Registry& r) {
     out = {a.in_shapes[0], a.in_shapes[0]};
   };
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0]}; };
-  s.random_blocks = [](const Attrs&, const std::vector<Shape>& out) { return uint64_t(shape_size(out[0]) + 3) / 4; };
+  s.random_blocks = [](const Attrs&, const std::vector<Shape>& out) { return (uint64_t(shape_size(out[0])) + 3) / 4; };
   s.gradient = [](const GradArgs& a) { return std::vector<GradValue>{Grad{a.g}.mul(a.out_grads[0], a.outputs[1])}; };
   r.add(std::move(s));
 }
@@ -403,7 +400,8 @@ void register_batch_norm(Registry& r) {
   s.params = {eps, mom, param_bool("fix_gamma", "True", "use gamma = 1 (and give it no gradient)"),
               param_bool("use_global_stats", "False", "normalise by the moving statistics even in training"),
               param_bool("output_mean_var", "False", "accepted for compatibility (mean and var stay hidden)"),
-              param_int("axis", "1", "the channel axis"), param_bool("cudnn_off", "False", "accepted for compatibility")};
+              param_axis("axis", "1", "the channel axis"),
+              param_bool("cudnn_off", "False", "accepted for compatibility")};
   s.num_outputs = 3;  // out, and the mean and variance used (for the gradient)
   s.num_visible_outputs = 1;
   s.mutated_inputs = {3, 4};
@@ -465,7 +463,7 @@ void register_norm_and_loss(Registry& r) {
   ln.inputs = {"data", "gamma", "beta"};
   ParamSpec eps = param_float("eps", "1e-05", "added to the variance");
   eps.min = 0;
-  ln.params = {param_int("axis", "-1", "the normalised axis"), eps,
+  ln.params = {param_axis("axis", "-1", "the normalised axis"), eps,
                param_bool("output_mean_var", "False", "accepted for compatibility (mean and std stay hidden)")};
   ln.num_outputs = 3;  // out, mean, std (keepdims shape)
   ln.num_visible_outputs = 1;

@@ -19,6 +19,8 @@ void reg(Registry& r, const std::string& name, const std::string& doc, std::vect
               param_bool("lazy_update", "True", "accepted for compatibility (dense arrays update fully)")};
   s.params.insert(s.params.end(), extra.begin(), extra.end());
   s.mutated_inputs = std::move(mutated);
+  // The kernels read weight[i] and grad[i] before writing out[i]: `out=weight` runs in place.
+  s.inplace = {{0, 0}, {1, 0}};
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     for (size_t i = 1; i < a.in_shapes.size(); ++i)

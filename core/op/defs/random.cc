@@ -5,7 +5,15 @@
 namespace mx::op {
 namespace {
 
-void from_attrs_shape(const InferArgs& a, std::vector<Shape>& out) { out = {a.attrs.shape("shape")}; }
+// The shape param is where the output's size enters: checked here with the element size too,
+// so that an impossible request is reported as this op's, before allocation.
+void from_attrs_shape(const InferArgs& a, std::vector<Shape>& out) {
+  Shape s = a.attrs.shape("shape");
+  const int32_t t = a.attrs.dtype("dtype");
+  const uint64_t eb = dtype_info(t < 0 ? MX_FLOAT32 : t).bytes;
+  if (!shape_ok(s, eb)) check_shape(s, a.op.name, eb);
+  out = {std::move(s)};
+}
 void float_type(const InferArgs& a, std::vector<int32_t>& out) {
   int32_t t = a.attrs.dtype("dtype");
   if (t < 0) t = MX_FLOAT32;

@@ -47,10 +47,10 @@ GradValue expand(Grad& d, const GradArgs& a, GradValue v) {
 
 int64_t reduced_count(const GradArgs& a) {
   const auto mask = reduced_axes("gradient", a.in_shapes[0], a.attrs);
-  int64_t n = 1;
+  uint64_t n = 1;  // modulo 2^64, as shape_size: exact for a valid input, 0 if a reduced dim is 0
   for (size_t i = 0; i < mask.size(); ++i)
-    if (mask[i]) n *= a.in_shapes[0][i];
-  return n;
+    if (mask[i]) n *= uint64_t(a.in_shapes[0][i]);
+  return int64_t(n);
 }
 
 void reduction(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc,

@@ -30,7 +30,7 @@ Shape reshape_target(const std::string& op, const Shape& in, const Shape& spec) 
       while (src < in.size()) out.push_back(in[src++]);
     } else if (c == -3) {
       if (src + 1 >= in.size()) return bad("-3 needs two input dims");
-      out.push_back(in[src] * in[src + 1]);
+      out.push_back(dims_product(in, src, src + 2, op));
       src += 2;
     } else if (c == -4) {
       if (i + 2 >= spec.size() || src >= in.size()) return bad("-4 needs an input dim and two values");
@@ -38,7 +38,8 @@ Shape reshape_target(const std::string& op, const Shape& in, const Shape& spec) 
       const int64_t d = in[src++];
       if (a == -1 && b > 0) a = d / b;
       if (b == -1 && a > 0) b = d / a;
-      if (a <= 0 || b <= 0 || a * b != d) return bad("-4 split does not match the dim");
+      int64_t ab = 0;
+      if (a <= 0 || b <= 0 || !mul_size(a, b, &ab) || ab != d) return bad("-4 split does not match the dim");
       out.push_back(a);
       out.push_back(b);
       i += 2;
@@ -47,14 +48,16 @@ Shape reshape_target(const std::string& op, const Shape& in, const Shape& spec) 
     }
   }
   const int64_t total = shape_size(in);
+  // Counted exactly: a product that wraps around must never pass for the input's count.
+  int64_t known = 0;
+  if (!exact_product(out, &known, infer))
+    return bad(str_cat("the target has more than 2^63-1 elements, the input ", total));
   if (infer >= 0) {
-    int64_t known = 1;
-    for (size_t i = 0; i < out.size(); ++i)
-      if (int(i) != infer) known *= out[i];
     if (known == 0 || total % known != 0) return bad("-1 cannot be inferred");
     out[size_t(infer)] = total / known;
+  } else if (known != total) {
+    return bad(str_cat("sizes differ (", known, " vs ", total, ")"));
   }
-  if (shape_size(out) != total) return bad(str_cat("sizes differ (", shape_size(out), " vs ", total, ")"));
   return out;
 }
 

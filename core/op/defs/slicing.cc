@@ -2,6 +2,7 @@
 // split / SliceChannel. Their gradients place the output gradient back into zeros shaped like the
 // data (_slice_backward), or join the pieces again (Concat).
 #include <algorithm>
+#include <cstdint>
 
 #include "base/error.h"
 #include "op/defs/defs.h"
@@ -38,21 +39,24 @@ std::vector<AxisRange> slice_ranges(const std::string& op, const Attrs& a, const
       r.push_back({0, 1, n});
       continue;
     }
-    const int64_t s = d < step.size() && step[d] ? *step[d] : 1;
+    // As CPython: a step of -2^63 acts as -(2^63 - 1), so -s never overflows.
+    const int64_t s = std::max<int64_t>(d < step.size() && step[d] ? *step[d] : 1, -INT64_MAX);
     if (s == 0) fail(MX_ERR_INVALID_ARGUMENT, op, ": step ", a.str("step"), " has a zero on axis ", d);
+    // Bounds are clamped into [-1, n] first (v + n only for negative v: no overflow), and the
+    // count is (distance - 1) / |step| + 1, which no step near +-2^63 can overflow.
     int64_t b, e;
     if (s > 0) {
       b = begin[d] ? (*begin[d] < 0 ? *begin[d] + n : *begin[d]) : 0;
       e = end[d] ? (*end[d] < 0 ? *end[d] + n : *end[d]) : n;
       b = std::clamp<int64_t>(b, 0, n);
       e = std::clamp<int64_t>(e, 0, n);
-      r.push_back({b, s, e > b ? (e - b + s - 1) / s : 0});
+      r.push_back({b, s, e > b ? (e - b - 1) / s + 1 : 0});
     } else {
       b = begin[d] ? (*begin[d] < 0 ? *begin[d] + n : *begin[d]) : n - 1;
       e = end[d] ? (*end[d] < 0 ? *end[d] + n : *end[d]) : -1;
       b = std::clamp<int64_t>(b, -1, n - 1);
       e = std::clamp<int64_t>(e, -1, n - 1);
-      r.push_back({b, s, b > e ? (b - e - s - 1) / -s : 0});
+      r.push_back({b, s, b > e ? (b - e - 1) / -s + 1 : 0});
     }
   }
   return r;
@@ -162,9 +166,9 @@ void register_split(Registry& r) {
   s.aliases = {"SliceChannel"};
   s.doc = "Splits data into num_outputs equal parts along `axis` (squeeze_axis drops that axis when the parts are 1 wide).";
   s.inputs = {"data"};
-  ParamSpec n = param_required(param_int("num_outputs", "", "number of parts"));
-  n.min = 1;
-  s.params = {n, param_int("axis", "1", "the axis to split"),
+  // Each declared output becomes a name and an entry: capped so a symbol file cannot ask for billions.
+  ParamSpec n = param_required(with_range(param_int("num_outputs", "", "number of parts"), 1, double(kMaxArity)));
+  s.params = {n, param_axis("axis", "1", "the axis to split"),
               param_bool("squeeze_axis", "False", "remove the split axis (each part must be 1 wide)")};
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];

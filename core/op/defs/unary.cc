@@ -102,7 +102,7 @@ void register_unary(Registry& r) {
     s.aliases = {c.alias};
     s.doc = std::string(c.doc) + ", as 1 or 0 in the input's dtype.";
     s.inputs = {"data"};
-    s.params = {param_float("scalar", "1", "scalar operand")};
+    s.params = {any_float(param_float("scalar", "1", "scalar operand"))};
     s.dtypes = num;
     s.inplace = {{0, 0}};
     s.infer_shape = same_shape;
@@ -117,7 +117,7 @@ void register_unary(Registry& r) {
     s.name = name;
     s.doc = doc;
     s.inputs = {"data"};
-    s.params = {param_float("scalar", "1", "scalar operand")};
+    s.params = {any_float(param_float("scalar", "1", "scalar operand"))};
     s.dtypes = dtypes;
     s.inplace = {{0, 0}};
     s.infer_shape = same_shape;
@@ -157,9 +157,10 @@ void register_unary(Registry& r) {
   clip.name = "clip";
   clip.doc = "min(max(x, a_min), a_max).";
   clip.inputs = {"data"};
-  clip.params = {param_required(param_float("a_min", "", "lower bound")),
-                 param_required(param_float("a_max", "", "upper bound"))};
+  clip.params = {param_required(any_float(param_float("a_min", "", "lower bound (-inf: none)"))),
+                 param_required(any_float(param_float("a_max", "", "upper bound (inf: none)")))};
   clip.dtypes = num;
+  clip.inplace = {{0, 0}};  // elementwise, like the other unary ops (clip(w, out=w) in optimizers)
   clip.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     if (a.attrs.f("a_min") > a.attrs.f("a_max"))
       fail(MX_ERR_INVALID_ARGUMENT, "clip: a_min ", a.attrs.str("a_min"), " is greater than a_max ", a.attrs.str("a_max"));
