@@ -1,18 +1,38 @@
 // CSVIter: rows of numbers reshaped to data_shape (and label_shape from label_csv, zeros without
 // one). The last batch is completed MXNet's way: round_batch wraps to the first samples (and the
 // next epoch starts after them), otherwise it is filled with zeros; either way `pad` counts them.
-#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "io/file.h"
 #include "io/iter.h"
 
 namespace mx::io {
 
-std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t width, const std::string& what) {
+namespace {
+
+// [lo, hi) of the values (truncated toward zero) that an integer dtype holds: anything else, NaN
+// included, would be an undefined cast.
+bool fits(double v, int32_t dtype) {
+  double lo = 0, hi = 0;
+  switch (dtype) {
+    case MX_INT32: lo = -2147483648.0, hi = 2147483648.0; break;
+    case MX_INT64: lo = -9223372036854775808.0, hi = 9223372036854775808.0; break;
+    case MX_UINT8: lo = 0, hi = 256; break;
+    default: return true;
+  }
+  const double t = std::trunc(v);
+  return t >= lo && t < hi;
+}
+
+}  // namespace
+
+std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t width, const std::string& what,
+                              int32_t dtype) {
   std::vector<double> out;
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
@@ -29,6 +49,9 @@ std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t
       if (end == p || (*e != ',' && *e != '\0'))
         fail(MX_ERR_IO, "CSVIter: ", path, " line ", n, ", column ", col + 1, ": '",
              std::string(p, std::strcspn(p, ",")), "' is not a number");
+      if (!fits(v, dtype))
+        fail(MX_ERR_IO, "CSVIter: ", path, " line ", n, ", column ", col + 1, ": ", std::string(p, std::strcspn(p, ",")),
+             " does not fit ", dtype_info(dtype).name);
       out.push_back(v);
       ++col;
       if (*e == '\0') break;
@@ -43,10 +66,11 @@ std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t
 
 namespace {
 
-std::vector<double> read_csv(const std::string& path, int64_t width, const std::string& shape_name, const Shape& shape) {
-  std::ifstream in(path);
-  if (!in) fail(MX_ERR_NOT_FOUND, "CSVIter: cannot open ", path, ": ", std::strerror(errno));
-  return parse_csv(in, path, width, shape_name + " " + shape_str(shape));
+// A regular file only: CSV has no header to bound a stream by (/dev/zero never ends a line).
+std::vector<double> read_csv(const std::string& path, int64_t width, const std::string& shape_name, const Shape& shape,
+                             int32_t dtype) {
+  std::istringstream in(read_regular_file(path, "CSVIter"));
+  return parse_csv(in, path, width, shape_name + " " + shape_str(shape), dtype);
 }
 
 template <typename T>
@@ -63,19 +87,25 @@ class CsvSource : public BatchSource {
         batch_(a.i("batch_size")),
         round_(a.b("round_batch")),
         dtype_(a.dtype("dtype")) {
-    const int64_t dw = shape_size(data_shape_), lw = shape_size(label_shape_);
+    // the shapes, and the batches made of them, before any product is taken
+    const uint64_t es = uint64_t(dtype_info(dtype_).bytes);
+    const int64_t dw = check_shape(data_shape_, "CSVIter: data_shape", es);
+    const int64_t lw = check_shape(label_shape_, "CSVIter: label_shape", es);
     if (dw < 1 || lw < 1) fail(MX_ERR_INVALID_ARGUMENT, "CSVIter: data_shape and label_shape must be non-empty");
-    data_ = read_csv(a.str("data_csv"), dw, "data_shape", data_shape_);
+    Shape batch_data{batch_}, batch_label{batch_};
+    batch_data.append(data_shape_.begin(), data_shape_.end());
+    batch_label.append(label_shape_.begin(), label_shape_.end());
+    check_shape(batch_data, "CSVIter: batch_size with data_shape", es);
+    check_shape(batch_label, "CSVIter: batch_size with label_shape", es);
+    data_ = read_csv(a.str("data_csv"), dw, "data_shape", data_shape_, dtype_);
     n_ = int64_t(data_.size()) / dw;
     const std::string label_csv = a.str("label_csv");
     if (label_csv != "NULL" && !label_csv.empty()) {
-      label_ = read_csv(label_csv, lw, "label_shape", label_shape_);
+      label_ = read_csv(label_csv, lw, "label_shape", label_shape_, dtype_);
       if (int64_t(label_.size()) / lw != n_)
         fail(MX_ERR_IO, "CSVIter: ", label_csv, " has ", label_.size() / size_t(lw), " rows but ", a.str("data_csv"),
              " has ", n_);
-    } else {
-      label_.assign(size_t(n_ * lw), 0.0);
-    }
+    }  // else the labels are the zeros next() starts from
     if (n_ == 0) fail(MX_ERR_IO, "CSVIter: ", a.str("data_csv"), " has no rows");
     if (round_ && n_ < batch_)
       fail(MX_ERR_INVALID_ARGUMENT, "CSVIter: round_batch needs at least batch_size (", batch_, ") rows, ",
@@ -96,7 +126,8 @@ class CsvSource : public BatchSource {
     const int64_t take = std::min(batch_, n_ - pos_);
     auto copy = [&](int64_t slot, int64_t sample) {
       for (int64_t j = 0; j < dw; ++j) store(out.data_ptr(), size_t(slot * dw + j), data_[size_t(sample * dw + j)]);
-      for (int64_t j = 0; j < lw; ++j) store(out.label_ptr(), size_t(slot * lw + j), label_[size_t(sample * lw + j)]);
+      if (!label_.empty())
+        for (int64_t j = 0; j < lw; ++j) store(out.label_ptr(), size_t(slot * lw + j), label_[size_t(sample * lw + j)]);
       out.index.push_back(uint64_t(sample));
     };
     for (int64_t i = 0; i < take; ++i) copy(i, pos_ + i);

@@ -34,6 +34,8 @@ class ImageRecordSource : public BatchSource {
     const Shape ds = a.shape("data_shape");
     if (ds.size() != 3 || ds[0] != 3)
       fail(MX_ERR_INVALID_ARGUMENT, "ImageRecordIter: data_shape ", shape_str(ds), " must be (3, height, width)");
+    check_shape(Shape{batch_, 3, ds[1], ds[2]}, "ImageRecordIter: data_shape with batch_size", 4);
+    check_shape(Shape{batch_, label_width_}, "ImageRecordIter: label_width with batch_size", 4);
     aug_ = augment_from(a, ds[1], ds[2]);
     // Record offsets: from the index when given, else one scan of the file.
     std::vector<uint64_t> all;
@@ -50,7 +52,7 @@ class ImageRecordSource : public BatchSource {
     }
     const int64_t n = int64_t(all.size()), parts = a.i("num_parts"), part = a.i("part_index");
     if (part >= parts) fail(MX_ERR_INVALID_ARGUMENT, "ImageRecordIter: part_index ", part, " must be < num_parts ", parts);
-    offsets_.assign(all.begin() + n * part / parts, all.begin() + n * (part + 1) / parts);
+    offsets_.assign(all.begin() + part_begin(n, part, parts), all.begin() + part_begin(n, part + 1, parts));
     if (offsets_.empty()) fail(MX_ERR_IO, "ImageRecordIter: part ", part, " of ", path_, " has no records");
     if (round_ && int64_t(offsets_.size()) < batch_)
       fail(MX_ERR_INVALID_ARGUMENT, "ImageRecordIter: round_batch needs at least batch_size (", batch_, ") records, ",

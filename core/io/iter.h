@@ -99,12 +99,17 @@ const std::vector<IterSpec>& iterators();
 // Validates params (as ops do) and starts the iterator; throws MX_ERR_NOT_FOUND for unknown names.
 std::unique_ptr<DataIter> create_iter(const std::string& name, int n, const char* const* keys, const char* const* vals);
 
+// The first of n samples in shard `part` of `parts`: MXNet's n * part / parts, exact for any int64.
+inline int64_t part_begin(int64_t n, int64_t part, int64_t parts) { return int64_t(__int128(n) * part / parts); }
+
 // Params every iterator takes: prefetch_buffer and ctx.
 std::vector<op::ParamSpec> prefetch_params();
 
-// Rows of CSV text as `width` numbers each; errors name path, line and column (`what` describes
-// the expected row, e.g. "data_shape (2,2)").
-std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t width, const std::string& what);
+// Rows of CSV text as `width` numbers each, every one within the range of `dtype` (an integer
+// dtype holds no NaN and nothing past its limits); errors name path, line and column (`what`
+// describes the expected row, e.g. "data_shape (2,2)").
+std::vector<double> parse_csv(std::istream& in, const std::string& path, int64_t width, const std::string& what,
+                              int32_t dtype = MX_FLOAT32);
 
 // Registration of each family (called by iterators()).
 void register_mnist(std::vector<IterSpec>& out);

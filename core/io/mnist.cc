@@ -8,7 +8,6 @@
 #include <random>
 
 #include "base/error.h"
-#include "io/file.h"
 #include "io/idx.h"
 #include "io/iter.h"
 
@@ -20,18 +19,19 @@ class MnistSource : public BatchSource {
   explicit MnistSource(const op::Attrs& a)
       : batch_(a.i("batch_size")), flat_(a.b("flat")), shuffle_(a.b("shuffle")), seed_(uint64_t(a.i("seed"))) {
     const std::string ipath = a.str("image"), lpath = a.str("label");
-    images_ = read_file(ipath);
-    const IdxFile im = parse_idx(images_, ipath, 3);
-    labels_ = read_file(lpath);
-    const IdxFile lb = parse_idx(labels_, lpath, 1);
+    IdxFile im, lb;
+    images_ = read_idx(ipath, 3, &im);
+    labels_ = read_idx(lpath, 1, &lb);
     if (lb.dims[0] != im.dims[0])
       fail(MX_ERR_IO, "MNISTIter: ", lpath, " has ", lb.dims[0], " labels but ", ipath, " has ", im.dims[0], " images");
     rows_ = im.dims[1], cols_ = im.dims[2];
     img_off_ = im.offset, lbl_off_ = lb.offset;
     const int64_t n = im.dims[0], parts = a.i("num_parts"), part = a.i("part_index");
     if (part >= parts) fail(MX_ERR_INVALID_ARGUMENT, "MNISTIter: part_index ", part, " must be < num_parts ", parts);
-    order_.resize(size_t(n * (part + 1) / parts - n * part / parts));
-    std::iota(order_.begin(), order_.end(), uint64_t(n * part / parts));
+    check_shape(flat_ ? Shape{batch_, rows_ * cols_} : Shape{batch_, 1, rows_, cols_}, "MNISTIter: a batch", 4);
+    const int64_t begin = part_begin(n, part, parts);
+    order_.resize(size_t(part_begin(n, part + 1, parts) - begin));
+    std::iota(order_.begin(), order_.end(), uint64_t(begin));
     base_ = order_;
     shuffle_order();
     if (!a.b("silent"))

@@ -1,11 +1,12 @@
 #include "io/recordio.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "base/error.h"
+#include "io/file.h"
 
 namespace mx::io {
 namespace {
@@ -86,11 +87,7 @@ void RecordWriter::close() {
 // ---------------------------------------------------------------- reader
 
 RecordReader::RecordReader(const std::string& path) : path_(path) {
-  f_ = std::fopen(path.c_str(), "rb");
-  if (!f_) fail(errno == ENOENT ? MX_ERR_NOT_FOUND : MX_ERR_IO, "RecordIO: cannot open ", path, ": ", why());
-  std::fseek(f_, 0, SEEK_END);
-  size_ = uint64_t(std::ftell(f_));
-  std::fseek(f_, 0, SEEK_SET);
+  f_ = fopen_regular(path, "RecordIO", &size_);  // a directory read as empty before
 }
 
 RecordReader::RecordReader(const void* data, size_t size, const std::string& name) : path_(name), size_(size) {
@@ -114,6 +111,7 @@ bool RecordReader::read_part(std::string& out, uint32_t& cflag, bool append) {
   if (at >= size_) return false;
   uint32_t head[2];
   const size_t got = std::fread(head, 1, sizeof(head), f_);
+  if (std::ferror(f_)) fail(MX_ERR_IO, "RecordIO: read error in ", path_, " at byte ", at, ": ", why());
   if (got == 0) return false;
   if (got < sizeof(head)) fail(MX_ERR_IO, "RecordIO: ", path_, " ends inside a record header at byte ", at);
   if (head[0] != kRecordMagic) {
@@ -158,17 +156,28 @@ bool RecordReader::read(std::string& out) {
 // ---------------------------------------------------------------- index and image records
 
 std::vector<IndexEntry> read_index(const std::string& idx_path) {
-  std::ifstream in(idx_path);
-  if (!in) fail(MX_ERR_NOT_FOUND, "RecordIO: cannot open index ", idx_path);
+  std::istringstream in(read_regular_file(idx_path, "RecordIO index"));
   std::vector<IndexEntry> out;
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    std::istringstream ss(line);
-    long long key;
-    unsigned long long off;
-    if (!(ss >> key >> off))
-      fail(MX_ERR_IO, "RecordIO: ", idx_path, " line ", n, ": expected 'key<TAB>offset', got '", line, "'");
+    // two decimal integers, the offset unsigned (">>" would read "-8" as 2^64 - 8)
+    const char* p = line.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const long long key = std::strtoll(p, &end, 10);
+    bool ok = end != p && (*end == '\t' || *end == ' ') && errno == 0;
+    unsigned long long off = 0;
+    if (ok) {
+      p = end;
+      while (*p == '\t' || *p == ' ') ++p;
+      off = std::strtoull(p, &end, 10);
+      ok = *p >= '0' && *p <= '9' && errno == 0;
+      while (ok && (*end == '\t' || *end == ' ')) ++end;
+      ok = ok && *end == '\0';
+    }
+    if (!ok) fail(MX_ERR_IO, "RecordIO: ", idx_path, " line ", n, ": expected 'key<TAB>offset', got '", line, "'");
     out.push_back({key, off});
   }
   return out;

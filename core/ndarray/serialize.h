@@ -14,7 +14,26 @@ namespace mx {
 
 void save_params(const std::string& fname, const std::vector<NDArray>& arrays, const std::vector<std::string>& keys);
 // Arrays are loaded onto cpu(0), as MXNet does. Malformed input raises MX_ERR_IO naming the file
-// and the byte offset.
+// and the byte offset: every shape, count and length is checked against the bytes the file holds
+// before anything is allocated for it; a key holding NUL is an error (the C API hands keys out as
+// C strings). A directory or device is an error naming the path.
 void load_params(const std::string& fname, std::vector<NDArray>& arrays, std::vector<std::string>& keys);
+// The same from a buffer (loading from memory); errors name `name` for the file.
+void load_params(const void* data, size_t size, const std::string& name, std::vector<NDArray>& arrays,
+                 std::vector<std::string>& keys);
+
+// What a .params file holds, parsed and validated but not loaded: load_params parses the whole file
+// this way before it allocates a single array (and libFuzzer drives this part, which needs no device).
+struct ParamsEntry {
+  bool defined = false;  // false: MXNet's "none" array
+  Shape shape;
+  int32_t dtype = 0;
+  uint64_t data_offset = 0, nbytes = 0;  // the raw data, inside the file
+};
+struct ParamsLayout {
+  std::vector<ParamsEntry> arrays;
+  std::vector<std::string> keys;  // empty, or one per array; none holds NUL
+};
+ParamsLayout parse_params(const void* data, size_t size, const std::string& name);
 
 }  // namespace mx
