@@ -8,10 +8,14 @@
 namespace mx {
 
 // Waits for pending writes, then shares the memory; the tensor keeps it alive until its
-// deleter is called.
+// deleter is called. A view is exported with data at its first element and byte_offset 0 (as
+// PyTorch does: some consumers ignore byte_offset), with explicit row-major strides.
 DLManagedTensor* to_dlpack(const NDArray& arr);
-// Takes ownership of t (its deleter runs once the last array over the memory is gone).
-// Requires compact row-major memory on a device a backend serves.
+// On success takes ownership of t (its deleter runs once the last array over the memory is gone).
+// Validates everything the producer claims first: ndim <= kMaxNdim, shape and byte count within
+// int64, a known dtype with lanes 1, data non-NULL when there are elements, data + byte_offset
+// aligned and not wrapping the address space, compact row-major strides (any strides for a
+// zero-size tensor), a device a backend serves. On error t is left untouched, still the caller's.
 NDArray from_dlpack(DLManagedTensor* t);
 
 }  // namespace mx
