@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "base/dtype.h"
 #include "base/error.h"
@@ -44,6 +46,36 @@ void fill(const NDArray& a, const char* op_name) {
 }
 
 std::string node_desc(const sym::Node& n) { return "node '" + n.name + "' (" + (n.op ? n.op->name : "variable") + ")"; }
+
+// The caller's arrays the executor writes (gradients with grad_req write / add, and auxiliary
+// states, which a training forward updates) must share no memory with any other bound array:
+// backward would overwrite an argument a later gradient node still reads, or two nodes would
+// write the same bytes. Arguments are only read and may share freely. Bind-time only.
+void check_bound_aliasing(const std::vector<std::string>& arg_names, const std::vector<std::string>& aux_names,
+                          const std::vector<NDArray>& args, const std::vector<NDArray>& grads,
+                          const std::vector<int32_t>& reqs, const std::vector<NDArray>& aux) {
+  enum Kind { kArg, kGrad, kAux };
+  struct Bound {
+    const NDArray* a;
+    Kind kind;
+    size_t i;
+  };
+  std::vector<Bound> bound;
+  for (size_t i = 0; i < args.size(); ++i) bound.push_back({&args[i], kArg, i});
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (reqs[i] != autograd::kNull) bound.push_back({&grads[i], kGrad, i});
+  for (size_t i = 0; i < aux.size(); ++i) bound.push_back({&aux[i], kAux, i});
+  auto desc = [&](const Bound& b) {
+    return b.kind == kArg    ? "argument '" + arg_names[b.i] + "'"
+           : b.kind == kGrad ? "the gradient of argument '" + arg_names[b.i] + "'"
+                             : "auxiliary state '" + aux_names[b.i] + "'";
+  };
+  for (size_t j = args.size(); j < bound.size(); ++j)  // each written array against every other
+    for (size_t k = 0; k < j; ++k)
+      if (arrays_overlap(*bound[j].a, *bound[k].a))
+        fail(MX_ERR_INVALID_ARGUMENT, "bind: ", desc(bound[j]), " overlaps ", desc(bound[k]),
+             " (they share memory); gradients and auxiliary states need memory of their own");
+}
 
 }  // namespace
 
@@ -122,7 +154,10 @@ struct Executor::Impl {
       cur.name = calls.empty() ? n.op->name.c_str() : "segment";
       calls.push_back(n.call);
       cur.has_random |= bool(n.op->random_blocks);
-      for (const NDArray& a : n.in) cur.reads.push_back(a.var());
+      // An input an earlier node of the segment wrote is made inside it, not read from outside: as
+      // a read too it would be a read-write, whose error (from a failed run) stops the segment.
+      for (const NDArray& a : n.in)
+        if (std::find(cur.writes.begin(), cur.writes.end(), a.var()) == cur.writes.end()) cur.reads.push_back(a.var());
       for (const NDArray& a : n.out) cur.writes.push_back(a.var());
       for (size_t m : n.op->mutated_inputs) cur.writes.push_back(n.in.at(m).var());
     }
@@ -136,7 +171,17 @@ Executor::~Executor() = default;
 std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::vector<NDArray> args,
                                          std::vector<NDArray> grads, std::vector<int32_t> reqs, std::vector<NDArray> aux,
                                          const Executor* share_with) {
-  const std::vector<std::string> arg_names = s.list_arguments(), aux_names = s.list_auxiliary_states();
+  return bind_graph(s, sym::IndexedGraph(s), dev, std::move(args), std::move(grads), std::move(reqs), std::move(aux),
+                    share_with);
+}
+
+std::unique_ptr<Executor> Executor::bind_graph(const sym::Symbol& s, const sym::IndexedGraph& fg, Device dev,
+                                               std::vector<NDArray> args, std::vector<NDArray> grads,
+                                               std::vector<int32_t> reqs, std::vector<NDArray> aux,
+                                               const Executor* share_with) {
+  std::vector<std::string> arg_names, aux_names;
+  for (const sym::Node* n : fg.inputs.arguments) arg_names.push_back(n->name);
+  for (const sym::Node* n : fg.inputs.aux) aux_names.push_back(n->name);
   if (args.size() != arg_names.size())
     fail(MX_ERR_INVALID_ARGUMENT, "bind: the symbol has ", arg_names.size(), " arguments, ", args.size(), " arrays given");
   if (aux.size() != aux_names.size())
@@ -176,6 +221,8 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     dtypes[aux_names[i]] = aux[i].dtype();
   }
 
+  check_bound_aliasing(arg_names, aux_names, args, grads, reqs, aux);
+
   auto ex = std::unique_ptr<Executor>(new Executor());
   ex->symbol_ = s;
   ex->dev_ = dev;
@@ -191,14 +238,11 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
 
   // Inference on the forward graph (checks the given arrays against each other), the gradient
   // pass, then inference again on the whole graph for the gradient nodes' entries.
-  const auto fwd_shapes = sym::infer_shapes(s, shapes, false);
+  const auto fwd_shapes = sym::infer_shapes(fg, shapes, false);
   const bool any_grad = std::any_of(reqs.begin(), reqs.end(), [](int32_t r) { return r != autograd::kNull; });
   GradientGraph gg;
   if (any_grad) {
-    std::unordered_map<const sym::Node*, std::vector<Shape>> entry_shapes;
-    for (const auto& [node, v] : fwd_shapes.entries)
-      for (const auto& o : v) entry_shapes[node].push_back(o.value_or(Shape{}));
-    gg = build_gradient(s, reqs, entry_shapes);
+    gg = build_gradient(s, reqs, fg, fwd_shapes);
   } else {
     gg.full = s;
     gg.num_forward_outputs = s.outputs.size();
@@ -216,27 +260,32 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     shapes[acc] = args[arg_index.at(arg)].shape();
     dtypes[acc] = args[arg_index.at(arg)].dtype();
   }
-  const auto full_shapes = sym::infer_shapes(gg.full, shapes, true);
-  const auto full_types = sym::infer_types(gg.full, dtypes, true);
-  const auto order = gg.full.topo_order();
+  // Without gradients the whole graph is the forward one, whose shapes are known already.
+  std::optional<sym::IndexedGraph> full_storage;
+  std::optional<sym::Inferred<Shape>> full_shapes_storage;
+  const sym::IndexedGraph& full = any_grad ? full_storage.emplace(gg.full) : fg;
+  const auto& full_shapes = any_grad ? full_shapes_storage.emplace(sym::infer_shapes(full, shapes, true)) : fwd_shapes;
+  const auto full_types = sym::infer_types(full, dtypes, true);
+  const auto& order = full.nodes;
+  const std::vector<uint32_t>& first_entry = full.first_entry;
 
-  // Flat entry ids, and what each entry is bound to.
-  std::unordered_map<const sym::Node*, uint32_t> first_entry;
-  std::vector<Shape> entry_shape;
-  std::vector<int32_t> entry_dtype;
-  for (const auto& n : order) {
-    first_entry[n.get()] = uint32_t(entry_shape.size());
-    const auto& sh = full_shapes.entries.at(n.get());
-    const auto ty = full_types.entries.find(n.get());
-    for (uint32_t k = 0; k < n->num_outputs(); ++k) {
-      if (k >= sh.size() || !sh[k])
-        fail(MX_ERR_SHAPE_MISMATCH, "bind: cannot infer the shape of ", node_desc(*n), " output ", k);
-      entry_shape.push_back(*sh[k]);
-      const bool typed = ty != full_types.entries.end() && k < ty->second.size() && ty->second[k];
-      entry_dtype.push_back(typed ? *ty->second[k] : MX_FLOAT32);
+  // Flat entry ids, and what each entry is bound to. Every byte count is checked here, once, so
+  // planning and allocation below may multiply freely.
+  std::vector<Shape> entry_shape(full_shapes.entries.size());
+  std::vector<int32_t> entry_dtype(full_shapes.entries.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    for (uint32_t k = 0; k < full.num_outputs(i); ++k) {
+      const uint32_t id = first_entry[i] + k;
+      const auto& sh = full_shapes.entries[id];
+      if (!sh) fail(MX_ERR_SHAPE_MISMATCH, "bind: cannot infer the shape of ", node_desc(*order[i]), " output ", k);
+      entry_dtype[id] = full_types.entries[id].value_or(MX_FLOAT32);
+      const uint64_t elem_bytes = uint64_t(dtype_info(entry_dtype[id]).bytes);
+      if (!shape_ok(*sh, elem_bytes))
+        check_shape(*sh, "bind: " + node_desc(*order[i]) + " output " + std::to_string(k), elem_bytes);
+      entry_shape[id] = *sh;
     }
   }
-  auto entry_id = [&](const sym::Entry& e) { return first_entry.at(e.node.get()) + e.index; };
+  auto entry_id = [&](const sym::Entry& e) { return full.entry_id(e); };
   std::vector<NDArray> bound(entry_shape.size());
   std::unordered_map<std::string, size_t> head_index;
   for (size_t i = 0; i < gg.head_grad_names.size(); ++i) head_index[gg.head_grad_names[i]] = i;
@@ -246,9 +295,10 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     im.head_grads.emplace_back(*fwd_shapes.outputs[i], entry_dtype[entry_id(s.outputs[i])], dev);
     fill(im.head_grads.back(), "ones_like");
   }
-  for (const auto& n : order) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& n = order[i];
     if (!n->is_variable()) continue;
-    const uint32_t id = first_entry.at(n.get());
+    const uint32_t id = first_entry[i];
     if (auto it = arg_index.find(n->name); it != arg_index.end()) bound[id] = args[it->second];
     else if (auto it2 = aux_index.find(n->name); it2 != aux_index.end()) bound[id] = aux[it2->second];
     else if (auto it3 = head_index.find(n->name); it3 != head_index.end()) bound[id] = im.head_grads[it3->second];
@@ -276,19 +326,18 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     pe[e].external = bound[e].defined();
   }
   std::vector<PlanNode> pn;
-  std::vector<const sym::Node*> op_nodes;
-  std::unordered_set<const sym::Node*> forward_nodes;
-  for (const auto& n : s.topo_order()) forward_nodes.insert(n.get());
+  std::vector<size_t> op_nodes;  // positions in order
   size_t num_forward = 0;
-  for (const auto& n : order) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& n = order[i];
     if (n->is_variable()) continue;
     PlanNode p;
-    for (const sym::Entry& e : n->inputs) p.inputs.push_back(entry_id(e));
-    for (uint32_t k = 0; k < n->num_outputs(); ++k) p.outputs.push_back(first_entry.at(n.get()) + k);
+    for (size_t k = 0; k < n->inputs.size(); ++k) p.inputs.push_back(full.input_entry(i, k));
+    for (uint32_t id = first_entry[i]; id < first_entry[i + 1]; ++id) p.outputs.push_back(id);
     p.inplace = n->op->inplace;
     pn.push_back(std::move(p));
-    op_nodes.push_back(n.get());
-    if (forward_nodes.count(n.get())) {
+    op_nodes.push_back(i);
+    if (fg.position.contains(n.get())) {
       if (num_forward != op_nodes.size() - 1)
         fail(MX_ERR_INTERNAL, "bind: forward ", node_desc(*n), " comes after a gradient node");
       ++num_forward;
@@ -297,14 +346,13 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
   const MemoryPlan plan = plan_memory(pn, pe);
 
   // Buffers: reuse the shared executor's where they fit (reshape), else new ones.
-  std::vector<NDArray> pool = share_with ? share_with->impl_->slots : std::vector<NDArray>{};
+  std::multimap<uint64_t, const NDArray*> pool;  // by size: the smallest that fits is a lookup
+  if (share_with)
+    for (const NDArray& a : share_with->impl_->slots) pool.emplace(a.nbytes(), &a);
   for (uint64_t bytes : plan.slot_bytes) {
     const uint64_t want = std::max<uint64_t>(bytes, 1);
-    auto best = pool.end();
-    for (auto it = pool.begin(); it != pool.end(); ++it)
-      if (it->nbytes() >= want && (best == pool.end() || it->nbytes() < best->nbytes())) best = it;
-    if (best != pool.end()) {
-      im.slots.push_back(*best);
+    if (auto best = pool.lower_bound(want); best != pool.end()) {
+      im.slots.push_back(*best->second);
       pool.erase(best);
     } else {
       im.slots.emplace_back(Shape{int64_t(want)}, MX_UINT8, dev);
@@ -314,23 +362,28 @@ std::unique_ptr<Executor> Executor::bind(const sym::Symbol& s, Device dev, std::
     if (!bound[e].defined()) bound[e] = NDArray(entry_shape[e], entry_dtype[e], im.slots.at(size_t(plan.slot[e])).chunk(), 0);
 
   // Kernel calls, prepared once.
-  for (const sym::Node* n : op_nodes) {
+  im.nodes.reserve(op_nodes.size());
+  std::vector<int32_t> in_dtypes;    // reused: a million-node graph passes here a million times
+  std::vector<const NDArray*> in;
+  for (size_t i : op_nodes) {
+    const sym::Node* n = order[i].get();
     ExecNode x;
     x.op = n->op;
     x.attrs = n->full_params();
-    for (const sym::Entry& e : n->inputs) x.in.push_back(bound[entry_id(e)]);
-    for (uint32_t k = 0; k < n->num_outputs(); ++k) x.out.push_back(bound[first_entry.at(n) + k]);
+    x.in.reserve(n->inputs.size());
+    for (size_t k = 0; k < n->inputs.size(); ++k) x.in.push_back(bound[full.input_entry(i, k)]);
+    x.out.assign(bound.begin() + first_entry[i], bound.begin() + first_entry[i + 1]);
     for (const NDArray& o : x.out) x.skip |= o.size() == 0;
     bool promote = false;
-    std::vector<int32_t> dtypes;
-    for (const NDArray& a : x.in) dtypes.push_back(a.dtype());
+    in_dtypes.clear();
+    for (const NDArray& a : x.in) in_dtypes.push_back(a.dtype());
     try {
-      promote = needs_promotion(*n->op, dtypes);
+      promote = needs_promotion(*n->op, in_dtypes);
     } catch (const Error& e) {
       fail(e.code(), "bind: ", node_desc(*n), ": ", e.what());
     }
     if (!x.skip && !promote) {
-      std::vector<const NDArray*> in;
+      in.clear();
       for (const NDArray& a : x.in) in.push_back(&a);
       try {
         x.call = prepare_call(*n->op, x.attrs, in, x.out);
@@ -356,17 +409,29 @@ std::unique_ptr<Executor> Executor::simple_bind(const sym::Symbol& s, Device dev
                                                 const std::map<std::string, Shape>& shapes,
                                                 const std::map<std::string, int32_t>& dtypes, int32_t default_req,
                                                 const std::map<std::string, int32_t>& reqs) {
-  const auto sh = sym::infer_shapes(s, shapes, false);
-  const auto ty = sym::infer_types(s, dtypes, true);
-  const std::vector<std::string> arg_names = s.list_arguments(), aux_names = s.list_auxiliary_states();
-  for (const auto& [name, r] : reqs)
-    if (std::find(arg_names.begin(), arg_names.end(), name) == arg_names.end())
-      fail(MX_ERR_INVALID_ARGUMENT, "simple_bind: grad_req given for '", name, "', which is not an argument");
+  const sym::IndexedGraph g(s);
+  const auto sh = sym::infer_shapes(g, shapes, false);
+  const auto ty = sym::infer_types(g, dtypes, true);
+  std::vector<std::string> arg_names, aux_names;
+  for (const sym::Node* n : g.inputs.arguments) arg_names.push_back(n->name);
+  for (const sym::Node* n : g.inputs.aux) aux_names.push_back(n->name);
+  if (!reqs.empty()) {
+    const std::set<std::string> is_arg(arg_names.begin(), arg_names.end());
+    for (const auto& [name, r] : reqs)
+      if (!is_arg.count(name))
+        fail(MX_ERR_INVALID_ARGUMENT, "simple_bind: grad_req given for '", name, "', which is not an argument");
+  }
+  // The arrays' byte counts (inference checked the element counts).
+  auto checked = [](const Shape& shape, int32_t dtype, const char* what, const std::string& name) -> const Shape& {
+    const uint64_t elem_bytes = uint64_t(dtype_info(dtype).bytes);
+    if (!shape_ok(shape, elem_bytes)) check_shape(shape, "simple_bind: " + (what + (" '" + name + "'")), elem_bytes);
+    return shape;
+  };
   std::vector<NDArray> args, grads, aux;
   std::vector<int32_t> rq;
   for (size_t i = 0; i < arg_names.size(); ++i) {
     const int32_t dt = ty.arguments[i].value_or(MX_FLOAT32);
-    args.emplace_back(*sh.arguments[i], dt, dev);
+    args.emplace_back(checked(*sh.arguments[i], dt, "argument", arg_names[i]), dt, dev);
     fill(args.back(), "zeros_like");
     auto r = reqs.find(arg_names[i]);
     rq.push_back(r == reqs.end() ? default_req : r->second);
@@ -378,10 +443,11 @@ std::unique_ptr<Executor> Executor::simple_bind(const sym::Symbol& s, Device dev
     }
   }
   for (size_t i = 0; i < aux_names.size(); ++i) {
-    aux.emplace_back(*sh.aux[i], ty.aux[i].value_or(MX_FLOAT32), dev);
+    const int32_t dt = ty.aux[i].value_or(MX_FLOAT32);
+    aux.emplace_back(checked(*sh.aux[i], dt, "auxiliary state", aux_names[i]), dt, dev);
     fill(aux.back(), "zeros_like");
   }
-  return bind(s, dev, std::move(args), std::move(grads), std::move(rq), std::move(aux));
+  return bind_graph(s, g, dev, std::move(args), std::move(grads), std::move(rq), std::move(aux), nullptr);
 }
 
 void Executor::forward(bool is_train) {
@@ -420,18 +486,23 @@ void Executor::backward(std::span<const NDArray> head_grads) {
 }
 
 std::unique_ptr<Executor> Executor::reshape(const std::map<std::string, Shape>& new_shapes, bool allow_up_sizing) const {
-  const std::vector<std::string> arg_names = symbol_.list_arguments(), aux_names = symbol_.list_auxiliary_states();
   // Given shapes first; what they do not decide keeps its old shape.
   std::map<std::string, Shape> known = new_shapes;
-  const auto partial = sym::infer_shapes(symbol_, known, true);
+  const sym::IndexedGraph g(symbol_);
+  const auto partial = sym::infer_shapes(g, known, true);
+  std::vector<std::string> arg_names, aux_names;
+  for (const sym::Node* n : g.inputs.arguments) arg_names.push_back(n->name);
+  for (const sym::Node* n : g.inputs.aux) aux_names.push_back(n->name);
   for (size_t i = 0; i < arg_names.size(); ++i)
     if (!partial.arguments[i]) known[arg_names[i]] = args_[i].shape();
   for (size_t i = 0; i < aux_names.size(); ++i)
     if (!partial.aux[i]) known[aux_names[i]] = aux_[i].shape();
-  const auto sh = sym::infer_shapes(symbol_, known, false);
+  const auto sh = sym::infer_shapes(g, known, false);
   auto resize = [&](const NDArray& old, const Shape& shape, const std::string& what) -> NDArray {
     if (!old.defined() || old.shape() == shape) return old;
-    const uint64_t want = uint64_t(shape_size(shape)) * uint64_t(dtype_info(old.dtype()).bytes);
+    const uint64_t elem_bytes = uint64_t(dtype_info(old.dtype()).bytes);
+    if (!shape_ok(shape, elem_bytes)) check_shape(shape, "reshape: " + what, elem_bytes);
+    const uint64_t want = uint64_t(shape_size(shape)) * elem_bytes;
     if (want <= old.chunk()->bytes - old.byte_offset()) return NDArray(shape, old.dtype(), old.chunk(), old.byte_offset());
     if (!allow_up_sizing)
       fail(MX_ERR_INVALID_ARGUMENT, "reshape: ", what, " grows from ", shape_str(old.shape()), " to ", shape_str(shape),
@@ -447,7 +518,7 @@ std::unique_ptr<Executor> Executor::reshape(const std::map<std::string, Shape>& 
   }
   for (size_t i = 0; i < aux_names.size(); ++i)
     aux.push_back(resize(aux_[i], *sh.aux[i], "auxiliary state '" + aux_names[i] + "'"));
-  return bind(symbol_, dev_, std::move(args), std::move(grads), reqs_, std::move(aux), this);
+  return bind_graph(symbol_, g, dev_, std::move(args), std::move(grads), reqs_, std::move(aux), this);
 }
 
 }  // namespace mx::exec

@@ -61,6 +61,11 @@ class Executor {
 
  private:
   Executor() = default;
+  // bind over a symbol already indexed (simple_bind and reshape index it once for everything).
+  static std::unique_ptr<Executor> bind_graph(const sym::Symbol& s, const sym::IndexedGraph& g, Device dev,
+                                              std::vector<NDArray> args, std::vector<NDArray> grads,
+                                              std::vector<int32_t> reqs, std::vector<NDArray> aux,
+                                              const Executor* share_with);
   sym::Symbol symbol_;
   Device dev_;
   std::vector<NDArray> args_, grads_, aux_, outputs_;

@@ -11,10 +11,19 @@ namespace {
 class SymbolBuilder final : public op::GradBuilder {
  public:
   std::vector<sym::Entry> values;
-  std::string prefix;  // names the nodes after the forward node they differentiate
+  // Names the nodes after the forward node they differentiate: "<kind><node>_<counter>", built
+  // only when a node is made (most gradients of a long chain pass their input through).
+  const char* kind = "";
+  const sym::Node* of = nullptr;
   int counter = 0;
   std::unordered_set<const sym::Node*> created;
 
+  void start(const char* k, const sym::Node* n) {
+    values.clear();
+    kind = k;
+    of = n;
+    counter = 0;
+  }
   op::GradValue add(sym::Entry e) {
     values.push_back(std::move(e));
     return op::GradValue(values.size() - 1);
@@ -27,7 +36,7 @@ class SymbolBuilder final : public op::GradBuilder {
                   const std::vector<std::pair<std::string, std::string>>& attrs) {
     auto n = std::make_shared<sym::Node>();
     n->op = &op::registry().get(name);
-    n->name = prefix + std::to_string(counter++);
+    n->name = kind + of->name + "_" + std::to_string(counter++);
     n->params = attrs;
     n->full_params();  // validates now: a bad gradient definition names its op here, not at run time
     for (op::GradValue v : inputs) n->inputs.push_back(values.at(size_t(v)));
@@ -36,55 +45,42 @@ class SymbolBuilder final : public op::GradBuilder {
   }
 };
 
-struct EntryKey {
-  const sym::Node* node;
-  uint32_t index;
-  bool operator==(const EntryKey&) const = default;
-};
-struct EntryHash {
-  size_t operator()(const EntryKey& k) const { return std::hash<const void*>()(k.node) * 31 + k.index; }
-};
-
 }  // namespace
 
 GradientGraph build_gradient(const sym::Symbol& forward, const std::vector<int32_t>& grad_reqs,
-                             const std::unordered_map<const sym::Node*, std::vector<Shape>>& shapes) {
-  const auto order = forward.topo_order();
-  const std::vector<std::string> args = forward.list_arguments();
+                             const sym::IndexedGraph& graph, const sym::Inferred<Shape>& shapes) {
+  // Everything is indexed by position in the forward order or by entry id (a million-node graph
+  // passes here; hash maps keyed by node cost more than the gradient itself).
+  const std::vector<std::shared_ptr<sym::Node>>& order = graph.nodes;
+  const std::vector<const sym::Node*>& args = graph.inputs.arguments;
   GradientGraph g;
   g.full.outputs = forward.outputs;
   g.num_forward_outputs = forward.outputs.size();
   g.grad_output.assign(args.size(), -1);
 
-  std::unordered_map<std::string, size_t> arg_index;
-  for (size_t i = 0; i < args.size(); ++i) arg_index[args[i]] = i;
-  std::unordered_map<const sym::Node*, size_t> var_of;  // argument variables that want a gradient
-  for (const auto& n : order)
-    if (n->is_variable())
-      if (auto it = arg_index.find(n->name); it != arg_index.end() && grad_reqs.at(it->second) != autograd::kNull)
-        var_of[n.get()] = it->second;
+  std::vector<int64_t> arg_of(order.size(), -1);  // argument variables that want a gradient
+  for (size_t i = 0; i < args.size(); ++i)
+    if (grad_reqs.at(i) != autograd::kNull) arg_of[graph.position.at(args[i])] = int64_t(i);
 
   // Which nodes lie on a path from a variable that wants a gradient.
-  std::unordered_set<const sym::Node*> needs;
-  for (const auto& n : order) {
-    if (n->is_variable()) {
-      if (var_of.count(n.get())) needs.insert(n.get());
+  std::vector<char> needs(order.size(), 0);
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    const sym::Node& n = *order[pos];
+    if (n.is_variable()) {
+      needs[pos] = arg_of[pos] >= 0;
       continue;
     }
-    for (const sym::Entry& e : n->inputs)
-      if (needs.count(e.node.get())) {
-        needs.insert(n.get());
-        break;
-      }
+    for (size_t k = 0; k < n.inputs.size() && !needs[pos]; ++k) needs[pos] = needs[graph.input_node(pos, k)];
   }
 
   SymbolBuilder b;
-  std::unordered_map<EntryKey, std::vector<sym::Entry>, EntryHash> contrib;
+  std::vector<std::vector<sym::Entry>> contrib(graph.num_entries());  // by entry id
   for (size_t i = 0; i < forward.outputs.size(); ++i) {
     const std::string name = "__head_grad_" + std::to_string(i);
     g.head_grad_names.push_back(name);
     const sym::Entry& e = forward.outputs[i];
-    if (needs.count(e.node.get())) contrib[{e.node.get(), e.index}].push_back(sym::Symbol::variable(name).outputs[0]);
+    if (needs[graph.position.at(e.node.get())])
+      contrib[graph.entry_id(e)].push_back(sym::Symbol::variable(name).outputs[0]);
   }
   // Sum of the contributions to one entry.
   auto total = [&](std::vector<sym::Entry>& parts) -> sym::Entry {
@@ -94,51 +90,47 @@ GradientGraph build_gradient(const sym::Symbol& forward, const std::vector<int32
     return b.make("add_n", in, {{"num_args", std::to_string(parts.size())}});
   };
 
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const sym::Node& n = **it;
-    if (n.is_variable() || !needs.count(&n)) continue;
+  std::vector<Shape> in_shapes;
+  for (size_t pos = order.size(); pos-- > 0;) {
+    const std::shared_ptr<sym::Node>& np = order[pos];
+    const sym::Node& n = *np;
+    if (n.is_variable() || !needs[pos]) continue;
+    const uint32_t first = graph.first_entry[pos], num_outputs = graph.num_outputs(pos);
     bool reached = false;
-    for (uint32_t k = 0; k < n.num_outputs(); ++k) reached |= contrib.count({&n, k}) > 0;
+    for (uint32_t k = 0; k < num_outputs; ++k) reached |= !contrib[first + k].empty();
     if (!reached) continue;
     if (!n.op->gradient)
       fail(MX_ERR_UNSUPPORTED, "gradient: node '", n.name, "' (", n.op->name, ") has no gradient, but an argument's ",
            "gradient flows through it; set that argument's grad_req to null or cut the path with BlockGrad");
-    b.values.clear();
-    b.prefix = "_backward_" + n.name + "_";
-    b.counter = 0;
-    const op::Attrs attrs = n.full_params();
-    std::vector<Shape> in_shapes;
-    for (const sym::Entry& e : n.inputs) in_shapes.push_back(shapes.at(e.node.get()).at(e.index));
-    op::GradArgs ga{b, attrs, {}, {}, {}, in_shapes, true};
+    b.start("_backward_", &n);
+    in_shapes.clear();
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      in_shapes.push_back(shapes.entries[graph.input_entry(pos, k)].value_or(Shape{}));
+    op::GradArgs ga{b, n.full_params(), {}, {}, {}, in_shapes, true};
     for (const sym::Entry& e : n.inputs) ga.inputs.push_back(b.add(e));
-    for (uint32_t k = 0; k < n.num_outputs(); ++k) ga.outputs.push_back(b.add(sym::Entry{*it, k}));
-    for (uint32_t k = 0; k < n.num_outputs(); ++k) {
-      auto c = contrib.find({&n, k});
-      if (c == contrib.end()) {
-        ga.out_grads.push_back(b.call("zeros_like", {ga.outputs[k]}, {}));
-      } else {
-        ga.out_grads.push_back(b.add(total(c->second)));
-      }
+    for (uint32_t k = 0; k < num_outputs; ++k) ga.outputs.push_back(b.add(sym::Entry{np, k}));
+    for (uint32_t k = 0; k < num_outputs; ++k) {
+      std::vector<sym::Entry>& c = contrib[first + k];
+      ga.out_grads.push_back(c.empty() ? b.call("zeros_like", {ga.outputs[k]}, {}) : b.add(total(c)));
+      std::vector<sym::Entry>().swap(c);  // consumed: a long chain keeps only the live frontier
     }
     const std::vector<op::GradValue> in_grads = n.op->gradient(ga);
     for (size_t i = 0; i < n.inputs.size() && i < in_grads.size(); ++i) {
-      if (in_grads[i] == op::kNoGrad || !needs.count(n.inputs[i].node.get())) continue;
-      contrib[{n.inputs[i].node.get(), n.inputs[i].index}].push_back(b.values.at(size_t(in_grads[i])));
+      if (in_grads[i] == op::kNoGrad || !needs[graph.input_node(pos, i)]) continue;
+      contrib[graph.input_entry(pos, i)].push_back(b.values.at(size_t(in_grads[i])));
     }
   }
 
   // One gradient output per argument that wants one.
   std::unordered_set<const sym::Node*> used;  // entries already handed to an argument (or a variable)
-  for (const auto& np : order) {
-    auto v = var_of.find(np.get());
-    if (v == var_of.end()) continue;
-    const size_t ai = v->second;
-    b.values.clear();
-    b.prefix = "_grad_" + np->name + "_";
-    b.counter = 0;
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    if (arg_of[pos] < 0) continue;
+    const std::shared_ptr<sym::Node>& np = order[pos];
+    const size_t ai = size_t(arg_of[pos]);
+    b.start("_grad_", np.get());
     sym::Entry grad;
-    if (auto c = contrib.find({np.get(), 0}); c != contrib.end()) {
-      grad = total(c->second);
+    if (std::vector<sym::Entry>& c = contrib[graph.first_entry[pos]]; !c.empty()) {
+      grad = total(c);
       // Each gradient array is written by a gradient node of its own: copy an entry that is not
       // one (a head gradient passed straight through, a forward value) or is already some other
       // argument's gradient.

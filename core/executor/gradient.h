@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ndarray/autograd.h"
+#include "symbol/infer.h"
 #include "symbol/symbol.h"
 
 namespace mx::exec {
@@ -28,10 +29,10 @@ struct GradientGraph {
   std::unordered_map<std::string, std::string> accumulate_names;
 };
 
-// Shapes of every node output (hidden included), keyed by node: the gradients of some ops
-// (broadcasting, reshapes) depend on their input shapes. Throws naming the node whose op has no
-// gradient when one is needed through it.
+// `graph`: the forward symbol indexed; `shapes`: its complete shape inference (the gradients of
+// some ops, broadcasting and reshapes, depend on their input shapes). Throws naming the node whose
+// op has no gradient when one is needed through it.
 GradientGraph build_gradient(const sym::Symbol& forward, const std::vector<int32_t>& grad_reqs,
-                             const std::unordered_map<const sym::Node*, std::vector<Shape>>& shapes);
+                             const sym::IndexedGraph& graph, const sym::Inferred<Shape>& shapes);
 
 }  // namespace mx::exec

@@ -1,8 +1,15 @@
 #include "executor/plan.h"
 
 #include <algorithm>
+#include <map>
 
 namespace mx::exec {
+namespace {
+
+// Totals are statistics: saturate rather than wrap (every single size was checked at bind).
+uint64_t sat_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+
+}  // namespace
 
 MemoryPlan plan_memory(const std::vector<PlanNode>& nodes, const std::vector<PlanEntry>& entries) {
   MemoryPlan p;
@@ -10,26 +17,31 @@ MemoryPlan plan_memory(const std::vector<PlanNode>& nodes, const std::vector<Pla
   std::vector<uint32_t> readers(entries.size(), 0);
   for (const PlanNode& n : nodes)
     for (uint32_t e : n.inputs) ++readers[e];
-  std::vector<int32_t> free_slots;
+  // Free slots by size (equal sizes in the order they were freed), so each pick is a lookup and
+  // not a scan: a node freeing many slots must not make every later node slow.
+  std::multimap<uint64_t, int32_t> free_slots;
+  std::vector<char> is_free;  // by slot
 
   auto take_slot = [&](uint64_t bytes) -> int32_t {
     // Best fit: the smallest free slot that holds it; else grow the largest free one (growing
     // costs less than a new slot); else a new slot.
-    int best = -1, largest = -1;
-    for (int i = 0; i < int(free_slots.size()); ++i) {
-      const uint64_t have = p.slot_bytes[size_t(free_slots[size_t(i)])];
-      if (have >= bytes && (best < 0 || have < p.slot_bytes[size_t(free_slots[size_t(best)])])) best = i;
-      if (largest < 0 || have > p.slot_bytes[size_t(free_slots[size_t(largest)])]) largest = i;
-    }
-    const int pick = best >= 0 ? best : largest;
-    if (pick < 0) {
+    if (free_slots.empty()) {
       p.slot_bytes.push_back(bytes);
+      is_free.push_back(0);
       return int32_t(p.slot_bytes.size() - 1);
     }
-    const int32_t s = free_slots[size_t(pick)];
-    free_slots.erase(free_slots.begin() + pick);
+    auto pick = free_slots.lower_bound(bytes);
+    if (pick == free_slots.end()) pick = free_slots.lower_bound(free_slots.rbegin()->first);  // the largest
+    const int32_t s = pick->second;
+    free_slots.erase(pick);
+    is_free[size_t(s)] = 0;
     p.slot_bytes[size_t(s)] = std::max(p.slot_bytes[size_t(s)], bytes);
     return s;
+  };
+  auto release = [&](int32_t s) {
+    if (s < 0 || is_free[size_t(s)]) return;
+    is_free[size_t(s)] = 1;
+    free_slots.emplace(p.slot_bytes[size_t(s)], s);
   };
 
   for (const PlanNode& n : nodes) {
@@ -37,7 +49,7 @@ MemoryPlan plan_memory(const std::vector<PlanNode>& nodes, const std::vector<Pla
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       const uint32_t out = n.outputs[k];
       if (entries[out].external || p.slot[out] >= 0) continue;
-      p.unplanned_bytes += entries[out].bytes;
+      p.unplanned_bytes = sat_add(p.unplanned_bytes, entries[out].bytes);
       for (auto [i, o] : n.inplace) {
         if (o != k || i >= n.inputs.size() || handed_over[i]) continue;
         const uint32_t in = n.inputs[i];
@@ -53,17 +65,13 @@ MemoryPlan plan_memory(const std::vector<PlanNode>& nodes, const std::vector<Pla
     }
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       const uint32_t in = n.inputs[i];
-      if (--readers[in] == 0 && p.slot[in] >= 0 && !handed_over[i] &&
-          std::find(free_slots.begin(), free_slots.end(), p.slot[in]) == free_slots.end())
-        free_slots.push_back(p.slot[in]);
+      if (--readers[in] == 0 && !handed_over[i]) release(p.slot[in]);
     }
     // Outputs nobody reads (hidden outputs, unused results) free their slot once written.
     for (uint32_t out : n.outputs)
-      if (readers[out] == 0 && p.slot[out] >= 0 &&
-          std::find(free_slots.begin(), free_slots.end(), p.slot[out]) == free_slots.end())
-        free_slots.push_back(p.slot[out]);
+      if (readers[out] == 0) release(p.slot[out]);
   }
-  for (uint64_t b : p.slot_bytes) p.planned_bytes += b;
+  for (uint64_t b : p.slot_bytes) p.planned_bytes = sat_add(p.planned_bytes, b);
   return p;
 }
 

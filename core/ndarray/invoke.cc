@@ -59,7 +59,16 @@ struct Scratch {
   std::vector<int32_t> in_dtypes, out_dtypes;
   std::string key, last_key;
   std::shared_ptr<KernelState> last_state;  // memo of the last kernel hit
+  std::vector<NDArray> temps;                // outputs computed away from an aliased input (invoke)
 };
+
+// The calling thread's scratch for invoke. Out of line on purpose: the caller keeps the reference
+// in a register, where GCC would redo the TLS lookup (a __tls_get_addr call in a shared library)
+// after every call it makes, some twenty times per op.
+[[gnu::noinline]] Scratch& invoke_scratch() {
+  thread_local Scratch sc;
+  return sc;
+}
 
 std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, const op::Attrs& attrs, Device dev,
                                         const DLTensor* tensors, size_t n_tensors, size_t n_in) {
@@ -164,6 +173,74 @@ void fill_call(PreparedCall& pc, Scratch& sc, const op::OpSchema& op, const op::
 
 bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }
 
+// ---- aliasing between the caller's outputs and the inputs (see OpSchema::inplace)
+
+inline bool overlaps(const NDArray& a, const NDArray& b) {
+  if (a.chunk() != b.chunk()) return false;  // views share their base's chunk
+  const uint64_t a0 = a.byte_offset(), b0 = b.byte_offset();
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();  // empty ranges overlap nothing
+}
+
+// The exact alias a kernel can be trusted with: the same bytes read and written as one dtype,
+// and a pair the schema declares.
+bool declared_inplace(const op::OpSchema& op, size_t in, size_t out, const NDArray& a, const NDArray& o) {
+  if (a.byte_offset() != o.byte_offset() || a.dtype() != o.dtype()) return false;
+  if (std::find(op.inplace.begin(), op.inplace.end(), std::pair<size_t, size_t>{in, out}) == op.inplace.end())
+    return false;
+  return a.nbytes() == o.nbytes();
+}
+
+struct Aliasing {
+  uint64_t via_temp = 0;  // bit k: output k is computed into a temporary, then copied
+  bool any = false;       // some output overlaps some input (a declared exact alias included)
+};
+
+[[noreturn, gnu::cold, gnu::noinline]] void fail_overlapping_outputs(const op::OpSchema& op, size_t j, size_t k) {
+  fail(MX_ERR_INVALID_ARGUMENT, op.name, ": outputs ", j, " and ", k,
+       " overlap (share memory); each output needs memory of its own");
+}
+
+// Throws for two outputs that overlap (no order of writes makes that meaningful); marks outputs
+// that overlap an input other than through a declared exact alias. Outputs past 64 that need it
+// are not representable in the mask, so then every output goes through a temporary.
+Aliasing find_aliasing(const op::OpSchema& op, std::span<const NDArray* const> inputs,
+                       std::span<const NDArray> outputs) {
+  Aliasing r;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const NDArray& o = outputs[k];
+    for (size_t j = 0; j < k; ++j)
+      if (overlaps(outputs[j], o)) fail_overlapping_outputs(op, j, k);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!overlaps(*inputs[i], o)) continue;
+      r.any = true;
+      if (!declared_inplace(op, i, k, *inputs[i], o)) r.via_temp |= k < 64 ? uint64_t(1) << k : ~uint64_t(0);
+    }
+  }
+  return r;
+}
+
+// Records the op when an output overwrites an input. The tape keeps the inputs' values for the
+// gradient, so an input the call overwrites is kept as a copy taken before the kernel runs.
+// (Inputs already on the tape are left as they are: recording rejects writing over them.)
+void record_aliased(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
+                    std::vector<NDArray>& outputs) {
+  if (!autograd::is_recording() || !op.gradient) return;  // nothing is recorded
+  bool on_tape = false;
+  for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
+  if (!on_tape) return;
+  std::vector<NDArray> kept(inputs.size());
+  std::vector<const NDArray*> rec(inputs.begin(), inputs.end());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const NDArray& a = *inputs[i];
+    if (a.ag_entry().node || std::none_of(outputs.begin(), outputs.end(), [&](const NDArray& o) { return overlaps(a, o); }))
+      continue;
+    kept[i] = NDArray(a.shape(), a.dtype(), a.device());
+    copy(a, kept[i]);
+    rec[i] = &kept[i];
+  }
+  autograd::record(op, attrs, rec, outputs);
+}
+
 // float16 / bfloat16 inputs of an op whose kernels compute in float32 / float64 only: run it on
 // float32 copies and cast the results back into `outputs` (and into inputs the op mutates). Not
 // recorded: autograd has recorded the op itself, and its gradient ops promote the same way.
@@ -209,6 +286,8 @@ void run_promoted(const op::OpSchema& op, const op::Attrs& attrs, std::span<cons
 
 size_t kernel_cache_size() { return cache().size(); }
 
+bool arrays_overlap(const NDArray& a, const NDArray& b) { return overlaps(a, b); }
+
 bool needs_promotion(const op::OpSchema& op, std::span<const int32_t> dtypes) {
   bool promote = false;
   auto accepts = [&](int32_t dt) { return std::find(op.dtypes.begin(), op.dtypes.end(), dt) != op.dtypes.end(); };
@@ -224,6 +303,7 @@ bool needs_promotion(const op::OpSchema& op, std::span<const int32_t> dtypes) {
 
 void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
+  const bool provided = !outputs.empty();  // the caller's arrays, which may alias the inputs
   const size_t expected = op.num_inputs ? op.num_inputs(attrs) : op.inputs.size();
   if (inputs.size() != expected)
     fail(MX_ERR_INVALID_ARGUMENT, op.name, ": expected ", expected, " input(s) (", [&] {
@@ -246,7 +326,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   }
 
   // Shapes and dtypes (per-thread scratch: no allocation once warm)
-  thread_local Scratch sc;
+  Scratch& sc = invoke_scratch();
   auto& in_shapes = sc.in_shapes;
   auto& out_shapes = sc.out_shapes;
   auto& in_dtypes = sc.in_dtypes;
@@ -259,7 +339,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   }
   const bool promote = needs_promotion(op, in_dtypes);
   op::InferArgs ia{op, attrs, in_shapes, in_dtypes};
-  op.infer_shape(ia, out_shapes);
+  op::infer_shape_checked(ia, out_shapes);
   op.infer_type(ia, out_dtypes);
 
   // Outputs (a caller may pass only the visible ones: hidden ones are made here)
@@ -281,11 +361,35 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
              " but the op runs on ", dev.str());
     }
   }
-  autograd::record(op, attrs, inputs, outputs);
+  // Aliasing: only arrays the caller passed can overlap an input; fresh ones cost nothing here.
+  const Aliasing alias = provided ? find_aliasing(op, inputs, outputs) : Aliasing{};
+  if (alias.any) record_aliased(op, attrs, inputs, outputs);
+  else autograd::record(op, attrs, inputs, outputs);  // the tape holds the caller's outputs
   bool empty = false;
   for (auto& o : outputs) empty |= o.size() == 0;
   if (empty) return;  // nothing to compute
+  // Promotion computes into fresh float32 arrays and casts them into the outputs afterwards, so
+  // it never writes over an input it still reads.
   if (promote) return run_promoted(op, attrs, inputs, outputs);
+
+  // Outputs that overlap an input (other than a declared exact alias) are computed into
+  // temporaries and copied into place after the kernel, as engine ops like the rest.
+  // (Per-thread scratch, emptied on every exit, so the common path neither builds nor frees it.)
+  std::span<const NDArray> targets(outputs);
+  struct ClearTemps {
+    std::vector<NDArray>* v = nullptr;
+    ~ClearTemps() {
+      if (v) v->clear();
+    }
+  } clear_temps;
+  if (alias.via_temp) {
+    std::vector<NDArray>& temps = sc.temps;
+    clear_temps.v = &temps;
+    temps.assign(outputs.begin(), outputs.end());
+    for (size_t k = 0; k < temps.size(); ++k)
+      if ((alias.via_temp >> std::min<size_t>(k, 63)) & 1) temps[k] = NDArray(out_shapes[k], out_dtypes[k], dev);
+    targets = temps;
+  }
 
   // Launch record (freed by the worker)
   struct Launch {
@@ -294,14 +398,14 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
     bool is_train = false;
   };
   auto launch = std::allocate_shared<Launch>(PoolAllocator<Launch>());
-  fill_call(launch->call, sc, op, attrs, dev, inputs, outputs, in_shapes, out_shapes);
+  fill_call(launch->call, sc, op, attrs, dev, inputs, targets, in_shapes, out_shapes);
   if (launch->call.rng_blocks) launch->rng = resource::reserve_random(dev, launch->call.rng_blocks);
   launch->is_train = autograd::is_training();
 
   // Reads, then writes: outputs and the inputs the op mutates.
   SmallVec<engine::Var*, 16> vars;
   for (const NDArray* a : inputs) vars.push_back(a->var());
-  for (auto& a : outputs) vars.push_back(a.var());
+  for (auto& a : targets) vars.push_back(a.var());
   for (size_t m : op.mutated_inputs) vars.push_back(inputs[m]->var());
   std::span<engine::Var* const> reads(vars.data(), inputs.size()),
       writes(vars.data() + inputs.size(), vars.size() - inputs.size());
@@ -309,6 +413,9 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   opts.name = op.name.c_str();
   engine::get().push([launch](engine::RunContext& ctx) { run_prepared(launch->call, ctx, launch->rng, launch->is_train); },
                      dev, reads, writes, opts);
+  if (alias.via_temp)
+    for (size_t k = 0; k < targets.size(); ++k)
+      if (targets[k].var() != outputs[k].var()) copy(targets[k], outputs[k]);
 }
 
 std::shared_ptr<PreparedCall> prepare_call(const op::OpSchema& op, const op::Attrs& attrs,
