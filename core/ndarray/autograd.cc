@@ -148,6 +148,7 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
       if (!e.node) continue;
       accumulate_into(grads, e.node.get(), e.index, b.values[size_t(in_grads[i])]);
     }
+    grads.erase(n);  // consumed: a long tape keeps only the gradients still flowing
   }
   // Variables in the graph that no gradient reached (piecewise-constant paths) get zeros.
   for (const auto& n : order)
@@ -163,6 +164,28 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
 }
 
 }  // namespace
+
+// The tape is a chain node -> input array -> its entry's node -> ...; releasing the last
+// reference to an input's node from here would recurse once per node. Nodes this one holds the
+// last reference to are moved onto a local stack and destroyed one at a time instead.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> dying;
+  auto release = [&dying](Node& n) {
+    for (NDArray& a : n.inputs) {
+      std::shared_ptr<Node> in = a.ag_entry().node;
+      if (!in) continue;
+      a.set_ag_entry({});
+      if (in.use_count() == 1) dying.push_back(std::move(in));
+    }
+    n.inputs.clear();
+  };
+  release(*this);
+  while (!dying.empty()) {
+    std::shared_ptr<Node> n = std::move(dying.back());
+    dying.pop_back();
+    release(*n);
+  }  // n goes here, its inputs already moved off
+}
 
 bool set_recording(bool on) { return std::exchange(t_recording, on); }
 bool set_training(bool on) { return std::exchange(t_training, on); }

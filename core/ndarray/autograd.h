@@ -30,6 +30,12 @@ struct Node {
   // leaves
   NDArray grad;
   int32_t grad_req = kWrite;
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Iterative: a tape of a million ops must not take a stack frame per node to free.
+  ~Node();
 };
 
 // Thread-local switches, as in MXNet. Each returns the previous value.

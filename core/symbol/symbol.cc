@@ -48,9 +48,87 @@ const Node& single_node(const Symbol& s, const char* what) {
 
 // ---------------------------------------------------------------- nodes
 
-op::Attrs Node::full_params() const {
+// Releasing the last reference to an input inside this destructor would destroy that input from
+// here, and its inputs from there: one stack frame per node of a chain. Inputs this node holds
+// the last reference to are moved onto a local stack instead and destroyed one at a time, each
+// with its own inputs moved off first. (One at a time also handles an input held twice.)
+Node::~Node() {
+  delete parsed_.load(std::memory_order_acquire);
+  std::vector<std::shared_ptr<Node>> dying;
+  auto release = [&dying](std::vector<Entry>& in) {
+    for (Entry& e : in) {
+      if (e.node.use_count() == 1) dying.push_back(std::move(e.node));
+      else e.node.reset();
+    }
+  };
+  release(inputs);
+  while (!dying.empty()) {
+    std::shared_ptr<Node> n = std::move(dying.back());
+    dying.pop_back();
+    release(n->inputs);
+  }  // n goes here, its inputs already moved off
+}
+
+const op::Attrs& Node::full_params() const {
+  if (const op::Attrs* p = parsed_.load(std::memory_order_acquire)) return *p;
   const auto k = cstrs(params, true), v = cstrs(params, false);
-  return op::parse_attrs(*op, int(k.size()), k.data(), v.data());
+  auto fresh = std::make_unique<op::Attrs>(op::parse_attrs(*op, int(k.size()), k.data(), v.data()));
+  const op::Attrs* expected = nullptr;
+  if (parsed_.compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel)) return *fresh.release();
+  return *expected;  // another thread parsed it first
+}
+
+namespace {
+size_t hash_ptr(const void* p) {  // a 64-bit finaliser (murmur3's): pointers share their low bits
+  uint64_t x = uint64_t(reinterpret_cast<uintptr_t>(p));
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return size_t(x);
+}
+}  // namespace
+
+std::pair<uint32_t*, bool> NodeIndex::insert(const Node* n, uint32_t v) {
+  if ((size_ + 1) * 2 > slots_.size()) grow();  // at most half full: short probe runs
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash_ptr(n) & mask;; i = (i + 1) & mask) {
+    auto& s = slots_[i];
+    if (s.first == n) return {&s.second, false};
+    if (!s.first) {
+      s = {n, v};
+      ++size_;
+      return {&s.second, true};
+    }
+  }
+}
+
+const uint32_t* NodeIndex::find(const Node* n) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash_ptr(n) & mask;; i = (i + 1) & mask) {
+    const auto& s = slots_[i];
+    if (s.first == n) return &s.second;
+    if (!s.first) return nullptr;
+  }
+}
+
+uint32_t NodeIndex::at(const Node* n) const {
+  const uint32_t* v = find(n);
+  if (!v) fail(MX_ERR_INTERNAL, "node '", n->name, "' is not in the graph's index");
+  return *v;
+}
+
+void NodeIndex::map_values(const std::vector<uint32_t>& to) {
+  for (auto& s : slots_)
+    if (s.first) s.second = to.at(s.second);
+}
+
+void NodeIndex::grow() {
+  std::vector<std::pair<const Node*, uint32_t>> old(std::max<size_t>(64, slots_.size() * 2));
+  old.swap(slots_);
+  size_ = 0;
+  for (const auto& s : old)
+    if (s.first) insert(s.first, s.second);
 }
 
 uint32_t Node::num_outputs() const {
@@ -146,60 +224,92 @@ void Symbol::compose(const std::string& name, const std::vector<Symbol>& positio
 
 // ---------------------------------------------------------------- queries
 
-std::vector<std::shared_ptr<Node>> Symbol::topo_order() const {
+std::vector<std::shared_ptr<Node>> Symbol::topo_order(NodeIndex* positions) const {
   std::vector<std::shared_ptr<Node>> order;
-  std::unordered_set<const Node*> seen;
-  // iterative post-order DFS (deep graphs must not overflow the stack)
-  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack;
+  NodeIndex local;
+  // Values are discovery numbers during the walk, turned into positions at the end: one lookup
+  // per node and edge, none at emission.
+  NodeIndex& seen = positions ? *positions : local;
+  std::vector<uint32_t> position_of;  // by discovery number
+  // Iterative post-order DFS (deep graphs must not overflow the stack). The stack holds the
+  // entry a node was reached through and its discovery number; nothing is reference-counted
+  // until it is emitted.
+  struct Frame {
+    const Entry* via;
+    uint32_t discovered;
+    size_t next = 0;
+  };
+  std::vector<Frame> stack;
+  auto discover = [&](const Entry& e) {
+    if (!seen.insert(e.node.get(), uint32_t(position_of.size())).second) return;
+    stack.push_back({&e, uint32_t(position_of.size())});
+    position_of.push_back(0);
+  };
   for (const Entry& head : outputs) {
-    if (seen.count(head.node.get())) continue;
-    stack.push_back({head.node, 0});
-    seen.insert(head.node.get());
+    discover(head);
     while (!stack.empty()) {
-      auto& [n, next] = stack.back();
-      if (next < n->inputs.size()) {
-        const std::shared_ptr<Node>& child = n->inputs[next++].node;
-        if (seen.insert(child.get()).second) stack.push_back({child, 0});
+      Frame& f = stack.back();
+      const Node& n = *f.via->node;
+      if (f.next < n.inputs.size()) {
+        discover(n.inputs[f.next++]);  // may reallocate the stack: f is not used after this
       } else {
-        order.push_back(n);
+        position_of[f.discovered] = uint32_t(order.size());
+        order.push_back(f.via->node);
         stack.pop_back();
       }
     }
   }
+  if (positions) seen.map_values(position_of);
   return order;
 }
 
-namespace {
+IndexedGraph::IndexedGraph(const Symbol& s) {
+  nodes = s.topo_order(&position);
+  const size_t n = nodes.size();
+  first_entry.resize(n + 1);
+  input_begin.resize(n + 1);
+  uint32_t entries = 0;
+  for (size_t i = 0; i < n; ++i) {
+    first_entry[i] = entries;
+    entries += nodes[i]->num_outputs();
+    input_begin[i] = uint32_t(input_pos.size());
+    for (const Entry& e : nodes[i]->inputs) input_pos.push_back(position.at(e.node.get()));
+  }
+  first_entry[n] = entries;
+  input_begin[n] = uint32_t(input_pos.size());
+  for (const Entry& e : s.outputs) output_entries.push_back(entry_id(e));
+  inputs = graph_inputs(nodes);
+}
 
-// Variables that feed an input an op mutates (BatchNorm's moving statistics).
-std::unordered_set<const Node*> aux_variables(const std::vector<std::shared_ptr<Node>>& order) {
+GraphInputs graph_inputs(const std::vector<std::shared_ptr<Node>>& order) {
+  // Auxiliary states are variables that feed an input their op mutates (BatchNorm's moving stats).
   std::unordered_set<const Node*> aux;
   for (const auto& n : order)
     if (n->op)
       for (size_t m : n->op->mutated_inputs)
         if (m < n->inputs.size() && n->inputs[m].node->is_variable()) aux.insert(n->inputs[m].node.get());
-  return aux;
+  GraphInputs r;
+  for (const auto& n : order) {
+    if (!n->is_variable()) continue;
+    (aux.count(n.get()) ? r.aux : r.arguments).push_back(n.get());
+  }
+  return r;
+}
+
+namespace {
+
+std::vector<std::string> names_of(const std::vector<const Node*>& nodes) {
+  std::vector<std::string> out;
+  out.reserve(nodes.size());
+  for (const Node* n : nodes) out.push_back(n->name);
+  return out;
 }
 
 }  // namespace
 
-std::vector<std::string> Symbol::list_arguments() const {
-  const auto order = topo_order();
-  const auto aux = aux_variables(order);
-  std::vector<std::string> out;
-  for (const auto& n : order)
-    if (n->is_variable() && !aux.count(n.get())) out.push_back(n->name);
-  return out;
-}
+std::vector<std::string> Symbol::list_arguments() const { return names_of(graph_inputs(topo_order()).arguments); }
 
-std::vector<std::string> Symbol::list_auxiliary_states() const {
-  const auto order = topo_order();
-  const auto aux = aux_variables(order);
-  std::vector<std::string> out;
-  for (const auto& n : order)
-    if (aux.count(n.get())) out.push_back(n->name);
-  return out;
-}
+std::vector<std::string> Symbol::list_auxiliary_states() const { return names_of(graph_inputs(topo_order()).aux); }
 
 std::vector<std::string> Symbol::list_inputs() const {
   std::vector<std::string> out;
