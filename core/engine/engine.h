@@ -3,8 +3,24 @@
 // Every piece of mutable state (an NDArray's storage) has a Var. An op is pushed with the vars it
 // reads and the vars it writes; it runs once every earlier writer of its reads, and every earlier
 // reader and writer of its writes, has completed. Ops run on per-device worker pools; copy ops
-// have their own pool with a priority queue. An exception thrown by an op is stored on the vars
-// it writes (and propagates to ops that read them) and is rethrown by wait_for_var / wait_all.
+// have their own pool with a priority queue.
+//
+// Errors. Both engines give exactly what running the ops one by one in push order would give,
+// whatever the timing and the number of workers (tests/robustness/engine_errors_test.cc):
+// - An op whose function throws fails: its error is stored on every var it writes.
+// - An op that reads a var holding an error (as a read, or as a read-write: a var listed in both)
+//   does not run its function; it stores that error on what it writes. Among several failed
+//   inputs, the error of the earliest-pushed failing op wins.
+// - A var keeps its error until an op writes it successfully (or wait_to_overwrite); waits never
+//   clear it. So every reader and every wait, on any thread, sees it, whenever it runs.
+// - wait_for_var throws the var's error (as mx::Error, same category and message) to whichever
+//   thread waits, every time, and marks that failure reported.
+// - wait_all throws the error of the earliest-pushed op that threw since the previous wait_all
+//   and that no wait has reported yet; it then forgets every failure up to now (the vars keep
+//   theirs). A failure is thus reported by wait_all at most once, and not at all once any wait,
+//   on any thread, has thrown it.
+// Waits and pushes of different threads are ordered by the caller's own synchronisation; whatever
+// that order is, the rules above apply to it.
 //
 // Devices whose work is asynchronous (GPU streams) are ordered with the backend's events: an op
 // "completes" for the engine once its work is enqueued; the next op on another stream waits on
@@ -71,11 +87,15 @@ class Engine {
   // Pushes fn. A var listed in both reads and writes counts as a write; duplicates are ignored.
   virtual void push(Fn fn, Device dev, std::span<Var* const> reads, std::span<Var* const> writes,
                     const PushOptions& opts = {}) = 0;
-  // Blocks until every pending write to var has finished, then rethrows (once) an error stored
-  // on it. With for_write, also waits for pending reads.
+  // Blocks until every pending write to var has finished, then throws the error stored on it
+  // (it stays there). With for_write, also waits for pending reads.
   virtual void wait_for_var(Var* var, bool for_write = false) = 0;
-  // Blocks until all pushed ops have finished; rethrows the first error raised since the last
-  // wait_all.
+  // For a caller about to overwrite all of var's contents outside the engine (a host copy):
+  // waits like wait_for_var(var, true), then drops var's error instead of throwing it, as a
+  // successful write would (the failure is still reported by wait_all if no wait reported it).
+  virtual void wait_to_overwrite(Var* var) = 0;
+  // Blocks until all pushed ops have finished; throws the earliest-pushed failure not yet
+  // reported (see Errors above).
   virtual void wait_all() = 0;
   // Runs on_delete after every pending op on var, then frees the var. Never throws.
   virtual void delete_var(Var* var, std::function<void()> on_delete) = 0;

@@ -21,15 +21,18 @@ class NaiveEngine final : public Engine {
     op.fn = std::move(fn);
     op.dev = dev;
     op.opts = opts;
-    normalise_deps(reads, writes, op.reads, op.writes);
+    op.read_writes = normalise_deps(reads, writes, op.reads, op.writes);
+    op.seq = next_seq();
     run(op);
   }
 
   void wait_for_var(Var* var, bool for_write) override { finish_wait(var, for_write); }
-
-  void wait_all() override {
-    throw_error(take_global_error());
+  void wait_to_overwrite(Var* var) override {
+    drop_error(var);
+    sync_host(var, true);
   }
+
+  void wait_all() override { throw_error(take_unreported_failure()); }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {
     OprBlock op;
@@ -65,9 +68,9 @@ class NaiveEngine final : public Engine {
       try {
         ds->stream_sync(op.dev, ctx.stream);
       } catch (const Error& e) {
-        op.error = std::make_shared<OpError>(OpError{e.code(), e.what()});
+        op.error = std::make_shared<OpError>(e.code(), e.what(), op.seq);
       } catch (const std::exception& e) {
-        op.error = std::make_shared<OpError>(OpError{MX_ERR_INTERNAL, e.what()});
+        op.error = std::make_shared<OpError>(MX_ERR_INTERNAL, e.what(), op.seq);
       }
     }
     store_outcome(&op);

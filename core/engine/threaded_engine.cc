@@ -79,36 +79,23 @@ class ThreadedEngine final : public Engine {
     op->fn = std::move(fn);
     op->dev = dev;
     op->opts = opts;
-    normalise_deps(reads, writes, op->reads, op->writes);
+    op->read_writes = normalise_deps(reads, writes, op->reads, op->writes);
     submit(op);
   }
 
   void wait_for_var(Var* var, bool for_write) override {
-    struct Signal {
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-    } sig;
-    auto* op = new OprBlock();
-    op->inline_run = true;
-    op->waits_only = true;
-    op->opts.name = "wait_for_var";
-    op->fn = [&sig](RunContext&) {
-      std::lock_guard<std::mutex> lk(sig.mu);
-      sig.done = true;
-      sig.cv.notify_all();
-    };
-    (for_write ? op->writes : op->reads).push_back(var);
-    submit(op);
-    std::unique_lock<std::mutex> lk(sig.mu);
-    sig.cv.wait(lk, [&] { return sig.done; });
-    lk.unlock();
+    wait_quiet(var, for_write, false);
     finish_wait(var, for_write);
+  }
+
+  void wait_to_overwrite(Var* var) override {
+    wait_quiet(var, true, true);
+    sync_host(var, true);
   }
 
   void wait_all() override {
     wait_all_quiet();
-    throw_error(take_global_error());
+    throw_error(take_unreported_failure());
   }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {
@@ -126,13 +113,37 @@ class ThreadedEngine final : public Engine {
   int64_t pending() const override { return pending_.load(); }
 
  private:
+  // Blocks until every op pushed before on var is done (reads too, with for_write). With
+  // drop_var_error (and for_write), forgets var's error while no op can use the var.
+  void wait_quiet(Var* var, bool for_write, bool drop_var_error) {
+    struct Signal {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+    } sig;
+    auto* op = new OprBlock();
+    op->inline_run = true;
+    op->waits_only = true;
+    op->opts.name = "wait_for_var";
+    op->fn = [&sig, var, drop_var_error](RunContext&) {
+      if (drop_var_error) drop_error(var);
+      std::lock_guard<std::mutex> lk(sig.mu);
+      sig.done = true;
+      sig.cv.notify_all();
+    };
+    (for_write ? op->writes : op->reads).push_back(var);
+    submit(op);
+    std::unique_lock<std::mutex> lk(sig.mu);
+    sig.cv.wait(lk, [&] { return sig.done; });
+  }
+
   void wait_all_quiet() {
     std::unique_lock<std::mutex> lk(idle_mu_);
     idle_cv_.wait(lk, [&] { return pending_.load() == 0; });
   }
 
   void submit(OprBlock* op) {
-    op->seq = seq_.fetch_add(1, std::memory_order_relaxed);
+    op->seq = next_seq();
     pending_.fetch_add(1, std::memory_order_relaxed);
     op->wait.store(int(op->reads.size() + op->writes.size()) + 1, std::memory_order_relaxed);
     for (Var* v : op->reads) append_read(v, op);
@@ -268,7 +279,6 @@ class ThreadedEngine final : public Engine {
   }
 
   const int cpu_threads_, gpu_threads_, copy_threads_;
-  std::atomic<uint64_t> seq_{0};
   std::atomic<int64_t> pending_{0};
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;

@@ -12,8 +12,11 @@ namespace mx::engine {
 namespace {
 
 std::mutex g_error_mu;
-std::atomic<bool> g_events_used{false};
-ErrorRef g_first_error;
+std::vector<ErrorRef> g_failures;  // thrown since the last wait_all (guarded by g_error_mu)
+// Each on a cache line of its own: the pushing thread bumps g_seq on every push while workers
+// read g_events_used on every run, and sharing a line made each push cost a cache miss there.
+alignas(64) std::atomic<bool> g_events_used{false};
+alignas(64) std::atomic<uint64_t> g_seq{0};
 
 // Events are pooled per device: creating one costs microseconds on CUDA.
 class EventPool {
@@ -62,25 +65,38 @@ void wait_event(const EventRef& ev, void* stream) {
 
 }  // namespace
 
-void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, VarList& out_reads,
-                    VarList& out_writes) {
+uint32_t normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, VarList& out_reads,
+                        VarList& out_writes) {
   out_writes.clear();
   out_reads.clear();
-  for (Var* v : writes)
-    if (v && std::find(out_writes.begin(), out_writes.end(), v) == out_writes.end()) out_writes.push_back(v);
+  uint32_t read_writes = 0;
+  for (Var* v : writes) {
+    if (!v || std::find(out_writes.begin(), out_writes.end(), v) != out_writes.end()) continue;
+    out_writes.push_back(v);
+    // A var the op also reads (an in-place update) goes first: its error stops the op too.
+    if (std::find(reads.begin(), reads.end(), v) != reads.end())
+      std::swap(out_writes[read_writes++], out_writes[out_writes.size() - 1]);
+  }
   for (Var* v : reads)
     if (v && std::find(out_writes.begin(), out_writes.end(), v) == out_writes.end() &&
         std::find(out_reads.begin(), out_reads.end(), v) == out_reads.end())
       out_reads.push_back(v);
+  return read_writes;
 }
+
+uint64_t next_seq() { return g_seq.fetch_add(1, std::memory_order_relaxed); }
 
 void prepare_run(OprBlock* op, void* stream) {
   const bool any_events = events_in_use();
   if (!op->waits_only) {
-    for (Var* v : op->reads) {
+    // A var's error changes only under write access, which no one has while op holds its vars:
+    // what op sees here is what sequential execution would give, whatever the timing.
+    auto take_error = [op](Var* v) {
       std::lock_guard<SpinLock> lk(v->mu);
-      if (v->error && !op->error) op->error = v->error;
-    }
+      if (v->error && (!op->error || v->error->seq < op->error->seq)) op->error = v->error;
+    };
+    for (Var* v : op->reads) take_error(v);
+    for (uint32_t i = 0; i < op->read_writes; ++i) take_error(op->writes[i]);
   }
   if (!any_events) return;
   // Copy the refs under the lock, wait outside it.
@@ -102,11 +118,12 @@ void execute(OprBlock* op, RunContext& ctx) {
   try {
     op->fn(ctx);
   } catch (const Error& e) {
-    op->error = std::make_shared<OpError>(OpError{e.code(), e.what()});
+    op->error = std::make_shared<OpError>(e.code(), e.what(), op->seq);
   } catch (const std::exception& e) {
-    op->error = std::make_shared<OpError>(OpError{MX_ERR_INTERNAL, e.what()});
+    op->error = std::make_shared<OpError>(MX_ERR_INTERNAL, e.what(), op->seq);
   } catch (...) {
-    op->error = std::make_shared<OpError>(OpError{MX_ERR_INTERNAL, str_cat("op ", op->opts.name, " threw a non-standard exception")});
+    op->error = std::make_shared<OpError>(MX_ERR_INTERNAL, str_cat("op ", op->opts.name, " threw a non-standard exception"),
+                                          op->seq);
   }
 }
 
@@ -134,26 +151,35 @@ void store_outcome(OprBlock* op) {
     std::lock_guard<SpinLock> lk(v->mu);
     v->error = op->error;
   }
-  if (op->error) note_global_error(op->error);
+  // Only the op that threw is a new failure; ops skipped because of it are reported with it.
+  if (op->error && op->error->seq == op->seq) note_failure(op->error);
 }
 
-void finish_wait(Var* var, bool for_write) {
-  ErrorRef err;
+void sync_host(Var* var, bool for_write) {
   std::vector<EventRef> waits;
   {
     std::lock_guard<SpinLock> lk(var->mu);
-    err = var->error;
-    var->error = nullptr;
     if (var->write_event) waits.push_back(var->write_event);
     if (for_write) waits.insert(waits.end(), var->read_events.begin(), var->read_events.end());
   }
   for (const auto& ev : waits) wait_event(ev, nullptr);
-  if (err) {
-    // The error was observed: wait_all need not report it again.
-    std::lock_guard<std::mutex> lk(g_error_mu);
-    if (g_first_error == err) g_first_error = nullptr;
+}
+
+void finish_wait(Var* var, bool for_write) {
+  sync_host(var, for_write);
+  ErrorRef err;
+  {
+    std::lock_guard<SpinLock> lk(var->mu);
+    err = var->error;
   }
+  if (!err) return;
+  err->reported.store(true, std::memory_order_relaxed);  // wait_all after this wait sees it
   throw_error(err);
+}
+
+void drop_error(Var* var) {
+  std::lock_guard<SpinLock> lk(var->mu);
+  var->error = nullptr;
 }
 
 bool events_in_use() { return g_events_used.load(std::memory_order_acquire); }
@@ -162,14 +188,34 @@ void throw_error(const ErrorRef& e) {
   if (e) throw Error(e->code, e->message);
 }
 
-void note_global_error(ErrorRef e) {
+void note_failure(ErrorRef e) {
+  // Bounded, for programs that never call wait_all: failures a wait reported no longer matter,
+  // and past that only the earliest-pushed ones can be wait_all's answer.
+  constexpr size_t kMaxKept = 1024;
   std::lock_guard<std::mutex> lk(g_error_mu);
-  if (!g_first_error) g_first_error = e;
+  if (g_failures.size() >= kMaxKept) {
+    std::erase_if(g_failures, [](const ErrorRef& f) { return f->reported.load(std::memory_order_relaxed); });
+    if (g_failures.size() >= kMaxKept) {
+      auto latest = std::max_element(g_failures.begin(), g_failures.end(),
+                                     [](const ErrorRef& a, const ErrorRef& b) { return a->seq < b->seq; });
+      if ((*latest)->seq > e->seq) *latest = std::move(e);
+      return;
+    }
+  }
+  g_failures.push_back(std::move(e));
 }
 
-ErrorRef take_global_error() {
-  std::lock_guard<std::mutex> lk(g_error_mu);
-  return std::exchange(g_first_error, nullptr);
+ErrorRef take_unreported_failure() {
+  std::vector<ErrorRef> failures;
+  {
+    std::lock_guard<std::mutex> lk(g_error_mu);
+    failures.swap(g_failures);
+  }
+  // Completion order depends on timing, push order does not.
+  ErrorRef first;
+  for (ErrorRef& e : failures)
+    if (!e->reported.load(std::memory_order_relaxed) && (!first || e->seq < first->seq)) first = e;
+  return first;
 }
 
 }  // namespace mx::engine

@@ -17,13 +17,17 @@ namespace mx::engine {
 
 struct OprBlock;
 
-// An op's failure as stored on vars: plain data, so threads share no exception object (whose
-// refcount would live in uninstrumented libstdc++); waiters throw a fresh mx::Error from it.
+// The failure of an op whose function threw, as stored on vars: plain data, so threads share no
+// exception object (whose refcount would live in uninstrumented libstdc++); waiters throw a fresh
+// mx::Error from it. Ops that did not run because an input had failed share their input's.
 struct OpError {
-  int32_t code;
-  std::string message;
+  OpError(int32_t c, std::string m, uint64_t s) : code(c), message(std::move(m)), seq(s) {}
+  const int32_t code;
+  const std::string message;
+  const uint64_t seq;                 // push order of the op that threw: the earliest one wins
+  std::atomic<bool> reported{false};  // a wait has thrown it (wait_all then skips it)
 };
-using ErrorRef = std::shared_ptr<const OpError>;
+using ErrorRef = std::shared_ptr<OpError>;
 
 // Most ops touch a handful of vars: keep them inline.
 using VarList = SmallVec<Var*, 6>;
@@ -65,8 +69,8 @@ struct Var {
   PendingDep* tail = nullptr;
   int running_reads = 0;
   bool running_write = false;
-  // Set when the op that wrote it last failed (or read a failed var); cleared by the next
-  // successful write or once rethrown by wait_for_var.
+  // Set when the op that wrote it last failed (or did not run because an input had failed);
+  // cleared only by the next successful write (or wait_to_overwrite), never by a wait.
   ErrorRef error;
   // Async devices: completion of the last write and of the reads since then.
   EventRef write_event;
@@ -85,8 +89,9 @@ struct OprBlock {
   bool inline_run = false;  // tiny host callback (wait, delete): run where it becomes ready
   bool deletes_var = false;
   bool waits_only = false;  // wait_for_var: observes the var, never takes or sets its error
-  uint64_t seq = 0;
+  uint64_t seq = 0;  // push order (next_seq)
   VarList reads, writes;
+  uint32_t read_writes = 0;  // writes[0, read_writes) were also listed as reads
   ErrorRef error;
   // Queue nodes for this op's waits on its vars: one per var at most, so usually inline.
   static constexpr size_t kInlineDeps = 8;
@@ -94,30 +99,41 @@ struct OprBlock {
   size_t used_nodes = 0;
 };
 
-// Removes duplicates and vars that also appear in writes (a read-write counts as a write).
-void normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, VarList& out_reads,
-                    VarList& out_writes);
+// Removes duplicates and vars that also appear in writes (a read-write counts as a write, and
+// goes first in out_writes). Returns how many writes are read-writes.
+uint32_t normalise_deps(std::span<Var* const> reads, std::span<Var* const> writes, VarList& out_reads,
+                        VarList& out_writes);
 
-// Before running op: picks up an error from any var it reads, and orders it after async work
-// on its vars — on `stream` by device-side waits, or on the host (stream == nullptr) by
-// synchronising events.
+// Push order shared by every engine: errors are compared by it, so "earliest" means pushed first.
+uint64_t next_seq();
+
+// Before running op: picks up the earliest-pushed error among the vars it reads (read-writes
+// included), and orders it after async work on its vars — on `stream` by device-side waits, or
+// on the host (stream == nullptr) by synchronising events.
 void prepare_run(OprBlock* op, void* stream);
 // Runs op->fn unless an input already failed; stores a thrown exception on the op.
 void execute(OprBlock* op, RunContext& ctx);
 // After op ran on `stream` of an async device: records an event and attaches it to its vars.
 void record_completion(OprBlock* op, void* stream);
-// Stores the op's outcome on the vars it writes; notes the error for wait_all.
+// Stores the op's outcome on the vars it writes; notes an error its own function threw for
+// wait_all.
 void store_outcome(OprBlock* op);
-// Rethrows and clears the error stored on var, after host-synchronising its pending events.
+// Host-synchronises the async work still touching var (its writes; its reads too with for_write).
+void sync_host(Var* var, bool for_write);
+// After a wait: sync_host, then throws the error stored on var (which stays there) and marks it
+// reported.
 void finish_wait(Var* var, bool for_write);
+// wait_to_overwrite, with write access to var: forgets its error.
+void drop_error(Var* var);
 
 // True once any op has run on an async stream: until then no var carries events and the
 // per-op event bookkeeping is skipped.
 bool events_in_use();
 
-// Errors raised since the last wait_all (first one is rethrown by wait_all).
-void note_global_error(ErrorRef e);
-ErrorRef take_global_error();
+// Errors thrown by ops since the last wait_all; wait_all rethrows the earliest-pushed one that
+// no wait has reported, and forgets the rest.
+void note_failure(ErrorRef e);
+ErrorRef take_unreported_failure();
 // Throws mx::Error carrying e (no-op for null).
 void throw_error(const ErrorRef& e);
 
