@@ -4,7 +4,7 @@ import keyword
 
 import numpy as np
 
-from .base import LIB, check_call, c_array, c_str
+from .base import LIB, MXNetTypeError, check_call, check_shape, c_array, c_str
 
 _handle = ctypes.c_void_p
 _NDArray = None
@@ -41,6 +41,31 @@ def c_params(params):
     """(keys, values) of a str-keyed dict as C string arrays, values in MXNet's attribute syntax."""
     return (c_array(ctypes.c_char_p, [c_str(k) for k in params]),
             c_array(ctypes.c_char_p, [c_str(param_str(v)) for v in params.values()]))
+
+
+def shape_params(name, params):
+    """{param: lowest allowed dimension} for the Shape(tuple) params of an op or iterator. Their
+    values are validated by check_shape before they become attribute strings, where a float or a
+    dimension past int64 would be misread. Params named *shape are shapes (dims >= 0, reshape's
+    codes down to -4); the rest (kernel, axes, reps...) get the type and int64 checks only."""
+    out = {}
+    for pname, ptype, _, _ in params:
+        if ptype == "Shape(tuple)":
+            out[pname] = (-4 if name in ("Reshape", "reshape") else 0) if pname.endswith("shape") else -2 ** 63
+    return out
+
+
+def check_shape_params(name, checks, kwargs):
+    """Validates (check_shape) and normalises the shape-valued entries of kwargs in place."""
+    for k, lowest in checks.items():
+        v = kwargs.get(k)
+        if v is not None:
+            kwargs[k] = check_shape(v, "%s: attribute '%s'" % (name, k), lowest)
+
+
+def _not_an_array(name, values):
+    bad = next((v for v in values if not isinstance(v, _NDArray)), None)
+    return MXNetTypeError("%s: inputs must be NDArrays, got %s %r" % (name, type(bad).__name__, bad))
 
 
 def list_names(fn):
@@ -92,14 +117,20 @@ def invoke(name, inputs, params, out=None):
     if params:
         params = {k: v for k, v in params.items() if v is not None or k == "axis"}
         keys, vals = c_params(params)
-    ins = (_handle * len(inputs))(*[a.handle for a in inputs])
+    try:
+        ins = (_handle * len(inputs))(*[a.handle for a in inputs])
+    except AttributeError:
+        raise _not_an_array(name, inputs) from None
     n_out = ctypes.c_int32(0)
     outs = ctypes.POINTER(_handle)()
     given = None
     if out is not None:
         given = out if isinstance(out, (list, tuple)) else [out]
         n_out = ctypes.c_int32(len(given))
-        arr = c_array(_handle, [o.handle for o in given])
+        try:
+            arr = c_array(_handle, [o.handle for o in given])
+        except AttributeError:
+            raise _not_an_array(name + " (out=)", given) from None
         outs = ctypes.cast(arr, ctypes.POINTER(_handle))
     check_call(LIB.mx_imperative_invoke(c_name, len(inputs), ins, ctypes.byref(n_out), ctypes.byref(outs),
                                         len(params) if params else 0, keys, vals))
@@ -113,6 +144,7 @@ def _make(name, info):
     inputs = info["inputs"]
     param_names = {p[0] for p in info["params"]}
     variadic = "num_args" in param_names
+    shapes = shape_params(name, info["params"])
 
     def op(*args, out=None, name=None, **kwargs):
         arrays = list(args)
@@ -124,6 +156,8 @@ def _make(name, info):
         for k, v in list(kwargs.items()):
             if isinstance(v, _NDArray):
                 raise TypeError("%s: unknown input %r (inputs: %s)" % (op.__name__, k, ", ".join(inputs)))
+        if shapes:
+            check_shape_params(op.__name__, shapes, kwargs)
         return invoke(op.__name__, arrays, kwargs, out)
 
     op.__name__ = name

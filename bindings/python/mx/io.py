@@ -6,7 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import _ops
-from .base import LIB, check_call, c_str
+from .base import LIB, check_call, check_shape, c_str
 from .ndarray import NDArray, array
 
 _handle = ctypes.c_void_p
@@ -16,7 +16,7 @@ class DataDesc(namedtuple("DataDesc", ["name", "shape"])):
     """A named input's shape, dtype and layout, as Module.bind takes them."""
 
     def __new__(cls, name, shape, dtype=np.float32, layout="NCHW"):
-        desc = super().__new__(cls, name, tuple(shape))
+        desc = super().__new__(cls, name, check_shape(shape, "DataDesc '%s'" % name))
         desc.dtype = dtype
         desc.layout = layout
         return desc
@@ -224,9 +224,11 @@ def _make_iter(name):
     check_call(LIB.mx_dataiter_get_info(c_str(name), ctypes.byref(info)))
     params = [(info.param_names[i].decode(), info.param_types[i].decode(), info.param_defaults[i].decode(),
                info.param_docs[i].decode()) for i in range(info.num_params)]
+    shapes = _ops.shape_params(name, params)
 
     def create(data_name="data", label_name="softmax_label", **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        _ops.check_shape_params(name, shapes, kwargs)
         out = _handle()
         keys, vals = _ops.c_params(kwargs)
         check_call(LIB.mx_dataiter_create(c_str(name), ctypes.c_uint32(len(kwargs)), keys, vals, ctypes.byref(out)))

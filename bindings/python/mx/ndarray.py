@@ -1,12 +1,13 @@
 """mx.nd: asynchronous n-d arrays over the C API, with every registered op generated at import."""
 import builtins
 import ctypes
+import math
 import numbers
 
 import numpy as np
 
-from . import _ops, dlpack
-from .base import LIB, check_call, c_array, c_str
+from . import _ops, autograd, dlpack
+from .base import LIB, MXNetTypeError, MXNetValueError, check_call, check_shape, c_array, c_str
 from .context import Context, current_context, from_typeid
 
 _handle = ctypes.c_void_p
@@ -40,7 +41,8 @@ class NDArray:
         self._shape = None  # an array's shape never changes: asked once, then cached
 
     def __del__(self):
-        if self.handle is not None and LIB is not None:
+        # getattr: an object whose unpickling failed never got a handle
+        if getattr(self, "handle", None) is not None and LIB is not None:
             LIB.mx_ndarray_free(self.handle)
             self.handle = None
 
@@ -84,7 +86,19 @@ class NDArray:
     ctx = context
 
     def __len__(self):
-        return self.shape[0]
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d array")
+        return shape[0]
+
+    def __bool__(self):
+        # As MXNet: empty is False, one element is its value, more is ambiguous.
+        n = self.size
+        if n == 0:
+            return False
+        if n == 1:
+            return bool(self.asscalar())
+        raise ValueError("The truth value of an NDArray with multiple elements is ambiguous.")
 
     def __repr__(self):
         return "\n%s\n<NDArray %s @%s>" % (self.asnumpy(), "x".join(str(d) for d in self.shape), self.context)
@@ -115,9 +129,14 @@ class NDArray:
         check_call(LIB.mx_ndarray_wait_to_read(self.handle))
 
     def _sync_copyfrom(self, source):
-        src = np.ascontiguousarray(source, dtype=_DTYPE_NP.get(self._dtype_flag, np.float32))
+        # np.asarray keeps a 0-d source 0-d (np.ascontiguousarray would make it 1-d)
+        src = np.asarray(source, dtype=_DTYPE_NP.get(self._dtype_flag, np.float32), order="C")
         if src.shape != self.shape:
-            src = np.broadcast_to(src, self.shape).copy()
+            try:
+                src = np.broadcast_to(src, self.shape).copy()
+            except ValueError:
+                raise MXNetValueError("cannot assign a value of shape %s to an array of shape %s"
+                                      % (src.shape, self.shape)) from None
         check_call(LIB.mx_ndarray_copy_from_host(self.handle, src.ctypes.data_as(ctypes.c_void_p),
                                                  ctypes.c_size_t(src.nbytes)))
 
@@ -139,10 +158,14 @@ class NDArray:
         return _ops.invoke("Cast", [self], {"dtype": np.dtype(dtype).name if dtype != "bfloat16" else dtype})
 
     def reshape(self, *shape, **kwargs):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = kwargs.get("shape", shape)
-        return _ops.invoke("Reshape", [self], {"shape": tuple(shape)})
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = shape[0]
+        shape = check_shape(kwargs.pop("shape", shape), "NDArray.reshape", min_dim=-4)
+        reverse = kwargs.pop("reverse", None)
+        if kwargs:
+            raise TypeError("NDArray.reshape: unknown keyword arguments %s (accepted: shape, reverse)"
+                            % ", ".join(kwargs))
+        return _ops.invoke("Reshape", [self], {"shape": shape, "reverse": reverse})
 
     # ---- pickling (values, dtype and device) and DLPack
     def __getstate__(self):
@@ -175,7 +198,6 @@ class NDArray:
 
     # ---- autograd
     def attach_grad(self, grad_req="write"):
-        from . import autograd
         grad = zeros(self.shape, ctx=self.context, dtype=self.dtype)
         autograd.mark_variables([self], [grad], grad_req)
 
@@ -186,59 +208,157 @@ class NDArray:
         return NDArray(out) if out.value else None
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
-        from . import autograd
         autograd.backward([self], None if out_grad is None else [out_grad], retain_graph, train_mode)
 
     def detach(self):
         return _ops.invoke("BlockGrad", [self], {})
 
     # ---- indexing
-    def _basic_key(self, key):
+    # As MXNet 1.9.1: a basic key (integers and slices) whose elements are contiguous in memory gives
+    # a view sharing this array's storage (x[1:3], x[2], x[1, 0:2]); any other key gives a copy (the
+    # `slice` op). Under autograd.record() every key gives the recorded `slice` op instead, since a
+    # view made through the C API is not on the tape and the gradient would silently stop there.
+    def _parse_key(self, key):
+        """(ranges, int_axes) of a basic key: (start, stop, step) per axis after numpy's clamping,
+        and the axes given by an integer; None for a key basic indexing does not take."""
         if not isinstance(key, tuple):
             key = (key,)
         shape = self.shape
-        begin, end, step, squeeze = [], [], [], []
+        if len(key) > len(shape):
+            raise IndexError("too many indices (%d) for an array with %d dimensions" % (len(key), len(shape)))
+        ranges, int_axes = [], []
         for axis, k in enumerate(key):
+            n = shape[axis]
             if isinstance(k, numbers.Integral):
-                k = int(k) + (shape[axis] if k < 0 else 0)
-                if not 0 <= k < shape[axis]:
-                    raise IndexError("index %d is out of bounds for axis %d of size %d" % (k, axis, shape[axis]))
-                begin.append(k), end.append(k + 1), step.append(1), squeeze.append(axis)
+                i = int(k) + (n if k < 0 else 0)
+                if not 0 <= i < n:
+                    raise IndexError("index %d is out of bounds for axis %d with size %d" % (k, axis, n))
+                ranges.append((i, i + 1, 1))
+                int_axes.append(axis)
             elif isinstance(k, builtins.slice):
-                begin.append(k.start), end.append(k.stop), step.append(k.step)
+                ranges.append(k.indices(n))  # ValueError for step 0, TypeError for non-integer bounds
             else:
                 return None
-        return begin, end, step, squeeze
+        ranges.extend((0, n, 1) for n in shape[len(key):])
+        return ranges, int_axes
+
+    @staticmethod
+    def _flat_range(ranges, shape):
+        """[begin, end) of a non-empty selection in the flattened array if it is contiguous there
+        (MXNet's rule: right of an axis that selects part of its length, every axis selects one
+        element), else None."""
+        first = last = 0  # flat indices of the first and last elements selected
+        stride = 1
+        partial = False
+        for (start, stop, step), n in zip(reversed(ranges), reversed(shape)):
+            count = len(builtins.range(start, stop, step))
+            if count == 0 or count > 1 and (step != 1 or partial):
+                return None
+            partial = partial or count < n
+            first += start * stride
+            last += (start + (count - 1) * step) * stride
+            stride *= n
+        return first, last + 1
+
+    def _view_handle(self, fn, *args):
+        out = _handle()
+        check_call(fn(self.handle, *args, ctypes.byref(out)))
+        return NDArray(out, self.writable)
+
+    def _view_reshape(self, shape):
+        return self._view_handle(LIB.mx_ndarray_reshape, c_array(ctypes.c_int64, shape), ctypes.c_int32(len(shape)))
+
+    def _view_rows(self, begin, end):
+        return self._view_handle(LIB.mx_ndarray_slice, ctypes.c_int64(begin), ctypes.c_int64(end))
+
+    def _basic_view(self, parsed):
+        """The view for a parsed basic key, or None where the key needs a copy (or recording is on)."""
+        ranges, int_axes = parsed
+        shape = self.shape
+        flat = self._flat_range(ranges, shape)
+        if flat is None:
+            return None
+        if autograd.is_recording():
+            return None
+        out_shape = tuple(len(builtins.range(*r)) for axis, r in enumerate(ranges) if axis not in int_axes) or (1,)
+        begin, end = flat
+        row = math.prod(shape[1:]) if shape else 0
+        if row and begin % row == 0 and end % row == 0:  # whole rows: one slice along axis 0
+            view = self._view_rows(begin // row, end // row)
+            view_shape = (end // row - begin // row,) + shape[1:]
+        else:
+            view = self._view_reshape((-1,))._view_rows(begin, end)
+            view_shape = (end - begin,)
+        return view if view_shape == out_shape else view._view_reshape(out_shape)
 
     def __getitem__(self, key):
         if isinstance(key, NDArray):
             return _ops.invoke("take", [self, key], {})
-        parsed = self._basic_key(key)
+        parsed = self._parse_key(key)
         if parsed is None:
-            raise TypeError("mx: unsupported index %r" % (key,))
-        begin, end, step, squeeze = parsed
+            raise TypeError("mx: unsupported index %r (integers, slices, a tuple of them, or an NDArray)" % (key,))
+        view = self._basic_view(parsed)
+        if view is not None:
+            return view
+        # The slice op gets numpy's clamped bounds, so bounds and steps beyond int64 (x[-2**70:],
+        # x[::2**70]) mean what they mean in numpy instead of failing the op's int64 parsing.
+        int64_max = (1 << 63) - 1
+        begin, end, step = [], [], []
+        for start, stop, stride in parsed[0]:
+            count = len(builtins.range(start, stop, stride))
+            if count == 0:
+                begin.append(0), end.append(0), step.append(1)
+                continue
+            last = start + (count - 1) * stride  # the last index taken; the end is one step past it
+            begin.append(start)
+            end.append(last + 1 if stride > 0 else (last - 1 if last > 0 else None))
+            step.append(builtins.max(-int64_max, builtins.min(int64_max, stride)))
         out = _ops.invoke("slice", [self], {"begin": tuple(begin), "end": tuple(end), "step": tuple(step)})
-        if squeeze:
-            shape = [d for i, d in enumerate(out.shape) if i not in squeeze]
-            out = out.reshape(tuple(shape) if shape else (1,)) if shape or self.ndim > 1 else out
+        int_axes = parsed[1]
+        if int_axes:
+            shape = tuple(d for i, d in enumerate(out.shape) if i not in int_axes) or (1,)
+            # Reshape's code 0 copies a dimension, so a zero-size result takes a plain view reshape
+            # (nothing there for a gradient to flow through).
+            out = out._view_reshape(shape) if 0 in shape else out.reshape(shape)
         return out
 
     def __setitem__(self, key, value):
         if not self.writable:
             raise ValueError("the array is read-only")
-        if isinstance(key, builtins.slice) and key == builtins.slice(None):
-            if isinstance(value, NDArray):
-                if value.shape != self.shape:
-                    value = _ops.invoke("broadcast_to", [value], {"shape": self.shape})
-                if value.handle != self.handle:
-                    value.copyto(self)
-            else:
-                self._sync_copyfrom(np.asarray(value))
+        if isinstance(key, builtins.slice) and key == builtins.slice(None) or key is Ellipsis:
+            self._assign(value)
+            return
+        parsed = None if isinstance(key, NDArray) else self._parse_key(key)
+        view = self._basic_view(parsed) if parsed is not None else None
+        if view is not None:
+            view._assign(value)
             return
         # General case through numpy: read, assign, write back (synchronous, like MXNet's slow path).
         host = self.asnumpy()
         host[key] = value.asnumpy() if isinstance(value, NDArray) else value
         self._sync_copyfrom(host)
+
+    def _assign(self, value):
+        """self[:] = value, broadcasting value (an NDArray, a number or anything numpy takes)."""
+        if not isinstance(value, NDArray):
+            self._sync_copyfrom(value)
+            return
+        if value.handle.value == self.handle.value:
+            return
+        if value._dtype_flag != self._dtype_flag:
+            value = value.astype(_DTYPE_NAME[self._dtype_flag])
+        if value.shape != self.shape:
+            value = value._broadcast_to(self)
+        value.copyto(self)
+
+    def _broadcast_to(self, like):
+        """This array broadcast to like's shape (numpy's rules), or MXNetValueError naming both."""
+        shape, target = self.shape, like.shape
+        if len(shape) > len(target) or builtins.any(d not in (1, t) for d, t in zip(shape[::-1], target[::-1])):
+            raise MXNetValueError("cannot broadcast a value of shape %s to an array of shape %s" % (shape, target))
+        padded = (1,) * (len(target) - len(shape)) + shape
+        src = self._view_reshape(padded) if padded != shape else self
+        return _ops.invoke("broadcast_like", [src, like], {})
 
     # ---- arithmetic
     def _binary(self, other, op, scalar_op, reverse=False):
@@ -308,12 +428,10 @@ class NDArray:
 
 # ---------------------------------------------------------------- creation
 
-def empty(shape, ctx=None, dtype="float32"):
-    if isinstance(shape, numbers.Integral):
-        shape = (shape,)
+def empty(shape, ctx=None, dtype="float32", _what="mx.nd.empty"):
+    shape = check_shape(shape, _what)
     ctx = Context(ctx) if ctx is not None else current_context()
     out = _handle()
-    shape = tuple(int(d) for d in shape)
     check_call(LIB.mx_ndarray_create(c_array(ctypes.c_int64, shape), ctypes.c_int32(len(shape)),
                                      ctypes.c_int32(_mx_dtype(dtype)), ctypes.c_int32(ctx.device_typeid),
                                      ctypes.c_int32(ctx.device_id), ctypes.byref(out)))
@@ -324,30 +442,34 @@ def array(source, ctx=None, dtype=None):
     if isinstance(source, NDArray):
         out = source.copyto(ctx or source.context)
         return out if dtype is None else out.astype(dtype)
-    src = np.asarray(source)
+    src = np.asarray(source)  # ragged or too deeply nested lists: numpy's ValueError
+    if src.dtype.kind not in "biuf":
+        raise MXNetTypeError("mx.nd.array: cannot make an array of numbers from %s elements (dtype %s)"
+                             % (type(src.flat[0]).__name__ if src.size else "no", src.dtype))
     if dtype is None:
         dtype = src.dtype if src.dtype in _DTYPE_MX and src.dtype != np.float64 else np.float32
         if not isinstance(source, np.ndarray) and src.dtype.kind in "iu":
             dtype = np.float32  # MXNet: python lists become float32
-    out = empty(src.shape, ctx, dtype)
+    out = empty(src.shape, ctx, dtype, "mx.nd.array")
     out._sync_copyfrom(src)
     return out
 
 
 def zeros(shape, ctx=None, dtype="float32", **kwargs):
-    out = empty(shape, ctx, dtype)
+    out = empty(shape, ctx, dtype, "mx.nd.zeros")
     _ops.invoke("zeros_like", [out], {}, out=out)
     return out
 
 
 def ones(shape, ctx=None, dtype="float32", **kwargs):
-    out = empty(shape, ctx, dtype)
+    out = empty(shape, ctx, dtype, "mx.nd.ones")
     _ops.invoke("ones_like", [out], {}, out=out)
     return out
 
 
 def full(shape, val, ctx=None, dtype="float32"):
-    out = zeros(shape, ctx, dtype)
+    out = empty(shape, ctx, dtype, "mx.nd.full")
+    _ops.invoke("zeros_like", [out], {}, out=out)
     return _ops.invoke("_plus_scalar", [out], {"scalar": float(val)}, out=out)
 
 
@@ -380,8 +502,11 @@ def save(fname, data):
         data = [data]
     keys = None
     if isinstance(data, dict):
-        keys = c_array(ctypes.c_char_p, [c_str(k) for k in data.keys()])
+        keys = c_array(ctypes.c_char_p, [c_str(k) for k in data.keys()])  # refuses non-strings and NULs
         data = list(data.values())
+    for a in data:
+        if not isinstance(a, NDArray):
+            raise MXNetTypeError("mx.nd.save: %s is not an NDArray" % type(a).__name__)
     handles = c_array(_handle, [a.handle for a in data])
     check_call(LIB.mx_ndarray_save(c_str(fname), ctypes.c_uint32(len(data)), handles, keys))
 

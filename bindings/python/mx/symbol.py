@@ -4,7 +4,7 @@ import ctypes
 import numpy as np
 
 from . import _ops
-from .base import LIB, check_call, c_array, c_str
+from .base import LIB, check_call, check_shape, c_array, c_str
 from .context import Context, current_context
 from .ndarray import NDArray, _mx_dtype, _DTYPE_NP
 
@@ -19,10 +19,11 @@ def _names(fn, handle):
     return [out[i].decode() for i in range(n.value)]
 
 
-def _flat_shapes(shapes):
+def _flat_shapes(shapes, fn):
     keys = list(shapes)
-    ndims = [len(shapes[k]) for k in keys]
-    dims = [int(d) for k in keys for d in shapes[k]]
+    shapes = [check_shape(shapes[k], "%s: argument '%s'" % (fn, k)) for k in keys]
+    ndims = [len(s) for s in shapes]
+    dims = [d for s in shapes for d in s]
     return (len(keys), c_array(ctypes.c_char_p, [c_str(k) for k in keys]), c_array(ctypes.c_uint32, ndims),
             c_array(ctypes.c_int64, dims))
 
@@ -145,7 +146,7 @@ class Symbol:
             for name, s in zip(self.list_arguments(), args):
                 if s is not None:
                     shapes[name] = s
-        n, keys, ndims, dims = _flat_shapes(shapes)
+        n, keys, ndims, dims = _flat_shapes(shapes, "infer_shape_partial" if partial else "infer_shape")
         groups = [[ctypes.c_uint32(), ctypes.POINTER(ctypes.c_int32)(),
                    ctypes.POINTER(ctypes.POINTER(ctypes.c_int64))()] for _ in range(3)]
         complete = ctypes.c_int32()
@@ -192,7 +193,7 @@ class Symbol:
     # ---- binding
     def simple_bind(self, ctx=None, grad_req="write", type_dict=None, **shapes):
         ctx = Context(ctx) if ctx is not None else current_context()
-        n, keys, ndims, dims = _flat_shapes(shapes)
+        n, keys, ndims, dims = _flat_shapes(shapes, "simple_bind")
         type_dict = type_dict or {}
         tkeys = list(type_dict)
         reqs = grad_req if isinstance(grad_req, dict) else {}
@@ -277,7 +278,7 @@ class Executor:
                                             c_array(_handle, [g.handle if g is not None else None for g in grads])))
 
     def reshape(self, allow_up_sizing=False, **shapes):
-        n, keys, ndims, dims = _flat_shapes(shapes)
+        n, keys, ndims, dims = _flat_shapes(shapes, "Executor.reshape")
         out = _handle()
         check_call(LIB.mx_executor_reshape(self.handle, ctypes.c_uint32(n), keys, ndims, dims,
                                            ctypes.c_int32(int(allow_up_sizing)), ctypes.byref(out)))
@@ -298,12 +299,12 @@ class Executor:
 # ---------------------------------------------------------------- construction
 
 def Variable(name, attr=None, shape=None, dtype=None, lr_mult=None, wd_mult=None, **kwargs):
+    attrs = dict(attr or {})
+    if shape is not None:
+        attrs["__shape__"] = _ops.param_str(check_shape(shape, "Variable '%s'" % name))
     out = _handle()
     check_call(LIB.mx_symbol_create_variable(c_str(name), ctypes.byref(out)))
     s = Symbol(out)
-    attrs = dict(attr or {})
-    if shape is not None:
-        attrs["__shape__"] = _ops.param_str(tuple(shape))
     if dtype is not None:
         attrs["__dtype__"] = np.dtype(dtype).name
     if lr_mult is not None:
@@ -339,9 +340,12 @@ def load(fname):
 def _make(op_name, info):
     inputs = info["inputs"]
     variadic = "num_args" in {p[0] for p in info["params"]}
+    shapes = _ops.shape_params(op_name, info["params"])
 
     def op(*args, name=None, attr=None, **kwargs):
         syms = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], Symbol)}
+        if shapes:
+            _ops.check_shape_params(op_name, shapes, kwargs)
         if variadic and "num_args" not in kwargs:
             kwargs["num_args"] = len(args) + len(syms)
         h = _handle()
