@@ -66,6 +66,12 @@ std::string stem_name(const std::string& path) {
   return s;
 }
 
+std::string type_name(int32_t device_type) {
+  if (device_type == MX_DEVICE_CPU) return "cpu";
+  if (device_type == MX_DEVICE_GPU) return "gpu";
+  return str_cat("device type ", device_type);
+}
+
 bool is_backend_file(const fs::path& p) {
   const std::string f = p.filename().string();
   return f.rfind("libmx_backend_", 0) == 0 && p.extension() == ".so";
@@ -109,6 +115,17 @@ const Backend& Registry::load(const std::string& path_in) {
     backends_.push_back(std::move(rec));
     return *backends_.back();
   };
+  auto shadowed = [&](const Backend& by, const char* how) -> const Backend& {
+    b.shadowed_by = by.path;
+    if (!b.device_type) b.device_type = by.device_type;  // not opened: same file name, same plugin
+    return failed(MX_BACKEND_STEP_SHADOWED, str_cat("shadowed by ", by.path, ", which serves ", type_name(by.device_type), " (",
+                                         how, "; the first usable plugin in discovery order serves a device type)"));
+  };
+
+  // 0. a plugin of this file name already serves: this one is not opened
+  const std::string file_name = fs::path(path).filename().string();
+  for (auto& other : backends_)
+    if (other->usable() && fs::path(other->path).filename() == file_name) return shadowed(*other, "same file name");
 
   // 1. open
   std::shared_ptr<boost::dll::shared_library> lib;
@@ -178,8 +195,7 @@ const Backend& Registry::load(const std::string& path_in) {
   b.num_devices = n;
   if (n <= 0) return failed(MX_BACKEND_STEP_NO_DEVICE, reason && *reason ? reason : "the backend reports no device");
   for (auto& other : backends_)
-    if (other->usable() && other->device_type == b.device_type)
-      return failed(MX_BACKEND_STEP_INIT, str_cat("device type ", b.device_type, " is already served by ", other->path));
+    if (other->usable() && other->device_type == b.device_type) return shadowed(*other, "loaded earlier");
   backends_.push_back(std::move(rec));
   return *backends_.back();
 }
@@ -191,7 +207,6 @@ void Registry::discover() {
     discovered_ = true;
   }
   std::vector<std::string> files;
-  std::vector<std::string> seen_stems;
   auto add_dir = [&](const fs::path& dir) {
     std::error_code ec;
     std::vector<std::string> found;
@@ -216,12 +231,13 @@ void Registry::discover() {
   }
   if (*MX_BUILD_BACKEND_DIR) add_dir(MX_BUILD_BACKEND_DIR);
 
+  std::vector<const Backend*> warned;  // a directory can be both next to libmx.so and the build-time one
   for (const auto& f : files) {
-    // One plugin per name: the first place in discovery order wins.
-    const std::string stem = fs::path(f).filename().string();
-    if (std::find(seen_stems.begin(), seen_stems.end(), stem) != seen_stems.end()) continue;
     const Backend& b = load(f);
-    if (b.failed_step != MX_BACKEND_STEP_OPEN || fs::exists(f)) seen_stems.push_back(stem);
+    if (b.usable() || b.failed_step == MX_BACKEND_STEP_NO_DEVICE || !b.shadowed_by.empty()) continue;
+    if (std::find(warned.begin(), warned.end(), &b) != warned.end()) continue;
+    warned.push_back(&b);
+    host_log(MX_LOG_WARNING, b.name.c_str(), str_cat("plugin ", b.path, " not used: ", b.message).c_str());
   }
 }
 
@@ -244,7 +260,8 @@ const Backend& Registry::for_device(Device dev) {
   if (!b) {
     std::string why;
     for (const Backend* o : backends())
-      if (o->device_type == dev.type || (o->device_type == 0 && dev.type == MX_DEVICE_GPU && o->name == "cuda"))
+      if (o->device_type == dev.type ||
+          (o->device_type == 0 && (o->name == type_name(dev.type) || (dev.type == MX_DEVICE_GPU && o->name == "cuda"))))
         why = str_cat(" (", o->path, ": ", o->message, ")");
     fail(MX_ERR_NOT_FOUND, "no backend serves device ", dev.str(), why.empty() ? " (no plugin for it was found)" : why);
   }

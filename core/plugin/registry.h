@@ -4,6 +4,13 @@
 // A plugin that cannot be used is recorded with its file, the step that failed (open, symbol,
 // ABI version, init, no device) and the reason, and never stops the others from loading.
 // Nothing is unloaded at process exit.
+//
+// Which plugin serves a device type: the first one in discovery order that loads, initialises
+// and reports at least one device. A plugin that fails, or reports no device, never takes a
+// device type. A later usable plugin of a served type is recorded as shadowed by the serving
+// one; a file with the file name of a plugin already serving is recorded as shadowed without
+// being opened (its initialisation could be costly: a CUDA context). Every file tried is
+// recorded, so two files of one name in different directories are both reported.
 #pragma once
 
 #include <memory>
@@ -21,7 +28,8 @@ struct Backend {
   std::string path;
   std::string name;
   std::string version;
-  std::string message;  // failure or no-device reason
+  std::string message;  // failure, no-device or shadowing reason
+  std::string shadowed_by;  // path of the plugin serving this one's device type instead
   int32_t failed_step = MX_BACKEND_OK;
   int32_t device_type = 0;
   int32_t num_devices = 0;
@@ -34,11 +42,13 @@ struct Backend {
 class Registry {
  public:
   // Loads `path`; returns the backend record (check failed_step). Same file twice: the first.
+  // Loading after discovery follows the same rules: a type already served stays with its plugin.
   const Backend& load(const std::string& path);
-  // Runs discovery once: MX_BACKEND_PATH, the directory of libmx.so, the build-time directory.
+  // Runs discovery once: MX_BACKEND_PATH, the directory of libmx.so, the build-time directory;
+  // files in one directory in name order. Failures other than "no device" are logged as warnings.
   void discover();
   std::vector<const Backend*> backends();
-  // The usable backend serving a device type, or nullptr.
+  // The backend serving a device type (usable, so the first usable one in load order), or nullptr.
   const Backend* for_type(int32_t device_type);
   // The backend for dev; throws MX_ERR_NOT_FOUND naming the device if none is usable or the id
   // is out of range.

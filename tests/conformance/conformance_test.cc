@@ -1,5 +1,7 @@
 // Operator conformance: every case below runs on every loaded backend that has a kernel for it
-// (the CUDA backend joins as soon as it has devices and kernels — nothing here names a backend).
+// (the CUDA backend joins as soon as it has devices and kernels). A backend lacking a kernel that
+// the CPU backend has fails the suite unless the op is on its list in missing_kernels.h, and every
+// schema needs a case here or an entry in the dedicated-test tables (Coverage tests below).
 //  - forward, float32 and float64, against a naive float64 reference written in this file;
 //  - gradient, float64, against central finite differences of sum(w * op(x));
 //  - gradient of the gradient for ops whose derivative is smooth, against finite differences of
@@ -10,13 +12,19 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../unit/test_util.h"
 #include "harness.h"
+#include "missing_kernels.h"
 #include "mx/philox.h"
 
 namespace {
@@ -53,6 +61,22 @@ Case scalar_op(const char* op, double s, double (*f)(double, double), double lo 
                 for (size_t i = 0; i < y.size(); ++i) y[i] = f(in[0][i], s);
                 return y;
               }};
+}
+
+// Binary op on values drawn from {-1, 0, 1}.
+Case int_binary(const char* op, double (*f)(double, double), bool grad) {
+  Case c = binary(op, f, -1, 2);
+  for (InputSpec& s : c.inputs) s.integers = true;
+  c.grad = grad;
+  return c;
+}
+
+// Scalar op on values drawn from {-1, 0, 1} (the scalar ops on logical values have no gradient).
+Case int_scalar(const char* op, double s, double (*f)(double, double)) {
+  Case c = scalar_op(op, s, f, -1, 2);
+  c.inputs[0].integers = true;
+  c.grad = false;
+  return c;
 }
 
 Case dot_case(bool ta, bool tb) {
@@ -329,6 +353,19 @@ std::vector<Case> all_cases() {
       binary("_lesser_equal", [](double a, double b) { return double(a <= b); }),
       binary("_not_equal", [](double a, double b) { return double(a != b); }),
       binary("_logical_or", [](double a, double b) { return double(a != 0 || b != 0); }),
+      // comparisons and logical ops on small integers, so that ties and zeros occur (on random
+      // reals `==` is never true and logical ops never see a 0); ordered comparisons jump at
+      // ties, where finite differences lie, hence no gradient check for them
+      int_binary("_equal", [](double a, double b) { return double(a == b); }, true),
+      int_binary("_greater_equal", [](double a, double b) { return double(a >= b); }, false),
+      int_binary("_lesser", [](double a, double b) { return double(a < b); }, false),
+      int_binary("_logical_and", [](double a, double b) { return double(a != 0 && b != 0); }, true),
+      int_binary("_logical_xor", [](double a, double b) { return double((a != 0) != (b != 0)); }, true),
+      int_binary("_logical_or", [](double a, double b) { return double(a != 0 || b != 0); }, true),
+      int_scalar("_logical_or_scalar", 0, [](double x, double s) { return double(x != 0 || s != 0); }),
+      int_scalar("_logical_xor_scalar", 1, [](double x, double s) { return double((x != 0) != (s != 0)); }),
+      int_scalar("_logical_and_scalar", 1, [](double x, double s) { return double(x != 0 && s != 0); }),
+      Case{"_cast_like", {}, {{{3, 4}}, {{2, 2}}}, [](const std::vector<Vec>& in) { return in[0]; }, true, false, {1}},
       scalar_op("_mod_scalar", 0.75, [](double x, double s) {
         double r = std::fmod(x, s);
         return r != 0 && ((r < 0) != (s < 0)) ? r + s : r;
@@ -591,6 +628,15 @@ std::vector<Backend> usable_backends() {
   return out;
 }
 
+// The canonical name of an op or alias ("" if there is no such op).
+std::string canonical(const std::string& op) {
+  mx_op_info info;
+  std::memset(&info, 0, sizeof(info));
+  info.struct_size = sizeof(info);
+  if (mx_op_get_info(op.c_str(), &info) != 0) return "";
+  return info.name;
+}
+
 bool has_kernel(const std::string& op, const std::string& backend) {
   mx_op_info info;
   std::memset(&info, 0, sizeof(info));
@@ -747,7 +793,11 @@ TEST_P(Conformance, ForwardAndGradientOnEveryBackend) {
   int tested = 0;
   for (const Backend& b : usable_backends()) {
     if (!has_kernel(c.op, b.name)) {
-      std::printf("[ note ] %s: no kernel on backend %s\n", c.op.c_str(), b.name.c_str());
+      const auto lists = known_missing_kernels();
+      const auto it = lists.find(b.name);
+      const bool listed = it != lists.end() && it->second.count(canonical(c.op));
+      if (listed) std::printf("[ known  ] %s: no kernel on backend %s (listed in missing_kernels.h)\n", c.op.c_str(), b.name.c_str());
+      else ADD_FAILURE() << c.op << ": no kernel on backend " << b.name << ", and the op is not on its list in missing_kernels.h";
       continue;
     }
     ++tested;
@@ -855,6 +905,133 @@ INSTANTIATE_TEST_SUITE_P(Ops, Conformance, ::testing::ValuesIn(all_cases()),
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n;
                          });
+
+// ---------------------------------------------------------------- coverage of the schemas
+
+// Ops checked by a dedicated test instead of a conformance case, each with the test that checks
+// it: "<file under tests/>:<Suite>.<Name>". The coverage test below reads that file, finds the
+// test and requires the op's name (or an alias) in its body, so an entry cannot outlive its test.
+struct Dedicated {
+  const char* op;
+  const char* test;
+};
+const Dedicated kDedicated[] = {
+    {"BatchNorm", "conformance/conformance_test.cc:BatchNorm.TrainingStatisticsMovingUpdateInferenceAndGradients"},
+    {"Dropout", "conformance/conformance_test.cc:Dropout.FollowsTheTrainingFlagAndPhiloxAndBackpropagatesThroughItsMask"},
+    {"sgd_update", "conformance/conformance_test.cc:Optimizers.UpdatesMatchTheirFormulasAndMutateState"},
+    {"sgd_mom_update", "conformance/conformance_test.cc:Optimizers.UpdatesMatchTheirFormulasAndMutateState"},
+    {"adam_update", "conformance/conformance_test.cc:Optimizers.UpdatesMatchTheirFormulasAndMutateState"},
+    {"rmsprop_update", "conformance/conformance_test.cc:Optimizers.UpdatesMatchTheirFormulasAndMutateState"},
+    {"_zeros", "unit/ndarray_test.cc:Ops.FillOps"},
+    {"_ones", "unit/ndarray_test.cc:Ops.FillOps"},
+    {"_full", "unit/ndarray_test.cc:Ops.FillOps"},
+    {"_random_uniform", "unit/resource_test.cc:Random.MatchesPhiloxReferenceAndDistribution"},
+    {"_random_normal", "unit/resource_test.cc:Random.MatchesPhiloxReferenceAndDistribution"},
+};
+
+// Gradient-only ops (no user-facing forward use): each is exercised by the finite-difference
+// gradient check of the listed forward op's conformance case(s).
+struct GradientOf {
+  const char* op;
+  const char* forward;
+  const char* test;  // nullptr: the forward op's conformance cases check its gradient
+};
+const GradientOf kGradientOnly[] = {
+    {"_conv_backward_data", "Convolution", nullptr},
+    {"_conv_backward_weight", "Convolution", nullptr},
+    {"_pooling_backward", "Pooling", nullptr},
+    {"_slice_backward", "slice", nullptr},
+    {"_slice_axis_grad", "slice_axis", nullptr},
+    {"_take_grad", "take", nullptr},
+    {"_pick_grad", "pick", nullptr},
+    {"_backward_gather_nd", "gather_nd", nullptr},
+    {"_topk_backward", "topk", nullptr},
+    {"_softmax_output_grad", "SoftmaxOutput", "conformance/conformance_test.cc:SoftmaxOutput.GradientIsSoftmaxMinusOneHotScaled"},
+};
+
+// The source text of TEST(Suite, Name) (or TEST_F / TEST_P) in tests/<file>, up to the next
+// top-level test; "" if the file or the test is not there.
+std::string test_body(const std::string& file, const std::string& suite, const std::string& name) {
+  // __FILE__ is absolute, or relative to the build tree's root, which holds bin/<this test>.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path here = fs::path(__FILE__).is_absolute()
+                            ? fs::path(__FILE__)
+                            : fs::canonical("/proc/self/exe", ec).parent_path().parent_path() / __FILE__;
+  std::ifstream in(here.parent_path().parent_path() / file);
+  if (!in) return "";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  for (const char* macro : {"TEST(", "TEST_F(", "TEST_P("}) {
+    const size_t at = text.find(std::string(macro) + suite + ", " + name + ")");
+    if (at == std::string::npos) continue;
+    const size_t next = text.find("\nTEST", at + 1);
+    return text.substr(at, next == std::string::npos ? std::string::npos : next - at);
+  }
+  return "";
+}
+
+TEST(Coverage, EveryLoadedBackendHasTheCpuKernelsOrListsTheMissingOnes) {
+  for (const Backend& b : usable_backends()) {
+    if (b.name == "cpu") continue;  // the reference
+    const KernelGap gap = kernel_gap(b.name);
+    std::printf("[ known  ] backend %s: %zu kernel(s) of the CPU backend missing and listed in missing_kernels.h: %s\n",
+                b.name.c_str(), gap.listed.size(), join(gap.listed).c_str());
+    EXPECT_TRUE(gap.unlisted.empty()) << "backend " << b.name << " lacks kernels the CPU backend has, not on its list in "
+                                      << "missing_kernels.h: " << join(gap.unlisted);
+    EXPECT_TRUE(gap.stale.empty()) << "backend " << b.name << " has kernels for ops on its list in missing_kernels.h "
+                                   << "(remove them from the list): " << join(gap.stale);
+  }
+}
+
+TEST(Coverage, EverySchemaHasACaseOrANamedDedicatedTest) {
+  uint32_t n = 0;
+  const char** names = nullptr;
+  ASSERT_MX_OK(mx_op_list(&n, &names));
+  std::map<std::string, std::vector<std::string>> aliases;  // canonical -> every listed name
+  for (uint32_t i = 0; i < n; ++i) aliases[canonical(names[i])].push_back(names[i]);
+
+  std::set<std::string> with_case, with_gradient_check;
+  for (const Case& c : all_cases()) {
+    with_case.insert(canonical(c.op));
+    if (c.grad) with_gradient_check.insert(canonical(c.op));
+  }
+  std::set<std::string> covered;
+  std::string untested, bad_entries;
+  // "" if `test` exists and names `op` (or one of its aliases), else what is wrong.
+  auto check_test = [&](const std::string& test, const std::string& op) -> std::string {
+    const size_t colon = test.find(':'), dot = test.find('.', colon);
+    if (colon == std::string::npos || dot == std::string::npos) return "not <file>:<Suite>.<Name>";
+    const std::string body = test_body(test.substr(0, colon), test.substr(colon + 1, dot - colon - 1), test.substr(dot + 1));
+    if (body.empty()) return "no such test";
+    for (const std::string& a : aliases[op])
+      if (body.find("\"" + a + "\"") != std::string::npos) return "";
+    return "the test never names " + op;
+  };
+  for (const Dedicated& d : kDedicated) {
+    const std::string op = canonical(d.op);
+    const std::string why = op.empty() ? "no such op" : check_test(d.test, op);
+    if (why.empty()) covered.insert(op);
+    else bad_entries += std::string("\n  ") + d.op + " -> " + d.test + ": " + why;
+  }
+  for (const GradientOf& g : kGradientOnly) {
+    const std::string op = canonical(g.op), fwd = canonical(g.forward);
+    std::string why = op.empty() ? "no such op" : fwd.empty() ? "no such forward op" : "";
+    if (why.empty() && g.test) why = check_test(g.test, fwd);
+    else if (why.empty() && !with_gradient_check.count(fwd)) why = "no conformance case checks its gradient";
+    if (why.empty()) covered.insert(op);
+    else bad_entries += std::string("\n  ") + g.op + " -> gradient of " + g.forward + ": " + why;
+  }
+  int count = 0;
+  for (const auto& [op, names_of_op] : aliases)
+    if (!with_case.count(op) && !covered.count(op)) {
+      untested += " " + op;
+      ++count;
+    }
+  EXPECT_TRUE(bad_entries.empty()) << "entries of the dedicated-test tables that do not hold:" << bad_entries;
+  EXPECT_EQ(count, 0) << count << " op(s) with neither a conformance case nor a named dedicated test:" << untested;
+}
 
 // ---------------------------------------------------------------- autograd semantics
 

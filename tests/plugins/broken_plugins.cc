@@ -1,5 +1,6 @@
-// Deliberately broken backend plugins, one per failure the loader must report. Each is built
-// from this file with one BROKEN_* macro, against abi/ only.
+// Deliberately broken backend plugins, one per failure the loader must report, and a redundant
+// one (SECOND_CPU: a working CPU device without kernels, which must be reported as shadowed by the
+// real CPU backend). Each is built from this file with one macro, against abi/ only.
 #include <cstring>
 #include <stdexcept>
 
@@ -31,6 +32,9 @@ EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api*) {
 }
 
 #elif defined(BROKEN_NO_DEVICE)
+#ifndef NODEV_TYPE
+#define NODEV_TYPE kDLExtDev  // NODEV_TYPE=kDLCPU: a CPU plugin without a device must not take cpu
+#endif
 static int count(int32_t* n, const char** reason) {
   *n = 0;
   *reason = "simulated: no accelerator attached";
@@ -43,7 +47,32 @@ EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api* out) {
   out->abi_major = MX_BACKEND_ABI_MAJOR;
   out->abi_minor = MX_BACKEND_ABI_MINOR;
   out->name = "nodev";
-  out->device_type = kDLExtDev;
+  out->device_type = NODEV_TYPE;
+  out->version = "0.0.1";
+  out->device_count = count;
+  out->alloc = alloc;
+  out->free = release;
+  out->copy = copy;
+  return 0;
+}
+#elif defined(SECOND_CPU)
+#include <cstdlib>
+static int count(int32_t* n, const char** reason) {
+  *n = 1;
+  *reason = "";
+  return 0;
+}
+static int alloc(int32_t, uint64_t bytes, uint64_t align, void** out) {
+  *out = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+  return *out ? 0 : -1;
+}
+static void release(int32_t, void* p) { std::free(p); }
+static int copy(const DLTensor*, DLTensor*, mx_stream_t) { return -1; }
+EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api* out) {
+  out->abi_major = MX_BACKEND_ABI_MAJOR;
+  out->abi_minor = MX_BACKEND_ABI_MINOR;
+  out->name = "cpu2";
+  out->device_type = kDLCPU;
   out->version = "0.0.1";
   out->device_count = count;
   out->alloc = alloc;

@@ -1,4 +1,5 @@
-/* mx-info: what this mx sees — version, backends (with why a backend failed), devices, ops. */
+/* mx-info: what this mx sees — version, backends in discovery order (with why one failed or was
+ * skipped), which plugin serves each device type, devices, ops. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,8 +13,28 @@ static const char* step_name(int32_t step) {
     case MX_BACKEND_STEP_ABI_VERSION: return "ABI version";
     case MX_BACKEND_STEP_INIT: return "init";
     case MX_BACKEND_STEP_NO_DEVICE: return "no device";
+    case MX_BACKEND_STEP_SHADOWED: return "shadowed";
   }
   return "?";
+}
+
+/* Usable, but another plugin serves its device type (the message says "shadowed by <path>"). */
+static int is_shadowed(const mx_backend_info* info) { return info->failed_step == MX_BACKEND_STEP_SHADOWED; }
+
+/* Whether a backend record concerns device type `type`: it declared that type, or it never got
+ * far enough to declare one and is named after it. */
+static int concerns(const mx_backend_info* info, int32_t type) {
+  if (info->device_type) return info->device_type == type;
+  if (type == MX_DEVICE_CPU) return strcmp(info->name, "cpu") == 0;
+  return type == MX_DEVICE_GPU && (strcmp(info->name, "cuda") == 0 || strcmp(info->name, "gpu") == 0);
+}
+
+static mx_backend_info get_info(int32_t i) {
+  mx_backend_info info;
+  memset(&info, 0, sizeof(info));
+  info.struct_size = sizeof(info);
+  if (mx_backend_get_info(i, &info) != 0) info.name = NULL;
+  return info;
 }
 
 int main(int argc, char** argv) {
@@ -38,13 +59,13 @@ int main(int argc, char** argv) {
     printf("error: %s\n", mx_get_last_error());
     return 1;
   }
-  printf("backends: %d\n", n);
+  printf("backends: %d (in discovery order)\n", n);
   for (i = 0; i < n; ++i) {
-    mx_backend_info info;
-    memset(&info, 0, sizeof(info));
-    info.struct_size = sizeof(info);
-    if (mx_backend_get_info(i, &info) != 0) continue;
-    if (info.failed_step == MX_BACKEND_OK) {
+    mx_backend_info info = get_info(i);
+    if (!info.name) continue;
+    if (is_shadowed(&info)) {
+      printf("  %-6s %s  version %s, skipped: %s\n", info.name, info.path, info.version, info.message);
+    } else if (info.failed_step == MX_BACKEND_OK) {
       printf("  %-6s %s  version %s, %d device(s)\n", info.name, info.path, info.version, info.num_devices);
       for (d = 0; d < info.num_devices; ++d) {
         mx_device_info dev;
@@ -60,6 +81,26 @@ int main(int argc, char** argv) {
     } else {
       printf("  %-6s %s  FAILED at step '%s': %s\n", info.name, info.path, step_name(info.failed_step),
              info.message);
+    }
+  }
+  printf("devices:\n");
+  for (d = MX_DEVICE_CPU; d <= MX_DEVICE_GPU; ++d) {
+    const char* type = d == MX_DEVICE_CPU ? "cpu" : "gpu";
+    int served = 0, skipped = 0;
+    for (i = 0; i < n; ++i) {
+      mx_backend_info info = get_info(i);
+      if (info.name && info.failed_step == MX_BACKEND_OK && info.device_type == d) {
+        printf("  %s: served by %s (%s, %d device(s))\n", type, info.path, info.name, info.num_devices);
+        served = 1;
+      }
+    }
+    if (!served) printf("  %s: no plugin serves it\n", type);
+    for (i = 0; i < n; ++i) {
+      mx_backend_info info = get_info(i);
+      if (!info.name || info.failed_step == MX_BACKEND_OK || !concerns(&info, d)) continue;
+      if (!skipped++) printf("    not used for %s:\n", type);
+      if (is_shadowed(&info)) printf("      %s: %s\n", info.path, info.message);
+      else printf("      %s: failed at step '%s'\n", info.path, step_name(info.failed_step));
     }
   }
   if (mx_op_list(&nops, &ops) == 0) {
