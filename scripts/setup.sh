@@ -8,7 +8,7 @@ packages=(
   libopenblas-dev libboost-dev libdlpack-dev zlib1g-dev
   nlohmann-json3-dev dataset-fashion-mnist libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  abigail-tools binutils
+  abigail-tools binutils ccache
   python3-numpy python3-pytest python3-venv python3-pip python3-matplotlib python3-pil
 )
 

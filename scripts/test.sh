@@ -20,9 +20,9 @@ for preset in $presets; do
     start=$(date +%s)
     cmake --preset fuzz >/dev/null
     cmake --build --preset fuzz -j "$jobs"
-    for target in idx csv recordio symbol_json; do
+    for target in idx csv recordio symbol_json params dlpack; do
       corpus=$(mktemp -d)
-      cp tests/fuzz/corpus/$target/* "$corpus"/
+      if [ -d tests/fuzz/corpus/$target ]; then cp tests/fuzz/corpus/$target/* "$corpus"/; fi
       echo "=== fuzz_$target for ${MX_FUZZ_SECONDS:-20} s"
       log="$corpus.log"
       status=0
