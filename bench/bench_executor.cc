@@ -155,7 +155,7 @@ int main() {
               100.0 * double(st.planned_bytes) / double(st.unplanned_bytes), st.num_buffers, st.inplace_count,
               st.num_segments);
   std::printf(
-      "{\"bench\":\"executor\",\"lenet_step_ms_executor\":%.3f,\"lenet_step_ms_autograd\":%.3f,\"speedup\":%.3f,"
+      "JSON {\"bench\":\"executor\",\"lenet_step_ms_executor\":%.3f,\"lenet_step_ms_autograd\":%.3f,\"speedup\":%.3f,"
       "\"planned_bytes\":%llu,\"unplanned_bytes\":%llu,\"planned_ratio\":%.4f,\"inplace\":%u,\"segments\":%u}\n",
       ms_exec, ms_imp, ms_imp / ms_exec, (unsigned long long)st.planned_bytes, (unsigned long long)st.unplanned_bytes,
       double(st.planned_bytes) / double(st.unplanned_bytes), st.inplace_count, st.num_segments);
