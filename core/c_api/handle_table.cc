@@ -88,7 +88,10 @@ uintptr_t handle_add(Kind k, void* obj) {
   }
   Slot* s = slot_at(index);
   const uint32_t gen = s->tag.load(std::memory_order_relaxed) & kGenMask;
-  s->obj = obj;
+  // Fences before the object is stored: a lookup that reads this object then sees the tag that
+  // invalidated the slot's previous handle (handle_find).
+  std::atomic_thread_fence(std::memory_order_release);
+  s->obj.store(obj, std::memory_order_relaxed);
   const uint32_t tag = uint32_t(k) << 24 | gen;
   s->tag.store(tag, std::memory_order_release);
   ++t.live[uint32_t(k)];
@@ -100,9 +103,13 @@ void* handle_remove(uintptr_t h, Kind k, const char* fn) {
   std::lock_guard<std::mutex> lk(t.mu);
   void* obj = handle_get(h, k, fn);  // under the lock: of two racing frees, one fails cleanly
   Slot* s = slot_at(uint32_t(h));
-  s->tag.store(((s->tag.load(std::memory_order_relaxed) & kGenMask) + 1) & kGenMask, std::memory_order_release);
-  s->obj = nullptr;
-  t.free.push_back(uint32_t(h));
+  const uint32_t next_gen = ((s->tag.load(std::memory_order_relaxed) & kGenMask) + 1) & kGenMask;
+  s->tag.store(next_gen, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_release);
+  s->obj.store(nullptr, std::memory_order_relaxed);
+  // A generation that wrapped to 0 would let handles of the slot's first life match again: the
+  // slot is retired instead of reused.
+  if (next_gen != 0) t.free.push_back(uint32_t(h));
   --t.live[uint32_t(k)];
   return obj;
 }

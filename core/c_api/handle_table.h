@@ -5,11 +5,13 @@
 //
 // Handle value (64 bits): kind (8) | generation (24) | slot index (32). The slot keeps the kind
 // and generation of its live handle; freeing bumps the generation, so a stale copy of the handle
-// no longer matches. Freed slots are reused oldest first, so a slot's 24-bit generation wraps
-// only after 2^24 reuses of that one slot.
+// no longer matches. Freed slots are reused oldest first, and a slot whose 24-bit generation
+// would wrap is retired (16 bytes per 2^24 frees of it), so a stale handle never matches again.
 //
-// Thread safety: issuing and freeing take a mutex; lookups take none. Freeing a handle while
-// another thread is still inside a call that uses it is the caller's race, as with any free.
+// Thread safety: issuing and freeing take a mutex; lookups take none (a seqlock-style read: the
+// tag, the object, the tag again), so a lookup racing a free and a reissue of the slot returns
+// nothing rather than another object. Freeing a handle while another thread is still inside a
+// call that uses it is the caller's race, as with any free.
 #pragma once
 
 #include <atomic>
@@ -37,7 +39,7 @@ namespace handle_detail {
 
 struct Slot {
   std::atomic<uint32_t> tag{0};  // kind << 24 | generation; kind 0 while free
-  void* obj = nullptr;
+  std::atomic<void*> obj{nullptr};
 };
 
 // Slots live in segments of 4096 (64 KiB) that are never moved or freed, so a lookup takes no
@@ -65,7 +67,10 @@ inline void* handle_find(uintptr_t h, Kind k) {
   const uint32_t tag = uint32_t(h >> 32);
   if ((tag >> 24) != uint32_t(k)) return nullptr;
   handle_detail::Slot* s = handle_detail::slot_at(uint32_t(h));
-  return s && s->tag.load(std::memory_order_acquire) == tag ? s->obj : nullptr;
+  if (!s || s->tag.load(std::memory_order_acquire) != tag) return nullptr;
+  void* obj = s->obj.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);  // obj is read before the tag is read again
+  return s->tag.load(std::memory_order_relaxed) == tag ? obj : nullptr;
 }
 
 // The object behind handle h of kind k; throws MX_ERR_INVALID_HANDLE naming fn and the handle
