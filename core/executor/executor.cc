@@ -70,11 +70,30 @@ void check_bound_aliasing(const std::vector<std::string>& arg_names, const std::
            : b.kind == kGrad ? "the gradient of argument '" + arg_names[b.i] + "'"
                              : "auxiliary state '" + aux_names[b.i] + "'";
   };
-  for (size_t j = args.size(); j < bound.size(); ++j)  // each written array against every other
-    for (size_t k = 0; k < j; ++k)
-      if (arrays_overlap(*bound[j].a, *bound[k].a))
-        fail(MX_ERR_INVALID_ARGUMENT, "bind: ", desc(bound[j]), " overlaps ", desc(bound[k]),
-             " (they share memory); gradients and auxiliary states need memory of their own");
+  auto overlap = [&](const Bound& a, const Bound& b) {
+    fail(MX_ERR_INVALID_ARGUMENT, "bind: ", desc(a), " overlaps ", desc(b),
+         " (they share memory); gradients and auxiliary states need memory of their own");
+  };
+  // One sweep over the byte ranges sorted by (storage, start), not every pair: a graph may bind
+  // a million arrays. Within one storage, a range that starts before the furthest end seen so far
+  // overlaps the range that reached that end; only pairs with a written array are errors.
+  std::erase_if(bound, [](const Bound& b) { return b.a->nbytes() == 0; });  // empty: overlaps nothing
+  std::sort(bound.begin(), bound.end(), [](const Bound& x, const Bound& y) {
+    const Chunk *cx = x.a->chunk().get(), *cy = y.a->chunk().get();
+    return cx != cy ? std::less<const Chunk*>()(cx, cy) : x.a->byte_offset() < y.a->byte_offset();
+  });
+  const Bound* furthest = nullptr;          // of every range so far in this storage
+  const Bound* furthest_written = nullptr;  // of the written ones
+  auto end_of = [](const Bound* b) { return b->a->byte_offset() + b->a->nbytes(); };
+  for (const Bound& b : bound) {
+    if (furthest && furthest->a->chunk() != b.a->chunk()) furthest = furthest_written = nullptr;
+    const uint64_t start = b.a->byte_offset();
+    const bool written = b.kind != kArg;
+    if (written && furthest && start < end_of(furthest)) overlap(b, *furthest);
+    if (!written && furthest_written && start < end_of(furthest_written)) overlap(*furthest_written, b);
+    if (!furthest || end_of(&b) > end_of(furthest)) furthest = &b;
+    if (written && (!furthest_written || end_of(&b) > end_of(furthest_written))) furthest_written = &b;
+  }
 }
 
 }  // namespace

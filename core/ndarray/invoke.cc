@@ -177,8 +177,8 @@ bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_B
 
 inline bool overlaps(const NDArray& a, const NDArray& b) {
   if (a.chunk() != b.chunk()) return false;  // views share their base's chunk
-  const uint64_t a0 = a.byte_offset(), b0 = b.byte_offset();
-  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();  // empty ranges overlap nothing
+  const uint64_t a0 = a.byte_offset(), b0 = b.byte_offset(), an = a.nbytes(), bn = b.nbytes();
+  return an != 0 && bn != 0 && a0 < b0 + bn && b0 < a0 + an;  // empty ranges overlap nothing
 }
 
 // The exact alias a kernel can be trusted with: the same bytes read and written as one dtype,
@@ -217,6 +217,24 @@ Aliasing find_aliasing(const op::OpSchema& op, std::span<const NDArray* const> i
     }
   }
   return r;
+}
+
+// An input the op updates in place (optimizer state) is written while the kernel still reads the
+// other arrays: it must share no byte with another input or with an output.
+void check_mutated_inputs(const op::OpSchema& op, std::span<const NDArray* const> inputs,
+                          std::span<const NDArray> outputs) {
+  auto name = [&](size_t i) { return i < op.inputs.size() ? "'" + op.inputs[i] + "'" : std::to_string(i); };
+  for (size_t m : op.mutated_inputs) {
+    if (m >= inputs.size()) continue;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (i != m && overlaps(*inputs[i], *inputs[m]))
+        fail(MX_ERR_INVALID_ARGUMENT, op.name, ": input ", name(m), " (updated in place) overlaps input ", name(i),
+             " (they share memory)");
+    for (size_t k = 0; k < outputs.size(); ++k)
+      if (overlaps(outputs[k], *inputs[m]))
+        fail(MX_ERR_INVALID_ARGUMENT, op.name, ": input ", name(m), " (updated in place) overlaps output ", k,
+             " (they share memory)");
+  }
 }
 
 // Records the op when an output overwrites an input. The tape keeps the inputs' values for the
@@ -285,8 +303,6 @@ void run_promoted(const op::OpSchema& op, const op::Attrs& attrs, std::span<cons
 }  // namespace
 
 size_t kernel_cache_size() { return cache().size(); }
-
-bool arrays_overlap(const NDArray& a, const NDArray& b) { return overlaps(a, b); }
 
 bool needs_promotion(const op::OpSchema& op, std::span<const int32_t> dtypes) {
   bool promote = false;
@@ -363,6 +379,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   }
   // Aliasing: only arrays the caller passed can overlap an input; fresh ones cost nothing here.
   const Aliasing alias = provided ? find_aliasing(op, inputs, outputs) : Aliasing{};
+  if (!op.mutated_inputs.empty()) check_mutated_inputs(op, inputs, outputs);
   if (alias.any) record_aliased(op, attrs, inputs, outputs);
   else autograd::record(op, attrs, inputs, outputs);  // the tape holds the caller's outputs
   bool empty = false;

@@ -18,10 +18,6 @@ namespace mx {
 void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs);
 
-// Whether two arrays share bytes (same storage chunk, overlapping byte ranges; empty arrays share
-// nothing). Arrays over different chunks never overlap, so this is one pointer compare for them.
-bool arrays_overlap(const NDArray& a, const NDArray& b);
-
 // Whether an op with these input dtypes runs through float32 copies (16-bit floats into an op
 // whose kernels compute in float32 / float64); a dtype it cannot take at all is MX_ERR_UNSUPPORTED
 // naming the op and the input.

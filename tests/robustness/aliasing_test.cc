@@ -552,6 +552,24 @@ TEST(Aliasing, OverlappingOutputsAreAnError) {
   expect_near(get(q), Vec(x.begin() + 4, x.end()), "split part 1");
 }
 
+TEST(Aliasing, AStateUpdatedInPlaceMustNotOverlapTheOtherArrays) {
+  // sgd_mom_update writes its momentum while it reads the gradient: a momentum that is a shifted
+  // view of the gradient (or of the output) would read half-updated values. An error, naming it.
+  Arr base = from({7}, seq(7, 0.1f));
+  Arr W = from({6}, seq(6)), G = view(base, 0, 6), M = view(base, 1, 7), Out = from({6}, seq(6));
+  const std::vector<std::pair<std::string, std::string>> params = {{"lr", "0.1"}, {"momentum", "0.9"}};
+  EXPECT_NE(run("sgd_mom_update", {W.get(), G.get(), M.get()}, {W.get()}, params), 0);
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mx_get_last_error()).find("'mom' (updated in place) overlaps input 'grad'"), std::string::npos)
+      << mx_get_last_error();
+  Arr wbase = from({7}, seq(7)), W2 = view(wbase, 0, 6), M2 = view(wbase, 1, 7), G2 = from({6}, seq(6));
+  EXPECT_NE(run("sgd_mom_update", {W2.get(), G2.get(), M2.get()}, {W2.get()}, params), 0);
+  EXPECT_NE(std::string(mx_get_last_error()).find("overlaps"), std::string::npos) << mx_get_last_error();
+  // separate arrays still update as before
+  Arr M3 = from({6}, seq(6, 0.05f));
+  RUN_OK("sgd_mom_update", {W.get(), G2.get(), M3.get()}, {Out.get()}, params);
+}
+
 TEST(Aliasing, AutogradRecordsTheUsersOutput) {
   // c = x * c, recorded: the output is computed into a temporary and copied into c, and the
   // tape's output is the caller's c, so backward from c reaches x.
