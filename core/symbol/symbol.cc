@@ -217,6 +217,24 @@ void Symbol::compose(const std::string& name, const std::vector<Symbol>& positio
     in[i] = one(s, key);
     set[i] = true;
   }
+  // A node that an argument's graph already contains would become its own input: a cycle that
+  // binds and runs wrong and is never freed. Only a node referenced from outside this symbol can
+  // be in an argument's graph, so the usual compose of a fresh atomic symbol skips the walk.
+  if (node.use_count() > long(outputs.size()) + 1) {
+    NodeIndex seen;
+    std::vector<const Node*> todo;
+    for (const Entry& e : in)
+      if (e.node) todo.push_back(e.node.get());
+    while (!todo.empty()) {
+      const Node* n = todo.back();
+      todo.pop_back();
+      if (n == node.get())
+        fail(MX_ERR_INVALID_ARGUMENT, node->op->name, " ", node->name,
+             ": an input already depends on this symbol (composing it would make a cycle)");
+      if (!seen.insert(n, 0).second) continue;
+      for (const Entry& e : n->inputs) todo.push_back(e.node.get());
+    }
+  }
   for (size_t i = 0; i < names.size(); ++i)
     if (!set[i]) in[i] = variable(node->name + "_" + names[i]).outputs[0];
   node->inputs = std::move(in);

@@ -212,6 +212,91 @@ TEST(Depth, SymbolChainBuildInferJsonBindRun) {
   clock.lap("check, free the executor");
 }
 
+TEST(Depth, ChainWithAWeightPerNodeBindsRunsAndBackpropagates) {
+  // y = x + w_1 + ... + w_n: n arguments, each with a gradient, so binding checks 2n + 1 arrays
+  // (their overlap check was quadratic: 10^5 weights took about 40 s, 10^6 about an hour).
+  const size_t n = depth() / 10;
+  Clock clock;
+  mx_symbol_t s = nullptr;
+  ASSERT_MX_OK(mx_symbol_create_variable("x", &s));
+  for (size_t i = 0; i < n; ++i) {
+    mx_symbol_t op = nullptr, w = nullptr;
+    char name[32];
+    std::snprintf(name, sizeof name, "w%zu", i);
+    ASSERT_MX_OK(mx_symbol_create_variable(name, &w));
+    ASSERT_MX_OK(mx_symbol_create_atomic("elemwise_add", 0, nullptr, nullptr, &op));
+    mx_symbol_t in[] = {s, w};
+    ASSERT_MX_OK(mx_symbol_compose(op, nullptr, 2, nullptr, in));
+    ASSERT_MX_OK(mx_symbol_free(s));
+    ASSERT_MX_OK(mx_symbol_free(w));
+    s = op;
+  }
+  clock.lap("compose");
+  mx_executor_t ex = nullptr;
+  {
+    const char* keys[] = {"x"};
+    const uint32_t ndims[] = {1};
+    const int64_t dims[] = {int64_t(kX.size())};
+    ASSERT_MX_OK(mx_executor_simple_bind(s, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr, MX_GRAD_WRITE,
+                                         0, nullptr, nullptr, &ex));
+  }
+  ASSERT_MX_OK(mx_symbol_free(s));
+  clock.lap("simple_bind");
+  uint32_t nargs = 0;
+  mx_ndarray_t* handles = nullptr;
+  ASSERT_MX_OK(mx_executor_arrays(ex, MX_EXECUTOR_ARGS, &nargs, &handles));
+  ASSERT_EQ(nargs, n + 1);
+  const std::vector<mx_ndarray_t> args(handles, handles + nargs);
+  const std::vector<float> one(kX.size(), 1.0f);
+  ASSERT_MX_OK(mx_ndarray_copy_from_host(args[0], kX.data(), kX.size() * sizeof(float)));
+  for (size_t i = 1; i <= n; ++i) ASSERT_MX_OK(mx_ndarray_copy_from_host(args[i], one.data(), one.size() * sizeof(float)));
+  ASSERT_MX_OK(mx_executor_forward(ex, 1));
+  ASSERT_MX_OK(mx_executor_backward(ex, 0, nullptr));
+  ASSERT_MX_OK(mx_ndarray_wait_all());
+  clock.lap("forward + backward");
+  uint32_t nout = 0;
+  ASSERT_MX_OK(mx_executor_arrays(ex, MX_EXECUTOR_OUTPUTS, &nout, &handles));
+  ASSERT_EQ(nout, 1u);
+  const auto y = host(handles[0], kX.size());
+  ASSERT_MX_OK(mx_ndarray_free(handles[0]));
+  for (size_t j = 0; j < kX.size(); ++j) EXPECT_EQ(y[j], kX[j] + float(n)) << j;
+  ASSERT_MX_OK(mx_executor_arrays(ex, MX_EXECUTOR_GRADS, &nout, &handles));
+  ASSERT_EQ(nout, n + 1);
+  const std::vector<mx_ndarray_t> grads(handles, handles + nout);
+  for (size_t i : {size_t(0), size_t(1), n / 2, n})
+    EXPECT_EQ(host(grads[i], kX.size()), one) << "gradient of argument " << i;
+  for (mx_ndarray_t a : args) EXPECT_MX_OK(mx_ndarray_free(a));
+  for (mx_ndarray_t g : grads) EXPECT_MX_OK(mx_ndarray_free(g));
+  ASSERT_MX_OK(mx_executor_free(ex));
+  clock.lap("check, free");
+}
+
+TEST(Depth, ComposingASymbolIntoItsOwnGraphIsAnError) {
+  // op(x, op) would make op its own input: a graph that binds and runs wrong and is never freed.
+  mx_symbol_t x = nullptr, op = nullptr, y = nullptr, z = nullptr;
+  ASSERT_MX_OK(mx_symbol_create_variable("x", &x));
+  ASSERT_MX_OK(mx_symbol_create_atomic("elemwise_add", 0, nullptr, nullptr, &op));
+  mx_symbol_t self[] = {x, op};
+  EXPECT_EQ(mx_symbol_compose(op, "add", 2, nullptr, self), -1);
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mx_get_last_error()).find("cycle"), std::string::npos) << mx_get_last_error();
+  // Through another node: y = relu(op), then op(x, y).
+  ASSERT_MX_OK(mx_symbol_create_atomic("relu", 0, nullptr, nullptr, &y));
+  ASSERT_MX_OK(mx_symbol_compose(y, "r", 1, nullptr, &op));
+  mx_symbol_t via[] = {x, y};
+  EXPECT_EQ(mx_symbol_compose(op, "add", 2, nullptr, via), -1);
+  EXPECT_NE(std::string(mx_get_last_error()).find("cycle"), std::string::npos) << mx_get_last_error();
+  // The process keeps working: op composes with proper inputs.
+  ASSERT_MX_OK(mx_symbol_create_variable("z", &z));
+  mx_symbol_t good[] = {x, z};
+  ASSERT_MX_OK(mx_symbol_compose(op, "add", 2, nullptr, good));
+  uint32_t num = 0;
+  const char** names_out = nullptr;
+  ASSERT_MX_OK(mx_symbol_list_arguments(op, &num, &names_out));
+  EXPECT_EQ(names(num, names_out), (std::vector<std::string>{"x", "z"}));
+  for (mx_symbol_t h : {x, op, y, z}) EXPECT_MX_OK(mx_symbol_free(h));
+}
+
 TEST(Depth, DeeplyNestedJsonIsAnError) {
   // Nesting where the document, a node and an attribute belong (deep enough for any recursive
   // parser or destructor to overflow the stack).
