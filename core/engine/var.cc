@@ -12,7 +12,10 @@ namespace mx::engine {
 namespace {
 
 std::mutex g_error_mu;
+constexpr size_t kMaxKept = 1024;  // failures kept between wait_alls (see note_failure)
 std::vector<ErrorRef> g_failures;  // thrown since the last wait_all (guarded by g_error_mu)
+uint64_t g_dropped = 0;            // failures past the bound not kept since the last wait_all
+ErrorRef g_dropped_first;          // the earliest-pushed of them
 // Each on a cache line of its own: the pushing thread bumps g_seq on every push while workers
 // read g_events_used on every run, and sharing a line made each push cost a cache miss there.
 alignas(64) std::atomic<bool> g_events_used{false};
@@ -191,14 +194,16 @@ void throw_error(const ErrorRef& e) {
 void note_failure(ErrorRef e) {
   // Bounded, for programs that never call wait_all: failures a wait reported no longer matter,
   // and past that only the earliest-pushed ones can be wait_all's answer.
-  constexpr size_t kMaxKept = 1024;
   std::lock_guard<std::mutex> lk(g_error_mu);
   if (g_failures.size() >= kMaxKept) {
     std::erase_if(g_failures, [](const ErrorRef& f) { return f->reported.load(std::memory_order_relaxed); });
     if (g_failures.size() >= kMaxKept) {
       auto latest = std::max_element(g_failures.begin(), g_failures.end(),
                                      [](const ErrorRef& a, const ErrorRef& b) { return a->seq < b->seq; });
-      if ((*latest)->seq > e->seq) *latest = std::move(e);
+      if ((*latest)->seq > e->seq) std::swap(*latest, e);
+      // e (now the latest) is forgotten but for its count and, if earliest, itself.
+      ++g_dropped;
+      if (!g_dropped_first || e->seq < g_dropped_first->seq) g_dropped_first = std::move(e);
       return;
     }
   }
@@ -207,15 +212,28 @@ void note_failure(ErrorRef e) {
 
 ErrorRef take_unreported_failure() {
   std::vector<ErrorRef> failures;
+  uint64_t dropped = 0;
+  ErrorRef dropped_first;
   {
     std::lock_guard<std::mutex> lk(g_error_mu);
     failures.swap(g_failures);
+    dropped = std::exchange(g_dropped, 0);
+    dropped_first = std::exchange(g_dropped_first, nullptr);
   }
   // Completion order depends on timing, push order does not.
   ErrorRef first;
   for (ErrorRef& e : failures)
     if (!e->reported.load(std::memory_order_relaxed) && (!first || e->seq < first->seq)) first = e;
-  return first;
+  if (first || !dropped) return first;
+  // Every kept failure was reported, but the forgotten ones were pushed later than all of them:
+  // the earliest of those is the answer if no wait reported it; if one did, the others are
+  // unknown, and success would be a lie.
+  if (!dropped_first->reported.load(std::memory_order_relaxed)) return dropped_first;
+  return std::make_shared<OpError>(
+      dropped_first->code,
+      str_cat(dropped, " ops failed since the last wait_all beyond the ", kMaxKept,
+              " failures the engine keeps, and some may not have been reported; the first: ", dropped_first->message),
+      dropped_first->seq);
 }
 
 }  // namespace mx::engine

@@ -89,9 +89,9 @@ struct OprBlock {
   bool inline_run = false;  // tiny host callback (wait, delete): run where it becomes ready
   bool deletes_var = false;
   bool waits_only = false;  // wait_for_var: observes the var, never takes or sets its error
-  uint64_t seq = 0;  // push order (next_seq)
+  uint32_t read_writes = 0;  // writes[0, read_writes) were also listed as reads (in the bools' padding)
+  uint64_t seq = 0;          // push order (next_seq)
   VarList reads, writes;
-  uint32_t read_writes = 0;  // writes[0, read_writes) were also listed as reads
   ErrorRef error;
   // Queue nodes for this op's waits on its vars: one per var at most, so usually inline.
   static constexpr size_t kInlineDeps = 8;

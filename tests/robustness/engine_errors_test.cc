@@ -215,6 +215,22 @@ TEST_P(EngineErrors, ThousandsOfFailuresWithoutWaitAllStillReportTheEarliestUnse
   eng.delete_var(a, nullptr);
 }
 
+TEST_P(EngineErrors, FailuresBeyondWhatTheEngineKeepsStillMakeWaitAllFail) {
+  // 1100 failures on separate vars; waits report the first 1024 (as many as the engine keeps
+  // between wait_alls). The last 76 were reported by nothing: wait_all must not say "ok".
+  Engine& eng = get();
+  std::vector<Var*> vars;
+  for (int i = 0; i < 1100; ++i) {
+    vars.push_back(new_var());
+    eng.push([i](RunContext&) { throw Error(MX_ERR_INTERNAL, str_cat("failure ", i)); }, cpu(), {}, vars_of({vars.back()}));
+  }
+  for (int i = 0; i < 1024; ++i) outcome([&] { eng.wait_for_var(vars[size_t(i)]); });
+  const std::string all = outcome([&] { eng.wait_all(); });
+  EXPECT_NE(all, "ok");
+  EXPECT_NE(all.find("failure 1024"), std::string::npos) << all << " (should be the earliest unreported)";
+  for (Var* v : vars) eng.delete_var(v, nullptr);
+}
+
 TEST_P(EngineErrors, TheEarliestRootCauseWinsAmongFailedInputs) {
   Engine& eng = get();
   Var* a = new_var();
