@@ -42,13 +42,8 @@ class Writer {
 // anything is allocated for it.
 class Reader {
  public:
-  explicit Reader(const std::string& f) : fname_(f) {
-    try {
-      file_ = io::fopen_regular(f, "load", &size_);
-    } catch (const Error& e) {
-      fail(MX_ERR_IO, e.what());  // load has always reported a missing file as MX_ERR_IO
-    }
-  }
+  // A missing file is MX_ERR_NOT_FOUND, as for every other reader (c_api.h: "unknown ... file").
+  explicit Reader(const std::string& f) : fname_(f) { file_ = io::fopen_regular(f, "load", &size_); }
   Reader(const void* data, size_t size, const std::string& name)
       : fname_(name), mem_(static_cast<const char*>(data)), size_(size) {}
   ~Reader() {

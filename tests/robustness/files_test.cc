@@ -262,7 +262,7 @@ TEST(Params, DirectoriesAndDevicesAreErrorsNamingThePath) {
   EXPECT_HAS(err, "/dev/zero");
   EXPECT_HAS(err, "not a regular file");
   err = load_error(tmp.file("missing.params"), &code);
-  EXPECT_EQ(code, MX_ERR_IO) << err;  // as before (tests/unit/ndarray_test.cc)
+  EXPECT_EQ(code, MX_ERR_NOT_FOUND) << err;  // as every reader reports a missing file
   EXPECT_HAS(err, "missing.params");
   expect_normal_load_works(tmp);
 }
