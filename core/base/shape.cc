@@ -12,16 +12,11 @@ int64_t check_shape(const Shape& s, std::string_view what, uint64_t elem_bytes) 
   if (s.size() > kMaxNdim)
     fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has ", s.size(), " dimensions; at most ", kMaxNdim,
          " are supported");
-  bool has_zero = false;
-  for (int64_t d : s) {
+  for (int64_t d : s)
     if (d < 0) fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has a negative dimension");
-    has_zero |= d == 0;
-  }
-  int64_t n = has_zero ? 0 : 1;
-  if (!has_zero)
-    for (int64_t d : s)
-      if (!mul_size(n, d, &n))
-        fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has more than 2^63-1 elements");
+  int64_t n = 0;
+  if (!exact_product(s, &n))
+    fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " has more than 2^63-1 elements");
   int64_t bytes = 0;
   if (elem_bytes && !mul_size(n, int64_t(elem_bytes), &bytes))
     fail(MX_ERR_INVALID_ARGUMENT, what, ": shape ", shape_str(s), " of ", elem_bytes,
@@ -47,19 +42,10 @@ int64_t dims_product(const Shape& s, size_t first, size_t last, std::string_view
 }
 
 bool shape_ok_exact(const Shape& s, uint64_t elem_bytes) {
-  int64_t n = 1;
-  bool wrapped = false;
-  for (int64_t d : s) {
+  for (int64_t d : s)
     if (d < 0) return false;
-    wrapped |= __builtin_mul_overflow(n, d, &n);
-  }
-  if (wrapped) {
-    for (int64_t d : s)
-      if (d == 0) return true;  // the exact product is 0 whatever the wrapped value says
-    return false;
-  }
-  int64_t bytes;
-  return !__builtin_mul_overflow(n, int64_t(elem_bytes), &bytes);
+  int64_t n = 0, bytes = 0;
+  return exact_product(s, &n) && mul_size(n, int64_t(elem_bytes), &bytes);
 }
 
 std::string shape_str(const Shape& s) {

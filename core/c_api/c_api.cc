@@ -85,9 +85,9 @@ const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) { return deref(h, fn).
 
 mx_ndarray_t wrap(mx::NDArray a) { return issue(mx_ndarray{std::move(a)}); }
 
-
 mx::Shape shape_of(const int64_t* shape, int32_t ndim, const char* fn) {
-  if (ndim < 0 || ndim > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ndim ", ndim, " is out of range [0, 32]");
+  if (ndim < 0 || size_t(ndim) > mx::kMaxNdim)
+    mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": ndim ", ndim, " is out of range [0, ", mx::kMaxNdim, "]");
   if (ndim > 0) need(shape, fn, "shape");
   return mx::Shape(shape, shape + ndim);
 }

@@ -62,7 +62,9 @@ std::map<std::string, mx::Shape> mx::capi::known_shapes(const char* fn, uint32_t
   size_t at = 0;
   for (uint32_t i = 0; i < num; ++i) {
     need(keys[i], fn, "keys[i]");
-    if (ndims[i] > 32) mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": shape of '", keys[i], "' has ", ndims[i], " dims");
+    if (ndims[i] > mx::kMaxNdim)
+      mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": shape of '", keys[i], "' has ", ndims[i], " dims; at most ", mx::kMaxNdim,
+               " are supported");
     if (ndims[i]) need(dims, fn, "dims");
     known[keys[i]] = mx::Shape(dims + at, dims + at + ndims[i]);
     at += ndims[i];

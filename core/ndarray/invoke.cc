@@ -59,7 +59,6 @@ struct Scratch {
   std::vector<int32_t> in_dtypes, out_dtypes;
   std::string key, last_key;
   std::shared_ptr<KernelState> last_state;  // memo of the last kernel hit
-  std::vector<NDArray> temps;                // outputs computed away from an aliased input (invoke)
 };
 
 // The calling thread's scratch for invoke. Out of line on purpose: the caller keeps the reference
@@ -390,18 +389,11 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   if (promote) return run_promoted(op, attrs, inputs, outputs);
 
   // Outputs that overlap an input (other than a declared exact alias) are computed into
-  // temporaries and copied into place after the kernel, as engine ops like the rest.
-  // (Per-thread scratch, emptied on every exit, so the common path neither builds nor frees it.)
+  // temporaries and copied into place after the kernel, as engine ops like the rest. (An empty
+  // vector costs nothing on the common path.)
   std::span<const NDArray> targets(outputs);
-  struct ClearTemps {
-    std::vector<NDArray>* v = nullptr;
-    ~ClearTemps() {
-      if (v) v->clear();
-    }
-  } clear_temps;
+  std::vector<NDArray> temps;
   if (alias.via_temp) {
-    std::vector<NDArray>& temps = sc.temps;
-    clear_temps.v = &temps;
     temps.assign(outputs.begin(), outputs.end());
     for (size_t k = 0; k < temps.size(); ++k)
       if ((alias.via_temp >> std::min<size_t>(k, 63)) & 1) temps[k] = NDArray(out_shapes[k], out_dtypes[k], dev);

@@ -9,6 +9,22 @@
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
+// The api a plugin that initialises reports: these test plugins differ in name, type and hooks.
+[[maybe_unused]] static int fill_api(mx_backend_api* out, const char* name, int32_t type,
+                                     int (*count)(int32_t*, const char**), int (*alloc)(int32_t, uint64_t, uint64_t, void**),
+                                     void (*release)(int32_t, void*), int (*copy)(const DLTensor*, DLTensor*, mx_stream_t)) {
+  out->abi_major = MX_BACKEND_ABI_MAJOR;
+  out->abi_minor = MX_BACKEND_ABI_MINOR;
+  out->name = name;
+  out->device_type = type;
+  out->version = "0.0.1";
+  out->device_count = count;
+  out->alloc = alloc;
+  out->free = release;
+  out->copy = copy;
+  return 0;
+}
+
 #if defined(BROKEN_MISSING_SYMBOL)
 EXPORT int mx_backend_initialise(const mx_host_api*, mx_backend_api*) { return 0; }  // wrong name
 
@@ -44,16 +60,7 @@ static int alloc(int32_t, uint64_t, uint64_t, void**) { return -1; }
 static void release(int32_t, void*) {}
 static int copy(const DLTensor*, DLTensor*, mx_stream_t) { return -1; }
 EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api* out) {
-  out->abi_major = MX_BACKEND_ABI_MAJOR;
-  out->abi_minor = MX_BACKEND_ABI_MINOR;
-  out->name = "nodev";
-  out->device_type = NODEV_TYPE;
-  out->version = "0.0.1";
-  out->device_count = count;
-  out->alloc = alloc;
-  out->free = release;
-  out->copy = copy;
-  return 0;
+  return fill_api(out, "nodev", NODEV_TYPE, count, alloc, release, copy);
 }
 #elif defined(SECOND_CPU)
 #include <cstdlib>
@@ -69,16 +76,7 @@ static int alloc(int32_t, uint64_t bytes, uint64_t align, void** out) {
 static void release(int32_t, void* p) { std::free(p); }
 static int copy(const DLTensor*, DLTensor*, mx_stream_t) { return -1; }
 EXPORT int mx_backend_init(const mx_host_api*, mx_backend_api* out) {
-  out->abi_major = MX_BACKEND_ABI_MAJOR;
-  out->abi_minor = MX_BACKEND_ABI_MINOR;
-  out->name = "cpu2";
-  out->device_type = kDLCPU;
-  out->version = "0.0.1";
-  out->device_count = count;
-  out->alloc = alloc;
-  out->free = release;
-  out->copy = copy;
-  return 0;
+  return fill_api(out, "cpu2", kDLCPU, count, alloc, release, copy);
 }
 #else
 #error "define one BROKEN_* macro"

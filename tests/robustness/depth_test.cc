@@ -105,6 +105,14 @@ mx_ndarray_t array(const std::vector<float>& v) {
 // Values that stay exact in float32 after adding up to 10^6 (multiples of 1/4 below 2^21).
 const std::vector<float> kX = {0.25f, -3.0f, 7.5f};
 
+// simple_bind of s with the given shape for its argument x, every gradient written.
+int simple_bind(mx_symbol_t s, std::vector<int64_t> shape, mx_executor_t* ex) {
+  const char* keys[] = {"x"};
+  const uint32_t ndims[] = {uint32_t(shape.size())};
+  return mx_executor_simple_bind(s, MX_DEVICE_CPU, 0, 1, keys, ndims, shape.data(), 0, nullptr, nullptr, MX_GRAD_WRITE,
+                                 0, nullptr, nullptr, ex);
+}
+
 // ------------------------------------------------------------------ symbols and executors
 
 TEST(Depth, SymbolChainFree) {
@@ -172,13 +180,7 @@ TEST(Depth, SymbolChainBuildInferJsonBindRun) {
   }
 
   mx_executor_t ex = nullptr;
-  {
-    const char* keys[] = {"x"};
-    const uint32_t ndims[] = {1};
-    const int64_t dims[] = {int64_t(kX.size())};
-    ASSERT_MX_OK(mx_executor_simple_bind(s, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr, MX_GRAD_WRITE,
-                                         0, nullptr, nullptr, &ex));
-  }
+  ASSERT_MX_OK(simple_bind(s, {int64_t(kX.size())}, &ex));
   clock.lap("simple_bind");
   // The executor keeps what it needs: the symbol handle can go first.
   ASSERT_MX_OK(mx_symbol_free(s));
@@ -233,13 +235,7 @@ TEST(Depth, ChainWithAWeightPerNodeBindsRunsAndBackpropagates) {
   }
   clock.lap("compose");
   mx_executor_t ex = nullptr;
-  {
-    const char* keys[] = {"x"};
-    const uint32_t ndims[] = {1};
-    const int64_t dims[] = {int64_t(kX.size())};
-    ASSERT_MX_OK(mx_executor_simple_bind(s, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr, MX_GRAD_WRITE,
-                                         0, nullptr, nullptr, &ex));
-  }
+  ASSERT_MX_OK(simple_bind(s, {int64_t(kX.size())}, &ex));
   ASSERT_MX_OK(mx_symbol_free(s));
   clock.lap("simple_bind");
   uint32_t nargs = 0;
@@ -411,14 +407,6 @@ TEST(Depth, TapeRecordBackwardFree) {
 }
 
 // ------------------------------------------------------------------ shapes entering at bind
-
-// relu(x), or x alone: simple_bind with the given shape for x.
-int simple_bind(mx_symbol_t s, std::vector<int64_t> shape, mx_executor_t* ex) {
-  const char* keys[] = {"x"};
-  const uint32_t ndims[] = {uint32_t(shape.size())};
-  return mx_executor_simple_bind(s, MX_DEVICE_CPU, 0, 1, keys, ndims, shape.data(), 0, nullptr, nullptr, MX_GRAD_WRITE,
-                                 0, nullptr, nullptr, ex);
-}
 
 void expect_error_naming(int rc, int32_t code, const std::string& what) {
   EXPECT_EQ(rc, -1);

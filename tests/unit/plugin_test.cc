@@ -53,13 +53,7 @@ bool contains(const char* haystack, const std::string& needle) {
 }
 
 mx_backend_info info_of(const std::string& path_suffix, bool must_exist = true) {
-  int32_t n = 0;
-  EXPECT_MX_OK(mx_backend_count(&n));
-  for (int32_t i = 0; i < n; ++i) {
-    mx_backend_info info;
-    std::memset(&info, 0, sizeof(info));
-    info.struct_size = sizeof(info);
-    EXPECT_MX_OK(mx_backend_get_info(i, &info));
+  for (const mx_backend_info& info : all_backends()) {
     const std::string p = info.path;
     if (p.size() >= path_suffix.size() && p.compare(p.size() - path_suffix.size(), path_suffix.size(), path_suffix) == 0)
       return info;

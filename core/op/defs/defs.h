@@ -45,6 +45,10 @@ inline ParamSpec param_axis(const std::string& name, const std::string& def, con
 // operands, as MXNet accepts them); every other float param must be finite.
 inline ParamSpec any_float(ParamSpec p) { return with_range(std::move(p), -HUGE_VAL, HUGE_VAL); }
 
+// Output shape = the `shape` param, for ops that create an array (_zeros, _random_uniform, ...):
+// the one place their size enters, so it is checked here with the `dtype` param's element size
+// and an impossible request is reported as this op's, before allocation.
+void shape_from_attrs(const InferArgs& a, std::vector<Shape>& out);
 // Output dtype = the inputs' common dtype; throws MX_ERR_SHAPE_MISMATCH naming the op and the two
 // inputs that disagree.
 void same_dtype(const InferArgs& a, std::vector<int32_t>& out);

@@ -6,6 +6,14 @@
 
 namespace mx::op {
 
+void shape_from_attrs(const InferArgs& a, std::vector<Shape>& out) {
+  Shape s = a.attrs.shape("shape");
+  const int32_t t = a.attrs.dtype("dtype");
+  const uint64_t eb = dtype_info(t < 0 ? MX_FLOAT32 : t).bytes;
+  if (!shape_ok(s, eb)) check_shape(s, a.op.name, eb);
+  out = {std::move(s)};
+}
+
 void same_dtype(const InferArgs& a, std::vector<int32_t>& out) {
   for (size_t i = 1; i < a.in_dtypes.size(); ++i)
     if (a.in_dtypes[i] != a.in_dtypes[0])

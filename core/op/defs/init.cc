@@ -1,19 +1,9 @@
 #include "base/dtype.h"
-#include "base/error.h"
 #include "op/defs/defs.h"
 
 namespace mx::op {
 namespace {
 
-// The shape param is where the output's size enters: checked here with the element size too,
-// so that an impossible request is reported as this op's, before allocation.
-void from_attrs_shape(const InferArgs& a, std::vector<Shape>& out) {
-  Shape s = a.attrs.shape("shape");
-  const int32_t t = a.attrs.dtype("dtype");
-  const uint64_t eb = dtype_info(t < 0 ? MX_FLOAT32 : t).bytes;
-  if (!shape_ok(s, eb)) check_shape(s, a.op.name, eb);
-  out = {std::move(s)};
-}
 void from_attrs_type(const InferArgs& a, std::vector<int32_t>& out) {
   int32_t t = a.attrs.dtype("dtype");
   out = {t < 0 ? MX_FLOAT32 : t};
@@ -29,7 +19,7 @@ void creation(Registry& r, const std::string& name, const std::string& doc, bool
               param_dtype("dtype", "float32", "element type of the output")};
   if (with_value)
     s.params.push_back(param_required(any_float(param_float("value", "", "value to fill with (inf and nan allowed)"))));
-  s.infer_shape = from_attrs_shape;
+  s.infer_shape = shape_from_attrs;
   s.infer_type = from_attrs_type;
   s.gradient = no_gradient;  // no inputs
   r.add(std::move(s));

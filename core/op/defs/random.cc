@@ -5,15 +5,6 @@
 namespace mx::op {
 namespace {
 
-// The shape param is where the output's size enters: checked here with the element size too,
-// so that an impossible request is reported as this op's, before allocation.
-void from_attrs_shape(const InferArgs& a, std::vector<Shape>& out) {
-  Shape s = a.attrs.shape("shape");
-  const int32_t t = a.attrs.dtype("dtype");
-  const uint64_t eb = dtype_info(t < 0 ? MX_FLOAT32 : t).bytes;
-  if (!shape_ok(s, eb)) check_shape(s, a.op.name, eb);
-  out = {std::move(s)};
-}
 void float_type(const InferArgs& a, std::vector<int32_t>& out) {
   int32_t t = a.attrs.dtype("dtype");
   if (t < 0) t = MX_FLOAT32;
@@ -39,7 +30,7 @@ void sampler(Registry& r, const std::string& name, std::vector<std::string> alia
   s.params = {std::move(a), std::move(b), param_shape("shape", "()", "shape of the output"),
               param_device("device of the output (default cpu(0))"),
               param_dtype("dtype", "None", "float32 (default) or float64")};
-  s.infer_shape = from_attrs_shape;
+  s.infer_shape = shape_from_attrs;
   s.infer_type = float_type;
   s.random_blocks = blocks_for;
   s.gradient = no_gradient;  // no inputs
