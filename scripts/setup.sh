@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev dataset-fashion-mnist libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   abigail-tools binutils ccache
+  libopenmpi-dev openmpi-bin
   python3-numpy python3-pytest python3-venv python3-pip python3-matplotlib python3-pil
 )
 

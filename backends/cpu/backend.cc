@@ -111,8 +111,13 @@ namespace {
 
 // ---------------------------------------------------------------- devices and memory
 
+// cpu(0) … cpu(7) are logical devices over the same host memory, as MXNet's cpu(i): each gets its
+// own engine worker pool (a separate stream of work), which is what data parallelism over several
+// CPU contexts needs. Kernels and memory are the same for all of them.
+constexpr int32_t kLogicalDevices = 8;
+
 int device_count(int32_t* out, const char** reason) {
-  *out = 1;
+  *out = kLogicalDevices;
   if (reason) *reason = "";
   return 0;
 }
@@ -128,7 +133,9 @@ uint64_t meminfo(const char* key) {
 }
 
 int device_props(int32_t id, mx_device_props* out) {
-  if (id != 0) return error(MX_ERR_NOT_FOUND, "cpu backend has one device (cpu(0)), asked for " + std::to_string(id));
+  if (id < 0 || id >= kLogicalDevices)
+    return error(MX_ERR_NOT_FOUND, "cpu backend has " + std::to_string(kLogicalDevices) + " logical devices, asked for " +
+                                       std::to_string(id));
   mx_device_props p{};
   p.struct_size = sizeof(p);
   std::snprintf(p.name, sizeof(p.name), "cpu (%u threads)", std::thread::hardware_concurrency());

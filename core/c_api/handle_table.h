@@ -28,7 +28,7 @@ enum class Kind : uint8_t {
   kDataIter,
   kRecordWriter,
   kRecordReader,
-  kKVStore,  // reserved for the KVStore
+  kKVStore,
   kLast = kKVStore,
 };
 

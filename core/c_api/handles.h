@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "io/iter.h"
 #include "io/recordio.h"
+#include "kvstore/kvstore.h"
 #include "ndarray/ndarray.h"
 #include "symbol/symbol.h"
 
@@ -44,6 +45,10 @@ struct mx_cached_op {
   std::unique_ptr<mx::exec::CachedOp> op;
 };
 
+struct mx_kvstore {
+  std::unique_ptr<mx::kv::KVStore> kv;
+};
+
 namespace mx::capi {
 
 template <typename T>
@@ -55,6 +60,7 @@ template <> struct KindOf<mx_cached_op> { static constexpr Kind value = Kind::kC
 template <> struct KindOf<mx_dataiter> { static constexpr Kind value = Kind::kDataIter; };
 template <> struct KindOf<mx_recordio_writer> { static constexpr Kind value = Kind::kRecordWriter; };
 template <> struct KindOf<mx_recordio_reader> { static constexpr Kind value = Kind::kRecordReader; };
+template <> struct KindOf<mx_kvstore> { static constexpr Kind value = Kind::kKVStore; };
 
 // A new handle owning obj.
 template <typename T>

@@ -54,6 +54,8 @@ struct RunContext {
 enum class FnProperty : uint8_t {
   kNormal,  // compute on the device's worker pool
   kCopy,    // data movement: the device's copy pool, ordered by priority
+  kComm,    // communication that may block on other processes (KVStore): a one-thread pool per
+            // device of its own, so compute and copies go on while it waits for the peers
 };
 
 using Fn = std::function<void(RunContext&)>;

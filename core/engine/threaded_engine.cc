@@ -211,18 +211,20 @@ class ThreadedEngine final : public Engine {
   }
 
   WorkerPool& pool_for(Device dev, FnProperty prop) {
-    // CPU copies share the CPU pool; async devices get a dedicated copy pool.
+    // CPU copies share the CPU pool; async devices get a dedicated copy pool; communication gets a
+    // one-thread pool per device everywhere (its ops block on other processes, in push order).
+    const bool comm = prop == FnProperty::kComm;
     const bool copy = prop == FnProperty::kCopy && !dev.is_cpu();
-    if (dev.is_cpu() && dev.id == 0)
+    if (dev.is_cpu() && dev.id == 0 && !comm)
       if (WorkerPool* p = cpu_pool_.load(std::memory_order_acquire)) return *p;  // the common case, lock-free
-    const uint64_t key = (uint64_t(dev.type) << 40) | (uint64_t(dev.id) << 1) | (copy ? 1 : 0);
+    const uint64_t key = (uint64_t(dev.type) << 40) | (uint64_t(dev.id) << 2) | (comm ? 2 : copy ? 1 : 0);
     std::lock_guard<std::mutex> lk(pools_mu_);
     auto it = pools_.find(key);
     if (it != pools_.end()) return *it->second;
-    int threads = dev.is_cpu() ? cpu_threads_ : copy ? copy_threads_ : gpu_threads_;
+    int threads = comm ? 1 : dev.is_cpu() ? cpu_threads_ : copy ? copy_threads_ : gpu_threads_;
     auto pool = std::make_unique<WorkerPool>(dev, threads, [this](OprBlock* op, RunContext& ctx) { run(op, ctx); });
     WorkerPool* p = pools_.emplace(key, std::move(pool)).first->second.get();
-    if (dev.is_cpu() && dev.id == 0) cpu_pool_.store(p, std::memory_order_release);
+    if (dev.is_cpu() && dev.id == 0 && !comm) cpu_pool_.store(p, std::memory_order_release);
     return *p;
   }
 

@@ -144,7 +144,7 @@ void NDArray::copy_from_host(const void* src, uint64_t nbytes) const {
 }
 void NDArray::copy_to_host(void* dst, uint64_t nbytes) const { host_transfer(*this, dst, nbytes, true); }
 
-void copy(const NDArray& src, const NDArray& dst) {
+void copy(const NDArray& src, const NDArray& dst, int priority) {
   if (src.shape() != dst.shape() || src.dtype() != dst.dtype())
     fail(MX_ERR_SHAPE_MISMATCH, "copy: source ", shape_str(src.shape()), " ", dtype_info(src.dtype()).name,
          " and destination ", shape_str(dst.shape()), " ", dtype_info(dst.dtype()).name, " differ");
@@ -160,6 +160,7 @@ void copy(const NDArray& src, const NDArray& dst) {
   engine::Var* writes[] = {dst.var()};
   engine::PushOptions opts;
   opts.prop = engine::FnProperty::kCopy;
+  opts.priority = priority;
   opts.name = "copy";
   engine::get().push(
       [&b, s, d, shapes](engine::RunContext& ctx) mutable {

@@ -85,7 +85,8 @@ class NDArray {
   AGEntry ag_;
 };
 
-// Asynchronous copy between arrays of equal shape and dtype on any devices.
-void copy(const NDArray& src, const NDArray& dst);
+// Asynchronous copy between arrays of equal shape and dtype on any devices; priority orders it
+// among ready copies (the KVStore pulls with MXNet's priority = -index).
+void copy(const NDArray& src, const NDArray& dst, int priority = 0);
 
 }  // namespace mx

@@ -491,6 +491,69 @@ MX_API int mx_cached_op_invoke(mx_cached_op_t op, uint32_t num_inputs, const mx_
                                uint32_t* out_num, mx_ndarray_t** out_outputs);
 MX_API int mx_cached_op_free(mx_cached_op_t op);
 
+/* ---------------------------------------------------------------- KVStore (ABI 1.6) */
+
+/* Parameter synchronisation (MXNet's KVStore). Types: "local" and "device" (several devices of this
+ * process: cpu(0) … cpu(7) are logical CPU devices, each with its own engine worker pool),
+ * "dist_sync" and "dist_async" (processes started by tools/launch.py over mpirun; needs the MPI
+ * transport libmx_kvstore_mpi.so, else create fails naming what is missing), "nccl" and
+ * "dist_device_sync" (GPU arrays over NCCL; not in this build: MX_ERR_UNSUPPORTED).
+ *
+ * Keys are strings: all integers written in decimal ("3") or all other strings, per store. In
+ * init / push / pull a key may repeat: a pushed key's values are summed, a pulled key fills every
+ * output given for it. Push and pull are asynchronous engine ops with a priority (higher first):
+ * a push reads its values after their producers finished; a pull's outputs are ready when their
+ * waits return. A lost peer (dist_*) fails the pending ops: waits on their arrays return -1 naming
+ * the lost rank. A key pushed before init, or an array whose shape or dtype differs from init (or
+ * between workers at init), is -1 with MX_ERR_NOT_FOUND / MX_ERR_SHAPE_MISMATCH naming the key and
+ * both shapes. A store is used by one thread at a time. */
+typedef struct mx_kvstore* mx_kvstore_t;
+MX_API int mx_kvstore_create(const char* type, mx_kvstore_t* out);
+MX_API int mx_kvstore_free(mx_kvstore_t kv);
+/* The type given at create; valid while kv lives. */
+MX_API int mx_kvstore_get_type(mx_kvstore_t kv, const char** out);
+/* This worker's rank in [0, num_workers) (0 for local types). */
+MX_API int mx_kvstore_get_rank(mx_kvstore_t kv, int32_t* out);
+MX_API int mx_kvstore_get_num_workers(mx_kvstore_t kv, int32_t* out);
+/* Returns once every worker has called it (after this worker's earlier pushes ran). */
+MX_API int mx_kvstore_barrier(mx_kvstore_t kv);
+
+/* One value per key; for dist_* worker 0's values win and every worker gets them. */
+MX_API int mx_kvstore_init(mx_kvstore_t kv, int32_t num, const char* const* keys, const mx_ndarray_t* values);
+MX_API int mx_kvstore_push(mx_kvstore_t kv, int32_t num, const char* const* keys, const mx_ndarray_t* values,
+                           int32_t priority);
+MX_API int mx_kvstore_pull(mx_kvstore_t kv, int32_t num, const char* const* keys, const mx_ndarray_t* outs,
+                           int32_t priority);
+/* push then pull, as one call. */
+MX_API int mx_kvstore_pushpull(mx_kvstore_t kv, int32_t num_values, const char* const* value_keys,
+                               const mx_ndarray_t* values, int32_t num_outs, const char* const* out_keys,
+                               const mx_ndarray_t* outs, int32_t priority);
+/* init then pull. */
+MX_API int mx_kvstore_broadcast(mx_kvstore_t kv, int32_t num_values, const char* const* value_keys,
+                                const mx_ndarray_t* values, int32_t num_outs, const char* const* out_keys,
+                                const mx_ndarray_t* outs, int32_t priority);
+
+/* updater(key, received, stored, user_data): folds the merged value received for key into the
+ * stored one (usually by invoking an update op with stored as output). Called on the thread that
+ * pushes, once per key per push call. received and stored are new handles the callee owns (it frees
+ * them). A non-zero return fails that push with the callee's mx_get_last_error-style message if it
+ * set one. Replaces any optimizer set before; not available for dist_async (use set_optimizer). */
+typedef int (*mx_kvstore_updater)(const char* key, mx_ndarray_t received, mx_ndarray_t stored, void* user_data);
+MX_API int mx_kvstore_set_updater(mx_kvstore_t kv, mx_kvstore_updater updater, void* user_data);
+/* A store-side optimizer: "sgd" (params learning_rate, momentum, wd, rescale_grad, clip_gradient) or
+ * "adam" (also beta1, beta2, epsilon); for dist_async it runs on the servers. */
+MX_API int mx_kvstore_set_optimizer(mx_kvstore_t kv, const char* name, int32_t num_params, const char* const* keys,
+                                    const char* const* vals);
+/* type "2bit" (threshold > 0; MXNet's scheme, residuals kept per key) or "none". Before the first init;
+ * not for "local" (as in MXNet). */
+MX_API int mx_kvstore_set_gradient_compression(mx_kvstore_t kv, const char* type, double threshold);
+/* The store-side optimizer's states (.params format). */
+MX_API int mx_kvstore_save_optimizer_states(mx_kvstore_t kv, const char* path);
+MX_API int mx_kvstore_load_optimizer_states(mx_kvstore_t kv, const char* path);
+/* In a process the launcher started as a dist_async server: serves keys until every worker is done,
+ * then returns 0; -1 if this process is a worker or a worker was lost (naming it). */
+MX_API int mx_kvstore_run_server(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -27,5 +27,10 @@ from . import module
 from . import module as mod
 from . import test_utils
 from . import engine
+from . import kvstore
+from . import kvstore as kv
+
+if kvstore._is_server_process():  # started by tools/launch.py -s N as a dist_async server
+    kvstore._run_server_and_exit()
 
 __version__ = "0.1.0"
