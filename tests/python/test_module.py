@@ -100,8 +100,13 @@ def test_batchnorm_aux_states_and_optimizer_states(tmp_path):
 def test_module_errors_name_the_problem():
     with pytest.raises(ValueError, match="images"):
         mx.mod.Module(softmax_mlp(), data_names=["images"])
-    with pytest.raises(ValueError, match="2 contexts"):
-        mx.mod.Module(softmax_mlp(), context=[mx.cpu(0), mx.cpu(1)])
+    two = mx.mod.Module(softmax_mlp(), context=[mx.cpu(0), mx.cpu(1)])
+    two.bind(data_shapes=[("data", (4, 5))], label_shapes=[("softmax_label", (4,))])
+    two.init_params()
+    with pytest.raises(ValueError, match="2 contexts need a kvstore"):
+        two.init_optimizer(kvstore=None)
+    with pytest.raises(ValueError, match="cannot be split over 2 contexts"):
+        two.forward(mx.io.DataBatch([mx.nd.zeros((1, 5))], [mx.nd.zeros((1,))]))
     mod = mx.mod.Module(softmax_mlp())
     mod.bind(data_shapes=[("data", (4, 5))], label_shapes=[("softmax_label", (4,))])
     with pytest.raises(ValueError, match="fc1_weight has shape"):

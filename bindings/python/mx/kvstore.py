@@ -176,6 +176,7 @@ class KVStore:
 
     def save_optimizer_states(self, fname, dump_optimizer=False):
         if self._updater is not None and hasattr(self._updater, "get_states"):
+            from .model import _atomic_write
             _atomic_write(fname, self._updater.get_states(dump_optimizer))
         else:
             check_call(LIB.mx_kvstore_save_optimizer_states(self.handle, c_str(fname)))
@@ -186,15 +187,6 @@ class KVStore:
                 self._updater.set_states(f.read())
         else:
             check_call(LIB.mx_kvstore_load_optimizer_states(self.handle, c_str(fname)))
-
-
-def _atomic_write(path, data):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _server_optimizer(optimizer):

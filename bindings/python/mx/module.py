@@ -3,7 +3,10 @@ training loop (fit, score, predict, checkpoints).
 
 Parameters live in two places, as in MXNet: host copies (_arg_params / _aux_params, what
 get_params returns and checkpoints save) and the executor's arrays (what training updates).
-Module runs on one device; several contexts need a KVStore to reduce gradients and are refused."""
+Several contexts train data-parallel, as in MXNet: each context gets its slice of every batch
+(an executor per context), the gradients are summed through a KVStore (kvstore='local', 'device',
+'dist_sync', 'dist_async' or a KVStore), and the weights are updated once per key: in the store
+(update_on_kvstore, MXNet's default) or on every device from the summed gradients."""
 import logging
 import time
 
@@ -11,6 +14,7 @@ import numpy as np
 
 from . import initializer as init_mod
 from . import io
+from . import kvstore as kvs
 from . import metric as metric_mod
 from . import model
 from . import ndarray as nd
@@ -33,10 +37,13 @@ class Module:
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",), logger=logging, context=None,
                  work_load_list=None, fixed_param_names=None, state_names=None, **kwargs):
         contexts = _as_list(context) if context is not None else [cpu()]
-        if len(contexts) != 1:
-            raise ValueError("Module: %d contexts given; this Module runs on one device (data parallelism across "
-                             "devices needs a KVStore)" % len(contexts))
-        self.context = Context(contexts[0])
+        if not contexts:
+            raise ValueError("Module: context is an empty list")
+        self._contexts = [Context(c) for c in contexts]
+        self.context = self._contexts[0]
+        self._work_load_list = list(work_load_list) if work_load_list else [1] * len(contexts)
+        if len(self._work_load_list) != len(contexts):
+            raise ValueError("Module: %d contexts but %d work loads" % (len(contexts), len(self._work_load_list)))
         self.symbol = symbol
         self.logger = logger
         args = symbol.list_arguments()
@@ -55,6 +62,9 @@ class Module:
         self.binded = self.for_training = self.inputs_need_grad = False
         self.params_initialized = self.optimizer_initialized = False
         self._exec = None
+        self._execs = []  # one per context; _exec is the first
+        self._kvstore = None
+        self._update_on_kvstore = False
         self._arg_params = self._aux_params = None
         self._updater = self._optimizer = None
         self._params_dirty = False
@@ -71,7 +81,25 @@ class Module:
 
     @property
     def output_shapes(self):
-        return list(zip(self.output_names, [o.shape for o in self._exec.outputs]))
+        return list(zip(self.output_names, [o.shape for o in self.get_outputs()]))
+
+    # ---------------------------------------------------------------- data parallelism
+    def _slices(self, batch_size):
+        """[(begin, end)] of each context's part of a batch (MXNet's _split_input_slice)."""
+        total = float(sum(self._work_load_list))
+        sizes = [int(round(w * batch_size / total)) for w in self._work_load_list]
+        sizes[-1] += batch_size - sum(sizes)
+        if min(sizes) <= 0:
+            raise ValueError("Module: a batch of %d cannot be split over %d contexts (work loads %s)"
+                             % (batch_size, len(self._contexts), self._work_load_list))
+        out, begin = [], 0
+        for n in sizes:
+            out.append((begin, begin + n))
+            begin += n
+        return out
+
+    def _sliced_shapes(self, descs, begin, end):
+        return {d.name: (end - begin,) + tuple(d.shape[1:]) for d in descs}
 
     # ---------------------------------------------------------------- binding
     def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False, force_rebind=False,
@@ -91,15 +119,24 @@ class Module:
                 reqs[name] = "write" if inputs_need_grad else "null"
             else:
                 reqs[name] = "null"
-        self._exec = self.symbol.simple_bind(self.context, grad_req=reqs, type_dict=types, **shapes)
+        batch = self._data_shapes[0].shape[0]
+        descs = self._data_shapes + self._label_shapes
+        self._execs = []
+        for ctx, (b, e) in zip(self._contexts, self._slices(batch)):
+            shapes = self._sliced_shapes(descs, b, e) if len(self._contexts) > 1 else shapes
+            self._execs.append(self.symbol.simple_bind(ctx, grad_req=reqs, type_dict=types, **shapes))
+        self._exec = self._execs[0]
         self.binded = True
         if self.params_initialized:
             self._copy_params_to_exec()
 
     def reshape(self, data_shapes, label_shapes=None):
         self._data_shapes, self._label_shapes = _descs(data_shapes), _descs(label_shapes)
-        shapes = {d.name: d.shape for d in self._data_shapes + self._label_shapes}
-        self._exec = self._exec.reshape(allow_up_sizing=True, **shapes)
+        descs = self._data_shapes + self._label_shapes
+        slices = self._slices(self._data_shapes[0].shape[0])
+        self._execs = [ex.reshape(allow_up_sizing=True, **self._sliced_shapes(descs, b, e))
+                       for ex, (b, e) in zip(self._execs, slices)]
+        self._exec = self._execs[0]
 
     # ---------------------------------------------------------------- parameters
     def init_params(self, initializer=None, arg_params=None, aux_params=None, allow_missing=False, force_init=False,
@@ -145,17 +182,24 @@ class Module:
         self.init_params(None, arg_params, aux_params, allow_missing, force_init, allow_extra)
 
     def _copy_params_to_exec(self):
-        for n, v in self._arg_params.items():
-            v.copyto(self._exec.arg_dict[n])
-        for n, v in self._aux_params.items():
-            v.copyto(self._exec.aux_dict[n])
+        for ex in self._execs:
+            for n, v in self._arg_params.items():
+                v.copyto(ex.arg_dict[n])
+            for n, v in self._aux_params.items():
+                v.copyto(ex.aux_dict[n])
 
     def _sync_params_from_exec(self):
+        """Weights from the first context (all contexts hold the same); auxiliary states (BatchNorm's
+        moving statistics) averaged over the contexts, as MXNet does."""
         if self._params_dirty:
             for n in self.param_names:
                 self._exec.arg_dict[n].copyto(self._arg_params[n])
             for n in self.aux_names:
-                self._exec.aux_dict[n].copyto(self._aux_params[n])
+                if len(self._execs) == 1:
+                    self._exec.aux_dict[n].copyto(self._aux_params[n])
+                else:
+                    total = sum(ex.aux_dict[n].copyto(cpu()) for ex in self._execs)
+                    (total / len(self._execs)).copyto(self._aux_params[n])
             self._params_dirty = False
 
     def get_params(self):
@@ -171,57 +215,120 @@ class Module:
             return
         if not self.params_initialized:
             raise RuntimeError("Module.init_optimizer: call init_params() first")
-        idx2name = dict(enumerate(self.param_names))
+        kv = self._create_kvstore(kvstore)
+        batch_size = self._data_shapes[0].shape[0]
+        if kv is not None and "dist" in kv.type and "_sync" in kv.type:
+            batch_size *= kv.num_workers  # the gradient summed over the workers covers all their batches
+        # With the store updating, keys are names; otherwise the updater sees index * devices + device.
+        idx2name = {}
+        if self._update_on_kvstore:
+            idx2name = {n: n for n in self.param_names}
+        else:
+            for i, n in enumerate(self.param_names):
+                idx2name.update({i * len(self._contexts) + k: n for k in range(len(self._contexts))})
         if isinstance(optimizer, str):
             params = dict(optimizer_params)
-            params.setdefault("rescale_grad", 1.0 / self._data_shapes[0].shape[0])
+            params.setdefault("rescale_grad", 1.0 / batch_size)
             optimizer = opt_mod.create(optimizer, param_idx2name=idx2name, **params)
         else:
             optimizer.idx2name = dict(idx2name)
             optimizer.set_wd_mult(optimizer.wd_mult)
         self._optimizer = optimizer
-        self._updater = opt_mod.get_updater(optimizer)
+        self._kvstore = kv
+        if kv is not None:
+            self._initialize_kvstore()
+        if self._update_on_kvstore:
+            kv.set_optimizer(optimizer)
+            self._updater = None
+        else:
+            self._updater = opt_mod.get_updater(optimizer)
         self.optimizer_initialized = True
         preload = getattr(self, "_preload_opt_states", None)
         if preload:
             self.load_optimizer_states(preload)
             self._preload_opt_states = None
 
+    def _create_kvstore(self, kvstore):
+        """MXNet's _create_kvstore: no store for one device unless distributed; the store updates the
+        weights unless MXNET_UPDATE_ON_KVSTORE=0 (dist_async always does)."""
+        import os
+        if kvstore is None:
+            kv = None
+        elif isinstance(kvstore, kvs.KVStore):
+            kv = kvstore
+        elif isinstance(kvstore, str):
+            kv = None if len(self._contexts) == 1 and "dist" not in kvstore else kvs.create(kvstore)
+        else:
+            raise TypeError("Module: kvstore must be a str, a KVStore or None")
+        if kv is None and len(self._contexts) > 1:
+            raise ValueError("Module: %d contexts need a kvstore to sum their gradients" % len(self._contexts))
+        self._update_on_kvstore = kv is not None and (
+            os.environ.get("MXNET_UPDATE_ON_KVSTORE", "1") != "0" or "async" in kv.type)
+        return kv
+
+    def _initialize_kvstore(self):
+        """Every parameter into the store (worker 0's values win for dist_*), then back into every
+        context's weights, so all devices and workers start from the same values."""
+        kv = self._kvstore
+        names = [n for n in self.param_names if n not in self.fixed_param_names]
+        for n in names:
+            kv.init(n, self._arg_params[n])
+        for i, n in enumerate(names):
+            kv.pull(n, [ex.arg_dict[n] for ex in self._execs], priority=-i)
+        for ex in self._execs:
+            for n in names:
+                ex.arg_dict[n].wait_to_read()
+        self._params_dirty = True
+
     def save_optimizer_states(self, fname):
-        with open(fname, "wb") as f:
-            f.write(self._updater.get_states())
+        if self._update_on_kvstore:
+            self._kvstore.save_optimizer_states(fname)
+            return
+        model._atomic_write(fname, self._updater.get_states())  # never torn: a resumed job loads it
 
     def load_optimizer_states(self, fname):
+        if self._update_on_kvstore:
+            self._kvstore.load_optimizer_states(fname)
+            return
         with open(fname, "rb") as f:
             self._updater.set_states(f.read())
 
     # ---------------------------------------------------------------- computation
     def _load_inputs(self, names, arrays):
+        slices = self._slices(self._data_shapes[0].shape[0]) if len(self._execs) > 1 else [None]
         for name, value in zip(names, arrays or []):
-            dst = self._exec.arg_dict[name]
-            if isinstance(value, nd.NDArray):
-                value.copyto(dst)
-            else:
-                dst[:] = value
+            for ex, sl in zip(self._execs, slices):
+                dst = ex.arg_dict[name]
+                part = value if sl is None else value[sl[0]:sl[1]]
+                if isinstance(part, nd.NDArray):
+                    part.copyto(dst)
+                else:
+                    dst[:] = part
 
     def forward(self, data_batch, is_train=None):
         if not self.binded or not self.params_initialized:
             raise RuntimeError("Module.forward: bind() and init_params() first")
         is_train = self.for_training if is_train is None else is_train
         shape = tuple(data_batch.data[0].shape)
-        if shape != self._exec.arg_dict[self.data_names[0]].shape:
+        if shape != tuple(self._data_shapes[0].shape):
             data = [io.DataDesc(n, a.shape) for n, a in zip(self.data_names, data_batch.data)]
             labels = [io.DataDesc(n, a.shape) for n, a in zip(self.label_names, data_batch.label or [])]
             self.reshape(data, labels or [io.DataDesc(d.name, (shape[0],) + d.shape[1:]) for d in self._label_shapes])
         self._load_inputs(self.data_names, data_batch.data)
         if data_batch.label:
             self._load_inputs(self.label_names, data_batch.label)
-        self._exec.forward(is_train=is_train)
+        for ex in self._execs:
+            ex.forward(is_train=is_train)
 
     def backward(self, out_grads=None):
         if not self.for_training:
             raise RuntimeError("Module.backward: the module was bound with for_training=False")
-        self._exec.backward(out_grads)
+        if len(self._execs) == 1:
+            self._exec.backward(out_grads)
+            return
+        slices = self._slices(self._data_shapes[0].shape[0])
+        for ex, (b, e) in zip(self._execs, slices):
+            ex.backward([g[b:e] for g in _as_list(out_grads)] if out_grads is not None else None)
 
     def forward_backward(self, data_batch):
         self.forward(data_batch, is_train=True)
@@ -231,18 +338,50 @@ class Module:
         if not self.optimizer_initialized:
             raise RuntimeError("Module.update: call init_optimizer() first")
         self._params_dirty = True
-        for i, name in enumerate(self.param_names):
-            grad = self._exec.grad_dict.get(name)
-            if grad is not None and name not in self.fixed_param_names:
-                self._updater(i, grad, self._exec.arg_dict[name])
+        if self._kvstore is None:
+            for i, name in enumerate(self.param_names):
+                grad = self._exec.grad_dict.get(name)
+                if grad is not None and name not in self.fixed_param_names:
+                    self._updater(i, grad, self._exec.arg_dict[name])
+            return
+        # Last layers first: backward produces their gradients first, so their communication
+        # starts while the earlier layers still compute (priority = -index, as MXNet).
+        ndev = len(self._execs)
+        for i in reversed(range(len(self.param_names))):
+            name = self.param_names[i]
+            if name in self.fixed_param_names or self._exec.grad_dict.get(name) is None:
+                continue
+            grads = [ex.grad_dict[name] for ex in self._execs]
+            weights = [ex.arg_dict[name] for ex in self._execs]
+            if self._update_on_kvstore:
+                self._kvstore.push(name, grads, priority=-i)
+                self._kvstore.pull(name, weights, priority=-i)
+            else:
+                self._kvstore.push(name, grads, priority=-i)
+                self._kvstore.pull(name, grads, priority=-i)
+                for k in range(ndev):
+                    self._updater(i * ndev + k, grads[k], weights[k])
 
     def get_outputs(self, merge_multi_context=True):
-        return list(self._exec.outputs)
+        """Outputs of the last forward: merged along the batch axis over the contexts, or (with
+        merge_multi_context=False) one list per output holding each context's part."""
+        if len(self._execs) == 1:
+            outs = list(self._exec.outputs)
+            return outs if merge_multi_context else [[o] for o in outs]
+        per_output = list(zip(*[ex.outputs for ex in self._execs]))
+        if not merge_multi_context:
+            return [list(parts) for parts in per_output]
+        return [nd.concat(*[p.copyto(self.context) for p in parts], dim=0) for parts in per_output]
 
     def get_input_grads(self, merge_multi_context=True):
         if not self.inputs_need_grad:
             raise RuntimeError("Module.get_input_grads: bind with inputs_need_grad=True")
-        return [self._exec.grad_dict[n] for n in self.data_names]
+        if len(self._execs) == 1:
+            return [self._exec.grad_dict[n] for n in self.data_names]
+        grads = [[ex.grad_dict[n] for ex in self._execs] for n in self.data_names]
+        if not merge_multi_context:
+            return grads
+        return [nd.concat(*[g.copyto(self.context) for g in parts], dim=0) for parts in grads]
 
     def update_metric(self, eval_metric, labels, pre_sliced=False, pad=0):
         """Updates eval_metric with the outputs of the last forward; the last `pad` samples (an
