@@ -8,6 +8,7 @@ curves. The data is Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-
     /usr/bin/python3 examples/train_fashion_mnist.py --network lenet --num-epochs 10
 """
 import argparse
+import subprocess
 import logging
 import os
 import sys
@@ -60,6 +61,11 @@ def parse_args(argv=None):
     p.add_argument("--num-examples", type=int, default=0, help="train on the first N shards' worth only (0: all)")
     p.add_argument("--out-dir", default="out/fashion_mnist", help="checkpoint and plot go here")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--kvstore", default=None,
+                   help="local, device, dist_sync, dist_async (default: local; dist_sync with --num-workers > 1)")
+    p.add_argument("--num-workers", type=int, default=1,
+                   help="worker processes (started with tools/launch.py over mpirun); the global batch stays "
+                        "--batch-size, split evenly between them")
     return p.parse_args(argv)
 
 
@@ -79,9 +85,11 @@ def iterators(args):
     flat = args.network == "mlp"
     # num_parts keeps a subset for a quick run: 60000 / num_parts training samples.
     parts = max(1, 60000 // args.num_examples) if args.num_examples else 1
+    # With several workers each reads its shard of the (subset of the) data, with its share of the batch.
+    workers, rank = args.workers, args.rank
     train = mx.io.MNISTIter(image=path("train-images-idx3-ubyte.gz"), label=path("train-labels-idx1-ubyte.gz"),
-                            batch_size=args.batch_size, shuffle=True, flat=flat, seed=args.seed, num_parts=parts,
-                            part_index=0, silent=True)
+                            batch_size=args.batch_size // workers, shuffle=True, flat=flat, seed=args.seed,
+                            num_parts=parts * workers, part_index=rank, silent=True)
     test = mx.io.MNISTIter(image=path("t10k-images-idx3-ubyte.gz"), label=path("t10k-labels-idx1-ubyte.gz"),
                            batch_size=args.batch_size, shuffle=False, flat=flat, silent=True)
     return train, test
@@ -116,9 +124,31 @@ def schedule(num_epochs, num_batches):
     return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.2) if steps else None
 
 
+def relaunch(args, argv):
+    """--num-workers N outside a launched job: run this script again as N workers of one job."""
+    launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "launch.py")
+    cmd = [sys.executable, launcher, "-n", str(args.num_workers), sys.executable, os.path.abspath(__file__)]
+    cmd += list(argv if argv is not None else sys.argv[1:])
+    env = dict(os.environ)
+    # Each worker computes with its share of the cores (the backend's intra-op threads).
+    env.setdefault("MX_OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.num_workers)))
+    print("train_fashion_mnist: %d workers: %s" % (args.num_workers, " ".join(cmd)), flush=True)
+    return subprocess.call(cmd, env=env)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    launched = "OMPI_COMM_WORLD_RANK" in os.environ
+    if args.num_workers > 1 and not launched:
+        return relaunch(args, argv)
+    if args.kvstore is None:
+        args.kvstore = "dist_sync" if args.num_workers > 1 else "local"
+    kv = mx.kv.create(args.kvstore) if args.kvstore.startswith("dist") else args.kvstore
+    args.rank, args.workers = (kv.rank, kv.num_workers) if not isinstance(kv, str) else (0, 1)
+    if args.batch_size % args.workers:
+        raise SystemExit("--batch-size %d does not split evenly over %d workers" % (args.batch_size, args.workers))
+    lead = args.rank == 0  # only worker 0 reports, evaluates and writes files
+    logging.basicConfig(level=logging.INFO if lead else logging.WARNING, format="%(message)s")
     mx.engine.set_engine_type(args.engine)
     mx.random.seed(args.seed)
     ctx = device(args.device)
@@ -142,22 +172,29 @@ def main(argv=None):
 
     class TrainMetrics:
         def __call__(self, param):
+            if not lead:
+                return
             if param.nbatch == num_batches - 1:
                 names_values = dict(param.eval_metric.get_name_value())
                 history.append({"epoch": param.epoch + 1, "train_acc": names_values["accuracy"],
                                 "train_ce": names_values["cross-entropy"]})
 
-    print("mx %s: %s on Fashion-MNIST, %d epochs, batch %d, %s engine, %s; %d training batches"
-          % (mx.__version__, args.network, args.num_epochs, args.batch_size, args.engine, ctx, num_batches))
+    if lead:
+        print("mx %s: %s on Fashion-MNIST, %d epochs, batch %d, %s engine, %s, kvstore %s (%d worker%s); "
+              "%d training batches" % (mx.__version__, args.network, args.num_epochs, args.batch_size, args.engine,
+                                       ctx, args.kvstore, args.workers, "s" if args.workers > 1 else "", num_batches))
     tic = time.time()
-    mod.fit(train, eval_data=test, eval_metric=metrics(), validation_metric=metrics(),
+    progress = mx.callback.ProgressBar(num_batches, batch_size=args.batch_size)
+    mod.fit(train, eval_data=test if lead else None, eval_metric=metrics(), validation_metric=metrics(), kvstore=kv,
             initializer=mx.init.Xavier(magnitude=2.0), optimizer="sgd",
             optimizer_params={"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd,
                               "lr_scheduler": schedule(args.num_epochs, num_batches)},
             num_epoch=args.num_epochs,
-            batch_end_callback=[mx.callback.ProgressBar(num_batches, batch_size=args.batch_size), TrainMetrics()],
-            epoch_end_callback=on_epoch_end, eval_end_callback=on_score_end)
+            batch_end_callback=[progress, TrainMetrics()] if lead else [],
+            epoch_end_callback=on_epoch_end if lead else None, eval_end_callback=on_score_end)
     elapsed = time.time() - tic
+    if not lead:
+        return 0
 
     png = prefix + "-curves.png"
     plot(history, png)

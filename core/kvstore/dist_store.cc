@@ -70,8 +70,16 @@ class DistStore : public KVStore {
   int rank() const override { return t_.rank; }
   int num_workers() const override { return t_.num_workers; }
 
+  // dist_async: pushes are one-way messages, so a barrier first has every server confirm it applied
+  // this worker's pushes (one sender's messages arrive in order); after it, any pull sees every
+  // worker's pushes from before the barrier.
   void barrier() override {
-    comm([this] { t_.check(t_.api.barrier("barrier")); }, {}, {}, 0, "kvstore barrier");
+    comm(
+        [this] {
+          if (async_) flush_servers();
+          t_.check(t_.api.barrier("barrier"));
+        },
+        {}, {}, 0, "kvstore barrier");
     engine::get().wait_for_var(comm_var_);
   }
 
@@ -135,7 +143,10 @@ class DistStore : public KVStore {
                                            stored.nbytes());
             t_.check(t_.api.send(server, kRequestTag, msg.data(), int64_t(msg.size()), what("init", key).c_str()));
           }
-          if (server >= 0) t_.check(t_.api.barrier(what("init", key).c_str()));  // the server has it
+          if (server >= 0) {  // every worker pushes only once the server has the key
+            if (t_.rank == 0) flush_servers();
+            t_.check(t_.api.barrier(what("init", key).c_str()));
+          }
         },
         {}, {stored.var()}, 0, "kvstore init");
     engine::get().wait_for_var(stored.var());  // a shape that differs between workers fails init here
@@ -231,6 +242,18 @@ class DistStore : public KVStore {
       msg = encode(MsgKind::kPush, key, merged.dtype(), merged.shape(), 0, merged.data(), merged.nbytes());
     }
     t_.check(t_.api.send(e->server, kRequestTag, msg.data(), int64_t(msg.size()), what("push", key).c_str()));
+  }
+
+  void flush_servers() {
+    const std::string msg = encode(MsgKind::kFlush, "", 0, {}, 0, nullptr, 0);
+    for (int s = t_.num_workers; s < t_.world; ++s) {
+      t_.check(t_.api.send(s, kRequestTag, msg.data(), int64_t(msg.size()), "barrier"));
+      int32_t src = 0, tag = 0;
+      int64_t bytes = 0;
+      t_.check(t_.api.probe(s, kReplyTag, &src, &tag, &bytes, "barrier"));
+      std::string reply(size_t(bytes), '\0');
+      t_.check(t_.api.recv(src, tag, reply.data(), bytes, "barrier"));
+    }
   }
 
   void fetch(const std::string& key, const NDArray& stored, int server) {

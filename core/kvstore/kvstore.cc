@@ -55,12 +55,19 @@ const KVStore::KeyInfo& KVStore::check_arrays(const std::string& key, std::span<
 
 void KVStore::init(std::span<const std::string> keys, std::span<const NDArray> values) {
   auto groups = group_by_key(keys, values, "kvstore init");
-  for (auto& g : groups) {
-    if (g.arrays.size() != 1)
-      fail(MX_ERR_INVALID_ARGUMENT, "kvstore ", type_, " init: key '", g.key, "' given ", g.arrays.size(),
-           " values (init takes one per key)");
-    if (keys_.count(g.key)) fail(MX_ERR_INVALID_ARGUMENT, "kvstore ", type_, " init: key '", g.key, "' is already initialised");
-    check_key_kind(g.key);
+  const int kind_before = key_kind_;  // a refused init leaves the store as it was
+  try {
+    for (auto& g : groups) {
+      if (g.arrays.size() != 1)
+        fail(MX_ERR_INVALID_ARGUMENT, "kvstore ", type_, " init: key '", g.key, "' given ", g.arrays.size(),
+             " values (init takes one per key)");
+      if (keys_.count(g.key))
+        fail(MX_ERR_INVALID_ARGUMENT, "kvstore ", type_, " init: key '", g.key, "' is already initialised");
+      check_key_kind(g.key);
+    }
+  } catch (...) {
+    key_kind_ = kind_before;
+    throw;
   }
   for (auto& g : groups) {
     init_key(g.key, g.arrays[0]);

@@ -43,7 +43,7 @@ class LocalStore : public KVStore {
   struct Entry {
     NDArray stored, merged;
     std::vector<NDArray> residuals;  // 2bit: one per pushed value slot
-    std::vector<NDArray> staging;    // values of another device type, copied to the store's device
+    std::vector<NDArray> staging;    // values of another device, copied to the store's device
   };
 
   void init_key(const std::string& key, const NDArray& value) override {
@@ -58,9 +58,10 @@ class LocalStore : public KVStore {
   void push_key(const std::string& key, std::span<const NDArray> values, int priority) override {
     Entry& e = entries_.at(key);
     const Device dev = e.stored.device();
-    std::vector<NDArray> local;  // the values, on the store's device type
+    std::vector<NDArray> local;  // the values, on the store's device (so the merge, the updater and
+                                 // the optimizer see arrays of one device, as in MXNet)
     for (size_t i = 0; i < values.size(); ++i) {
-      if (values[i].device().type == dev.type) {
+      if (values[i].device() == dev) {
         local.push_back(values[i]);
         continue;
       }

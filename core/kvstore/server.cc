@@ -99,6 +99,9 @@ class Server {
         optimizer_ = Optimizer::create(m.key, params);
         break;
       }
+      case MsgKind::kFlush:
+        reply(src, std::string());
+        break;
       case MsgKind::kStop:
         break;
     }

@@ -17,6 +17,7 @@ enum class MsgKind : uint32_t {
   kPull = 3,          // key; the server replies with the value
   kSetOptimizer = 4,  // key = optimizer name; payload "k=v\n" lines
   kStop = 5,          // this worker is done
+  kFlush = 6,         // the server replies (empty) once every earlier request of this worker is applied
 };
 
 constexpr int32_t kRequestTag = 11;  // worker -> server
