@@ -15,7 +15,8 @@
  * other one every heartbeat_s seconds from a thread of its own; a peer silent for timeout_s seconds
  * is lost, and every call waiting then (or later) fails with a message naming the lost rank(s) and
  * the operation (`what`). After a loss the transport stays failed; finalize then skips the
- * collective shutdown so the process can exit.
+ * collective shutdown so the process can exit. A process that finalizes tells the others first, so
+ * finishing early is not a loss; a wait that still needs a finalized rank fails timeout_s later.
  *
  * Errors: a slot returns 0 or -1; after -1, last_error() gives the message (thread-local, valid
  * until the next call on that thread). Thread safety: every slot may be called from any thread;
@@ -62,7 +63,8 @@ typedef struct mx_kv_transport {
   int (*barrier)(const char* what);
 
   /* ---- point-to-point between any world ranks */
-  /* Returns once buf may be reused. tag >= 0. */
+  /* Returns once buf may be reused. tag >= 0. The MPI transport takes messages (and allgather
+   * contributions) of < 2^31 bytes and reports larger ones as errors; allreduce has no limit. */
   int (*send)(int32_t dst, int32_t tag, const void* buf, int64_t bytes, const char* what);
   /* Waits for a message from src (-1: any) with tag (-1: any) and reports its source, tag and size
    * without receiving it. Waits as long as the peers it could come from are alive. */

@@ -38,7 +38,7 @@ struct State {
   bool we_initialized_mpi = false;
   int rank = 0, world = 1, num_workers = 1, num_servers = 0, tag_ub = 32767;
   double timeout_s = 0, heartbeat_s = 0;
-  int64_t max_chunk = INT_MAX;  // elements per MPI call (< 2^31; MX_KVSTORE_MPI_CHUNK lowers it)
+  int64_t max_chunk = INT_MAX;       // elements per MPI call (< 2^31; MX_KVSTORE_MPI_CHUNK lowers it)
   MPI_Comm workers = MPI_COMM_NULL;  // the workers only (MPI_COMM_NULL on a server)
   MPI_Comm p2p = MPI_COMM_NULL;      // world's ranks, for send/probe/recv
   MPI_Comm hb = MPI_COMM_NULL;       // world's ranks, heartbeats only
@@ -46,8 +46,8 @@ struct State {
 
   // Liveness, written by the heartbeat thread under mpi_mu. After `lost` no MPI call is made.
   bool lost = false;
-  std::string lost_cause;           // "lost rank 2 (no heartbeat for 3.1 s)"
-  std::vector<char> departed;       // per world rank: said bye (finalized)
+  std::string lost_cause;      // "lost rank 2 (no heartbeat for 3.1 s)"
+  std::vector<char> departed;  // per world rank: said bye (finalized)
   std::vector<Clock::time_point> departed_at;
   std::thread heartbeat;
   std::mutex stop_mu;
@@ -98,12 +98,12 @@ int poll_loop(const Peers& peers, int64_t bytes, const char* what, int (*poll)(v
 
 template <class F>
 int poll_loop(const Peers& peers, int64_t bytes, const char* what, F&& poll) {
-  return poll_loop(peers, bytes, what, [](void* f) { return (*static_cast<F*>(f))(); }, &poll);
+  return poll_loop(
+      peers, bytes, what, [](void* f) { return (*static_cast<F*>(f))(); }, &poll);
 }
 
 // Waits for one request.
-int wait(MPI_Request& req, MPI_Status* status, const Peers& peers, int64_t bytes,
-         const char* what);
+int wait(MPI_Request& req, MPI_Status* status, const Peers& peers, int64_t bytes, const char* what);
 
 // mpi_ops.cc
 void create_half_ops(State& s);
@@ -112,8 +112,7 @@ int allgather(const void* send, int64_t bytes, void* recv, const char* what);
 int broadcast(void* buf, int64_t bytes, int32_t root, const char* what);
 int barrier(const char* what);
 int send(int32_t dst, int32_t tag, const void* buf, int64_t bytes, const char* what);
-int probe(int32_t src, int32_t tag, int32_t* out_src, int32_t* out_tag, int64_t* out_bytes,
-          const char* what);
+int probe(int32_t src, int32_t tag, int32_t* out_src, int32_t* out_tag, int64_t* out_bytes, const char* what);
 int recv(int32_t src, int32_t tag, void* buf, int64_t bytes, const char* what);
 
 }  // namespace mx::kvmpi
