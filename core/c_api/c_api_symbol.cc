@@ -9,6 +9,7 @@
 #include "base/dtype.h"
 #include "c_api/border.h"
 #include "c_api/handles.h"
+#include "io/file.h"
 #include "symbol/infer.h"
 #include "symbol/symbol.h"
 
@@ -320,9 +321,7 @@ int mx_symbol_save(mx_symbol_t sym, const char* path) {
   API_BEGIN();
   need(path, "mx_symbol_save", "path");
   const std::string text = sym_of(sym, "mx_symbol_save").to_json();
-  std::ofstream f(path);
-  f << text;
-  if (!f) mx::fail(MX_ERR_IO, "mx_symbol_save: cannot write ", path, ": ", std::strerror(errno));
+  mx::io::write_file_atomic(path, "mx_symbol_save", text);  // never torn: checkpoints resume from it
   API_END();
 }
 

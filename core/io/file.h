@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace mx::io {
 
@@ -45,5 +47,42 @@ class InputStream {
   int64_t file_size_ = -1;
   uint64_t offset_ = 0;  // (decompressed) bytes read so far
 };
+
+// Output files that must never be seen half-written (.params, -symbol.json: the checkpoints a job
+// resumes from). The bytes go to a temporary in the target's directory (a rename is atomic only
+// within one file system), named ".<name>.tmp.<pid>.<n>": hidden, not ending in the target's
+// extension, so no checkpoint glob (prefix-*.params) matches it, and unique per process and thread;
+// a stale one left by a killed process is stepped around (O_EXCL), never reused. commit() fsyncs
+// the temporary, renames it over the target and fsyncs the directory, so a crash or power cut at
+// any moment leaves the old file or the complete new one. Any error removes the temporary, leaves
+// the target untouched and raises MX_ERR_IO naming the file (messages start with `who`).
+// A symbolic link is followed (the file it names is replaced, the link kept). A target that exists
+// and is not a regular file (/dev/null, a FIFO) is written in place: it has nothing to tear and
+// must not be replaced by a file. A directory is an error.
+class AtomicFile {
+ public:
+  AtomicFile(const std::string& path, const char* who);
+  ~AtomicFile();  // without commit(): the temporary is removed, the target untouched
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* p, size_t n);  // buffered
+  void commit();
+
+ private:
+  void flush();
+  void write_fd(const char* p, size_t n);
+  [[noreturn]] void io_error(const char* what, int err);
+
+  std::string path_;    // as the caller named it, for messages
+  std::string target_;  // what is replaced: path_ with a symbolic link resolved
+  std::string tmp_;     // empty when writing in place, and once renamed
+  std::string who_;
+  int fd_ = -1;
+  std::vector<char> buf_;
+};
+
+// The whole of `data` as one AtomicFile.
+void write_file_atomic(const std::string& path, const char* who, std::string_view data);
 
 }  // namespace mx::io

@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 #include "base/dtype.h"
 #include "base/error.h"
@@ -16,25 +15,18 @@ constexpr uint32_t kV1Magic = 0xF993fac8;
 constexpr uint32_t kV2Magic = 0xF993fac9;
 constexpr uint32_t kV3Magic = 0xF993faca;
 
+// Through io::AtomicFile: a checkpoint being rewritten is, at every moment, the old file or the
+// complete new one (a job killed mid-save resumes from it).
 class Writer {
  public:
-  explicit Writer(const std::string& f) : fname_(f), out_(f, std::ios::binary | std::ios::trunc) {
-    if (!out_) fail(MX_ERR_IO, "save: cannot open '", f, "' for writing");
-  }
+  explicit Writer(const std::string& f) : out_(f, "save") {}
   template <typename T>
   void put(T v) { bytes(&v, sizeof(v)); }
-  void bytes(const void* p, size_t n) {
-    out_.write(static_cast<const char*>(p), std::streamsize(n));
-    if (!out_) fail(MX_ERR_IO, "save: write to '", fname_, "' failed (disk full?)");
-  }
-  void close() {
-    out_.close();
-    if (!out_) fail(MX_ERR_IO, "save: closing '", fname_, "' failed");
-  }
+  void bytes(const void* p, size_t n) { out_.write(p, n); }
+  void close() { out_.commit(); }
 
  private:
-  std::string fname_;
-  std::ofstream out_;
+  io::AtomicFile out_;
 };
 
 // The bytes of a .params file, from a buffer or from a regular file whose size was taken before

@@ -1,5 +1,6 @@
 """mx.callback: what Module.fit calls after each batch (Speedometer, ProgressBar) or epoch
-(do_checkpoint, log_train_metric)."""
+(do_checkpoint, module_checkpoint, log_train_metric). Checkpoint files are replaced atomically
+(see mx.model)."""
 import logging
 import sys
 import time
@@ -14,6 +15,20 @@ def do_checkpoint(prefix, period=1):
     def _callback(iter_no, sym, arg, aux):
         if (iter_no + 1) % period == 0:
             save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
+    return _callback
+
+
+def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
+    """An epoch-end callback saving mod's checkpoint (symbol, params and, if asked, optimizer
+    states) every `period` epochs. The states go first: once prefix-%04d.params exists (what a
+    resume looks for), the whole checkpoint does."""
+    period = int(max(1, period))
+
+    def _callback(iter_no, sym=None, arg=None, aux=None):
+        if (iter_no + 1) % period == 0:
+            if save_optimizer_states:
+                mod.save_optimizer_states("%s-%04d.states" % (prefix, iter_no + 1))
+            mod.save_checkpoint(prefix, iter_no + 1)
     return _callback
 
 
