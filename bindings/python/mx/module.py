@@ -496,12 +496,14 @@ class Module:
         self.set_params(args, auxs)
 
     def save_checkpoint(self, prefix, epoch, save_optimizer_states=False):
+        # Each file is replaced atomically; the params go last, so once prefix-N.params exists the
+        # whole checkpoint N does (what a resumed job looks for).
         self.symbol.save("%s-symbol.json" % prefix)
+        if save_optimizer_states:
+            self.save_optimizer_states("%s-%04d.states" % (prefix, epoch))
         name = "%s-%04d.params" % (prefix, epoch)
         self.save_params(name)
         self.logger.info('Saved checkpoint to "%s"', name)
-        if save_optimizer_states:
-            self.save_optimizer_states("%s-%04d.states" % (prefix, epoch))
 
     @staticmethod
     def load(prefix, epoch, load_optimizer_states=False, **kwargs):
