@@ -100,8 +100,22 @@ void KVStore::pushpull(std::span<const std::string> vkeys, std::span<const NDArr
 void KVStore::broadcast(std::span<const std::string> vkeys, std::span<const NDArray> values,
                         std::span<const std::string> okeys, std::span<const NDArray> outs, int priority) {
   auto out = group_by_key(okeys, outs, "kvstore broadcast");
+  // The outputs are checked before the init, so a refused broadcast initialises nothing.
+  const auto in = group_by_key(vkeys, values, "kvstore broadcast");
+  for (auto& g : out) {
+    auto v = std::find_if(in.begin(), in.end(), [&](const KeyGroup& x) { return x.key == g.key; });
+    if (v == in.end()) {
+      check_arrays(g.key, g.arrays, "broadcast");
+      continue;
+    }
+    const NDArray& value = v->arrays[0];
+    for (size_t i = 0; i < g.arrays.size(); ++i)
+      if (g.arrays[i].shape() != value.shape() || g.arrays[i].dtype() != value.dtype())
+        fail(MX_ERR_SHAPE_MISMATCH, "kvstore ", type_, " broadcast: key '", g.key, "' is given as ",
+             describe(value.shape(), value.dtype()), " but output ", i, " is ",
+             describe(g.arrays[i].shape(), g.arrays[i].dtype()));
+  }
   init(vkeys, values);
-  for (auto& g : out) check_arrays(g.key, g.arrays, "broadcast");
   for (auto& g : out) pull_key(g.key, g.arrays, priority);
 }
 
@@ -109,9 +123,10 @@ std::unique_ptr<KVStore> KVStore::create(const std::string& type) {
   if (type == "local" || type == "device") return make_local_store(type);
   if (type == "dist_sync" || type == "dist_async") return make_dist_store(type);
   if (type == "dist" ) return make_dist_store("dist_sync");
-  if (type == "nccl" || type == "dist_device_sync" || type == "dist_sync_device")
-    fail(MX_ERR_UNSUPPORTED, "kvstore ", type, ": reduces GPU arrays over NCCL, which this build does not have yet "
-         "(use 'device' or 'dist_sync')");
+  if (type == "nccl") return make_nccl_store();
+  if (type == "dist_device_sync" || type == "dist_sync_device")
+    fail(MX_ERR_UNSUPPORTED, "kvstore ", type, ": needs NCCL across processes, which is not built yet "
+         "(use 'dist_sync', or 'nccl' for the GPUs of one process)");
   fail(MX_ERR_INVALID_ARGUMENT, "kvstore: unknown type '", type,
        "' (known: local, device, dist_sync, dist_async, dist_device_sync, nccl)");
 }

@@ -6,7 +6,9 @@
 //                         over the MPI transport) before the update; every worker holds the weights.
 //   dist_async            server processes hold the weights and apply the optimizer to each push as
 //                         it arrives; pulls return the newest weights.
-//   nccl, dist_device_sync  GPU arrays over NCCL (not built yet: a clear error).
+//   nccl                  GPU arrays of one process summed with NCCL (plugin libmx_kvstore_nccl.so,
+//                         built with the CUDA backend; run only where a GPU is lent so far).
+//   dist_device_sync      NCCL across processes: not built yet (a clear error).
 //
 // Keys are strings; a store's keys are either all integers (written in decimal: "3") or all other
 // strings, as in MXNet. Push and pull are engine ops on the arrays' vars with a priority, so

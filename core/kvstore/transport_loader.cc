@@ -1,17 +1,12 @@
 #include "kvstore/transport_loader.h"
 
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <mutex>
 #include <vector>
 
-#define BOOST_DLL_USE_STD_FS
-#include <boost/dll/runtime_symbol_info.hpp>
-#include <boost/dll/shared_library.hpp>
-
 #include "base/error.h"
 #include "engine/engine.h"
+#include "kvstore/plugin_file.h"
 
 namespace mx::kv {
 namespace {
@@ -36,17 +31,6 @@ int env_int(const char* name, int def) {
   return int(x);
 }
 
-std::vector<std::string> candidates() {
-  if (const char* env = std::getenv("MX_KVSTORE_TRANSPORT"); env && *env) return {env};
-  std::vector<std::string> out;
-  try {
-    out.push_back((boost::dll::this_line_location().parent_path() / kFile).string());
-  } catch (...) {
-  }
-  if (*MX_BUILD_BACKEND_DIR) out.push_back(std::string(MX_BUILD_BACKEND_DIR) + "/" + kFile);
-  return out;
-}
-
 std::vector<void (*)()>& exit_hooks() {
   static auto* hooks = new std::vector<void (*)()>();
   return *hooks;
@@ -65,27 +49,11 @@ void leave_job() {
 
 Transport* load() {
   std::string why;
-  for (const std::string& path : candidates()) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      why += "\n  " + path + ": no such file";
-      continue;
-    }
-    std::shared_ptr<boost::dll::shared_library> lib;
-    try {
-      lib = std::make_shared<boost::dll::shared_library>(
-          path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_global);
-    } catch (const std::exception& e) {
-      why += "\n  " + path + ": cannot be opened (" + e.what() + ")";
-      continue;
-    }
-    if (!lib->has("mx_kv_transport_init")) {
-      why += "\n  " + path + ": no symbol mx_kv_transport_init";
-      continue;
-    }
+  for (const std::string& path : plugin_candidates("MX_KVSTORE_TRANSPORT", kFile)) {
+    auto init = reinterpret_cast<int (*)(mx_kv_transport*)>(open_plugin(path, "mx_kv_transport_init", true, why));
+    if (!init) continue;
     auto* t = new Transport();
     t->path = path;
-    auto init = lib->get<int(mx_kv_transport*)>("mx_kv_transport_init");
     if (init(&t->api) != 0 || t->api.abi_major != MX_KV_TRANSPORT_ABI_MAJOR ||
         t->api.struct_size < sizeof(mx_kv_transport)) {
       why += "\n  " + path + ": transport ABI " + std::to_string(t->api.abi_major) + " (this libmx needs " +
@@ -93,7 +61,6 @@ Transport* load() {
       delete t;
       continue;
     }
-    new std::shared_ptr<boost::dll::shared_library>(lib);  // stays mapped until exit, like the backends
     return t;
   }
   fail(MX_ERR_NOT_FOUND, "kvstore: the dist_* types need the MPI transport ", kFile,

@@ -17,12 +17,14 @@ pytestmark = pytest.mark.skipif(
     reason="needs Open MPI (mpirun) and the MPI transport libmx_kvstore_mpi.so")
 
 
-def launch(scenario, workers=4, servers=0, timeout=120, env=None):
+def launch(scenario, workers=4, servers=0, timeout=120, env=None, peer_timeout=None):
     e = dict(os.environ, MX_LIBRARY_PATH=os.path.abspath(LIB), MX_OMP_NUM_THREADS="1",
              PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
     e.update(env or {})
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", str(workers), "-s", str(servers),
-           sys.executable, WORKER, scenario]
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", str(workers), "-s", str(servers)]
+    if peer_timeout is not None:
+        cmd += ["--timeout", str(peer_timeout)]  # seconds before a silent process counts as lost
+    cmd += [sys.executable, WORKER, scenario]
     start = time.time()
     p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8", "replace"), time.time() - start
@@ -42,9 +44,17 @@ def test_dist_async_applies_each_push_once_and_converges():
 
 
 def test_killed_worker_is_named_within_the_timeout():
-    rc, out, elapsed = launch("killed_worker", env={"MX_KVSTORE_TIMEOUT": "4"}, timeout=90)
+    rc, out, elapsed = launch("killed_worker", peer_timeout=4, timeout=90)
     assert rc != 0, out
     survivors = [r for r in (0, 1, 3) if "rank %d failed after" % r in out]
     assert survivors == [0, 1, 3], out
     assert out.count("lost rank 2") >= 3, out
+    assert elapsed < 60, elapsed
+
+
+def test_killed_server_is_named_within_the_timeout():
+    rc, out, elapsed = launch("killed_server", workers=3, servers=1, peer_timeout=4, timeout=90)
+    assert rc != 0, out
+    assert all("rank %d failed after" % r in out for r in range(3)), out
+    assert out.count("lost rank 3") >= 3, out
     assert elapsed < 60, elapsed

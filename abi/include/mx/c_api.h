@@ -496,8 +496,9 @@ MX_API int mx_cached_op_free(mx_cached_op_t op);
 /* Parameter synchronisation (MXNet's KVStore). Types: "local" and "device" (several devices of this
  * process: cpu(0) … cpu(7) are logical CPU devices, each with its own engine worker pool),
  * "dist_sync" and "dist_async" (processes started by tools/launch.py over mpirun; needs the MPI
- * transport libmx_kvstore_mpi.so, else create fails naming what is missing), "nccl" and
- * "dist_device_sync" (GPU arrays over NCCL; not in this build: MX_ERR_UNSUPPORTED).
+ * transport libmx_kvstore_mpi.so, else create fails naming what is missing), "nccl" (GPU arrays
+ * of this process summed with NCCL; needs libmx_kvstore_nccl.so, built with the CUDA backend) and
+ * "dist_device_sync" (NCCL across processes; not built yet: MX_ERR_UNSUPPORTED).
  *
  * Keys are strings: all integers written in decimal ("3") or all other strings, per store. In
  * init / push / pull a key may repeat: a pushed key's values are summed, a pulled key fills every

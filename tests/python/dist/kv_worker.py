@@ -111,6 +111,49 @@ def killed_worker():
     print("rank %d: never noticed" % r)
 
 
+def _pid_of_world_rank(rank):
+    """The pid of this job's process of world rank `rank` (same machine), from /proc."""
+    job = os.environ.get("OMPI_MCA_ess_base_jobid")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        except OSError:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                is_python = b"python" in f.read().split(b"\0")[0]
+        except OSError:
+            continue
+        if is_python and env.get(b"OMPI_COMM_WORLD_RANK") == str(rank).encode() and \
+                env.get(b"OMPI_MCA_ess_base_jobid") == (job.encode() if job else None):
+            return int(pid)  # the python process, not the launcher's sh around it
+    raise SystemExit("no process of world rank %d found" % rank)
+
+
+def killed_server():
+    """dist_async: the server dies mid-training; every worker fails naming it."""
+    kv = mx.kv.create("dist_async")
+    r, n = kv.rank, kv.num_workers
+    kv.set_optimizer(mx.optimizer.SGD(learning_rate=0.01))
+    kv.init("w", mx.nd.zeros((100,)))
+    out = mx.nd.zeros((100,))
+    start = time.time()
+    try:
+        for step in range(100000):
+            if r == 0 and step == 20:
+                os.kill(_pid_of_world_rank(n), signal.SIGKILL)  # world rank n: the first server
+            kv.push("w", mx.nd.ones((100,)))
+            kv.pull("w", out=out)
+            out.wait_to_read()
+    except mx.MXNetError as e:
+        print("rank %d failed after %.1f s: %s" % (r, time.time() - start, e), flush=True)
+        sys.exit(3)
+    print("rank %d: never noticed" % r)
+
+
 def shape_mismatch():
     """Workers that init a key with different shapes: init fails naming the key and both shapes."""
     kv = mx.kv.create("dist_sync")
