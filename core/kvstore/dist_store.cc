@@ -7,6 +7,7 @@
 //   dist_async  push: merge locally, send to the key's server, which applies its optimizer; pull:
 //               ask the server for the newest value.
 #include <cstring>
+#include <utility>
 
 #include "base/dtype.h"
 #include "base/error.h"
@@ -155,9 +156,18 @@ class DistStore : public KVStore {
 
   void push_key(const std::string& key, std::span<const NDArray> values, int priority) override {
     Entry& e = entries_.at(key);
+    const bool compressed = compression_threshold_ > 0;
+    const NDArray& v0 = values[0];
+    if (!async_ && !compressed && values.size() == 1 && v0.device().is_cpu()) {
+      // One host value: reduce it straight into the merge buffer (no copy first).
+      const NDArray merged = e.merged;
+      comm([this, key, v0, merged] { allreduce_into(key, v0, merged); }, {v0.var()}, {merged.var()}, priority,
+           "kvstore push");
+      finish_sync_push(key, e, priority);
+      return;
+    }
     if (values.size() == 1) copy(values[0], e.merged, priority);
     else push_op("add_n", {{"num_args", std::to_string(values.size())}}, {values.begin(), values.end()}, {e.merged}, priority);
-    const bool compressed = compression_threshold_ > 0;
     if (compressed && e.merged.dtype() != MX_FLOAT32)
       fail(MX_ERR_UNSUPPORTED, "kvstore ", type_, ": 2bit compression of key '", key, "' needs float32, got ",
            dtype_info(e.merged.dtype()).name);
@@ -172,7 +182,17 @@ class DistStore : public KVStore {
     }
     comm([this, key, merged, ep, threshold] { allreduce(key, merged, ep, threshold); }, {}, {merged.var()}, priority,
          "kvstore push");
-    apply_update(key, e.merged, e.stored, priority);
+    finish_sync_push(key, e, priority);
+  }
+
+  void finish_sync_push(const std::string& key, Entry& e, int priority) {
+    if (updater_ || optimizer_) {
+      apply_update(key, e.merged, e.stored, priority);
+    } else {
+      // The sum becomes the stored value: swap the buffers instead of copying (the next push into
+      // the old stored buffer waits for the pulls reading it, through its var).
+      std::swap(e.stored, e.merged);
+    }
   }
 
   void pull_key(const std::string& key, std::span<const NDArray> outs, int priority) override {
@@ -230,6 +250,11 @@ class DistStore : public KVStore {
     t_.check(t_.api.allgather(mine.data(), words * 4, all.data(), w.c_str()));
     for (int r = 0; r < t_.num_workers; ++r)
       dequantize_2bit(all.data() + size_t(r) * size_t(words), n, threshold, data, r > 0);
+  }
+
+  void allreduce_into(const std::string& key, const NDArray& value, const NDArray& merged) {
+    t_.check(t_.api.allreduce_sum_into(value.data(), merged.data(), merged.size(), merged.dtype(),
+                                       what("push", key).c_str()));
   }
 
   void send_push(const std::string& key, const NDArray& merged, Entry* e, float threshold) {

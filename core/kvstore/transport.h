@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define MX_KV_TRANSPORT_ABI_MAJOR 1
-#define MX_KV_TRANSPORT_ABI_MINOR 0
+#define MX_KV_TRANSPORT_ABI_MINOR 1 /* 1: allreduce_sum_into */
 
 typedef struct mx_kv_transport_options {
   uint32_t struct_size;  /* sizeof(mx_kv_transport_options) as the caller knows it */
@@ -72,6 +72,11 @@ typedef struct mx_kv_transport {
                const char* what);
   /* Receives the message a probe reported (bytes must equal its size). */
   int (*recv)(int32_t src, int32_t tag, void* buf, int64_t bytes, const char* what);
+
+  /* ---- minor 1 */
+  /* recv = the sum over the workers of their send buffers (count elements each; send and recv do
+   * not overlap): the pushed value reduced without copying it first. */
+  int (*allreduce_sum_into)(const void* send, void* recv, int64_t count, int32_t dtype, const char* what);
 } mx_kv_transport;
 
 typedef int (*mx_kv_transport_init_fn)(mx_kv_transport* out);

@@ -108,6 +108,7 @@ int wait(MPI_Request& req, MPI_Status* status, const Peers& peers, int64_t bytes
 // mpi_ops.cc
 void create_half_ops(State& s);
 int allreduce_sum(void* buf, int64_t count, int32_t dtype, const char* what);
+int allreduce_sum_into(const void* send, void* recv, int64_t count, int32_t dtype, const char* what);
 int allgather(const void* send, int64_t bytes, void* recv, const char* what);
 int broadcast(void* buf, int64_t bytes, int32_t root, const char* what);
 int barrier(const char* what);

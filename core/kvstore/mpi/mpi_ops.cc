@@ -157,6 +157,10 @@ void create_half_ops(State& s) {
 // ---------------------------------------------------------------- collectives
 
 int allreduce_sum(void* buf, int64_t count, int32_t dtype, const char* what) {
+  return allreduce_sum_into(nullptr, buf, count, dtype, what);
+}
+
+int allreduce_sum_into(const void* send, void* buf, int64_t count, int32_t dtype, const char* what) {
   what = or_default(what, "allreduce_sum");
   if (check_worker("allreduce_sum", what)) return -1;
   DtypeInfo info;
@@ -169,9 +173,10 @@ int allreduce_sum(void* buf, int64_t count, int32_t dtype, const char* what) {
   for (int64_t done = 0; done < count;) {
     const int n = static_cast<int>(std::min(count - done, S().max_chunk));
     char* chunk = static_cast<char*>(buf) + done * info.size;
+    const void* from = send ? static_cast<const char*>(send) + done * info.size : MPI_IN_PLACE;
     MPI_Request req;
     if (start("MPI_Iallreduce", what,
-              [&] { return MPI_Iallreduce(MPI_IN_PLACE, chunk, n, info.type, info.op, S().workers, &req); }))
+              [&] { return MPI_Iallreduce(from, chunk, n, info.type, info.op, S().workers, &req); }))
       return -1;
     if (wait(req, MPI_STATUS_IGNORE, {Peers::kWorkers}, int64_t{n} * info.size, what)) return -1;
     done += n;

@@ -370,5 +370,6 @@ extern "C" __attribute__((visibility("default"))) int mx_kv_transport_init(mx_kv
   out->send = k::Guarded<k::send>::call;
   out->probe = k::Guarded<k::probe>::call;
   out->recv = k::Guarded<k::recv>::call;
+  out->allreduce_sum_into = k::Guarded<k::allreduce_sum_into>::call;
   return 0;
 }
