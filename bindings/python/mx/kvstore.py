@@ -110,7 +110,8 @@ class KVStore:
 
     def pushpull(self, key, value, out=None, priority=0):
         vkeys, vals = _key_list(key, value, "pushpull")
-        okeys, outs = _key_list(key, out, "pushpull") if out is not None else ([], [])
+        # Without out the values are updated in place, as MXNet's pushpull does.
+        okeys, outs = _key_list(key, out, "pushpull") if out is not None else (vkeys, vals)
         self._updater_error = None
         ret = LIB.mx_kvstore_pushpull(self.handle, len(vkeys), _c_keys(vkeys), _c_handles(vals), len(okeys),
                                       _c_keys(okeys), _c_handles(outs), ctypes.c_int32(priority))
