@@ -16,6 +16,7 @@
 #include "kvstore/stores.h"
 #include "kvstore/transport_loader.h"
 #include "kvstore/wire.h"
+#include "ndarray/serialize.h"
 
 namespace mx::kv {
 namespace {
@@ -111,13 +112,52 @@ class DistStore : public KVStore {
     barrier();
   }
 
+  // dist_async: the states live on the servers; every server sends its part (after this worker's
+  // earlier pushes, which it applied first) and one file holds them all; load sends each server
+  // the states of its keys.
   void save_optimizer_states(const std::string& path) override {
-    if (async_) fail(MX_ERR_UNSUPPORTED, "kvstore dist_async: the optimizer states live on the servers (", path, " not written)");
-    KVStore::save_optimizer_states(path);
+    if (!async_) return KVStore::save_optimizer_states(path);
+    std::vector<NDArray> arrays;
+    std::vector<std::string> names;
+    comm(
+        [&] {
+          for (int s = t_.num_workers; s < t_.world; ++s) {
+            const std::string blob = request(s, encode(MsgKind::kSaveStates, "", 0, {}, 0, nullptr, 0), "save_optimizer_states");
+            load_params(blob.data(), blob.size(), "optimizer states of server " + std::to_string(s), arrays, names);
+          }
+        },
+        {}, {}, 0, "kvstore save states");
+    engine::get().wait_for_var(comm_var_);
+    save_params(path, arrays, names);
   }
+
   void load_optimizer_states(const std::string& path) override {
-    if (async_) fail(MX_ERR_UNSUPPORTED, "kvstore dist_async: the optimizer states live on the servers (", path, " not read)");
-    KVStore::load_optimizer_states(path);
+    if (!async_) return KVStore::load_optimizer_states(path);
+    std::vector<NDArray> arrays;
+    std::vector<std::string> names;
+    load_params(path, arrays, names);
+    if (names.size() != arrays.size())
+      fail(MX_ERR_IO, "kvstore optimizer states ", path, ": arrays without names (not a states file)");
+    std::vector<std::vector<NDArray>> arr(size_t(t_.num_servers));
+    std::vector<std::vector<std::string>> nm(size_t(t_.num_servers));
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      const size_t s = size_t(server_of(names[i].substr(0, names[i].rfind(':')), t_) - t_.num_workers);
+      arr[s].push_back(arrays[i]);
+      nm[s].push_back(names[i]);
+    }
+    std::vector<std::string> msgs;
+    for (size_t s = 0; s < arr.size(); ++s) {
+      const std::string blob = save_params(arr[s], nm[s]);
+      msgs.push_back(encode(MsgKind::kLoadStates, "", 0, {}, 0, blob.data(), blob.size()));
+    }
+    comm(
+        [this, msgs] {
+          for (int s = t_.num_workers; s < t_.world; ++s)
+            if (const std::string r = request(s, msgs[size_t(s - t_.num_workers)], "load_optimizer_states"); !r.empty())
+              fail(MX_ERR_IO, "kvstore dist_async: server ", s, ": ", r);
+        },
+        {}, {}, 0, "kvstore load states");
+    engine::get().wait_for_var(comm_var_);
   }
 
  protected:
@@ -269,16 +309,21 @@ class DistStore : public KVStore {
     t_.check(t_.api.send(e->server, kRequestTag, msg.data(), int64_t(msg.size()), what("push", key).c_str()));
   }
 
+  // Sends msg to server s and returns its reply; a reply "error: …" fails naming the server.
+  std::string request(int s, const std::string& msg, const char* w) {
+    t_.check(t_.api.send(s, kRequestTag, msg.data(), int64_t(msg.size()), w));
+    int32_t src = 0, tag = 0;
+    int64_t bytes = 0;
+    t_.check(t_.api.probe(s, kReplyTag, &src, &tag, &bytes, w));
+    std::string reply(size_t(bytes), '\0');
+    t_.check(t_.api.recv(src, tag, reply.data(), bytes, w));
+    if (reply.rfind("error: ", 0) == 0) fail(MX_ERR_INVALID_ARGUMENT, "kvstore dist_async ", w, ": server ", s, ": ", reply.substr(7));
+    return reply;
+  }
+
   void flush_servers() {
     const std::string msg = encode(MsgKind::kFlush, "", 0, {}, 0, nullptr, 0);
-    for (int s = t_.num_workers; s < t_.world; ++s) {
-      t_.check(t_.api.send(s, kRequestTag, msg.data(), int64_t(msg.size()), "barrier"));
-      int32_t src = 0, tag = 0;
-      int64_t bytes = 0;
-      t_.check(t_.api.probe(s, kReplyTag, &src, &tag, &bytes, "barrier"));
-      std::string reply(size_t(bytes), '\0');
-      t_.check(t_.api.recv(src, tag, reply.data(), bytes, "barrier"));
-    }
+    for (int s = t_.num_workers; s < t_.world; ++s) request(s, msg, "barrier");
   }
 
   void fetch(const std::string& key, const NDArray& stored, int server) {

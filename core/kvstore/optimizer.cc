@@ -76,6 +76,32 @@ void Optimizer::update(const std::string& key, const NDArray& weight, const NDAr
 void Optimizer::save_states(const std::string& path) {
   std::vector<NDArray> arrays;
   std::vector<std::string> names;
+  states_as_arrays(arrays, names);
+  save_params(path, arrays, names);
+}
+
+std::string Optimizer::save_states() {
+  std::vector<NDArray> arrays;
+  std::vector<std::string> names;
+  states_as_arrays(arrays, names);
+  return save_params(arrays, names);
+}
+
+void Optimizer::load_states(const std::string& path) {
+  std::vector<NDArray> arrays;
+  std::vector<std::string> names;
+  load_params(path, arrays, names);
+  take_states(arrays, names, path);
+}
+
+void Optimizer::load_states(const void* data, size_t size, const std::string& name) {
+  std::vector<NDArray> arrays;
+  std::vector<std::string> names;
+  load_params(data, size, name, arrays, names);
+  take_states(arrays, names, name);
+}
+
+void Optimizer::states_as_arrays(std::vector<NDArray>& arrays, std::vector<std::string>& names) {
   for (auto& [key, st] : states_) {
     for (size_t i = 0; i < st.arrays.size(); ++i) {
       arrays.push_back(st.arrays[i]);
@@ -86,13 +112,9 @@ void Optimizer::save_states(const std::string& path) {
     arrays.push_back(t);
     names.push_back(key + ":t");
   }
-  save_params(path, arrays, names);
 }
 
-void Optimizer::load_states(const std::string& path) {
-  std::vector<NDArray> arrays;
-  std::vector<std::string> names;
-  load_params(path, arrays, names);
+void Optimizer::take_states(std::vector<NDArray>& arrays, std::vector<std::string>& names, const std::string& path) {
   if (names.size() != arrays.size())
     fail(MX_ERR_IO, "kvstore optimizer states ", path, ": arrays without names (not a states file)");
   std::unordered_map<std::string, State> loaded;

@@ -29,6 +29,9 @@ class Optimizer {
   // States as .params (arrays "<key>:<state>", update counts "<key>:t"); load replaces them.
   void save_states(const std::string& path);
   void load_states(const std::string& path);
+  // The same in memory (a dist_async server's states travel to the worker that saves them).
+  std::string save_states();
+  void load_states(const void* data, size_t size, const std::string& name);
 
   const std::string& name() const { return name_; }
   // The parameters in a form create() takes back (what a server receives).
@@ -43,6 +46,9 @@ class Optimizer {
   OptimizerParams params_;
   double lr_ = 0.01, wd_ = 0, momentum_ = 0, rescale_ = 1, clip_ = -1, beta1_ = 0.9, beta2_ = 0.999, eps_ = 1e-8;
   std::unordered_map<std::string, State> states_;
+
+  void states_as_arrays(std::vector<NDArray>& arrays, std::vector<std::string>& names);
+  void take_states(std::vector<NDArray>& arrays, std::vector<std::string>& names, const std::string& name);
 };
 
 }  // namespace mx::kv

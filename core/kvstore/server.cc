@@ -39,7 +39,8 @@ class Server {
       try {
         handle(m, src);
       } catch (const Error& e) {
-        if (m.kind == MsgKind::kPull) reply(src, std::string("error: ") + e.what());  // the worker reports it
+        if (m.kind == MsgKind::kPull || m.kind == MsgKind::kSaveStates || m.kind == MsgKind::kLoadStates)
+          reply(src, std::string("error: ") + e.what());  // the worker reports it
         else std::fprintf(stderr, "mx kvstore server (rank %d): %s\n", t_.rank, e.what());
       }
     }
@@ -99,12 +100,26 @@ class Server {
         optimizer_ = Optimizer::create(m.key, params);
         break;
       }
+      case MsgKind::kSaveStates:
+        reply(src, optimizer(m.kind).save_states());
+        break;
+      case MsgKind::kLoadStates:
+        optimizer(m.kind).load_states(m.payload.data(), m.payload.size(), "optimizer states from worker " + std::to_string(src));
+        reply(src, std::string());
+        break;
       case MsgKind::kFlush:
         reply(src, std::string());
         break;
       case MsgKind::kStop:
         break;
     }
+  }
+
+  Optimizer& optimizer(MsgKind kind) {
+    if (!optimizer_)
+      fail(MX_ERR_INVALID_ARGUMENT, "kvstore server (rank ", t_.rank, "): ",
+           kind == MsgKind::kSaveStates ? "save" : "load", " of optimizer states, but no optimizer is set");
+    return *optimizer_;
   }
 
   NDArray& find(const std::string& key, const char* op) {

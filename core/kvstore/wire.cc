@@ -47,7 +47,7 @@ Msg decode(const std::string& buf, const std::string& from) {
   Reader r{buf, from};
   Msg m;
   const uint32_t kind = r.get<uint32_t>("kind");
-  if (kind < 1 || kind > 6) fail(MX_ERR_IO, "kvstore message from ", from, ": unknown kind ", kind);
+  if (kind < 1 || kind > 8) fail(MX_ERR_IO, "kvstore message from ", from, ": unknown kind ", kind);
   m.kind = MsgKind(kind);
   const uint32_t key_len = r.get<uint32_t>("key length");
   if (buf.size() - r.pos < key_len) fail(MX_ERR_IO, "kvstore message from ", from, ": key of ", key_len, " bytes truncated");

@@ -18,6 +18,8 @@ enum class MsgKind : uint32_t {
   kSetOptimizer = 4,  // key = optimizer name; payload "k=v\n" lines
   kStop = 5,          // this worker is done
   kFlush = 6,         // the server replies (empty) once every earlier request of this worker is applied
+  kSaveStates = 7,    // the server replies with its optimizer states as .params bytes
+  kLoadStates = 8,    // payload: .params bytes of the states to take; the server replies (empty)
 };
 
 constexpr int32_t kRequestTag = 11;  // worker -> server

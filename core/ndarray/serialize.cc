@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "base/dtype.h"
 #include "base/error.h"
@@ -17,16 +18,24 @@ constexpr uint32_t kV3Magic = 0xF993faca;
 
 // Through io::AtomicFile: a checkpoint being rewritten is, at every moment, the old file or the
 // complete new one (a job killed mid-save resumes from it).
+// Or into memory (a dist_async server's optimizer states travel as .params bytes).
 class Writer {
  public:
-  explicit Writer(const std::string& f) : out_(f, "save") {}
+  explicit Writer(const std::string& f) : file_(std::make_unique<io::AtomicFile>(f, "save")) {}
+  explicit Writer(std::string* mem) : mem_(mem) {}
   template <typename T>
   void put(T v) { bytes(&v, sizeof(v)); }
-  void bytes(const void* p, size_t n) { out_.write(p, n); }
-  void close() { out_.commit(); }
+  void bytes(const void* p, size_t n) {
+    if (mem_) mem_->append(static_cast<const char*>(p), n);
+    else file_->write(p, n);
+  }
+  void close() {
+    if (file_) file_->commit();
+  }
 
  private:
-  io::AtomicFile out_;
+  std::unique_ptr<io::AtomicFile> file_;
+  std::string* mem_ = nullptr;
 };
 
 // The bytes of a .params file, from a buffer or from a regular file whose size was taken before
@@ -203,15 +212,8 @@ void load_list(Reader& r, std::vector<NDArray>& arrays, std::vector<std::string>
 
 }  // namespace
 
-void save_params(const std::string& fname, const std::vector<NDArray>& arrays, const std::vector<std::string>& keys) {
-  if (!keys.empty() && keys.size() != arrays.size())
-    fail(MX_ERR_INVALID_ARGUMENT, "save: ", arrays.size(), " arrays but ", keys.size(), " keys");
-  for (size_t i = 0; i < arrays.size(); ++i)
-    if (!arrays[i].defined()) fail(MX_ERR_INVALID_ARGUMENT, "save: array ", i, " is NULL");
-  for (size_t i = 0; i < keys.size(); ++i)  // load refuses them: a C string would cut the key short
-    if (keys[i].find('\0') != std::string::npos)
-      fail(MX_ERR_INVALID_ARGUMENT, "save: key ", i, " holds a NUL byte");
-  Writer w(fname);
+namespace {
+void write_list(Writer& w, const std::vector<NDArray>& arrays, const std::vector<std::string>& keys) {
   w.put<uint64_t>(kListMagic);
   w.put<uint64_t>(0);
   w.put<uint64_t>(arrays.size());
@@ -222,6 +224,31 @@ void save_params(const std::string& fname, const std::vector<NDArray>& arrays, c
     w.bytes(k.data(), k.size());
   }
   w.close();
+}
+
+void check_list(const std::vector<NDArray>& arrays, const std::vector<std::string>& keys) {
+  if (!keys.empty() && keys.size() != arrays.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "save: ", arrays.size(), " arrays but ", keys.size(), " keys");
+  for (size_t i = 0; i < arrays.size(); ++i)
+    if (!arrays[i].defined()) fail(MX_ERR_INVALID_ARGUMENT, "save: array ", i, " is NULL");
+  for (size_t i = 0; i < keys.size(); ++i)  // load refuses them: a C string would cut the key short
+    if (keys[i].find('\0') != std::string::npos)
+      fail(MX_ERR_INVALID_ARGUMENT, "save: key ", i, " holds a NUL byte");
+}
+}  // namespace
+
+void save_params(const std::string& fname, const std::vector<NDArray>& arrays, const std::vector<std::string>& keys) {
+  check_list(arrays, keys);
+  Writer w(fname);
+  write_list(w, arrays, keys);
+}
+
+std::string save_params(const std::vector<NDArray>& arrays, const std::vector<std::string>& keys) {
+  check_list(arrays, keys);
+  std::string out;
+  Writer w(&out);
+  write_list(w, arrays, keys);
+  return out;
 }
 
 void load_params(const std::string& fname, std::vector<NDArray>& arrays, std::vector<std::string>& keys) {

@@ -13,6 +13,8 @@
 namespace mx {
 
 void save_params(const std::string& fname, const std::vector<NDArray>& arrays, const std::vector<std::string>& keys);
+// The same bytes in memory.
+std::string save_params(const std::vector<NDArray>& arrays, const std::vector<std::string>& keys);
 // Arrays are loaded onto cpu(0), as MXNet does. Malformed input raises MX_ERR_IO naming the file
 // and the byte offset: every shape, count and length is checked against the bytes the file holds
 // before anything is allocated for it; a key holding NUL is an error (the C API hands keys out as

@@ -43,6 +43,12 @@ def test_dist_async_applies_each_push_once_and_converges():
     assert all("async_counter ok rank %d" % r in out for r in range(3)), out
 
 
+def test_dist_async_optimizer_states_save_and_load():
+    rc, out, _ = launch("async_states", workers=2, servers=1)
+    assert rc == 0, out
+    assert all("async_states ok rank %d" % r in out for r in range(2)), out
+
+
 def test_killed_worker_is_named_within_the_timeout():
     rc, out, elapsed = launch("killed_worker", peer_timeout=4, timeout=90)
     assert rc != 0, out

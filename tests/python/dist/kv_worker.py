@@ -91,6 +91,37 @@ def async_counter():
     print("async_counter ok rank %d" % r)
 
 
+def async_states():
+    """dist_async: the servers' optimizer states saved by a worker (values against numpy) and loaded
+    back (the next pushes continue from the loaded momentum)."""
+    kv = mx.kv.create("dist_async")
+    r = kv.rank
+    kv.set_optimizer(mx.optimizer.SGD(learning_rate=0.1, momentum=0.9))
+    kv.init("w", mx.nd.zeros((5,)))
+    kv.push("w", mx.nd.ones((5,)))  # the same gradient from every worker: the order does not matter
+    kv.barrier()
+    path = "/tmp/mx_kv_states_%s.params" % os.environ.get("OMPI_MCA_ess_base_jobid", "0")
+    if r == 0:
+        kv.save_optimizer_states(path)
+        saved = mx.nd.load(path)
+        mom = sum(-0.1 * 0.9 ** k for k in range(kv.num_workers))  # momentum after num_workers pushes
+        assert np.allclose(saved["w:0"].asnumpy(), mom, atol=1e-6), saved["w:0"].asnumpy()
+        assert int(saved["w:t"].asnumpy()[0]) == kv.num_workers
+        mx.nd.save(path, {"w:0": mx.nd.zeros((5,)), "w:t": mx.nd.array([kv.num_workers], dtype="int64")})
+        kv.load_optimizer_states(path)  # the momentum restarts from zero
+        os.remove(path)
+    kv.barrier()
+    w = mx.nd.zeros((5,))
+    kv.pull("w", out=w)
+    before = w.asnumpy().copy()
+    kv.push("w", mx.nd.ones((5,)))
+    kv.barrier()
+    kv.pull("w", out=w)
+    step = sum(-0.1 * sum(0.9 ** j for j in range(k + 1)) for k in range(kv.num_workers))  # from mom = 0
+    assert np.allclose(w.asnumpy() - before, step, atol=1e-5), (w.asnumpy() - before, step)
+    print("async_states ok rank %d" % r)
+
+
 def killed_worker():
     """Worker 2 dies mid-training; the others must fail naming it, within MX_KVSTORE_TIMEOUT."""
     kv = mx.kv.create("dist_sync")
