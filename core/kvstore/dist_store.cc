@@ -235,6 +235,29 @@ class DistStore : public KVStore {
     }
   }
 
+  // dist_sync, one host value, no updater: the sum goes straight into the first output (in place when
+  // it is the value itself), which the caller's wait needs; the stored value and the other outputs
+  // are copied from it afterwards, off that path.
+  void pushpull_key(const std::string& key, std::span<const NDArray> values, std::span<const NDArray> outs,
+                    int priority) override {
+    const NDArray& v = values[0];
+    const NDArray& o = outs[0];
+    const bool same = o.chunk() == v.chunk() && o.byte_offset() == v.byte_offset();
+    const bool disjoint = o.chunk() != v.chunk() || o.byte_offset() + o.nbytes() <= v.byte_offset() ||
+                          v.byte_offset() + v.nbytes() <= o.byte_offset();
+    if (async_ || compression_threshold_ > 0 || updater_ || optimizer_ || values.size() != 1 || !v.device().is_cpu() ||
+        !o.device().is_cpu() || !(same || disjoint))
+      return KVStore::pushpull_key(key, values, outs, priority);
+    Entry& e = entries_.at(key);
+    if (same)
+      comm([this, key, o] { t_.check(t_.api.allreduce_sum(o.data(), o.size(), o.dtype(), what("pushpull", key).c_str())); },
+           {}, {o.var()}, priority, "kvstore pushpull");
+    else
+      comm([this, key, v, o] { allreduce_into(key, v, o); }, {v.var()}, {o.var()}, priority, "kvstore pushpull");
+    copy(o, e.stored, priority);
+    for (size_t i = 1; i < outs.size(); ++i) copy(o, outs[i], priority);
+  }
+
   void pull_key(const std::string& key, std::span<const NDArray> outs, int priority) override {
     Entry& e = entries_.at(key);
     if (async_) {

@@ -93,8 +93,20 @@ void KVStore::pushpull(std::span<const std::string> vkeys, std::span<const NDArr
   auto out = group_by_key(okeys, outs, "kvstore pushpull");
   for (auto& g : in) check_arrays(g.key, g.arrays, "pushpull");
   for (auto& g : out) check_arrays(g.key, g.arrays, "pushpull");
-  for (auto& g : in) push_key(g.key, g.arrays, priority);
-  for (auto& g : out) pull_key(g.key, g.arrays, priority);
+  // Keys pushed and pulled in the same call go together (pushpull_key); the others push, then pull.
+  std::unordered_map<std::string, const KeyGroup*> pulled;
+  for (auto& g : out) pulled[g.key] = &g;
+  for (auto& g : in) {
+    auto it = pulled.find(g.key);
+    if (it == pulled.end()) {
+      push_key(g.key, g.arrays, priority);
+      continue;
+    }
+    pushpull_key(g.key, g.arrays, it->second->arrays, priority);
+    pulled.erase(it);
+  }
+  for (auto& g : out)
+    if (pulled.count(g.key)) pull_key(g.key, g.arrays, priority);
 }
 
 void KVStore::broadcast(std::span<const std::string> vkeys, std::span<const NDArray> values,

@@ -86,6 +86,12 @@ class KVStore {
   virtual void init_key(const std::string& key, const NDArray& value) = 0;
   virtual void push_key(const std::string& key, std::span<const NDArray> values, int priority) = 0;
   virtual void pull_key(const std::string& key, std::span<const NDArray> outs, int priority) = 0;
+  // push_key then pull_key; a store may do both at once (dist_sync reduces straight into the output).
+  virtual void pushpull_key(const std::string& key, std::span<const NDArray> values, std::span<const NDArray> outs,
+                            int priority) {
+    push_key(key, values, priority);
+    pull_key(key, outs, priority);
+  }
 
   // Folds merged into stored: the updater, else the optimizer, else stored = merged.
   void apply_update(const std::string& key, const NDArray& merged, const NDArray& stored, int priority);

@@ -2,6 +2,7 @@
 over mpirun --oversubscribe; each worker checks its results against numpy (dist/kv_worker.py)."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,8 +27,16 @@ def launch(scenario, workers=4, servers=0, timeout=120, env=None, peer_timeout=N
         cmd += ["--timeout", str(peer_timeout)]  # seconds before a silent process counts as lost
     cmd += [sys.executable, WORKER, scenario]
     start = time.time()
-    p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), time.time() - start
+    # A session of its own: on a timeout the whole job (mpirun and every rank) is killed, never left
+    # running behind the test.
+    p = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        pytest.fail("%s did not finish within %d s:\n%s" % (scenario, timeout, out.decode("utf-8", "replace")))
+    return p.returncode, out.decode("utf-8", "replace"), time.time() - start
 
 
 @pytest.mark.parametrize("scenario", ["sync_sums", "sync_2bit", "shape_mismatch"])

@@ -31,6 +31,16 @@ def sync_sums():
             want = sum((w + 1) * (step + 1) + k + 0.5 for w in range(n))
             got = o.asnumpy()
             assert got.shape == s and (got == want).all(), "step %d key %d: %s != %s" % (step, k, got.ravel()[:3], want)
+    # pushpull into another array, and in place; the stored value follows (a later pull sees it).
+    total = n * (n + 1) / 2
+    o, later = mx.nd.zeros((17,)), mx.nd.zeros((17,))
+    kv.pushpull(3, mx.nd.full((17,), r + 1), out=o)
+    kv.pull(3, out=later)
+    assert (o.asnumpy() == total).all() and (later.asnumpy() == total).all(), (o.asnumpy(), later.asnumpy())
+    v = mx.nd.full((17,), 2 * (r + 1))
+    kv.pushpull(3, v)
+    kv.pull(3, out=later)
+    assert (v.asnumpy() == 2 * total).all() and (later.asnumpy() == 2 * total).all(), (v.asnumpy(), later.asnumpy())
     skv = mx.kv.create("dist_sync")
     skv.init(["w_a", "w_b"], [mx.nd.zeros((2, 2)), mx.nd.zeros((1,), dtype="int64")])
     skv.push(["w_a", "w_b"], [mx.nd.full((2, 2), r), mx.nd.full((1,), 1 << 40, dtype="int64")])
