@@ -1,10 +1,12 @@
-// libmx_backend_cuda.so: CUDA devices through the CUDA runtime. Includes abi/ and CUDA headers
-// only. With no driver or no GPU it still loads and reports zero devices and the runtime's reason.
+// libmx_backend_cuda.so: CUDA devices through the CUDA runtime, cuBLAS and cuDNN. Includes abi/,
+// backends/common and CUDA headers only. With no driver or no GPU it still loads and reports zero
+// devices and the runtime's reason; its kernels stay listed, so the coverage test runs anywhere.
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,38 +14,138 @@
 
 namespace mxcuda {
 
-const mx_host_api* g_host = nullptr;
-
-int error(int32_t code, const std::string& message) {
-  if (g_host && g_host->set_error) g_host->set_error(code, message.c_str());
-  return -1;
+namespace {
+std::string with_op(const char* op, const char* call, const std::string& reason) {
+  return (op ? std::string(op) + ": " : std::string()) + call + ": " + reason;
 }
+}  // namespace
 
-int check(cudaError_t e, const char* call) {
+int check(cudaError_t e, const char* call, const char* op) {
   if (e == cudaSuccess) return 0;
-  cudaGetLastError();  // clear the sticky-free error state
+  cudaGetLastError();  // clear the non-sticky error state
   const int32_t code = e == cudaErrorMemoryAllocation ? MX_ERR_OUT_OF_MEMORY : MX_ERR_INTERNAL;
-  return error(code, std::string(call) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  return error(code, with_op(op, call, std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")"));
 }
+
+int check_cublas(cublasStatus_t s, const char* call, const char* op) {
+  if (s == CUBLAS_STATUS_SUCCESS) return 0;
+  const int32_t code = s == CUBLAS_STATUS_ALLOC_FAILED ? MX_ERR_OUT_OF_MEMORY
+                       : s == CUBLAS_STATUS_NOT_SUPPORTED ? MX_ERR_UNSUPPORTED
+                                                          : MX_ERR_INTERNAL;
+  return error(code, with_op(op, call, std::string("cuBLAS ") + cublasGetStatusName(s) + " (" +
+                                           cublasGetStatusString(s) + ")"));
+}
+
+int check_cudnn(cudnnStatus_t s, const char* call, const char* op) {
+  if (s == CUDNN_STATUS_SUCCESS) return 0;
+  char detail[512] = {0};
+  cudnnGetLastErrorString(detail, sizeof(detail));
+  const int32_t code = s == CUDNN_STATUS_ALLOC_FAILED ? MX_ERR_OUT_OF_MEMORY
+                       : s == CUDNN_STATUS_NOT_SUPPORTED ? MX_ERR_UNSUPPORTED
+                                                         : MX_ERR_INTERNAL;
+  std::string reason = std::string("cuDNN ") + cudnnGetErrorString(s);
+  if (detail[0]) reason += " (" + std::string(detail) + ")";
+  return error(code, with_op(op, call, reason));
+}
+
+int launched(const char* op) { return check(cudaGetLastError(), "kernel launch", op); }
 
 namespace {
 
 int g_count = -1;
 std::string g_reason;
+std::once_flag g_count_once;
+
+void count_devices() {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    g_reason = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+    cudaGetLastError();
+    n = 0;
+  } else if (n == 0) {
+    g_reason = "the CUDA runtime found no GPU";
+  }
+  g_count = n;
+}
+
+// Streams for calls made without one (per device, created on first use, never destroyed).
+std::mutex g_default_mu;
+std::vector<Stream*> g_default_streams;
+
+}  // namespace
+
+Stream* stream_of(const mx_kernel_ctx* ctx) {
+  if (ctx->stream) return static_cast<Stream*>(ctx->stream);
+  std::lock_guard<std::mutex> lk(g_default_mu);
+  const int dev = ctx->device_id;
+  if (int(g_default_streams.size()) <= dev) g_default_streams.resize(size_t(dev) + 1, nullptr);
+  if (!g_default_streams[size_t(dev)]) {
+    cudaSetDevice(dev);
+    cudaStream_t s = nullptr;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    g_default_streams[size_t(dev)] = new Stream{dev, s};
+  }
+  return g_default_streams[size_t(dev)];
+}
+
+int finish(const mx_kernel_ctx* ctx, const char* op) {
+  if (ctx->stream) return 0;
+  return check(cudaStreamSynchronize(stream_of(ctx)->s), "cudaStreamSynchronize", op);
+}
+
+bool tensor_cores_allowed() {
+  static const bool allowed = [] {
+    for (const char* name : {"MX_CUDA_ALLOW_TENSOR_CORE", "MXNET_CUDA_ALLOW_TENSOR_CORE"}) {
+      const char* v = std::getenv(name);
+      if (v && *v) return std::strcmp(v, "1") == 0 || std::strcmp(v, "true") == 0 || std::strcmp(v, "True") == 0;
+    }
+    return false;
+  }();
+  return allowed;
+}
+
+cublasHandle_t cublas_of(const mx_kernel_ctx* ctx, const char* op) {
+  Stream* s = stream_of(ctx);
+  if (s->cublas) return s->cublas;
+  if (check(cudaSetDevice(s->dev), "cudaSetDevice", op)) return nullptr;
+  cublasHandle_t h = nullptr;
+  if (check_cublas(cublasCreate(&h), "cublasCreate", op)) return nullptr;
+  if (check_cublas(cublasSetStream(h, s->s), "cublasSetStream", op) ||
+      check_cublas(cublasSetMathMode(h, tensor_cores_allowed() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH),
+                   "cublasSetMathMode", op)) {
+    cublasDestroy(h);
+    return nullptr;
+  }
+  s->cublas = h;
+  return h;
+}
+
+cudnnHandle_t cudnn_of(const mx_kernel_ctx* ctx, const char* op) {
+  Stream* s = stream_of(ctx);
+  if (s->cudnn) return s->cudnn;
+  if (check(cudaSetDevice(s->dev), "cudaSetDevice", op)) return nullptr;
+  cudnnHandle_t h = nullptr;
+  if (check_cudnn(cudnnCreate(&h), "cudnnCreate", op)) return nullptr;
+  if (check_cudnn(cudnnSetStream(h, s->s), "cudnnSetStream", op)) {
+    cudnnDestroy(h);
+    return nullptr;
+  }
+  s->cudnn = h;
+  return h;
+}
+
+void release_handles(Stream* s) {
+  if (s->cublas) cublasDestroy(s->cublas);
+  if (s->cudnn) cudnnDestroy(s->cudnn);
+  s->cublas = nullptr;
+  s->cudnn = nullptr;
+}
+
+namespace {
 
 int device_count(int32_t* out, const char** reason) {
-  if (g_count < 0) {
-    int n = 0;
-    cudaError_t e = cudaGetDeviceCount(&n);
-    if (e != cudaSuccess) {
-      g_reason = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-      cudaGetLastError();
-      n = 0;
-    } else if (n == 0) {
-      g_reason = "the CUDA runtime found no GPU";
-    }
-    g_count = n;
-  }
+  std::call_once(g_count_once, count_devices);
   *out = g_count;
   if (reason) *reason = g_reason.c_str();
   return 0;
@@ -63,15 +165,16 @@ int device_props(int32_t id, mx_device_props* out) {
   r.supports_async = 1;
   r.supports_events = 1;
   r.supports_pinned = 1;
-  const uint32_t n = out->struct_size < sizeof(r) ? out->struct_size : uint32_t(sizeof(r));
-  std::memcpy(reinterpret_cast<char*>(out) + 4, reinterpret_cast<char*>(&r) + 4, n - 4);
+  const uint32_t keep = out->struct_size;
+  write_sized(out, r);
+  out->struct_size = keep;
   return 0;
 }
 
 int alloc(int32_t dev, uint64_t bytes, uint64_t, void** out) {
   // cudaMalloc returns 256-byte aligned memory, which is what the host asks for.
   if (check(cudaSetDevice(dev), "cudaSetDevice")) return -1;
-  return check(cudaMalloc(out, bytes ? bytes : 1), "cudaMalloc");
+  return check(cudaMalloc(out, bytes ? bytes : 1), ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
 }
 
 void release(int32_t dev, void* p) {
@@ -82,18 +185,14 @@ void release(int32_t dev, void* p) {
 int alloc_pinned(uint64_t bytes, void** out) { return check(cudaMallocHost(out, bytes ? bytes : 1), "cudaMallocHost"); }
 void free_pinned(void* p) { cudaFreeHost(p); }
 
-int64_t nbytes(const DLTensor& t) {
-  int64_t n = 1;
-  for (int i = 0; i < t.ndim; ++i) n *= t.shape[i];
-  return n * ((t.dtype.bits * t.dtype.lanes + 7) / 8);
-}
+int64_t nbytes(const DLTensor& t) { return numel(t) * elem_bytes(t); }
 
 int copy(const DLTensor* src, DLTensor* dst, mx_stream_t stream) {
   const int64_t n = nbytes(*src);
   if (n != nbytes(*dst)) return error(MX_ERR_SHAPE_MISMATCH, "cuda copy: source and destination sizes differ");
   if (src->strides || dst->strides) return error(MX_ERR_UNSUPPORTED, "cuda copy: strided tensors are not supported");
-  const char* s = static_cast<const char*>(src->data) + src->byte_offset;
-  char* d = static_cast<char*>(dst->data) + dst->byte_offset;
+  const char* s = data_of(*src);
+  char* d = data_of(*dst);
   const bool src_gpu = src->device.device_type == kDLCUDA, dst_gpu = dst->device.device_type == kDLCUDA;
   const int dev = dst_gpu ? dst->device.device_id : src->device.device_id;
   if (check(cudaSetDevice(dev), "cudaSetDevice")) return -1;
@@ -119,6 +218,8 @@ int stream_create(int32_t dev, mx_stream_t* out) {
 int stream_destroy(mx_stream_t p) {
   auto* s = static_cast<Stream*>(p);
   cudaSetDevice(s->dev);
+  cudaStreamSynchronize(s->s);
+  release_handles(s);
   cudaStreamDestroy(s->s);
   delete s;
   return 0;
@@ -161,75 +262,41 @@ int event_query(mx_event_t e, int32_t* done) {
 }
 int event_sync(mx_event_t e) { return check(cudaEventSynchronize(static_cast<Event*>(e)->e), "cudaEventSynchronize"); }
 
-const std::map<std::string, const mx_kernel*>& kernel_index() {
-  static const auto* index = [] {
-    auto* m = new std::map<std::string, const mx_kernel*>();
-    for (const mx_kernel* k = kKernels; k->op_name; ++k) (*m)[k->op_name] = k;
-    return m;
-  }();
-  return *index;
-}
-
-const mx_kernel* find_kernel(const char* name) {
-  auto it = kernel_index().find(name);
-  return it == kernel_index().end() ? nullptr : it->second;
-}
-
-int list_kernels(int32_t* n, const char* const** names) {
-  static const std::vector<const char*>* v = [] {
-    auto* out = new std::vector<const char*>();
-    for (auto& [name, k] : kernel_index()) out->push_back(k->op_name);
-    return out;
-  }();
-  *n = int32_t(v->size());
-  *names = v->data();
-  return 0;
-}
-
 std::string version_string() {
   int rt = 0, drv = 0;
   cudaRuntimeGetVersion(&rt);
   cudaDriverGetVersion(&drv);
-  char buf[128];
-  std::snprintf(buf, sizeof(buf), "%s (CUDA runtime %d.%d, driver %d.%d)", MX_VERSION_STRING, rt / 1000,
-                (rt % 1000) / 10, drv / 1000, (drv % 1000) / 10);
+  char buf[192];
+  std::snprintf(buf, sizeof(buf), "%s (CUDA runtime %d.%d, driver %d.%d, cuBLAS %d, cuDNN %zu)", MX_VERSION_STRING,
+                rt / 1000, (rt % 1000) / 10, drv / 1000, (drv % 1000) / 10, CUBLAS_VERSION, cudnnGetVersion());
   return buf;
+}
+
+int fill(mx_backend_api* api) {
+  static const std::string version = version_string();
+  api->name = "cuda";
+  api->device_type = kDLCUDA;
+  api->version = version.c_str();
+  api->device_count = device_count;
+  api->device_props = device_props;
+  api->alloc = alloc;
+  api->free = release;
+  api->alloc_pinned = alloc_pinned;
+  api->free_pinned = free_pinned;
+  api->copy = copy;
+  api->stream_create = stream_create;
+  api->stream_destroy = stream_destroy;
+  api->stream_sync = stream_sync;
+  api->event_create = event_create;
+  api->event_destroy = event_destroy;
+  api->event_record = event_record;
+  api->stream_wait_event = stream_wait_event;
+  api->event_query = event_query;
+  api->event_sync = event_sync;
+  return 0;
 }
 
 }  // namespace
 }  // namespace mxcuda
 
-extern "C" __attribute__((visibility("default"))) int mx_backend_init(const mx_host_api* host, mx_backend_api* out) {
-  using namespace mxcuda;
-  g_host = host;
-  static const std::string version = version_string();
-  mx_backend_api api{};
-  api.struct_size = sizeof(api);
-  api.abi_major = MX_BACKEND_ABI_MAJOR;
-  api.abi_minor = MX_BACKEND_ABI_MINOR;
-  api.name = "cuda";
-  api.device_type = kDLCUDA;
-  api.version = version.c_str();
-  api.device_count = device_count;
-  api.device_props = device_props;
-  api.alloc = alloc;
-  api.free = release;
-  api.alloc_pinned = alloc_pinned;
-  api.free_pinned = free_pinned;
-  api.copy = copy;
-  api.stream_create = stream_create;
-  api.stream_destroy = stream_destroy;
-  api.stream_sync = stream_sync;
-  api.event_create = event_create;
-  api.event_destroy = event_destroy;
-  api.event_record = event_record;
-  api.stream_wait_event = stream_wait_event;
-  api.event_query = event_query;
-  api.event_sync = event_sync;
-  api.find_kernel = find_kernel;
-  api.list_kernels = list_kernels;
-  const uint32_t n = out->struct_size < sizeof(api) ? out->struct_size : uint32_t(sizeof(api));
-  std::memcpy(out, &api, n);
-  out->struct_size = n;
-  return 0;
-}
+MX_BACKEND_ENTRY(mxcuda::fill)

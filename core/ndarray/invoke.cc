@@ -1,6 +1,7 @@
 #include "ndarray/invoke.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -168,6 +169,10 @@ void fill_call(PreparedCall& pc, Scratch& sc, const op::OpSchema& op, const op::
   pc.ks = kernel_for(sc, op, attrs, dev, pc.tensors.data(), pc.n, inputs.size());
   if (op.random_blocks) pc.rng_blocks = op.random_blocks(attrs, out_shapes);
   if (op.temp_bytes) pc.temp_bytes = op.temp_bytes(attrs, in_shapes);
+  // ABI 1.2: a kernel may need device scratch of its own (a cuDNN algorithm's workspace).
+  const mx_kernel* k = pc.ks->kernel;
+  if (k && k->struct_size >= offsetof(mx_kernel, workspace_bytes) + sizeof(k->workspace_bytes) && k->workspace_bytes)
+    pc.temp_bytes = std::max(pc.temp_bytes, k->workspace_bytes(pc.ks->state));
 }
 
 bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }

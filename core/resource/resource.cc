@@ -15,8 +15,11 @@ class TempSpace final : public engine::WorkerData {
   ~TempSpace() override {
     if (block_.ptr) storage::pool(dev_).free(block_);
   }
-  void* get(uint64_t bytes) {
+  void* get(uint64_t bytes, void* stream) {
     if (bytes > block_.size) {
+      // On an async device, work already enqueued on this worker's stream may still use the old
+      // block: let it finish before the pool can hand the block to another stream.
+      if (block_.ptr && stream) engine::device_streams()->stream_sync(dev_, stream);
       if (block_.ptr) storage::pool(dev_).free(block_);
       block_ = {};
       block_ = storage::pool(dev_).alloc(bytes);
@@ -54,7 +57,7 @@ std::unordered_map<Device, Generator> g_gens;
 
 void* temp_space(engine::RunContext& ctx, uint64_t bytes) {
   if (bytes == 0) return nullptr;
-  return temp_of(ctx).get(bytes);
+  return temp_of(ctx).get(bytes, ctx.stream);
 }
 
 uint64_t temp_space_capacity(engine::RunContext& ctx) {

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define MX_BACKEND_ABI_MAJOR 1
-#define MX_BACKEND_ABI_MINOR 1 /* 1: mx_kernel_ctx.is_train */
+#define MX_BACKEND_ABI_MINOR 2 /* 1: mx_kernel_ctx.is_train; 2: mx_kernel.workspace_bytes */
 #define MX_BACKEND_ENTRY_SYMBOL "mx_backend_init"
 
 typedef void* mx_stream_t; /* a backend's in-order work queue (cudaStream_t, …) */
@@ -95,6 +95,10 @@ typedef struct mx_kernel {
   int (*run)(void* state, const mx_kernel_ctx* ctx, const DLTensor* inputs, int32_t num_inputs,
              DLTensor* outputs, int32_t num_outputs);
   void (*destroy)(void* state);
+  /* ABI 1.2, optional (NULL, or a struct_size that does not cover it: none). Device scratch that
+   * run() on this state needs (a cuDNN algorithm's workspace, …): the host then passes at least
+   * that many bytes as ctx->temp_space, from its pooled temp space of the worker's device. */
+  uint64_t (*workspace_bytes)(void* state);
 } mx_kernel;
 
 /* ---------------------------------------------------------------- the backend table */
