@@ -135,6 +135,22 @@ cudnnHandle_t cudnn_of(const mx_kernel_ctx* ctx, const char* op) {
   return h;
 }
 
+namespace {
+std::mutex g_planning_mu;
+std::vector<cudnnHandle_t> g_planning;  // per device, never destroyed
+}  // namespace
+
+cudnnHandle_t cudnn_planning(int dev, const char* op, std::unique_lock<std::mutex>& lock) {
+  lock = std::unique_lock<std::mutex>(g_planning_mu);
+  if (int(g_planning.size()) <= dev) g_planning.resize(size_t(dev) + 1, nullptr);
+  if (g_planning[size_t(dev)]) return g_planning[size_t(dev)];
+  if (check(cudaSetDevice(dev), "cudaSetDevice", op)) return nullptr;
+  cudnnHandle_t h = nullptr;
+  if (check_cudnn(cudnnCreate(&h), "cudnnCreate", op)) return nullptr;
+  g_planning[size_t(dev)] = h;
+  return h;
+}
+
 void release_handles(Stream* s) {
   if (s->cublas) cublasDestroy(s->cublas);
   if (s->cudnn) cudnnDestroy(s->cudnn);

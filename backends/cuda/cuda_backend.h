@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include <cublas_v2.h>
@@ -49,6 +50,10 @@ int finish(const mx_kernel_ctx* ctx, const char* op);
 // reporting the error). cuBLAS math mode: exact float32 unless tensor_cores_allowed().
 cublasHandle_t cublas_of(const mx_kernel_ctx* ctx, const char* op);
 cudnnHandle_t cudnn_of(const mx_kernel_ctx* ctx, const char* op);
+// For create(): a cuDNN handle of device dev for queries (algorithm heuristics and, for
+// cudnn_tune=fastest, cudnnFind*), bound to no engine stream; `lock` holds the device's planning
+// mutex while the handle is used. nullptr after reporting an error.
+cudnnHandle_t cudnn_planning(int dev, const char* op, std::unique_lock<std::mutex>& lock);
 // MX_CUDA_ALLOW_TENSOR_CORE=1 (or MXNet's MXNET_CUDA_ALLOW_TENSOR_CORE=1) lets float32 GEMMs and
 // convolutions use TF32 tensor cores; off by default so float32 results match the CPU backend.
 bool tensor_cores_allowed();
