@@ -20,7 +20,9 @@ template <typename C>
 MX_HD inline C divide(C a, C b) {
   if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
     if (b == C(0)) return C(0);
-    if (std::is_signed_v<C> && b == C(-1)) return C(C(0) - a);  // wraps instead of trapping
+    // MIN / -1 wraps instead of trapping: negated in unsigned arithmetic (0 - a in C itself
+    // overflows for int32 / int64 MIN, which is undefined).
+    if (std::is_signed_v<C> && b == C(-1)) return C(std::make_unsigned_t<C>(0) - std::make_unsigned_t<C>(a));
     return C(a / b);
   } else {
     return C(a / b);

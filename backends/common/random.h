@@ -34,8 +34,9 @@ MX_HD inline double bits_double(uint64_t u) {
 #endif
 }
 
-// Natural log of a positive normal double, within ~1 ulp: x = m 2^e with m in [sqrt(1/2), sqrt(2)),
-// log m = 2 atanh(s) with s = (m - 1) / (m + 1), |s| < 0.1716, from the series to s^23.
+// Natural log of a positive normal double, within ~1 ulp (fdlibm's e_log.c arrangement): x = m 2^e
+// with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), s = f / (2 + f), and
+// log(1 + f) = f - (f^2/2 - s (f^2/2 + R)) with R = z (2/3 + 2/5 z + ... + 2/23 z^10), z = s^2.
 MX_HD inline double portable_log(double x) {
   uint64_t u = double_bits(x);
   int64_t e = int64_t((u >> 52) & 0x7ff) - 1023;
@@ -44,28 +45,24 @@ MX_HD inline double portable_log(double x) {
     m = mul_rn(m, 0.5);  // exact
     ++e;
   }
-  const double s = (m - 1.0) / (m + 1.0);  // m - 1 and m + 1 are exact here, the division rounds once
+  const double f = m - 1.0;  // exact (Sterbenz)
+  const double s = f / add_rn(2.0, f);
   const double z = mul_rn(s, s);
-  // 1 + z/3 + z^2/5 + ... + z^11/23, Horner.
-  const double c[12] = {1.0,
-                        0.33333333333333333333,
-                        0.2,
-                        0.14285714285714285714,
-                        0.11111111111111111111,
-                        0.090909090909090909091,
-                        0.076923076923076923077,
-                        0.066666666666666666667,
-                        0.058823529411764705882,
-                        0.052631578947368421053,
-                        0.047619047619047619048,
-                        0.043478260869565217391};
-  double p = c[11];
-  for (int k = 10; k >= 0; --k) p = add_rn(mul_rn(p, z), c[k]);
-  const double log_m = mul_rn(mul_rn(2.0, s), p);
-  // e ln 2 with ln 2 split in two so the product's rounding does not swamp log m.
+  const double c[11] = {0.66666666666666666667, 0.4,
+                        0.28571428571428571429, 0.22222222222222222222,
+                        0.18181818181818181818, 0.15384615384615384615,
+                        0.13333333333333333333, 0.11764705882352941176,
+                        0.10526315789473684211, 0.095238095238095238095,
+                        0.086956521739130434783};
+  double p = c[10];
+  for (int k = 9; k >= 0; --k) p = add_rn(mul_rn(p, z), c[k]);
+  const double r = mul_rn(z, p);
+  const double hfsq = mul_rn(mul_rn(0.5, f), f);
+  // ln 2 split in two so e ln 2 stays exact enough next to log m.
   const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
   const double de = double(e);
-  return add_rn(mul_rn(de, ln2_hi), add_rn(mul_rn(de, ln2_lo), log_m));
+  const double t = add_rn(mul_rn(s, add_rn(hfsq, r)), mul_rn(de, ln2_lo));
+  return mul_rn(de, ln2_hi) - ((hfsq - t) - f);
 }
 
 // sin and cos of x in [0, pi/4] from their Taylor series (terms to x^19 / x^18).

@@ -1,68 +1,21 @@
-// broadcast_* binary ops and broadcast_like over strided runs (see strided.h).
+// The broadcast family (core/op/defs/broadcast.cc): broadcast_* binary ops (and their
+// _mod … _logical_xor names), broadcast_like and where, over strided runs (see strided.h). The
+// per-element math is backends/common's Binary<F>, inlined into each run's loop.
 #include <algorithm>
-#include <array>
-#include <cmath>
-#include <utility>
 #include <string>
-#include <type_traits>
 
+#include "../cpu_backend.h"
 #include "../parallel.h"
-#include "dispatch.h"
 #include "strided.h"
 
 namespace mxcpu {
 namespace {
 
-enum Op : int { kAdd, kSub, kMul, kDiv, kMod, kPow, kMax, kMin, kEq, kNe, kGt, kGe, kLt, kLe, kAnd, kOr, kXor, kLhs };
-
-template <typename C>
-inline C mod(C a, C b) {
-  if (b == C(0)) return C(0);
-  if constexpr (std::is_floating_point_v<C>) {
-    C r = std::fmod(a, b);
-    if (r != C(0) && ((r < C(0)) != (b < C(0)))) r += b;
-    return r;
-  } else {
-    if (std::is_signed_v<C> && b == C(-1)) return C(0);
-    C r = C(a % b);
-    if (r != C(0) && ((r < C(0)) != (b < C(0)))) r = C(r + b);
-    return r;
-  }
-}
-
-template <int OP, typename C>
-inline C apply(C a, C b) {
-  if constexpr (OP == kAdd) return C(a + b);
-  if constexpr (OP == kSub) return C(a - b);
-  if constexpr (OP == kMul) return C(a * b);
-  if constexpr (OP == kDiv) {
-    if constexpr (std::is_integral_v<C>) {
-      if (b == 0) return C(0);
-      if (std::is_signed_v<C> && b == C(-1)) return C(0 - static_cast<std::make_unsigned_t<C>>(a));
-    }
-    return C(a / b);
-  }
-  if constexpr (OP == kMod) return mod(a, b);
-  if constexpr (OP == kPow) {
-    if constexpr (std::is_floating_point_v<C>) return std::pow(a, b);
-    else return C(std::pow(double(a), double(b)));
-  }
-  if constexpr (OP == kMax) return a >= b ? a : b;
-  if constexpr (OP == kMin) return a <= b ? a : b;
-  if constexpr (OP == kEq) return C(a == b);
-  if constexpr (OP == kNe) return C(a != b);
-  if constexpr (OP == kGt) return C(a > b);
-  if constexpr (OP == kGe) return C(a >= b);
-  if constexpr (OP == kLt) return C(a < b);
-  if constexpr (OP == kLe) return C(a <= b);
-  if constexpr (OP == kAnd) return C(a != C(0) && b != C(0));
-  if constexpr (OP == kOr) return C(a != C(0) || b != C(0));
-  if constexpr (OP == kXor) return C((a != C(0)) != (b != C(0)));
-  if constexpr (OP == kLhs) return a;
-}
+struct State;
+using RunTyped = void (*)(const State&, const DLTensor*, DLTensor&);
 
 struct State {
-  int op;
+  RunTyped run;
   int32_t dtype;
   BroadcastPlan plan;
 };
@@ -72,6 +25,7 @@ void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
   dispatch_numeric(st.dtype, [&](auto tag) {
     using S = decltype(tag);
     using E = Elem<S>;
+    const Binary<OP> f;
     const S* a = reinterpret_cast<const S*>(data_of(in[0]));
     const S* b = OP == kLhs ? a : reinterpret_cast<const S*>(data_of(in[1]));
     S* o = reinterpret_cast<S*>(data_of(out));
@@ -80,15 +34,15 @@ void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
       const S* pa = a + oa;
       const S* pb = b + ob;
       if (sa == 1 && sb == 1) {
-        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i]), E::load(pb[i])));
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(f(E::load(pa[i]), E::load(pb[i])));
       } else if (sa == 1 && sb == 0) {
         const auto vb = E::load(*pb);
-        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i]), vb));
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(f(E::load(pa[i]), vb));
       } else if (sa == 0 && sb == 1) {
         const auto va = E::load(*pa);
-        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(va, E::load(pb[i])));
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(f(va, E::load(pb[i])));
       } else {
-        for (int64_t i = 0; i < n; ++i) po[i] = E::store(apply<OP>(E::load(pa[i * sa]), E::load(pb[i * sb])));
+        for (int64_t i = 0; i < n; ++i) po[i] = E::store(f(E::load(pa[i * sa]), E::load(pb[i * sb])));
       }
     };
     const int64_t slab = slab_size(st.plan);
@@ -97,19 +51,12 @@ void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
   });
 }
 
-using RunFn = void (*)(const State&, const DLTensor*, DLTensor&);
-template <int... Os>
-constexpr auto make_table(std::integer_sequence<int, Os...>) {
-  return std::array<RunFn, sizeof...(Os)>{&run_typed<Os>...};
-}
-const auto kRun = make_table(std::make_integer_sequence<int, kLhs + 1>{});
-
 template <int OP>
 int create(const mx_kernel_args* args, void** out) {
   const int32_t dtype = dtype_flag(args->inputs[0].dtype);
   if (!dispatch_numeric(dtype, [](auto) {}))
     return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype on cpu");
-  auto* st = new State{OP, dtype, {}};
+  auto* st = new State{run_typed<OP>, dtype, {}};
   if (!make_plan(&args->inputs[0], OP == kLhs ? nullptr : &args->inputs[1], args->outputs[0], st->plan)) {
     delete st;
     return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": more than 16 dims on cpu");
@@ -120,7 +67,7 @@ int create(const mx_kernel_args* args, void** out) {
 
 int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
   const State& st = *static_cast<const State*>(state);
-  kRun[size_t(st.op)](st, in, out[0]);
+  st.run(st, in, out[0]);
   return 0;
 }
 
@@ -157,9 +104,7 @@ int where_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DL
 }
 void where_destroy(void* s) { delete static_cast<WhereState*>(s); }
 
-#define MX_BCAST(name, OP) {sizeof(mx_kernel), name, create<OP>, run, destroy}
-
-}  // namespace
+#define MX_BCAST(name, OP) kernel(name, create<OP>, run, destroy)
 
 const mx_kernel kBroadcastKernels[] = {
     MX_BCAST("broadcast_add", kAdd),           MX_BCAST("broadcast_sub", kSub),
@@ -176,8 +121,10 @@ const mx_kernel kBroadcastKernels[] = {
     MX_BCAST("_greater", kGt),    MX_BCAST("_greater_equal", kGe), MX_BCAST("_lesser", kLt),
     MX_BCAST("_lesser_equal", kLe), MX_BCAST("_logical_and", kAnd), MX_BCAST("_logical_or", kOr),
     MX_BCAST("_logical_xor", kXor),
-    {sizeof(mx_kernel), "where", where_create, where_run, where_destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("where", where_create, where_run, where_destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kBroadcastKernels);
 
+}  // namespace
 }  // namespace mxcpu

@@ -1,5 +1,6 @@
-// Convolution (forward, data gradient, weight gradient) and Deconvolution by im2col + OpenBLAS GEMM per image and
-// group, and Pooling (forward and gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
+// The conv family (core/op/defs/conv.cc): Convolution (forward, data gradient, weight gradient)
+// and Deconvolution by im2col + OpenBLAS GEMM per image and group, and Pooling (forward and
+// gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
 // height of 1. The im2col buffer is the worker's temp space, sized by the core's schema.
 
 #include <algorithm>
@@ -330,16 +331,16 @@ int pool_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLT
 
 void destroy(void* s) { delete static_cast<Geo*>(s); }
 
-}  // namespace
-
 const mx_kernel kConvKernels[] = {
-    {sizeof(mx_kernel), "Convolution", conv_create<kFwd>, conv_run<kFwd>, destroy},
-    {sizeof(mx_kernel), "_conv_backward_data", conv_create<kBwdData>, conv_run<kBwdData>, destroy},
-    {sizeof(mx_kernel), "_conv_backward_weight", conv_create<kBwdWeight>, conv_run<kBwdWeight>, destroy},
-    {sizeof(mx_kernel), "Deconvolution", conv_create<kDeconv>, conv_run<kDeconv>, destroy},
-    {sizeof(mx_kernel), "Pooling", pool_create<false>, pool_run<false>, destroy},
-    {sizeof(mx_kernel), "_pooling_backward", pool_create<true>, pool_run<true>, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("Convolution", conv_create<kFwd>, conv_run<kFwd>, destroy),
+    kernel("_conv_backward_data", conv_create<kBwdData>, conv_run<kBwdData>, destroy),
+    kernel("_conv_backward_weight", conv_create<kBwdWeight>, conv_run<kBwdWeight>, destroy),
+    kernel("Deconvolution", conv_create<kDeconv>, conv_run<kDeconv>, destroy),
+    kernel("Pooling", pool_create<false>, pool_run<false>, destroy),
+    kernel("_pooling_backward", pool_create<true>, pool_run<true>, destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kConvKernels);
 
+}  // namespace
 }  // namespace mxcpu

@@ -1,8 +1,11 @@
-// dot on OpenBLAS: the plan (GEMM dims, leading dims, transposes) is computed once in create().
+// The GEMM family (core/op/defs/dot.cc): dot, batch_dot and FullyConnected on OpenBLAS (gemm.h).
+// The plan (GEMM dims, leading dims, transposes) is computed once in create().
+#include <cstring>
 #include <string>
 
 #include "../cpu_backend.h"
 #include "../gemm.h"
+#include "../parallel.h"
 
 namespace mxcpu {
 namespace {
@@ -63,11 +66,91 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
 
 void destroy(void* s) { delete static_cast<Plan*>(s); }
 
-}  // namespace
+// ---------------------------------------------------------------- batch_dot
 
-const mx_kernel kDotKernels[] = {
-    {sizeof(mx_kernel), "dot", create, run, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+struct BatchDotPlan {
+  bool ta = false, tb = false;
 };
 
+void batch_dot_destroy(void* s) { delete static_cast<BatchDotPlan*>(s); }
+
+int batch_dot_create(const mx_kernel_args* args, void** out) {
+  const int32_t dt = dtype_flag(args->inputs[0].dtype);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "batch_dot: cpu supports float32/float64");
+  auto* p = new BatchDotPlan{};
+  p->ta = std::strcmp(attr(args, "transpose_a"), "True") == 0;
+  p->tb = std::strcmp(attr(args, "transpose_b"), "True") == 0;
+  *out = p;
+  return 0;
+}
+template <typename T>
+void batch_dot_t(const BatchDotPlan& p, const DLTensor& l, const DLTensor& r, DLTensor& o) {
+  const int64_t B = l.shape[0], lr = l.shape[1], lc = l.shape[2], rr = r.shape[1], rc = r.shape[2];
+  const int64_t m = o.shape[1], n = o.shape[2], k = p.ta ? lr : lc;
+  const T* a = reinterpret_cast<const T*>(data_of(l));
+  const T* b = reinterpret_cast<const T*>(data_of(r));
+  T* c = reinterpret_cast<T*>(data_of(o));
+  // One product per batch element, in parallel over the batch (each GEMM then runs serially).
+  parallel_for(B, 2, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      gemm<T>(p.ta, p.tb, m, n, k, T(1), a + i * lr * lc, lc, b + i * rr * rc, rc, T(0), c + i * m * n, n);
+  });
+}
+int batch_dot_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const BatchDotPlan& p = *static_cast<const BatchDotPlan*>(state);
+  if (in[0].dtype.bits == 64) batch_dot_t<double>(p, in[0], in[1], out[0]);
+  else batch_dot_t<float>(p, in[0], in[1], out[0]);
+  return 0;
+}
+
+// ---------------------------------------------------------------- FullyConnected
+
+struct FcPlan {
+  bool f64, bias;
+  int64_t m, k, h;
+};
+
+int fc_create(const mx_kernel_args* args, void** out) {
+  const int32_t dt = dtype_flag(args->inputs[0].dtype);
+  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "FullyConnected: cpu supports float32/float64");
+  const DLTensor& w = args->inputs[1];
+  auto* p = new FcPlan{dt == MX_FLOAT64, args->num_inputs > 2, numel(args->outputs[0]) / w.shape[0], w.shape[1], w.shape[0]};
+  *out = p;
+  return 0;
+}
+
+template <typename T>
+void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
+  const T* x = reinterpret_cast<const T*>(data_of(in[0]));
+  const T* w = reinterpret_cast<const T*>(data_of(in[1]));
+  T* y = reinterpret_cast<T*>(data_of(out));
+  // With a bias, the output starts as the bias rows and GEMM accumulates onto it (beta = 1):
+  // one pass over the output instead of two.
+  T beta = T(0);
+  if (p.bias) {
+    const T* b = reinterpret_cast<const T*>(data_of(in[2]));
+    for (int64_t r = 0; r < p.m; ++r) std::memcpy(y + r * p.h, b, size_t(p.h) * sizeof(T));
+    beta = T(1);
+  }
+  gemm<T>(false, true, p.m, p.h, p.k, T(1), x, p.k, w, p.k, beta, y, p.h);
+}
+
+int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const FcPlan& p = *static_cast<const FcPlan*>(state);
+  if (p.f64) fc_run_t<double>(p, in, out[0]);
+  else fc_run_t<float>(p, in, out[0]);
+  return 0;
+}
+
+void fc_destroy(void* s) { delete static_cast<FcPlan*>(s); }
+
+const mx_kernel kDotKernels[] = {
+    kernel("dot", create, run, destroy),
+    kernel("batch_dot", batch_dot_create, batch_dot_run, batch_dot_destroy),
+    kernel("FullyConnected", fc_create, fc_run, fc_destroy),
+    kEndOfTable,
+};
+MX_REGISTER_KERNELS(kDotKernels);
+
+}  // namespace
 }  // namespace mxcpu

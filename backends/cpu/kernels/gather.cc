@@ -1,11 +1,12 @@
-// Kernels for gather_nd, scatter_nd and _backward_gather_nd. indices (M, Y...) pick a block of
-// the trailing axes Z... of the indexed array for each of the prod(Y) positions; blocks move as
-// raw bytes (gather, scatter) or accumulate in the compute type (the gradient).
+// The gather family (core/op/defs/gather.cc): gather_nd, scatter_nd and _backward_gather_nd.
+// indices (M, Y...) pick a block of the trailing axes Z... of the indexed array for each of the
+// prod(Y) positions; blocks move as raw bytes (gather, scatter) or accumulate in the compute type
+// (the gradient).
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "dispatch.h"
+#include "../cpu_backend.h"
 
 namespace mxcpu {
 namespace {
@@ -88,13 +89,13 @@ int run(void*, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out,
 
 void destroy(void*) {}
 
-}  // namespace
-
 const mx_kernel kGatherKernels[] = {
-    {sizeof(mx_kernel), "gather_nd", create, run<kGather>, destroy},
-    {sizeof(mx_kernel), "scatter_nd", create, run<kScatter>, destroy},
-    {sizeof(mx_kernel), "_backward_gather_nd", create, run<kGatherBackward>, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("gather_nd", create, run<kGather>, destroy),
+    kernel("scatter_nd", create, run<kScatter>, destroy),
+    kernel("_backward_gather_nd", create, run<kGatherBackward>, destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kGatherKernels);
 
+}  // namespace
 }  // namespace mxcpu

@@ -1,8 +1,9 @@
-// _zeros, _ones, _full: fill the output with one value converted to its dtype.
+// The init family (core/op/defs/init.cc): _zeros, _ones, _full, zeros_like, ones_like: fill the
+// output with one value converted to its dtype.
 #include <algorithm>
 #include <string>
 
-#include "dispatch.h"
+#include "../cpu_backend.h"
 
 namespace mxcpu {
 namespace {
@@ -35,15 +36,15 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor*, int32_t, DLTensor* o
 
 void destroy(void* s) { delete static_cast<State*>(s); }
 
-}  // namespace
-
 const mx_kernel kInitKernels[] = {
-    {sizeof(mx_kernel), "_zeros", create<0>, run, destroy},
-    {sizeof(mx_kernel), "_ones", create<1>, run, destroy},
-    {sizeof(mx_kernel), "_full", create<2>, run, destroy},
-    {sizeof(mx_kernel), "zeros_like", create<0>, run, destroy},
-    {sizeof(mx_kernel), "ones_like", create<1>, run, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("_zeros", create<0>, run, destroy),
+    kernel("_ones", create<1>, run, destroy),
+    kernel("_full", create<2>, run, destroy),
+    kernel("zeros_like", create<0>, run, destroy),
+    kernel("ones_like", create<1>, run, destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kInitKernels);
 
+}  // namespace
 }  // namespace mxcpu

@@ -1,61 +1,18 @@
-// FullyConnected (OpenBLAS GEMM + bias), softmax / log_softmax, SoftmaxOutput's gradient, transpose.
-
+// The nn family (core/op/defs/nn.cc): Activation, LeakyReLU, softmax / log_softmax, SoftmaxOutput
+// (and _softmax_output_grad), softmax_cross_entropy, BatchNorm, LayerNorm, Dropout. Activation,
+// LeakyReLU and Dropout's keep decisions are backends/common's Unary<F>, Leaky and keep_lane.
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include <cstddef>
-
-#include "../gemm.h"
+#include "../../common/random.h"
+#include "../cpu_backend.h"
 #include "../parallel.h"
-#include "dispatch.h"
-#include "mx/philox.h"
-#include "strided.h"
 
 namespace mxcpu {
 namespace {
-
-// ---------------------------------------------------------------- FullyConnected
-
-struct FcPlan {
-  bool f64, bias;
-  int64_t m, k, h;
-};
-
-int fc_create(const mx_kernel_args* args, void** out) {
-  const int32_t dt = dtype_flag(args->inputs[0].dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "FullyConnected: cpu supports float32/float64");
-  const DLTensor& w = args->inputs[1];
-  auto* p = new FcPlan{dt == MX_FLOAT64, args->num_inputs > 2, numel(args->outputs[0]) / w.shape[0], w.shape[1], w.shape[0]};
-  *out = p;
-  return 0;
-}
-
-template <typename T>
-void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
-  const T* x = reinterpret_cast<const T*>(data_of(in[0]));
-  const T* w = reinterpret_cast<const T*>(data_of(in[1]));
-  T* y = reinterpret_cast<T*>(data_of(out));
-  // With a bias, the output starts as the bias rows and GEMM accumulates onto it (beta = 1):
-  // one pass over the output instead of two.
-  T beta = T(0);
-  if (p.bias) {
-    const T* b = reinterpret_cast<const T*>(data_of(in[2]));
-    for (int64_t r = 0; r < p.m; ++r) std::memcpy(y + r * p.h, b, size_t(p.h) * sizeof(T));
-    beta = T(1);
-  }
-  gemm<T>(false, true, p.m, p.h, p.k, T(1), x, p.k, w, p.k, beta, y, p.h);
-}
-
-int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
-  const FcPlan& p = *static_cast<const FcPlan*>(state);
-  if (p.f64) fc_run_t<double>(p, in, out[0]);
-  else fc_run_t<float>(p, in, out[0]);
-  return 0;
-}
-
-void fc_destroy(void* s) { delete static_cast<FcPlan*>(s); }
 
 // ---------------------------------------------------------------- softmax family
 
@@ -204,67 +161,59 @@ int softmax_output_grad_run(void* state, const mx_kernel_ctx*, const DLTensor* i
 
 void axis_destroy(void* s) { delete static_cast<AxisPlan*>(s); }
 
-// ---------------------------------------------------------------- transpose
+// ---------------------------------------------------------------- Activation
 
-struct TransposePlan {
-  int bytes;
-  BroadcastPlan plan;  // operand 0: the input read with permuted strides
+// Activation(act_type=...) is backends/common's Unary<F> of that function (as relu, sigmoid … of
+// the unary family), one contiguous loop.
+struct ActivationPlan;
+using ActivationRun = void (*)(const ActivationPlan&, const DLTensor&, DLTensor&);
+
+struct ActivationPlan {
+  ActivationRun run;
+  int32_t dtype;
 };
 
-int transpose_create(const mx_kernel_args* args, void** out) {
-  const DLTensor& x = args->inputs[0];
-  if (x.ndim > kMaxDims) return error(MX_ERR_UNSUPPORTED, "transpose: more than 16 dims on cpu");
-  int64_t in_stride[kMaxDims];
-  int64_t s = 1;
-  for (int d = x.ndim - 1; d >= 0; --d) {
-    in_stride[d] = s;
-    s *= x.shape[d];
-  }
-  std::vector<int64_t> axes = attr_ints(attr(args, "axes"));
-  if (axes.empty())
-    for (int d = x.ndim - 1; d >= 0; --d) axes.push_back(d);
-  auto* t = new TransposePlan{};
-  t->bytes = (x.dtype.bits + 7) / 8;
-  t->plan.ndim = x.ndim ? x.ndim : 1;
-  for (int d = 0; d < x.ndim; ++d) {
-    t->plan.shape[d] = x.shape[axes[size_t(d)]];
-    t->plan.stride[0][d] = in_stride[axes[size_t(d)]];
-    t->plan.stride[1][d] = 0;
-  }
-  if (x.ndim == 0) {
-    t->plan.shape[0] = 1;
-    t->plan.stride[0][0] = t->plan.stride[1][0] = 0;
-  }
-  *out = t;
-  return 0;
-}
-
-template <typename T>
-void transpose_t(const BroadcastPlan& p, const T* x, T* y) {
-  for_each_run(p, [&](int64_t oo, int64_t oa, int64_t, int64_t n, int64_t sa, int64_t) {
-    for (int64_t i = 0; i < n; ++i) y[oo + i] = x[oa + i * sa];
+template <int F>
+void activation_t(const ActivationPlan& p, const DLTensor& in, DLTensor& out) {
+  dispatch_numeric(p.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    using E = Elem<S>;
+    const S* x = reinterpret_cast<const S*>(data_of(in));
+    S* y = reinterpret_cast<S*>(data_of(out));
+    const Unary<F> f;
+    parallel_for(numel(out), int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) y[i] = E::store(f(E::load(x[i])));
+    });
   });
 }
 
-int transpose_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
-  const TransposePlan& t = *static_cast<const TransposePlan*>(state);
-  const void* x = data_of(in[0]);
-  void* y = data_of(out[0]);
-  switch (t.bytes) {
-    case 1: transpose_t(t.plan, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y)); break;
-    case 2: transpose_t(t.plan, static_cast<const uint16_t*>(x), static_cast<uint16_t*>(y)); break;
-    case 4: transpose_t(t.plan, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y)); break;
-    case 8: transpose_t(t.plan, static_cast<const uint64_t*>(x), static_cast<uint64_t*>(y)); break;
-  }
+int activation_create(const mx_kernel_args* args, void** out) {
+  const std::string t = attr(args, "act_type");
+  const ActivationRun run = t == "relu"       ? activation_t<kRelu>
+                            : t == "sigmoid"  ? activation_t<kSigmoid>
+                            : t == "tanh"     ? activation_t<kTanh>
+                            : t == "softrelu" ? activation_t<kSoftrelu>
+                            : t == "softsign" ? activation_t<kSoftsign>
+                                              : nullptr;
+  if (!run) return error(MX_ERR_INVALID_ARGUMENT, "Activation: unknown act_type '" + t + "'");
+  const int32_t dtype = dtype_flag(args->inputs[0].dtype);
+  if (!dispatch_numeric(dtype, [](auto) {})) return error(MX_ERR_UNSUPPORTED, "Activation: unsupported dtype on cpu");
+  *out = new ActivationPlan{run, dtype};
   return 0;
 }
 
-void transpose_destroy(void* s) { delete static_cast<TransposePlan*>(s); }
+int activation_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const ActivationPlan& p = *static_cast<const ActivationPlan*>(state);
+  p.run(p, in[0], out[0]);
+  return 0;
+}
+
+void activation_destroy(void* s) { delete static_cast<ActivationPlan*>(s); }
 
 // ---------------------------------------------------------------- LeakyReLU
 
 struct LeakyPlan {
-  int kind;  // 0 leaky, 1 elu, 2 prelu, 3 selu, 4 gelu
+  int kind;  // LeakyFn
   double slope;
   int32_t dtype;
   int64_t channels, inner;  // prelu: gamma index = (i / inner) % channels
@@ -272,14 +221,14 @@ struct LeakyPlan {
 
 int leaky_create(const mx_kernel_args* args, void** out) {
   const std::string t = attr(args, "act_type");
-  auto* p = new LeakyPlan{t == "leaky" ? 0 : t == "elu" ? 1 : t == "prelu" ? 2 : t == "selu" ? 3 : 4,
+  auto* p = new LeakyPlan{t == "leaky" ? kLeaky : t == "elu" ? kElu : t == "prelu" ? kPrelu : t == "selu" ? kSelu : kGelu,
                           attr_float(args, "slope"), dtype_flag(args->inputs[0].dtype), 1, 1};
   if (!dispatch_numeric(p->dtype, [](auto) {})) {
     delete p;
     return error(MX_ERR_UNSUPPORTED, "LeakyReLU: unsupported dtype on cpu");
   }
   const DLTensor& x = args->inputs[0];
-  if (p->kind == 2) {
+  if (p->kind == kPrelu) {
     p->channels = x.shape[1];
     for (int d = 2; d < x.ndim; ++d) p->inner *= x.shape[d];
   }
@@ -294,19 +243,12 @@ int leaky_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DL
     using S = decltype(tag);
     using E = Elem<S>;
     const S* x = reinterpret_cast<const S*>(data_of(in[0]));
-    const S* gamma = p.kind == 2 ? reinterpret_cast<const S*>(data_of(in[1])) : nullptr;
+    const S* gamma = p.kind == kPrelu ? reinterpret_cast<const S*>(data_of(in[1])) : nullptr;
     S* y = reinterpret_cast<S*>(data_of(out[0]));
+    const Leaky f{p.kind, p.slope};
     for (int64_t i = 0; i < n; ++i) {
-      const double v = double(E::load(x[i]));
-      double r;
-      switch (p.kind) {
-        case 0: r = v > 0 ? v : p.slope * v; break;
-        case 1: r = v > 0 ? v : p.slope * std::expm1(v); break;
-        case 2: r = v > 0 ? v : double(E::load(gamma[(i / p.inner) % p.channels])) * v; break;
-        case 3: r = 1.0507009873554804934 * (v > 0 ? v : 1.6732632423543772848 * std::expm1(v)); break;
-        default: r = 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); break;
-      }
-      y[i] = E::store(static_cast<typename E::C>(r));
+      const double g = p.kind == kPrelu ? double(E::load(gamma[(i / p.inner) % p.channels])) : 0.0;
+      y[i] = E::store(static_cast<typename E::C>(f(double(E::load(x[i])), g)));
     }
   });
   return 0;
@@ -346,7 +288,7 @@ int dropout_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32
       if (drop) r = mx_philox_block(ctx->rng_seed, ctx->rng_offset + uint64_t(base / 4));
       for (int l = 0; l < 4 && base + l < n; ++l) {
         const int64_t i = base + l;
-        const double m = !drop ? 1.0 : (mx_philox_to_unit_float(r.v[l]) >= float(d.p) ? keep_scale : 0.0);
+        const double m = !drop ? 1.0 : (keep_lane(r, l, float(d.p)) ? keep_scale : 0.0);
         mask[i] = E::store(static_cast<typename E::C>(m));
         y[i] = E::store(static_cast<typename E::C>(double(E::load(x[i])) * m));
       }
@@ -514,21 +456,20 @@ int ce_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTen
 
 void row_destroy(void* s) { delete static_cast<RowPlan*>(s); }
 
-}  // namespace
-
 const mx_kernel kNNKernels[] = {
-    {sizeof(mx_kernel), "LayerNorm", ln_create, ln_run, row_destroy},
-    {sizeof(mx_kernel), "softmax_cross_entropy", ce_create, ce_run, row_destroy},
-    {sizeof(mx_kernel), "BatchNorm", bn_create, bn_run, bn_destroy},
-    {sizeof(mx_kernel), "Dropout", dropout_create, dropout_run, dropout_destroy},
-    {sizeof(mx_kernel), "LeakyReLU", leaky_create, leaky_run, leaky_destroy},
-    {sizeof(mx_kernel), "FullyConnected", fc_create, fc_run, fc_destroy},
-    {sizeof(mx_kernel), "softmax", softmax_create<false>, softmax_run, axis_destroy},
-    {sizeof(mx_kernel), "log_softmax", softmax_create<true>, softmax_run, axis_destroy},
-    {sizeof(mx_kernel), "SoftmaxOutput", softmax_output_create, softmax_run, axis_destroy},
-    {sizeof(mx_kernel), "_softmax_output_grad", softmax_output_grad_create, softmax_output_grad_run, axis_destroy},
-    {sizeof(mx_kernel), "transpose", transpose_create, transpose_run, transpose_destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("LayerNorm", ln_create, ln_run, row_destroy),
+    kernel("softmax_cross_entropy", ce_create, ce_run, row_destroy),
+    kernel("BatchNorm", bn_create, bn_run, bn_destroy),
+    kernel("Dropout", dropout_create, dropout_run, dropout_destroy),
+    kernel("Activation", activation_create, activation_run, activation_destroy),
+    kernel("LeakyReLU", leaky_create, leaky_run, leaky_destroy),
+    kernel("softmax", softmax_create<false>, softmax_run, axis_destroy),
+    kernel("log_softmax", softmax_create<true>, softmax_run, axis_destroy),
+    kernel("SoftmaxOutput", softmax_output_create, softmax_run, axis_destroy),
+    kernel("_softmax_output_grad", softmax_output_grad_create, softmax_output_grad_run, axis_destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kNNKernels);
 
+}  // namespace
 }  // namespace mxcpu

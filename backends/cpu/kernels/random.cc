@@ -1,11 +1,11 @@
-// _random_uniform, _random_normal from Philox 4x32-10 (mx/philox.h). Element i depends only on
-// (seed, offset, i): float32 takes lane i % 4 of block offset + i / 4; float64 takes two lanes
-// of block offset + i / 2. Normals use Box-Muller on lane pairs.
-#include <cmath>
+// The random family (core/op/defs/random.cc): _random_uniform, _random_normal from Philox 4x32-10
+// (mx/philox.h), with backends/common/random.h's distributions, bit-identical on every backend.
+// Element i depends only on (seed, offset, i): float32 takes lane i % 4 of block offset + i / 4;
+// float64 takes two lanes of block offset + i / 2. Normals use Box-Muller on lane pairs.
 #include <string>
 
+#include "../../common/random.h"
 #include "../cpu_backend.h"
-#include "mx/philox.h"
 
 namespace mxcpu {
 namespace {
@@ -30,23 +30,16 @@ int create(const mx_kernel_args* args, void** out) {
   return 0;
 }
 
-constexpr double kTwoPi = 6.283185307179586476925286766559;
-
 void fill_f32(const State& st, uint64_t seed, uint64_t offset, float* o, int64_t n) {
   const float a = float(st.a), b = float(st.b);
   for (int64_t base = 0; base < n; base += 4) {
     const mx_philox_u32x4 r = mx_philox_block(seed, offset + uint64_t(base / 4));
     float v[4];
     if (st.normal) {
-      for (int p = 0; p < 4; p += 2) {
-        const float u1 = mx_philox_to_open_unit_float(r.v[p]);
-        const float u2 = mx_philox_to_unit_float(r.v[p + 1]);
-        const float rad = std::sqrt(-2.0f * std::log(u1));
-        v[p] = a + b * rad * std::cos(float(kTwoPi) * u2);
-        v[p + 1] = a + b * rad * std::sin(float(kTwoPi) * u2);
-      }
+      normal_pair_f32(r, 0, a, b, &v[0], &v[1]);
+      normal_pair_f32(r, 2, a, b, &v[2], &v[3]);
     } else {
-      for (int l = 0; l < 4; ++l) v[l] = a + (b - a) * mx_philox_to_unit_float(r.v[l]);
+      for (int l = 0; l < 4; ++l) v[l] = uniform_f32(r, l, a, b);
     }
     for (int l = 0; l < 4 && base + l < n; ++l) o[base + l] = v[l];
   }
@@ -55,17 +48,9 @@ void fill_f32(const State& st, uint64_t seed, uint64_t offset, float* o, int64_t
 void fill_f64(const State& st, uint64_t seed, uint64_t offset, double* o, int64_t n) {
   for (int64_t base = 0; base < n; base += 2) {
     const mx_philox_u32x4 r = mx_philox_block(seed, offset + uint64_t(base / 2));
-    const double u0 = mx_philox_to_unit_double(r.v[0], r.v[1]);
-    const double u1 = mx_philox_to_unit_double(r.v[2], r.v[3]);
     double v[2];
-    if (st.normal) {
-      const double rad = std::sqrt(-2.0 * std::log(1.0 - u0));  // 1 - u0 in (0, 1]
-      v[0] = st.a + st.b * rad * std::cos(kTwoPi * u1);
-      v[1] = st.a + st.b * rad * std::sin(kTwoPi * u1);
-    } else {
-      v[0] = st.a + (st.b - st.a) * u0;
-      v[1] = st.a + (st.b - st.a) * u1;
-    }
+    if (st.normal) normal_pair_f64(r, st.a, st.b, &v[0], &v[1]);
+    else uniform_pair_f64(r, st.a, st.b, &v[0], &v[1]);
     for (int l = 0; l < 2 && base + l < n; ++l) o[base + l] = v[l];
   }
 }
@@ -80,12 +65,12 @@ int run(void* state, const mx_kernel_ctx* ctx, const DLTensor*, int32_t, DLTenso
 
 void destroy(void* s) { delete static_cast<State*>(s); }
 
-}  // namespace
-
 const mx_kernel kRandomKernels[] = {
-    {sizeof(mx_kernel), "_random_uniform", create<false>, run, destroy},
-    {sizeof(mx_kernel), "_random_normal", create<true>, run, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("_random_uniform", create<false>, run, destroy),
+    kernel("_random_normal", create<true>, run, destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kRandomKernels);
 
+}  // namespace
 }  // namespace mxcpu

@@ -1,4 +1,4 @@
-// Reductions over any set of axes, and _sum_to_like. Accumulation is in double (exact for integer
+// The reduce family (core/op/defs/reduce.cc): reductions over any set of axes, and _sum_to_like. Accumulation is in double (exact for integer
 // sums up to 2^53), rounded once at the end.
 //  - Fast path: when the reduced axes merge into one block, the input is (A, R, B) reduced over R,
 //    run in parallel over A, B or blocks of R, with a fixed split so results do not depend on the
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "../parallel.h"
-#include "dispatch.h"
+#include "../cpu_backend.h"
 #include "strided.h"
 
 namespace mxcpu {
@@ -349,20 +349,20 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
 
 void destroy(void* s) { delete static_cast<State*>(s); }
 
-}  // namespace
-
 const mx_kernel kReduceKernels[] = {
-    {sizeof(mx_kernel), "sum", create<kSum>, run, destroy},
-    {sizeof(mx_kernel), "mean", create<kMean>, run, destroy},
-    {sizeof(mx_kernel), "prod", create<kProd>, run, destroy},
-    {sizeof(mx_kernel), "max", create<kMax>, run, destroy},
-    {sizeof(mx_kernel), "min", create<kMin>, run, destroy},
-    {sizeof(mx_kernel), "nansum", create<kNansum>, run, destroy},
-    {sizeof(mx_kernel), "norm", create<kNorm2>, run, destroy},
-    {sizeof(mx_kernel), "argmax", create<kArgmax>, run, destroy},
-    {sizeof(mx_kernel), "argmin", create<kArgmin>, run, destroy},
-    {sizeof(mx_kernel), "_sum_to_like", create<kSumToLike>, run, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("sum", create<kSum>, run, destroy),
+    kernel("mean", create<kMean>, run, destroy),
+    kernel("prod", create<kProd>, run, destroy),
+    kernel("max", create<kMax>, run, destroy),
+    kernel("min", create<kMin>, run, destroy),
+    kernel("nansum", create<kNansum>, run, destroy),
+    kernel("norm", create<kNorm2>, run, destroy),
+    kernel("argmax", create<kArgmax>, run, destroy),
+    kernel("argmin", create<kArgmin>, run, destroy),
+    kernel("_sum_to_like", create<kSumToLike>, run, destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kReduceKernels);
 
+}  // namespace
 }  // namespace mxcpu

@@ -1,5 +1,6 @@
-// Kernels for slice (and its gradient _slice_backward), slice_like and split. A slice is a
-// strided view of the full array: copy it out (slice) or write it back into zeros (gradient).
+// The slicing family (core/op/defs/slicing.cc): slice (and its gradient _slice_backward),
+// slice_like, split, slice_axis (and _slice_axis_grad), Concat, stack. A slice is a strided view
+// of the full array: copy it out (slice) or write it back into zeros (gradient).
 // The range rules repeat the core's (numpy's None / negative / clamping rules) because a
 // backend sees attributes, not the core's parsed schema.
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "../cpu_backend.h"
+#include "layout.h"
 
 namespace mxcpu {
 namespace {
@@ -178,14 +180,90 @@ int split_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DL
 }
 void split_destroy(void* s) { delete static_cast<SplitPlan*>(s); }
 
-}  // namespace
-
-const mx_kernel kSlicingKernels[] = {
-    {sizeof(mx_kernel), "slice", slice_create<0>, slice_run<0>, destroy},
-    {sizeof(mx_kernel), "_slice_backward", slice_create<1>, slice_run<1>, destroy},
-    {sizeof(mx_kernel), "slice_like", slice_create<2>, slice_run<2>, destroy},
-    {sizeof(mx_kernel), "split", split_create, split_run, split_destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+// Concat, stack and slice_axis see the arrays as (outer, axis, inner) blocks of raw bytes.
+struct AxisPlan {
+  int axis = 0;
+  int64_t a = 0, b = 0;  // slice_axis's range
 };
 
+void axis_destroy(void* s) { delete static_cast<AxisPlan*>(s); }
+
+// ---------------------------------------------------------------- Concat and stack: each input is a (outer, len, inner) block placed at an offset.
+template <bool STACK>
+int join_create(const mx_kernel_args* args, void** out) {
+  auto* p = new AxisPlan{};
+  const char* key = STACK ? "axis" : "dim";
+  p->axis = norm_axis(std::strtoll(attr(args, key), nullptr, 10), args->outputs[0].ndim);
+  *out = p;
+  return 0;
+}
+int join_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t) {
+  const AxisPlan& p = *static_cast<const AxisPlan*>(state);
+  int64_t outer, total, inner;
+  blocks(out[0], p.axis, outer, total, inner);
+  const int64_t eb = elem_bytes(out[0]);
+  char* y = data_of(out[0]);
+  int64_t off = 0;
+  for (int32_t k = 0; k < n_in; ++k) {
+    // stack: every input contributes one slot of the new axis
+    const int64_t len = in[k].ndim == out[0].ndim ? in[k].shape[p.axis] : 1;
+    const char* x = data_of(in[k]);
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(y + ((o * total + off) * inner) * eb, x + (o * len * inner) * eb, size_t(len * inner * eb));
+    off += len;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- slice_axis and its gradient
+int64_t parse_end(const char* s, int64_t len) {
+  const auto v = attr_ints(s);
+  return v.empty() ? len : v[0];  // "None": to the end
+}
+template <bool GRAD>
+int slice_axis_create(const mx_kernel_args* args, void** out) {
+  const DLTensor& data = GRAD ? args->inputs[1] : args->inputs[0];
+  auto* p = new AxisPlan{};
+  p->axis = norm_axis(std::strtoll(attr(args, "axis"), nullptr, 10), data.ndim);
+  const int64_t len = data.shape[p->axis];
+  p->a = std::strtoll(attr(args, "begin"), nullptr, 10);
+  p->b = parse_end(attr(args, "end"), len);
+  if (p->a < 0) p->a += len;
+  if (p->b < 0) p->b += len;
+  *out = p;
+  return 0;
+}
+template <bool GRAD>
+int slice_axis_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const AxisPlan& p = *static_cast<const AxisPlan*>(state);
+  const DLTensor& full = GRAD ? out[0] : in[0];
+  int64_t outer, len, inner;
+  blocks(full, p.axis, outer, len, inner);
+  const int64_t eb = elem_bytes(full), take = p.b - p.a;
+  char* f = GRAD ? data_of(out[0]) : data_of(in[0]);
+  char* part = GRAD ? data_of(in[0]) : data_of(out[0]);
+  if (GRAD) std::memset(f, 0, size_t(numel(full) * eb));
+  for (int64_t o = 0; o < outer; ++o) {
+    char* fp = f + ((o * len + p.a) * inner) * eb;
+    char* pp = part + (o * take * inner) * eb;
+    if (GRAD) std::memcpy(fp, pp, size_t(take * inner * eb));
+    else std::memcpy(pp, fp, size_t(take * inner * eb));
+  }
+  return 0;
+}
+
+const mx_kernel kSlicingKernels[] = {
+    kernel("slice", slice_create<0>, slice_run<0>, destroy),
+    kernel("_slice_backward", slice_create<1>, slice_run<1>, destroy),
+    kernel("slice_like", slice_create<2>, slice_run<2>, destroy),
+    kernel("split", split_create, split_run, split_destroy),
+    kernel("slice_axis", slice_axis_create<false>, slice_axis_run<false>, axis_destroy),
+    kernel("_slice_axis_grad", slice_axis_create<true>, slice_axis_run<true>, axis_destroy),
+    kernel("Concat", join_create<false>, join_run, axis_destroy),
+    kernel("stack", join_create<true>, join_run, axis_destroy),
+    kEndOfTable,
+};
+MX_REGISTER_KERNELS(kSlicingKernels);
+
+}  // namespace
 }  // namespace mxcpu

@@ -1,4 +1,4 @@
-// Kernels for sort, argsort, topk and _topk_backward. Each (outer, inner) position of the sorted
+// The sorting family (core/op/defs/sorting.cc): sort, argsort, topk and _topk_backward. Each (outer, inner) position of the sorted
 // axis is one independent row: gathered, ordered by a stable sort (ties keep index order, as
 // MXNet's), and written out; rows run in parallel.
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../parallel.h"
-#include "dispatch.h"
+#include "../cpu_backend.h"
 
 namespace mxcpu {
 namespace {
@@ -143,14 +143,14 @@ int sort_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLT
   return 0;
 }
 
-}  // namespace
-
 const mx_kernel kSortingKernels[] = {
-    {sizeof(mx_kernel), "sort", sort_create<kSort>, sort_run<kSort>, destroy},
-    {sizeof(mx_kernel), "argsort", sort_create<kArgsort>, sort_run<kArgsort>, destroy},
-    {sizeof(mx_kernel), "topk", sort_create<kTopk>, sort_run<kTopk>, destroy},
-    {sizeof(mx_kernel), "_topk_backward", sort_create<kTopkBackward>, sort_run<kTopkBackward>, destroy},
-    {0, nullptr, nullptr, nullptr, nullptr},
+    kernel("sort", sort_create<kSort>, sort_run<kSort>, destroy),
+    kernel("argsort", sort_create<kArgsort>, sort_run<kArgsort>, destroy),
+    kernel("topk", sort_create<kTopk>, sort_run<kTopk>, destroy),
+    kernel("_topk_backward", sort_create<kTopkBackward>, sort_run<kTopkBackward>, destroy),
+    kEndOfTable,
 };
+MX_REGISTER_KERNELS(kSortingKernels);
 
+}  // namespace
 }  // namespace mxcpu

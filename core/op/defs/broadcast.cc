@@ -1,5 +1,6 @@
-// Binary ops with numpy broadcasting (MXNet's broadcast_*), and the pair broadcast_like /
-// _sum_to_like that the gradients of broadcasting are built from (each is the other's gradient).
+// The broadcast family: binary ops with numpy broadcasting (MXNet's broadcast_* and their _mod …
+// _logical_xor names), where, and broadcast_like, which with _sum_to_like (reduce.cc) builds the
+// gradients of broadcasting (each is the other's gradient).
 #include "base/dtype.h"
 #include "base/error.h"
 #include "op/defs/defs.h"
@@ -166,22 +167,6 @@ void register_broadcast(Registry& r) {
     return std::vector<GradValue>{Grad{a.g}.op("_sum_to_like", {a.out_grads[0], a.inputs[0]}), kNoGrad};
   };
   r.add(std::move(like));
-
-  OpSchema sum_to;
-  sum_to.name = "_sum_to_like";
-  sum_to.doc = "Sums lhs over the axes along which rhs's shape was broadcast to it (the gradient of broadcasting).";
-  sum_to.inputs = {"lhs", "rhs"};
-  sum_to.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-    if (broadcast_shapes(a.op.name, a.in_shapes[1], a.in_shapes[0]) != a.in_shapes[0])
-      fail(MX_ERR_SHAPE_MISMATCH, "_sum_to_like: ", shape_str(a.in_shapes[1]), " does not broadcast to ",
-           shape_str(a.in_shapes[0]));
-    out = {a.in_shapes[1]};
-  };
-  sum_to.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
-  sum_to.gradient = [](const GradArgs& a) {
-    return std::vector<GradValue>{Grad{a.g}.op("broadcast_like", {a.out_grads[0], a.inputs[0]}), kNoGrad};
-  };
-  r.add(std::move(sum_to));
 }
 
 }  // namespace mx::op

@@ -1,4 +1,5 @@
-// Built-in op definitions, one function per family; op/registry.cc calls them in order.
+// Built-in op definitions, one function per family; op/registry.cc calls them in order (libmx is
+// linked from a static archive, where self-registering objects would be dropped by the linker).
 #pragma once
 
 #include <cmath>
@@ -8,21 +9,35 @@
 
 namespace mx::op {
 
-void register_elemwise(Registry& r);  // elemwise_* and *_scalar arithmetic, _copy
-void register_init(Registry& r);      // _zeros, _ones, _full
-void register_random(Registry& r);    // _random_uniform, _random_normal
-void register_dot(Registry& r);       // dot
-void register_unary(Registry& r);     // relu ... erf, scalar comparisons, zeros_like, ones_like
-void register_broadcast(Registry& r); // broadcast_* binary ops, broadcast_like, _sum_to_like
-void register_reduce(Registry& r);    // sum mean prod max min nansum norm argmax argmin
-void register_shape(Registry& r);     // Reshape
-void register_nn(Registry& r);        // FullyConnected Activation softmax SoftmaxOutput Flatten expand_dims transpose
-void register_optimizer(Registry& r); // sgd_update sgd_mom_update adam_update rmsprop_update
-void register_conv(Registry& r);      // Convolution, Pooling and their backward ops
-void register_slicing(Registry& r);   // slice slice_like split/SliceChannel
-void register_sorting(Registry& r);   // sort argsort topk
-void register_gather(Registry& r);    // gather_nd scatter_nd
-void register_indexing(Registry& r);  // Cast BlockGrad add_n squeeze Concat slice_axis stack one_hot take Embedding batch_dot
+// Each family is one defs/<family>.cc here and one backends/cpu/kernels/<family>.cc (and
+// backends/cuda/kernels/<family>.cu) holding the kernels of the same ops.
+void register_elemwise(Registry& r);   // elemwise_add/sub/mul/div, _plus_scalar _minus_scalar _rminus_scalar
+                                       // _mul_scalar _div_scalar _rdiv_scalar, _copy, BlockGrad, add_n, Cast, _cast_like
+void register_init(Registry& r);       // _zeros _ones _full zeros_like ones_like
+void register_random(Registry& r);     // _random_uniform _random_normal
+void register_dot(Registry& r);        // dot batch_dot FullyConnected (the GEMM family)
+void register_unary(Registry& r);      // relu sigmoid tanh softsign exp log log1p expm1 sqrt rsqrt square abs sign
+                                       // negative reciprocal floor ceil round sin cos erf; _greater_scalar
+                                       // _greater_equal_scalar _lesser_scalar _lesser_equal_scalar _equal_scalar
+                                       // _not_equal_scalar _mod_scalar _rmod_scalar _power_scalar _rpower_scalar
+                                       // _maximum_scalar _minimum_scalar _logical_and/or/xor_scalar; clip
+void register_broadcast(Registry& r);  // broadcast_add sub mul div mod power maximum minimum equal not_equal
+                                       // greater greater_equal lesser lesser_equal logical_and logical_or
+                                       // logical_xor, broadcast_like; _mod _power _maximum _minimum _equal
+                                       // _not_equal _greater _greater_equal _lesser _lesser_equal _logical_and
+                                       // _logical_or _logical_xor; where
+void register_reduce(Registry& r);     // sum mean prod max min nansum norm argmax argmin _sum_to_like
+void register_shape(Registry& r);      // Reshape Flatten expand_dims squeeze transpose tile repeat
+void register_nn(Registry& r);         // Activation LeakyReLU softmax log_softmax SoftmaxOutput
+                                       // _softmax_output_grad softmax_cross_entropy BatchNorm LayerNorm Dropout
+void register_optimizer(Registry& r);  // sgd_update sgd_mom_update adam_update rmsprop_update
+void register_conv(Registry& r);       // Convolution _conv_backward_data _conv_backward_weight Deconvolution
+                                       // Pooling _pooling_backward
+void register_slicing(Registry& r);    // slice _slice_backward slice_like split slice_axis _slice_axis_grad
+                                       // Concat stack
+void register_sorting(Registry& r);    // sort argsort topk _topk_backward
+void register_gather(Registry& r);     // gather_nd scatter_nd _backward_gather_nd
+void register_indexing(Registry& r);   // take _take_grad Embedding pick _pick_grad one_hot
 
 // Ranges of int params. kMaxExtent bounds counts that become one dimension or a kernel's loop bound
 // (num_filter, num_hidden, depth, input_dim, repeats, kernel / stride / pad entries): MXNet declares
@@ -62,6 +77,13 @@ Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
 std::vector<bool> reduced_axes(const std::string& op, const Shape& shape, const Attrs& attrs);
 // The shape after reducing `mask` axes, keeping them as 1 or dropping them.
 Shape reduce_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdims);
+// Output dtype = the first input's.
+void first_type(const InferArgs& a, std::vector<int32_t>& out);
+// `axis` of an array of ndim dims as an index (negative counts from the end); throws
+// MX_ERR_INVALID_ARGUMENT naming the op when out of range.
+int axis_of(const std::string& op, int64_t axis, size_t ndim);
+// The required `num_args` param of ops with a variable number of inputs (add_n, Concat, stack).
+ParamSpec num_args();
 // dtypes of arithmetic ops (bool has no arithmetic), and of transcendental math.
 const std::vector<int32_t>& numeric_dtypes();
 const std::vector<int32_t>& float_dtypes();
@@ -77,5 +99,7 @@ struct Grad {
   GradValue neg(GradValue a) { return op("negative", {a}); }
   GradValue scalar(const char* name, GradValue a, double s) { return op(name, {a}, {{"scalar", float_str(s)}}); }
 };
+
+inline GradValue reshape_to(Grad& d, GradValue v, const Shape& s) { return d.op("Reshape", {v}, {{"shape", shape_str(s)}}); }
 
 }  // namespace mx::op

@@ -1,3 +1,4 @@
+// The GEMM family: dot, batch_dot, FullyConnected.
 #include "base/dtype.h"
 #include "base/error.h"
 #include "op/defs/defs.h"
@@ -67,9 +68,64 @@ std::vector<GradValue> dot_grad(const GradArgs& a) {
   return g;
 }
 
+int64_t fc_k(const Shape& data, bool flatten) {
+  if (!flatten) return data.back();
+  return dims_product(data, 1, data.size(), "FullyConnected: flattened data");
+}
+
+void register_fc(Registry& r) {
+  OpSchema s;
+  s.name = "FullyConnected";
+  s.doc = "out = data . weight^T + bias, data flattened to 2-d (flatten=True) or over its last axis.";
+  s.inputs = {"data", "weight", "bias"};
+  s.params = {param_required(with_range(param_int("num_hidden", "", "number of output units"), 1, double(kMaxExtent))),
+              param_bool("no_bias", "False", "no bias input"),
+              param_bool("flatten", "True", "flatten all but the first axis of data")};
+  s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
+    const int64_t h = a.i("num_hidden");
+    if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{h, fc_k(*in[0], a.b("flatten"))};
+    if (in.size() > 2 && !in[2]) in[2] = Shape{h};
+  };
+  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& d = a.in_shapes[0];
+    if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: data must have at least one dimension");
+    const bool flatten = a.attrs.b("flatten");
+    const int64_t h = a.attrs.i("num_hidden"), k = fc_k(d, flatten);
+    if (a.in_shapes[1] != Shape{h, k})
+      fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: weight is ", shape_str(a.in_shapes[1]), " but data ", shape_str(d),
+           " with num_hidden=", h, " needs ", shape_str(Shape{h, k}));
+    if (a.in_shapes.size() > 2 && a.in_shapes[2] != Shape{h})
+      fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: bias is ", shape_str(a.in_shapes[2]), ", expected ", shape_str(Shape{h}));
+    Shape o;
+    if (flatten) o = {d[0], h};
+    else {
+      o = Shape(d.begin(), d.end() - 1);
+      o.push_back(h);
+    }
+    out = {o};
+  };
+  s.infer_type = same_dtype;
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    const bool flatten = a.attrs.b("flatten");
+    const int64_t h = a.attrs.i("num_hidden"), k = fc_k(a.in_shapes[0], flatten);
+    const GradValue x2 = d.op("Reshape", {a.inputs[0]}, {{"shape", shape_str(Shape{-1, k})}});
+    const GradValue og2 = d.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(Shape{-1, h})}});
+    std::vector<GradValue> g = {
+        d.op("Reshape", {d.op("dot", {og2, a.inputs[1]})}, {{"shape", shape_str(a.in_shapes[0])}}),
+        d.op("dot", {og2, x2}, {{"transpose_a", "True"}})};
+    if (a.inputs.size() > 2) g.push_back(d.op("sum", {og2}, {{"axis", "(0,)"}}));
+    return g;
+  };
+  r.add(std::move(s));
+}
+
 }  // namespace
 
 void register_dot(Registry& r) {
+  register_fc(r);
   OpSchema s;
   s.name = "dot";
   s.doc = "Matrix product of lhs and rhs (BLAS GEMM); N-d inputs are flattened as in MXNet.";
@@ -83,6 +139,39 @@ void register_dot(Registry& r) {
   s.infer_type = dot_type;
   s.gradient = dot_grad;
   r.add(std::move(s));
+  {
+    OpSchema s;
+    s.name = "batch_dot";
+    s.doc = "Matrix products of matching batches: (B, M, K) . (B, K, N) -> (B, M, N).";
+    s.inputs = {"lhs", "rhs"};
+    s.params = {param_bool("transpose_a", "False", "use each lhs matrix transposed"),
+                param_bool("transpose_b", "False", "use each rhs matrix transposed"),
+                {"forward_stype", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "default"}, "dense only"}};
+    s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      const Shape& l = a.in_shapes[0];
+      const Shape& r2 = a.in_shapes[1];
+      const bool ta = a.attrs.b("transpose_a"), tb = a.attrs.b("transpose_b");
+      if (l.size() != 3 || r2.size() != 3 || l[0] != r2[0] || (ta ? l[1] : l[2]) != (tb ? r2[2] : r2[1]))
+        fail(MX_ERR_SHAPE_MISMATCH, "batch_dot: cannot multiply ", shape_str(l), (ta ? "^T" : ""), " by ", shape_str(r2),
+             (tb ? "^T" : ""), " (expected (B, M, K) and (B, K, N))");
+      out = {Shape{l[0], ta ? l[2] : l[1], tb ? r2[1] : r2[2]}};
+    };
+    s.infer_type = first_type;
+    s.gradient = [](const GradArgs& a) {
+      Grad d{a.g};
+      const bool ta = a.attrs.b("transpose_a"), tb = a.attrs.b("transpose_b");
+      const GradValue A = a.inputs[0], B = a.inputs[1], og = a.out_grads[0];
+      auto bd = [&](GradValue x, GradValue y, bool tx, bool ty) {
+        return d.op("batch_dot", {x, y}, {{"transpose_a", tx ? "True" : "False"}, {"transpose_b", ty ? "True" : "False"}});
+      };
+      if (!ta && !tb) return std::vector<GradValue>{bd(og, B, false, true), bd(A, og, true, false)};
+      if (ta && !tb) return std::vector<GradValue>{bd(B, og, false, true), bd(A, og, false, false)};
+      if (!ta && tb) return std::vector<GradValue>{bd(og, B, false, false), bd(og, A, true, false)};
+      return std::vector<GradValue>{bd(B, og, true, true), bd(og, A, true, true)};
+    };
+    r.add(std::move(s));
+  }
 }
 
 }  // namespace mx::op

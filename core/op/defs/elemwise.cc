@@ -36,6 +36,18 @@ const std::vector<int32_t>& float_dtypes() {
   return v;
 }
 
+void first_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
+
+int axis_of(const std::string& op, int64_t axis, size_t ndim) {
+  const int64_t a = axis < 0 ? axis + int64_t(ndim) : axis;
+  if (a < 0 || a >= int64_t(ndim)) fail(MX_ERR_INVALID_ARGUMENT, op, ": axis ", axis, " is out of range for ", ndim, " dims");
+  return int(a);
+}
+
+ParamSpec num_args() {
+  return param_required(with_range(param_int("num_args", "", "number of inputs"), 1, double(kMaxArity)));
+}
+
 const std::vector<int32_t>& numeric_dtypes() {
   static const std::vector<int32_t> v = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16,
                                          MX_UINT8,   MX_INT8,    MX_INT32,   MX_INT64};
@@ -136,6 +148,67 @@ void register_elemwise(Registry& r) {
   c.infer_type = same_dtype;
   c.gradient = pass;
   r.add(std::move(c));
+  {
+    OpSchema s;
+    s.name = "Cast";
+    s.aliases = {"cast"};
+    s.doc = "Converts to another dtype.";
+    s.inputs = {"data"};
+    s.params = {param_required(param_dtype("dtype", "", "target dtype"))};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+    s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.attrs.dtype("dtype")}; };
+    s.gradient = [](const GradArgs& a) {
+      // back to the input's dtype, read off the saved input through a zeros_like-free path
+      return std::vector<GradValue>{a.g.call("_cast_like", {a.out_grads[0], a.inputs[0]})};
+    };
+    r.add(std::move(s));
+    OpSchema c;
+    c.name = "_cast_like";
+    c.doc = "Converts lhs to the dtype of rhs (Cast's gradient).";
+    c.inputs = {"lhs", "rhs"};
+    c.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+    c.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[1]}; };
+    c.gradient = [](const GradArgs& a) {
+      return std::vector<GradValue>{a.g.call("_cast_like", {a.out_grads[0], a.inputs[0]}), kNoGrad};
+    };
+    r.add(std::move(c));
+  }
+  {
+    OpSchema s;
+    s.name = "BlockGrad";
+    s.aliases = {"stop_gradient"};
+    s.doc = "Identity whose gradient is zero.";
+    s.inputs = {"data"};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+    s.infer_type = first_type;
+    s.gradient = no_gradient;
+    r.add(std::move(s));
+  }
+  {
+    OpSchema s;
+    s.name = "add_n";
+    s.aliases = {"ElementWiseSum"};
+    s.doc = "Sum of num_args arrays of one shape.";
+    s.inputs = {"args"};
+    s.params = {num_args()};
+    s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
+    s.dtypes = numeric_dtypes();
+    s.infer_input_shapes = same_input_shapes;
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      for (size_t i = 1; i < a.in_shapes.size(); ++i)
+        if (a.in_shapes[i] != a.in_shapes[0])
+          fail(MX_ERR_SHAPE_MISMATCH, "add_n: input ", i, " is ", shape_str(a.in_shapes[i]), " but input 0 is ",
+               shape_str(a.in_shapes[0]));
+      out = {a.in_shapes[0]};
+    };
+    s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {
+      for (size_t i = 1; i < a.in_dtypes.size(); ++i)
+        if (a.in_dtypes[i] != a.in_dtypes[0]) fail(MX_ERR_SHAPE_MISMATCH, "add_n: inputs must share one dtype");
+      out = {a.in_dtypes[0]};
+    };
+    s.gradient = [](const GradArgs& a) { return std::vector<GradValue>(a.inputs.size(), a.out_grads[0]); };
+    r.add(std::move(s));
+  }
 }
 
 }  // namespace mx::op

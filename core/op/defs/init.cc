@@ -1,3 +1,4 @@
+// The init family: _zeros, _ones, _full (shape and dtype from attrs), zeros_like, ones_like.
 #include "base/dtype.h"
 #include "op/defs/defs.h"
 
@@ -31,6 +32,19 @@ void register_init(Registry& r) {
   creation(r, "_zeros", "An array of the given shape filled with 0.", false);
   creation(r, "_ones", "An array of the given shape filled with 1.", false);
   creation(r, "_full", "An array of the given shape filled with `value`.", true);
+
+  for (const char* name : {"zeros_like", "ones_like"}) {
+    OpSchema s;
+    s.name = name;
+    s.doc = std::string("An array of the input's shape and dtype filled with ") +
+            (name[0] == 'z' ? "0." : "1.");
+    s.inputs = {"data"};
+    s.inplace = {{0, 0}};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+    s.infer_type = same_dtype;
+    s.gradient = no_gradient;
+    r.add(std::move(s));
+  }
 }
 
 }  // namespace mx::op

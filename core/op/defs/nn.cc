@@ -1,5 +1,5 @@
-// Neural-network ops: FullyConnected, Activation, softmax / log_softmax, SoftmaxOutput, and the
-// layout ops they lean on (Flatten, expand_dims, transpose).
+// The nn family: Activation, LeakyReLU, softmax / log_softmax, SoftmaxOutput (and
+// _softmax_output_grad), softmax_cross_entropy, BatchNorm, LayerNorm, Dropout.
 #include <cmath>
 #include <numeric>
 
@@ -10,69 +10,7 @@
 namespace mx::op {
 namespace {
 
-void first_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
-
-int64_t fc_k(const Shape& data, bool flatten) {
-  if (!flatten) return data.back();
-  return dims_product(data, 1, data.size(), "FullyConnected: flattened data");
-}
-
-int norm_axis(const std::string& op, int64_t axis, size_t ndim) {
-  const int64_t a = axis < 0 ? axis + int64_t(ndim) : axis;
-  if (a < 0 || a >= int64_t(ndim)) fail(MX_ERR_INVALID_ARGUMENT, op, ": axis ", axis, " is out of range for ", ndim, " dims");
-  return int(a);
-}
-
 std::string axis_tuple(int axis) { return "(" + std::to_string(axis) + ",)"; }
-
-void register_fc(Registry& r) {
-  OpSchema s;
-  s.name = "FullyConnected";
-  s.doc = "out = data . weight^T + bias, data flattened to 2-d (flatten=True) or over its last axis.";
-  s.inputs = {"data", "weight", "bias"};
-  s.params = {param_required(with_range(param_int("num_hidden", "", "number of output units"), 1, double(kMaxExtent))),
-              param_bool("no_bias", "False", "no bias input"),
-              param_bool("flatten", "True", "flatten all but the first axis of data")};
-  s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
-  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
-    const int64_t h = a.i("num_hidden");
-    if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{h, fc_k(*in[0], a.b("flatten"))};
-    if (in.size() > 2 && !in[2]) in[2] = Shape{h};
-  };
-  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-    const Shape& d = a.in_shapes[0];
-    if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: data must have at least one dimension");
-    const bool flatten = a.attrs.b("flatten");
-    const int64_t h = a.attrs.i("num_hidden"), k = fc_k(d, flatten);
-    if (a.in_shapes[1] != Shape{h, k})
-      fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: weight is ", shape_str(a.in_shapes[1]), " but data ", shape_str(d),
-           " with num_hidden=", h, " needs ", shape_str(Shape{h, k}));
-    if (a.in_shapes.size() > 2 && a.in_shapes[2] != Shape{h})
-      fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: bias is ", shape_str(a.in_shapes[2]), ", expected ", shape_str(Shape{h}));
-    Shape o;
-    if (flatten) o = {d[0], h};
-    else {
-      o = Shape(d.begin(), d.end() - 1);
-      o.push_back(h);
-    }
-    out = {o};
-  };
-  s.infer_type = same_dtype;
-  s.gradient = [](const GradArgs& a) {
-    Grad d{a.g};
-    const bool flatten = a.attrs.b("flatten");
-    const int64_t h = a.attrs.i("num_hidden"), k = fc_k(a.in_shapes[0], flatten);
-    const GradValue x2 = d.op("Reshape", {a.inputs[0]}, {{"shape", shape_str(Shape{-1, k})}});
-    const GradValue og2 = d.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(Shape{-1, h})}});
-    std::vector<GradValue> g = {
-        d.op("Reshape", {d.op("dot", {og2, a.inputs[1]})}, {{"shape", shape_str(a.in_shapes[0])}}),
-        d.op("dot", {og2, x2}, {{"transpose_a", "True"}})};
-    if (a.inputs.size() > 2) g.push_back(d.op("sum", {og2}, {{"axis", "(0,)"}}));
-    return g;
-  };
-  r.add(std::move(s));
-}
 
 void register_activation(Registry& r) {
   OpSchema s;
@@ -111,13 +49,13 @@ void register_softmax(Registry& r) {
     s.params = {param_axis("axis", "-1", "the axis to normalise over"), t};
     s.dtypes = float_dtypes();
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-      norm_axis(a.op.name, a.attrs.i("axis"), a.in_shapes[0].size());
+      axis_of(a.op.name, a.attrs.i("axis"), a.in_shapes[0].size());
       out = {a.in_shapes[0]};
     };
     s.infer_type = first_type;
     s.gradient = [log](const GradArgs& a) {
       Grad d{a.g};
-      const int axis = norm_axis(a.attrs.kv.empty() ? "softmax" : "softmax", a.attrs.i("axis"), a.in_shapes[0].size());
+      const int axis = axis_of(a.attrs.kv.empty() ? "softmax" : "softmax", a.attrs.i("axis"), a.in_shapes[0].size());
       const std::vector<std::pair<std::string, std::string>> red = {{"axis", axis_tuple(axis)}, {"keepdims", "True"}};
       const GradValue og = a.out_grads[0], y = a.outputs[0];
       GradValue g;
@@ -197,78 +135,6 @@ void register_softmax_output(Registry& r) {
   g.infer_type = first_type;
   g.gradient = no_gradient;
   r.add(std::move(g));
-}
-
-void register_layout(Registry& r) {
-  OpSchema f;
-  f.name = "Flatten";
-  f.aliases = {"flatten"};
-  f.doc = "Reshapes (N, d1, d2, ...) to (N, d1*d2*...).";
-  f.inputs = {"data"};
-  f.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-    const Shape& d = a.in_shapes[0];
-    if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "Flatten: needs at least one dimension");
-    out = {Shape{d[0], dims_product(d, 1, d.size(), "Flatten")}};
-  };
-  f.infer_type = first_type;
-  f.gradient = [](const GradArgs& a) {
-    return std::vector<GradValue>{Grad{a.g}.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(a.in_shapes[0])}})};
-  };
-  r.add(std::move(f));
-
-  OpSchema e;
-  e.name = "expand_dims";
-  e.doc = "Inserts an axis of size 1 at `axis`.";
-  e.inputs = {"data"};
-  e.params = {param_required(param_axis("axis", "", "position of the new axis"))};
-  e.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-    const Shape& d = a.in_shapes[0];
-    const int ax = norm_axis("expand_dims", a.attrs.i("axis"), d.size() + 1);
-    Shape o(d.begin(), d.begin() + ax);
-    o.push_back(1);
-    o.append(d.begin() + ax, d.end());
-    out = {o};
-  };
-  e.infer_type = first_type;
-  e.gradient = [](const GradArgs& a) {
-    return std::vector<GradValue>{Grad{a.g}.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(a.in_shapes[0])}})};
-  };
-  r.add(std::move(e));
-
-  OpSchema t;
-  t.name = "transpose";
-  t.doc = "Permutes the axes (default: reverses them).";
-  t.inputs = {"data"};
-  t.params = {param_shape("axes", "()", "the permutation; () reverses")};
-  t.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-    const Shape& d = a.in_shapes[0];
-    Shape axes = a.attrs.shape("axes");
-    if (axes.empty())
-      for (size_t i = 0; i < d.size(); ++i) axes.push_back(int64_t(d.size() - 1 - i));
-    std::vector<bool> seen(d.size(), false);
-    if (axes.size() != d.size())
-      fail(MX_ERR_INVALID_ARGUMENT, "transpose: axes ", shape_str(axes), " do not permute ", d.size(), " dims");
-    Shape o;
-    for (int64_t ax : axes) {
-      if (ax < 0 || ax >= int64_t(d.size()) || seen[size_t(ax)])
-        fail(MX_ERR_INVALID_ARGUMENT, "transpose: axes ", shape_str(axes), " are not a permutation of ", d.size(), " dims");
-      seen[size_t(ax)] = true;
-      o.push_back(d[size_t(ax)]);
-    }
-    out = {o};
-  };
-  t.infer_type = first_type;
-  t.gradient = [](const GradArgs& a) {
-    const size_t n = a.in_shapes[0].size();
-    Shape axes = a.attrs.shape("axes"), inv;
-    if (axes.empty())
-      for (size_t i = 0; i < n; ++i) axes.push_back(int64_t(n - 1 - i));
-    std::vector<int64_t> tmp(n);
-    for (size_t i = 0; i < n; ++i) tmp[size_t(axes[i])] = int64_t(i);
-    for (int64_t v : tmp) inv.push_back(v);
-    return std::vector<GradValue>{Grad{a.g}.op("transpose", {a.out_grads[0]}, {{"axes", shape_str(inv)}})};
-  };
-  r.add(std::move(t));
 }
 
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
@@ -364,11 +230,9 @@ void register_nn(Registry& r) {
   register_norm_and_loss(r);
   register_leaky_relu(r);
   register_dropout(r);
-  register_fc(r);
   register_activation(r);
   register_softmax(r);
   register_softmax_output(r);
-  register_layout(r);
 }
 
 }  // namespace mx::op
@@ -408,13 +272,13 @@ void register_batch_norm(Registry& r) {
   s.dtypes = {MX_FLOAT32, MX_FLOAT64};
   s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     if (!in[0]) return;
-    const Shape c{(*in[0])[size_t(norm_axis("BatchNorm", a.i("axis"), in[0]->size()))]};
+    const Shape c{(*in[0])[size_t(axis_of("BatchNorm", a.i("axis"), in[0]->size()))]};
     for (size_t i = 1; i < in.size(); ++i)
       if (!in[i]) in[i] = c;
   };
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
-    const int ax = norm_axis("BatchNorm", a.attrs.i("axis"), d.size());
+    const int ax = axis_of("BatchNorm", a.attrs.i("axis"), d.size());
     const Shape c{d[size_t(ax)]};
     for (size_t i = 1; i < 5; ++i)
       if (a.in_shapes[i] != c)
@@ -426,7 +290,7 @@ void register_batch_norm(Registry& r) {
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
     const Shape& ds = a.in_shapes[0];
-    const int ax = norm_axis("BatchNorm", a.attrs.i("axis"), ds.size());
+    const int ax = axis_of("BatchNorm", a.attrs.i("axis"), ds.size());
     const std::string cshape = shape_str(channel_shape(ds, ax)), red = "(" + std::to_string(ax) + ",)";
     const GradValue x = a.inputs[0], og = a.out_grads[0];
     auto spread = [&](GradValue v) { return d.op("broadcast_like", {d.op("Reshape", {v}, {{"shape", cshape}}), x}); };
@@ -470,7 +334,7 @@ void register_norm_and_loss(Registry& r) {
   ln.dtypes = {MX_FLOAT32, MX_FLOAT64};
   ln.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     if (!in[0]) return;
-    const Shape c{(*in[0])[size_t(norm_axis("LayerNorm", a.i("axis"), in[0]->size()))]};
+    const Shape c{(*in[0])[size_t(axis_of("LayerNorm", a.i("axis"), in[0]->size()))]};
     for (size_t i = 1; i < in.size(); ++i)
       if (!in[i]) in[i] = c;
   };

@@ -1,5 +1,6 @@
-// Reductions over axes (MXNet's sum, mean, prod, max, min, nansum, norm, argmax, argmin). Their
-// gradients put the output gradient back on the reduced axes with Reshape + broadcast_like.
+// The reduce family: reductions over axes (MXNet's sum, mean, prod, max, min, nansum, norm, argmax,
+// argmin) and _sum_to_like (the gradient of broadcasting). Their gradients put the output gradient
+// back on the reduced axes with Reshape + broadcast_like.
 #include <cmath>
 
 #include "base/dtype.h"
@@ -138,6 +139,22 @@ void register_reduce(Registry& r) {
     s.gradient = no_gradient;
     r.add(std::move(s));
   }
+
+  OpSchema sum_to;
+  sum_to.name = "_sum_to_like";
+  sum_to.doc = "Sums lhs over the axes along which rhs's shape was broadcast to it (the gradient of broadcasting).";
+  sum_to.inputs = {"lhs", "rhs"};
+  sum_to.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    if (broadcast_shapes(a.op.name, a.in_shapes[1], a.in_shapes[0]) != a.in_shapes[0])
+      fail(MX_ERR_SHAPE_MISMATCH, "_sum_to_like: ", shape_str(a.in_shapes[1]), " does not broadcast to ",
+           shape_str(a.in_shapes[0]));
+    out = {a.in_shapes[1]};
+  };
+  sum_to.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  sum_to.gradient = [](const GradArgs& a) {
+    return std::vector<GradValue>{Grad{a.g}.op("broadcast_like", {a.out_grads[0], a.inputs[0]}), kNoGrad};
+  };
+  r.add(std::move(sum_to));
 }
 
 }  // namespace mx::op

@@ -1,5 +1,5 @@
-// Slicing ops: slice (begin / end / step with None entries, numpy's clamping), slice_like, and
-// split / SliceChannel. Their gradients place the output gradient back into zeros shaped like the
+// The slicing family: slice (begin / end / step with None entries, numpy's clamping), slice_like,
+// split / SliceChannel, slice_axis, Concat, stack. Their gradients place the output gradient back into zeros shaped like the
 // data (_slice_backward), or join the pieces again (Concat).
 #include <algorithm>
 #include <cstdint>
@@ -10,12 +10,21 @@
 namespace mx::op {
 namespace {
 
-void first_type(const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; }
 
-int axis_of(const std::string& op, int64_t axis, size_t ndim) {
-  const int64_t a = axis < 0 ? axis + int64_t(ndim) : axis;
-  if (a < 0 || a >= int64_t(ndim)) fail(MX_ERR_INVALID_ARGUMENT, op, ": axis ", axis, " is out of range for ", ndim, " dims");
-  return int(a);
+
+// slice_axis on a gradient graph; the [begin, end) that slice_axis's attrs select.
+GradValue slice_axis(Grad& d, GradValue v, int axis, int64_t begin, int64_t end) {
+  return d.op("slice_axis", {v}, {{"axis", std::to_string(axis)}, {"begin", std::to_string(begin)}, {"end", std::to_string(end)}});
+}
+
+std::pair<int64_t, int64_t> slice_range(const std::string& op, const Attrs& a, int64_t len) {
+  int64_t b = a.i("begin");
+  int64_t e = a.is_none("end") ? len : a.shape("end")[0];
+  if (b < 0) b += len;
+  if (e < 0) e += len;
+  if (b < 0 || e > len || b >= e)
+    fail(MX_ERR_INVALID_ARGUMENT, op, ": range [", a.str("begin"), ", ", a.str("end"), ") is empty or outside an axis of ", len);
+  return {b, e};
 }
 
 // One axis of a slice: elements begin, begin + step, ... (len of them).
@@ -208,6 +217,113 @@ void register_split(Registry& r) {
 void register_slicing(Registry& r) {
   register_slice(r);
   register_split(r);
+  {
+    OpSchema s;
+    s.name = "Concat";
+    s.aliases = {"concat"};
+    s.doc = "Joins num_args arrays along `dim`.";
+    s.inputs = {"args"};
+    s.params = {num_args(), param_axis("dim", "1", "the axis to join along")};
+    s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      Shape o = a.in_shapes[0];
+      const int ax = axis_of("Concat", a.attrs.i("dim"), o.size());
+      for (size_t i = 1; i < a.in_shapes.size(); ++i) {
+        const Shape& s = a.in_shapes[i];
+        bool ok = s.size() == o.size();
+        for (size_t d = 0; ok && d < s.size(); ++d) ok = int(d) == ax || s[d] == o[d];
+        if (!ok)
+          fail(MX_ERR_SHAPE_MISMATCH, "Concat: input ", i, " ", shape_str(s), " does not match input 0 ",
+               shape_str(a.in_shapes[0]), " outside dim ", ax);
+        o[size_t(ax)] = checked_add(o[size_t(ax)], s[size_t(ax)], "Concat");
+      }
+      out = {o};
+    };
+    s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {
+      for (size_t i = 1; i < a.in_dtypes.size(); ++i)
+        if (a.in_dtypes[i] != a.in_dtypes[0]) fail(MX_ERR_SHAPE_MISMATCH, "Concat: inputs must share one dtype");
+      out = {a.in_dtypes[0]};
+    };
+    s.gradient = [](const GradArgs& a) {
+      Grad d{a.g};
+      const int ax = axis_of("Concat", a.attrs.i("dim"), a.in_shapes[0].size());
+      std::vector<GradValue> g;
+      int64_t off = 0;
+      for (const Shape& s : a.in_shapes) {
+        g.push_back(slice_axis(d, a.out_grads[0], ax, off, off + s[size_t(ax)]));
+        off += s[size_t(ax)];
+      }
+      return g;
+    };
+    r.add(std::move(s));
+  }
+  {
+    OpSchema s;
+    s.name = "slice_axis";
+    s.doc = "Elements [begin, end) along `axis` (negative values count from the end; end None: to the end).";
+    s.inputs = {"data"};
+    s.params = {param_required(param_axis("axis", "", "the axis")),
+                param_required(param_int("begin", "", "first index")),
+                param_axes("end", "None", "one past the last index")};
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      Shape o = a.in_shapes[0];
+      const int ax = axis_of("slice_axis", a.attrs.i("axis"), o.size());
+      auto [b, e] = slice_range("slice_axis", a.attrs, o[size_t(ax)]);
+      o[size_t(ax)] = e - b;
+      out = {o};
+    };
+    s.infer_type = first_type;
+    s.gradient = [](const GradArgs& a) {
+      std::vector<std::pair<std::string, std::string>> attrs(a.attrs.kv.begin(), a.attrs.kv.end());
+      return std::vector<GradValue>{a.g.call("_slice_axis_grad", {a.out_grads[0], a.inputs[0]}, attrs)};
+    };
+    r.add(std::move(s));
+    OpSchema g;
+    g.name = "_slice_axis_grad";
+    g.doc = "Zeros of data's shape with lhs placed where slice_axis took it (slice_axis's gradient).";
+    g.inputs = {"out_grad", "data"};
+    g.params = {param_required(param_axis("axis", "", "the axis")),
+                param_required(param_int("begin", "", "first index")),
+                param_axes("end", "None", "one past the last index")};
+    g.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[1]}; };
+    g.infer_type = first_type;
+    g.gradient = [](const GradArgs& a) {
+      Grad d{a.g};
+      const int ax = axis_of("slice_axis", a.attrs.i("axis"), a.in_shapes[1].size());
+      auto [b, e] = slice_range("slice_axis", a.attrs, a.in_shapes[1][size_t(ax)]);
+      return std::vector<GradValue>{slice_axis(d, a.out_grads[0], ax, b, e), kNoGrad};
+    };
+    r.add(std::move(g));
+  }
+  {
+    OpSchema s;
+    s.name = "stack";
+    s.doc = "Joins num_args arrays of one shape along a new axis.";
+    s.inputs = {"args"};
+    s.params = {num_args(), param_axis("axis", "0", "position of the new axis")};
+    s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
+    s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+      const Shape& d = a.in_shapes[0];
+      for (size_t i = 1; i < a.in_shapes.size(); ++i)
+        if (a.in_shapes[i] != d)
+          fail(MX_ERR_SHAPE_MISMATCH, "stack: input ", i, " is ", shape_str(a.in_shapes[i]), " but input 0 is ", shape_str(d));
+      const int ax = axis_of("stack", a.attrs.i("axis"), d.size() + 1);
+      Shape o(d.begin(), d.begin() + ax);
+      o.push_back(int64_t(a.in_shapes.size()));
+      o.append(d.begin() + ax, d.end());
+      out = {o};
+    };
+    s.infer_type = first_type;
+    s.gradient = [](const GradArgs& a) {
+      Grad d{a.g};
+      const int ax = axis_of("stack", a.attrs.i("axis"), a.in_shapes[0].size() + 1);
+      std::vector<GradValue> g;
+      for (size_t i = 0; i < a.inputs.size(); ++i)
+        g.push_back(reshape_to(d, slice_axis(d, a.out_grads[0], ax, int64_t(i), int64_t(i) + 1), a.in_shapes[i]));
+      return g;
+    };
+    r.add(std::move(s));
+  }
 }
 
 }  // namespace mx::op

@@ -1,4 +1,5 @@
-// Elementwise unary ops, scalar comparisons, zeros_like / ones_like. Each gradient is written in
+// The unary family: elementwise math (relu … erf), the scalar comparisons, the scalar mod / power /
+// maximum / minimum / logical ops, clip. Each gradient is written in
 // terms of differentiable ops, so gradients of gradients exist wherever the math has them.
 #include <cmath>
 
@@ -172,19 +173,6 @@ void register_unary(Registry& r) {
                  d.scalar("_lesser_equal_scalar", a.inputs[0], a.attrs.f("a_max")));
   });
   r.add(std::move(clip));
-
-  for (const char* name : {"zeros_like", "ones_like"}) {
-    OpSchema s;
-    s.name = name;
-    s.doc = std::string("An array of the input's shape and dtype filled with ") +
-            (name[0] == 'z' ? "0." : "1.");
-    s.inputs = {"data"};
-    s.inplace = {{0, 0}};
-    s.infer_shape = same_shape;
-    s.infer_type = same_dtype;
-    s.gradient = no_gradient;
-    r.add(std::move(s));
-  }
 }
 
 }  // namespace mx::op
