@@ -3,7 +3,10 @@
 // devices and the runtime's reason; its kernels stay listed, so the coverage test runs anywhere.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <map>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -203,10 +206,93 @@ void free_pinned(void* p) { cudaFreeHost(p); }
 
 int64_t nbytes(const DLTensor& t) { return numel(t) * elem_bytes(t); }
 
+// ---------------------------------------------------------------- host <-> device staging
+// An asynchronous copy between pageable host memory and the device is not asynchronous at all in
+// CUDA (the driver stages it and the host waits). Copies the engine enqueues on a stream therefore
+// go through pinned chunks of a small per-device ring: H2D copies into a chunk on the host and
+// enqueues chunk -> device; D2H enqueues device -> chunk and a host function chunk -> destination,
+// so the engine worker returns at once and the engine's event (recorded after the copy) covers
+// the whole transfer. A chunk is reused once the event recorded after its last use completes.
+
+constexpr size_t kChunkBytes = size_t(8) << 20;
+constexpr int kChunks = 4;
+
+struct Chunk {
+  std::mutex mu;  // held from "wait for the last use" to "recorded this use"
+  void* host = nullptr;
+  cudaEvent_t done = nullptr;
+};
+
+struct StagingRing {
+  Chunk chunks[kChunks];
+  std::atomic<unsigned> next{0};
+};
+
+std::mutex g_rings_mu;
+std::map<int, StagingRing*> g_rings;  // per device, never freed (pinned memory lives with the process)
+
+StagingRing& ring_of(int dev) {
+  std::lock_guard<std::mutex> lk(g_rings_mu);
+  StagingRing*& r = g_rings[dev];
+  if (!r) r = new StagingRing();
+  return *r;
+}
+
+bool is_pageable(const void* p) {
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    cudaGetLastError();
+    return true;
+  }
+  return a.type == cudaMemoryTypeUnregistered;
+}
+
+struct HostCopy {
+  void* dst;
+  const void* src;
+  size_t n;
+};
+void CUDART_CB host_copy(void* arg) {
+  auto* c = static_cast<HostCopy*>(arg);
+  std::memcpy(c->dst, c->src, c->n);
+  delete c;
+}
+
+// Copies n bytes between pageable host memory and device memory on stream, through the ring.
+int staged_copy(int dev, char* dst, const char* src, size_t n, bool to_device, cudaStream_t stream) {
+  StagingRing& ring = ring_of(dev);
+  for (size_t off = 0; off < n; off += kChunkBytes) {
+    const size_t len = std::min(kChunkBytes, n - off);
+    Chunk& c = ring.chunks[ring.next.fetch_add(1) % kChunks];
+    std::lock_guard<std::mutex> lk(c.mu);
+    if (!c.host) {
+      if (check(cudaMallocHost(&c.host, kChunkBytes), "cudaMallocHost (staging)") ||
+          check(cudaEventCreateWithFlags(&c.done, cudaEventDisableTiming), "cudaEventCreate (staging)"))
+        return -1;
+    } else if (check(cudaEventSynchronize(c.done), "cudaEventSynchronize (staging)")) {
+      return -1;
+    }
+    if (to_device) {
+      std::memcpy(c.host, src + off, len);
+      if (check(cudaMemcpyAsync(dst + off, c.host, len, cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync")) return -1;
+    } else {
+      if (check(cudaMemcpyAsync(c.host, src + off, len, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync")) return -1;
+      auto* hc = new HostCopy{dst + off, c.host, len};
+      if (check(cudaLaunchHostFunc(stream, host_copy, hc), "cudaLaunchHostFunc")) {
+        delete hc;
+        return -1;
+      }
+    }
+    if (check(cudaEventRecord(c.done, stream), "cudaEventRecord (staging)")) return -1;
+  }
+  return 0;
+}
+
 int copy(const DLTensor* src, DLTensor* dst, mx_stream_t stream) {
   const int64_t n = nbytes(*src);
   if (n != nbytes(*dst)) return error(MX_ERR_SHAPE_MISMATCH, "cuda copy: source and destination sizes differ");
   if (src->strides || dst->strides) return error(MX_ERR_UNSUPPORTED, "cuda copy: strided tensors are not supported");
+  if (n == 0) return 0;
   const char* s = data_of(*src);
   char* d = data_of(*dst);
   const bool src_gpu = src->device.device_type == kDLCUDA, dst_gpu = dst->device.device_type == kDLCUDA;
@@ -217,6 +303,8 @@ int copy(const DLTensor* src, DLTensor* dst, mx_stream_t stream) {
     if (check(cudaMemcpyPeerAsync(d, dst->device.device_id, s, src->device.device_id, size_t(n), st),
               "cudaMemcpyPeerAsync"))
       return -1;
+  } else if (stream && src_gpu != dst_gpu && is_pageable(src_gpu ? d : s)) {
+    if (staged_copy(dev, d, s, size_t(n), dst_gpu, st)) return -1;
   } else {
     // Unified addressing: the runtime knows where each pointer lives.
     if (check(cudaMemcpyAsync(d, s, size_t(n), cudaMemcpyDefault, st), "cudaMemcpyAsync")) return -1;
@@ -234,10 +322,17 @@ int stream_create(int32_t dev, mx_stream_t* out) {
 int stream_destroy(mx_stream_t p) {
   auto* s = static_cast<Stream*>(p);
   cudaSetDevice(s->dev);
-  cudaStreamSynchronize(s->s);
+  if (s->owned) cudaStreamSynchronize(s->s);
   release_handles(s);
-  cudaStreamDestroy(s->s);
+  if (s->owned) cudaStreamDestroy(s->s);
   delete s;
+  return 0;
+}
+// DLPack's stream numbers are CUDA's: 1 = cudaStreamLegacy, 2 = cudaStreamPerThread, else a
+// cudaStream_t's value.
+int stream_from_native(int32_t dev, uint64_t native, mx_stream_t* out) {
+  if (native == 0) return error(MX_ERR_INVALID_ARGUMENT, "cuda: native stream 0 is ambiguous (use 1 for the legacy default)");
+  *out = new Stream{dev, reinterpret_cast<cudaStream_t>(uintptr_t(native)), nullptr, nullptr, false};
   return 0;
 }
 int stream_sync(mx_stream_t p) {
@@ -309,6 +404,7 @@ int fill(mx_backend_api* api) {
   api->stream_wait_event = stream_wait_event;
   api->event_query = event_query;
   api->event_sync = event_sync;
+  api->stream_from_native = stream_from_native;
   return 0;
 }
 

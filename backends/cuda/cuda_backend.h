@@ -25,6 +25,7 @@ struct Stream {
   cudaStream_t s;
   cublasHandle_t cublas = nullptr;
   cudnnHandle_t cudnn = nullptr;
+  bool owned = true;  // false: a borrowed native stream (stream_from_native), never destroyed here
 };
 struct Event {
   int dev;
