@@ -413,6 +413,21 @@ int mx_ndarray_to_dlpack(mx_ndarray_t h, struct DLManagedTensor** out) {
   API_END();
 }
 
+int mx_ndarray_to_dlpack_stream(mx_ndarray_t h, int64_t stream, struct DLManagedTensor** out) {
+  API_BEGIN();
+  need(out, "mx_ndarray_to_dlpack_stream", "out");
+  *out = mx::to_dlpack(arr_of(h, "mx_ndarray_to_dlpack_stream"), stream);
+  API_END();
+}
+
+int mx_ndarray_from_dlpack_stream(struct DLManagedTensor* t, int64_t stream, mx_ndarray_t* out) {
+  API_BEGIN();
+  need(out, "mx_ndarray_from_dlpack_stream", "out");
+  mx::plugin::runtime_init();
+  *out = wrap(mx::from_dlpack(t, stream));
+  API_END();
+}
+
 int mx_ndarray_from_dlpack(struct DLManagedTensor* t, mx_ndarray_t* out) {
   API_BEGIN();
   need(out, "mx_ndarray_from_dlpack", "out");

@@ -73,6 +73,11 @@ class DeviceStreams {
   virtual void event_record(Device dev, void* event, void* stream) = 0;
   virtual void stream_wait_event(Device dev, void* stream, void* event) = 0;
   virtual void event_sync(Device dev, void* event) = 0;
+  // A stream of the device's native API (cudaStream_t as an integer; DLPack's 1 and 2 are CUDA's
+  // legacy and per-thread default streams) borrowed for stream_wait_event / event_record; release
+  // it with stream_destroy, which leaves the native stream alone. Throws MX_ERR_UNSUPPORTED when
+  // the backend cannot borrow streams.
+  virtual void* stream_from_native(Device dev, uint64_t native) = 0;
 };
 
 struct PushOptions {
@@ -92,6 +97,10 @@ class Engine {
   // Blocks until every pending write to var has finished, then throws the error stored on it
   // (it stays there). With for_write, also waits for pending reads.
   virtual void wait_for_var(Var* var, bool for_write = false) = 0;
+  // wait_for_var(var) for a reader outside mx that works on `stream` of async device dev (a DLPack
+  // consumer): instead of blocking the host on var's pending device work, makes that stream wait
+  // for it. Blocks only until the writes are enqueued; throws var's error as wait_for_var does.
+  virtual void wait_for_var_on_stream(Var* var, Device dev, void* stream) = 0;
   // For a caller about to overwrite all of var's contents outside the engine (a host copy):
   // waits like wait_for_var(var, true), then drops var's error instead of throwing it, as a
   // successful write would (the failure is still reported by wait_all if no wait reported it).
@@ -112,6 +121,12 @@ Engine& get();
 // Replaces the engine after waiting for all work; threads is the CPU worker count of a new
 // threaded engine (0: MX_CPU_WORKER_NTHREADS or 1). Not to be called while others push.
 void set_type(const std::string& type, int cpu_threads = 0);
+
+// For memory written outside mx on `stream` of async device dev (a DLPack producer): an event
+// recorded there now (may throw), then made the last write of a var no op has used yet (nothrow),
+// so every later op on the var waits for that point of the stream.
+std::shared_ptr<void> record_foreign_write(Device dev, void* stream);
+void adopt_foreign_write(Var* fresh_var, const std::shared_ptr<void>& point) noexcept;
 
 // Registers the plugin layer's streams (before any async device is used).
 void set_device_streams(DeviceStreams* streams);

@@ -27,6 +27,7 @@ class NaiveEngine final : public Engine {
   }
 
   void wait_for_var(Var* var, bool for_write) override { finish_wait(var, for_write); }
+  void wait_for_var_on_stream(Var* var, Device, void* stream) override { finish_wait_on_stream(var, stream); }
   void wait_to_overwrite(Var* var) override {
     drop_error(var);
     sync_host(var, true);

@@ -93,6 +93,11 @@ class ThreadedEngine final : public Engine {
     sync_host(var, true);
   }
 
+  void wait_for_var_on_stream(Var* var, Device, void* stream) override {
+    wait_quiet(var, false, false);
+    finish_wait_on_stream(var, stream);
+  }
+
   void wait_all() override {
     wait_all_quiet();
     throw_error(take_unreported_failure());

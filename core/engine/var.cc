@@ -180,6 +180,35 @@ void finish_wait(Var* var, bool for_write) {
   throw_error(err);
 }
 
+void finish_wait_on_stream(Var* var, void* stream) {
+  EventRef ev;
+  ErrorRef err;
+  {
+    std::lock_guard<SpinLock> lk(var->mu);
+    ev = var->write_event;
+    err = var->error;
+  }
+  // A borrowed stream is never an engine stream: wait_event's "same stream" shortcut cannot apply.
+  if (ev) device_streams()->stream_wait_event(ev->dev, stream, ev->handle);
+  if (!err) return;
+  err->reported.store(true, std::memory_order_relaxed);
+  throw_error(err);
+}
+
+std::shared_ptr<void> record_foreign_write(Device dev, void* stream) {
+  EventRef ev = event_pool().acquire(dev);
+  ev->stream = nullptr;  // not an engine stream: every op waits for it device-side
+  device_streams()->event_record(dev, ev->handle, stream);
+  g_events_used.store(true, std::memory_order_release);
+  return ev;
+}
+
+void adopt_foreign_write(Var* var, const std::shared_ptr<void>& point) noexcept {
+  std::lock_guard<SpinLock> lk(var->mu);
+  var->write_event = std::static_pointer_cast<Event>(point);
+  var->read_events.clear();
+}
+
 void drop_error(Var* var) {
   std::lock_guard<SpinLock> lk(var->mu);
   var->error = nullptr;

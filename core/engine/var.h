@@ -123,6 +123,9 @@ void sync_host(Var* var, bool for_write);
 // After a wait: sync_host, then throws the error stored on var (which stays there) and marks it
 // reported.
 void finish_wait(Var* var, bool for_write);
+// finish_wait for a reader on `stream` (wait_for_var_on_stream): a device-side wait instead of a
+// host sync, then var's error as finish_wait.
+void finish_wait_on_stream(Var* var, void* stream);
 // wait_to_overwrite, with write access to var: forgets its error.
 void drop_error(Var* var);
 

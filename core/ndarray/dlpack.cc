@@ -4,6 +4,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "engine/engine.h"
 #include "plugin/registry.h"
 
 namespace mx {
@@ -27,8 +28,49 @@ Device device_of(const DLDevice& d) {
 
 }  // namespace
 
+namespace {
+
+bool on_async_device(const NDArray& arr) {
+  engine::DeviceStreams* ds = engine::device_streams();
+  return !arr.device().is_cpu() && ds && ds->is_async(arr.device());
+}
+
+// A borrowed native stream, released on scope exit.
+struct BorrowedStream {
+  Device dev;
+  void* s;
+  BorrowedStream(Device d, int64_t native) : dev(d) {
+    if (native == 0)
+      fail(MX_ERR_INVALID_ARGUMENT, "dlpack: stream 0 is ambiguous for ", d.str(),
+           " (DLPack: 1 is the legacy default stream, 2 the per-thread default, -1 no synchronisation)");
+    if (native < -1) fail(MX_ERR_INVALID_ARGUMENT, "dlpack: stream ", native, " is not a stream");
+    s = engine::device_streams()->stream_from_native(d, uint64_t(native));
+  }
+  ~BorrowedStream() { engine::device_streams()->stream_destroy(dev, s); }
+};
+
+DLManagedTensor* export_tensor(const NDArray& arr);
+
+}  // namespace
+
 DLManagedTensor* to_dlpack(const NDArray& arr) {
   arr.wait_to_read();
+  return export_tensor(arr);
+}
+
+DLManagedTensor* to_dlpack(const NDArray& arr, int64_t consumer_stream) {
+  if (!on_async_device(arr)) return to_dlpack(arr);
+  if (consumer_stream == -1) {
+    engine::get().wait_for_var_on_stream(arr.var(), arr.device(), nullptr);
+  } else {
+    BorrowedStream s(arr.device(), consumer_stream);
+    engine::get().wait_for_var_on_stream(arr.var(), arr.device(), s.s);
+  }
+  return export_tensor(arr);
+}
+
+namespace {
+DLManagedTensor* export_tensor(const NDArray& arr) {
   auto* e = new Export{arr, arr.shape(), arr.shape(), {}};
   // Row-major strides, given explicitly: DLPack 1.x consumers may require them. (Modulo 2^64: exact
   // for any array with elements; a zero-size one has none to address.)
@@ -49,6 +91,7 @@ DLManagedTensor* to_dlpack(const NDArray& arr) {
   e->managed.deleter = [](DLManagedTensor* self) { delete static_cast<Export*>(self->manager_ctx); };
   return &e->managed;
 }
+}  // namespace
 
 // Everything a producer says is checked before any of it is trusted; on error the tensor is left
 // to the caller (its deleter is not called), as DLPack's capsule protocol expects.
@@ -94,6 +137,22 @@ NDArray from_dlpack(DLManagedTensor* t) {
     if (t->deleter) t->deleter(t);
   });
   return NDArray(shape, dtype, chunk, 0);
+}
+
+NDArray from_dlpack(DLManagedTensor* t, int64_t producer_stream) {
+  if (!t || producer_stream == -1) return from_dlpack(t);
+  const Device dev = device_of(t->dl_tensor.device);
+  engine::DeviceStreams* ds = engine::device_streams();
+  if (dev.is_cpu() || !ds || !ds->is_async(dev)) return from_dlpack(t);
+  // Everything that can fail happens before from_dlpack takes ownership of t.
+  std::shared_ptr<void> ready;
+  {
+    BorrowedStream s(dev, producer_stream);
+    ready = engine::record_foreign_write(dev, s.s);
+  }
+  NDArray arr = from_dlpack(t);
+  engine::adopt_foreign_write(arr.var(), ready);
+  return arr;
 }
 
 }  // namespace mx

@@ -83,6 +83,15 @@ class BackendStreams final : public engine::DeviceStreams {
     const Backend& b = registry().for_device(dev);
     check(b, b.api.event_sync(e), "event_sync");
   }
+  void* stream_from_native(Device dev, uint64_t native) override {
+    const Backend& b = registry().for_device(dev);
+    if (!b.api.stream_from_native)  // NULL also when the plugin's table ends before it
+      fail(MX_ERR_UNSUPPORTED, "backend ", b.name, " cannot order ", dev.str(),
+           " work with a foreign stream (no stream_from_native; built for an older backend ABI?)");
+    mx_stream_t s = nullptr;
+    check(b, b.api.stream_from_native(dev.id, native, &s), "stream_from_native");
+    return s;
+  }
 
  private:
   std::mutex mu_;

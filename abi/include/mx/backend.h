@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define MX_BACKEND_ABI_MAJOR 1
-#define MX_BACKEND_ABI_MINOR 2 /* 1: mx_kernel_ctx.is_train; 2: mx_kernel.workspace_bytes */
+#define MX_BACKEND_ABI_MINOR 2 /* 1: mx_kernel_ctx.is_train; 2: mx_kernel.workspace_bytes, stream_from_native */
 #define MX_BACKEND_ENTRY_SYMBOL "mx_backend_init"
 
 typedef void* mx_stream_t; /* a backend's in-order work queue (cudaStream_t, …) */
@@ -152,6 +152,13 @@ typedef struct mx_backend_api {
   const mx_kernel* (*find_kernel)(const char* op_name);
   /* every op name this backend has a kernel for; array and strings owned by the plugin */
   int (*list_kernels)(int32_t* out_num, const char* const** out_names);
+
+  /* ABI 1.2, optional (NULL: streams cannot be borrowed). Wraps a stream of the device's native
+   * API (cudaStream_t as an integer; 1 and 2 are CUDA's legacy and per-thread default streams, as
+   * in DLPack) as an mx_stream_t for event_record / stream_wait_event, so a DLPack producer or
+   * consumer's stream can be ordered with mx's work. stream_destroy releases the wrapper and
+   * leaves the native stream alone. */
+  int (*stream_from_native)(int32_t device_id, uint64_t native_stream, mx_stream_t* out);
 } mx_backend_api;
 
 typedef int (*mx_backend_init_fn)(const mx_host_api* host, mx_backend_api* out);

@@ -215,6 +215,15 @@ MX_API int mx_ndarray_load(const char* fname, uint32_t* out_num, mx_ndarray_t** 
 struct DLManagedTensor;
 MX_API int mx_ndarray_to_dlpack(mx_ndarray_t arr, struct DLManagedTensor** out);
 MX_API int mx_ndarray_from_dlpack(struct DLManagedTensor* tensor, mx_ndarray_t* out);
+/* The same with DLPack's stream protocol, for arrays on a device that runs asynchronously (GPUs);
+ * on other devices stream is ignored and they behave as above. stream is a native stream of the
+ * device (cudaStream_t as an integer; 1 = CUDA's legacy default stream, 2 = per-thread default).
+ * to_dlpack_stream: the consumer will read on `stream`: instead of blocking, mx makes that stream
+ *   wait (an event) for its pending writes; -1: no ordering at all (the consumer's promise).
+ * from_dlpack_stream: the producer made the data ready on `stream` (the stream the caller passed
+ *   to its __dlpack__): mx's ops on the array wait for that point of the stream (an event). */
+MX_API int mx_ndarray_to_dlpack_stream(mx_ndarray_t arr, int64_t stream, struct DLManagedTensor** out);
+MX_API int mx_ndarray_from_dlpack_stream(struct DLManagedTensor* tensor, int64_t stream, mx_ndarray_t* out);
 
 /* ---------------------------------------------------------------- operators */
 

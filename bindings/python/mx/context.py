@@ -1,4 +1,5 @@
 """Devices, named as MXNet's contexts: mx.cpu(), mx.gpu(1)."""
+import ctypes
 import threading
 
 _DEVICE_TYPES = {"cpu": 1, "gpu": 2}
@@ -54,3 +55,29 @@ def current_context():
 
 def from_typeid(type_id, device_id):
     return Context(_DEVICE_NAMES[type_id], device_id)
+
+
+def num_gpus():
+    """Number of GPUs mx can use (0 when no CUDA backend serves one), as mx.context.num_gpus()."""
+    from .base import LIB, check_call
+
+    n = ctypes.c_int32(0)
+    check_call(LIB.mx_device_count(ctypes.c_int32(_DEVICE_TYPES["gpu"]), ctypes.byref(n)))
+    return n.value
+
+
+class _DeviceInfo(ctypes.Structure):  # mx_device_info
+    _fields_ = [("struct_size", ctypes.c_uint32), ("name", ctypes.c_char_p), ("total_memory", ctypes.c_uint64),
+                ("free_memory", ctypes.c_uint64), ("supports_async", ctypes.c_int32),
+                ("supports_events", ctypes.c_int32), ("supports_pinned", ctypes.c_int32)]
+
+
+def gpu_memory_info(device_id=0):
+    """(free, total) bytes of GPU device_id, as MXNet's mx.context.gpu_memory_info."""
+    from .base import LIB, check_call
+
+    info = _DeviceInfo()
+    info.struct_size = ctypes.sizeof(_DeviceInfo)
+    check_call(LIB.mx_device_get_info(ctypes.c_int32(_DEVICE_TYPES["gpu"]), ctypes.c_int32(device_id),
+                                      ctypes.byref(info)))
+    return info.free_memory, info.total_memory

@@ -60,19 +60,31 @@ def _capsule_destructor(capsule_ptr):
 _DESTRUCTOR = ctypes.cast(_capsule_destructor, ctypes.c_void_p)
 
 
-def to_capsule(handle):
-    """A capsule over the array's memory (pending writes are waited for first)."""
+def to_capsule(handle, stream=None):
+    """A capsule over the array's memory. stream=None: pending writes are waited for first (on a
+    GPU, DLPack's None means the legacy default stream, which mx orders like the host); an int is
+    the consumer's stream (1 legacy default, 2 per-thread default, -1 no ordering): on a GPU that
+    stream waits for mx's pending writes, the host does not."""
     managed = ctypes.c_void_p()
-    check_call(LIB.mx_ndarray_to_dlpack(handle, ctypes.byref(managed)))
+    if stream is None:
+        check_call(LIB.mx_ndarray_to_dlpack(handle, ctypes.byref(managed)))
+    else:
+        check_call(LIB.mx_ndarray_to_dlpack_stream(handle, ctypes.c_int64(int(stream)), ctypes.byref(managed)))
     return _api.PyCapsule_New(managed, _NAME, _DESTRUCTOR)
 
 
-def from_capsule(capsule):
-    """Takes the tensor out of a capsule: returns an mx_ndarray_t handle that owns it."""
+def from_capsule(capsule, stream=None):
+    """Takes the tensor out of a capsule: returns an mx_ndarray_t handle that owns it. stream: the
+    stream the producer made the data ready on (the one passed to its __dlpack__), for GPU data:
+    mx's ops on the array then wait for that point of the stream."""
     if not _api.PyCapsule_IsValid(capsule, _NAME):
         raise ValueError("from_dlpack: expected a capsule named 'dltensor' that was not consumed yet")
     ptr = _api.PyCapsule_GetPointer(capsule, _NAME)
     out = ctypes.c_void_p()
-    check_call(LIB.mx_ndarray_from_dlpack(ctypes.c_void_p(ptr), ctypes.byref(out)))
+    if stream is None:
+        check_call(LIB.mx_ndarray_from_dlpack(ctypes.c_void_p(ptr), ctypes.byref(out)))
+    else:
+        check_call(LIB.mx_ndarray_from_dlpack_stream(ctypes.c_void_p(ptr), ctypes.c_int64(int(stream)),
+                                                     ctypes.byref(out)))
     _api.PyCapsule_SetName(capsule, _USED)
     return out

@@ -183,7 +183,11 @@ class NDArray:
         self._shape = None
 
     def __dlpack__(self, stream=None):
-        """A DLPack capsule over this array's memory, no copy (pending writes finish first)."""
+        """A DLPack capsule over this array's memory, no copy. On a GPU, `stream` is the consumer's
+        (DLPack protocol: None or 1 the legacy default stream, 2 per-thread default, -1 no
+        ordering): it waits for mx's pending writes through an event, the host does not."""
+        if self.context.device_type == "gpu":
+            return dlpack.to_capsule(self.handle, 1 if stream is None else stream)
         return dlpack.to_capsule(self.handle)
 
     def __dlpack_device__(self):
@@ -480,8 +484,13 @@ def arange(start, stop=None, step=1.0, ctx=None, dtype="float32"):
 def from_dlpack(source):
     """An NDArray over the memory of a DLPack capsule or of any object with __dlpack__ (a numpy
     array, a torch tensor), without copying."""
-    capsule = source.__dlpack__() if hasattr(source, "__dlpack__") else source
-    return NDArray(dlpack.from_capsule(capsule))
+    if hasattr(source, "__dlpack__"):
+        device = source.__dlpack_device__()[0] if hasattr(source, "__dlpack_device__") else 1
+        if device == 2:  # kDLCUDA: the producer readies the data on the legacy default stream,
+            # and mx's ops on the array wait for that point of it (an event), not the host
+            return NDArray(dlpack.from_capsule(source.__dlpack__(stream=1), stream=1))
+        return NDArray(dlpack.from_capsule(source.__dlpack__()))
+    return NDArray(dlpack.from_capsule(source))
 
 
 to_dlpack_for_read = NDArray.to_dlpack_for_read
@@ -527,3 +536,6 @@ _ops.init(NDArray)
 # Op functions join this module's namespace (mx.nd.sum, mx.nd.slice, ...), shadowing builtins of
 # the same names: the code above reaches those through `builtins`.
 _ops.generate(globals())
+
+
+from . import ndarray_random as random  # noqa: E402  (mx.nd.random, as MXNet)
