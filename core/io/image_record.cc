@@ -3,17 +3,19 @@
 // seeded from (seed, epoch, its position in the epoch), so the same seed gives the same
 // augmentations whatever the thread count. num_parts / part_index take a contiguous share of the
 // records; shuffle reorders them every epoch; round_batch completes the last batch from the start.
+// Decoding and augmentation run in the image part (libmx_image.so, on OpenCV), loaded when the first
+// iterator is created: without it creating one fails with MX_ERR_NOT_FOUND naming the files tried.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
 #include <numeric>
-#include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <thread>
 
 #include "base/error.h"
 #include "io/augment.h"
+#include "io/image/loader.h"
 #include "io/iter.h"
 #include "io/recordio.h"
 
@@ -37,6 +39,11 @@ class ImageRecordSource : public BatchSource {
     check_shape(Shape{batch_, 3, ds[1], ds[2]}, "ImageRecordIter: data_shape with batch_size", 4);
     check_shape(Shape{batch_, label_width_}, "ImageRecordIter: label_width with batch_size", 4);
     aug_ = augment_from(a, ds[1], ds[2]);
+    try {  // before the scan of a large file: a missing part fails fast
+      image_ = &image_part();
+    } catch (const Error& e) {
+      fail(e.code(), "ImageRecordIter: ", e.what());
+    }
     // Record offsets: from the index when given, else one scan of the file.
     std::vector<uint64_t> all;
     const std::string idx = a.str("path_imgidx");
@@ -138,12 +145,16 @@ class ImageRecordSource : public BatchSource {
       fail(MX_ERR_IO, "ImageRecordIter: ", path_, " byte ", offset, " (image id ", h.id, ") has ", labels.size(),
            " label(s), label_width is ", label_width_);
     for (int64_t j = 0; j < label_width_; ++j) label[j] = labels[size_t(j)];
-    const cv::Mat img = cv::imdecode(cv::Mat(1, int(n), CV_8U, const_cast<char*>(payload)), cv::IMREAD_COLOR);
-    if (img.empty())
+    // The sample's generator seed (the part draws from std::mt19937_64(seed)).
+    const uint64_t rng_seed = seed_ * 0x9E3779B97F4A7C15ull ^ (epoch_ << 40) ^ slot;
+    char err[512] = "";
+    const int rc = image_->decode_augment(payload, n, &aug_, rng_seed, data, err, sizeof(err));
+    if (rc == MX_IMAGE_UNDECODABLE)
       fail(MX_ERR_IO, "ImageRecordIter: ", path_, " byte ", offset, " (image id ", h.id, "): cannot decode the ", n,
            "-byte image");
-    std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull ^ (epoch_ << 40) ^ slot);
-    augment(img, aug_, rng, data);
+    if (rc != 0)
+      fail(MX_ERR_IO, "ImageRecordIter: ", path_, " byte ", offset, " (image id ", h.id, "): ",
+           *err ? err : "the image part failed");
     image_id = h.id;
   }
 
@@ -162,6 +173,7 @@ class ImageRecordSource : public BatchSource {
   bool shuffle_, round_;
   uint64_t seed_, epoch_ = 0;
   AugmentParams aug_;
+  const mx_image_api* image_ = nullptr;
   std::vector<uint64_t> offsets_;
   std::vector<size_t> order_;
   int64_t pos_ = 0, overflow_ = 0;

@@ -1,6 +1,8 @@
 // ImageRecordIter through the C API on a generated set of JPEGs: decoded pixels against an
 // independent libturbojpeg decode, per-seed deterministic augmentation whatever the thread count,
-// rand_mirror flipping, multi-label records, shards, index files and undecodable records.
+// rand_mirror flipping, multi-label records, shards, index files and undecodable records; the
+// crops and flips following the documented seed contract; the image part (libmx_image.so) loaded at
+// run time, and a missing one reported naming every file tried.
 #include <gtest/gtest.h>
 #include <turbojpeg.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+#include "io/image/loader.h"
 #include "test_util.h"
 
 namespace {
@@ -328,6 +332,141 @@ TEST(ImageRecordIter, PngRecordsDecodeLosslessly) {
           ASSERT_EQ(x[size_t(((i * 3 + c) * kH + y) * kW + xx)], float(images[size_t(i)].at<cv::Vec3b>(y, xx)[2 - c]))
               << "image " << i << " channel " << c;
   mx_dataiter_free(it);
+}
+
+// The randomness contract (io/image/image_api.h): sample `slot` of epoch e draws from
+// std::mt19937_64(seed * 0x9E3779B97F4A7C15 ^ (e << 40) ^ slot); with no resize, rotation or colour
+// work the draws are the crop's x, then y (rng() % (free + 1)), then the mirror coin (rng() & 1).
+// The reference replays those draws over an independent libturbojpeg decode, for two epochs.
+TEST(ImageRecordIter, RandCropAndMirrorFollowTheSeedContract) {
+  constexpr int kOutH = 24, kOutW = 30;
+  constexpr uint64_t kSeed = 7;
+  const std::vector<std::pair<std::string, std::string>> params = {
+      {"path_imgrec", data().rec}, {"data_shape", "(3,24,30)"}, {"batch_size", "4"}, {"seed", std::to_string(kSeed)},
+      {"rand_crop", "True"},       {"rand_mirror", "True"},     {"preprocess_threads", "3"}};
+  std::vector<const char*> k, v;
+  for (auto& [key, val] : params) k.push_back(key.c_str()), v.push_back(val.c_str());
+  mx_dataiter_t it = nullptr;
+  ASSERT_MX_OK(mx_dataiter_create("ImageRecordIter", uint32_t(k.size()), k.data(), v.data(), &it));
+  int flipped = 0, moved = 0;
+  for (uint64_t epoch = 0; epoch < 2; ++epoch) {
+    if (epoch) {
+      ASSERT_MX_OK(mx_dataiter_reset(it));
+    }
+    int slot = 0;
+    for (int32_t has = 0; mx_dataiter_next(it, &has) == 0 && has;) {
+      mx_ndarray_t d = nullptr;
+      ASSERT_MX_OK(mx_dataiter_get_data(it, &d));
+      const auto x = Arr(d).to_vector<float>();
+      for (int b = 0; b < 4; ++b, ++slot) {
+        std::mt19937_64 rng(kSeed * 0x9E3779B97F4A7C15ull ^ (epoch << 40) ^ uint64_t(slot));
+        const int cx = int(rng() % uint64_t(kW - kOutW + 1)), cy = int(rng() % uint64_t(kH - kOutH + 1));
+        const bool mirror = rng() & 1;
+        flipped += mirror;
+        moved += cx != (kW - kOutW) / 2 || cy != (kH - kOutH) / 2;
+        const auto ref = reference(data().jpegs[size_t(slot)]);
+        double worst = 0;
+        for (int c = 0; c < 3; ++c)
+          for (int yy = 0; yy < kOutH; ++yy)
+            for (int xx = 0; xx < kOutW; ++xx) {
+              const int sx = cx + (mirror ? kOutW - 1 - xx : xx);
+              const float want = ref[size_t((c * kH + cy + yy) * kW + sx)];
+              const float got = x[size_t(((b * 3 + c) * kOutH + yy) * kOutW + xx)];
+              worst = std::max(worst, double(std::fabs(got - want)));
+            }
+        EXPECT_LE(worst, 2.0) << "epoch " << epoch << " sample " << slot << ": crop (" << cx << ", " << cy << ")"
+                              << (mirror ? " mirrored" : "") << " is not what the seed contract gives";
+      }
+    }
+    EXPECT_EQ(slot, kN) << "epoch " << epoch;
+  }
+  EXPECT_GT(flipped, 0);
+  EXPECT_GT(moved, 0);
+  mx_dataiter_free(it);
+}
+
+// The loader names every file it tried and why each failed, and says what the part is for.
+TEST(ImagePart, AMissingPartIsNotFoundNamingEveryFileTried) {
+  const fs::path dir = data().dir / "part";
+  fs::create_directories(dir);
+  const std::string absent = (dir / "nowhere" / "libmx_image.so").string();
+  const std::string junk = (dir / "libmx_image.so").string();
+  std::ofstream(junk) << "not a shared library";
+  try {
+    mx::io::load_image_part({absent, junk, MX_CPU_PLUGIN});
+    FAIL() << "loaded an image part from nothing";
+  } catch (const mx::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(e.code(), MX_ERR_NOT_FOUND) << msg;
+    for (const std::string& want : {std::string("image decoding needs libmx_image.so (OpenCV)"), absent + ": no such file",
+                                    junk + ": cannot be opened", std::string(MX_CPU_PLUGIN) + ": no symbol mx_image_init",
+                                    std::string("MX_IMAGE_PLUGIN")})
+      EXPECT_NE(msg.find(want), std::string::npos) << "no \"" << want << "\" in: " << msg;
+  }
+  try {
+    mx::io::load_image_part({});
+    FAIL() << "loaded an image part from no file";
+  } catch (const mx::Error& e) {
+    EXPECT_EQ(e.code(), MX_ERR_NOT_FOUND) << e.what();
+  }
+  // the built part, after the failures, loads and declares this ABI
+  std::string from;
+  const mx_image_api api = mx::io::load_image_part({absent, MX_IMAGE_PART}, &from);
+  EXPECT_EQ(from, MX_IMAGE_PART);
+  EXPECT_EQ(api.abi_major, MX_IMAGE_ABI_MAJOR);
+  EXPECT_GE(api.struct_size, sizeof(mx_image_api));
+  ASSERT_NE(api.decode_augment, nullptr);
+  EXPECT_STREQ(api.name, "opencv");
+  // and its C entry reports undecodable bytes and bad params without throwing
+  mx_image_augment_params p{};
+  p.struct_size = sizeof(p);
+  p.height = 2, p.width = 2, p.std[0] = p.std[1] = p.std[2] = 1, p.scale = 1;
+  float out[12];
+  char err[64] = "";
+  EXPECT_EQ(api.decode_augment("not an image", 12, &p, 0, out, err, sizeof(err)), MX_IMAGE_UNDECODABLE);
+  EXPECT_EQ(api.decode_augment("", 0, &p, 0, out, err, sizeof(err)), MX_IMAGE_UNDECODABLE);
+  p.height = 0;
+  EXPECT_EQ(api.decode_augment("x", 1, &p, 0, out, err, sizeof(err)), MX_IMAGE_FAILED);
+  EXPECT_NE(std::string(err).find("image size"), std::string::npos) << err;
+}
+
+// Through the C API, in a fresh process (the part is loaded once per process): with MX_IMAGE_PLUGIN
+// pointing at no file, creating an ImageRecordIter is MX_ERR_NOT_FOUND naming that file and the part,
+// the rest of mx still works, and a later creation with the part in place succeeds.
+void create_without_the_part(const std::string& missing) {
+  ::setenv("MX_IMAGE_PLUGIN", missing.c_str(), 1);
+  const std::vector<std::pair<std::string, std::string>> params = {
+      {"path_imgrec", data().rec}, {"data_shape", kShape}, {"batch_size", "4"}};
+  std::vector<const char*> k, v;
+  for (auto& [key, val] : params) k.push_back(key.c_str()), v.push_back(val.c_str());
+  mx_dataiter_t it = nullptr;
+  const int rc = mx_dataiter_create("ImageRecordIter", uint32_t(k.size()), k.data(), v.data(), &it);
+  const std::string msg = rc ? mx_get_last_error() : "";
+  std::fprintf(stderr, "rc %d code %d: %s\n", rc, int(mx_get_last_error_code()), msg.c_str());
+  bool ok = rc == -1 && mx_get_last_error_code() == MX_ERR_NOT_FOUND && msg.find(missing + ": no such file") != std::string::npos &&
+            msg.find("ImageRecordIter: image decoding needs libmx_image.so (OpenCV)") != std::string::npos;
+  // everything else keeps working: an NDArray round trip
+  {
+    Arr a({2, 3});
+    const std::vector<float> host = {1, 2, 3, 4, 5, 6};
+    ok = ok && mx_ndarray_copy_from_host(a.get(), host.data(), sizeof(float) * host.size()) == 0 &&
+         a.to_vector<float>() == host;
+  }
+  // a failed load is not remembered: with the part in place the iterator is created
+  ::setenv("MX_IMAGE_PLUGIN", MX_IMAGE_PART, 1);
+  ok = ok && mx_dataiter_create("ImageRecordIter", uint32_t(k.size()), k.data(), v.data(), &it) == 0;
+  int32_t has = 0;
+  ok = ok && mx_dataiter_next(it, &has) == 0 && has == 1;
+  if (it) mx_dataiter_free(it);
+  std::fprintf(stderr, ok ? "MISSING-PART-CHECKED\n" : "MISSING-PART-WRONG\n");
+  std::fflush(stderr);
+  std::exit(ok ? 0 : 1);
+}
+
+TEST(ImagePartDeathTest, WithoutThePartCreatingAnImageRecordIterIsNotFound) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no part loaded yet
+  const std::string missing = (fs::temp_directory_path() / "mx_no_image_part" / "libmx_image.so").string();
+  EXPECT_EXIT(create_without_the_part(missing), ::testing::ExitedWithCode(0), "MISSING-PART-CHECKED");
 }
 
 }  // namespace
