@@ -79,6 +79,10 @@ std::vector<Stream*> g_default_streams;
 }  // namespace
 
 Stream* stream_of(const mx_kernel_ctx* ctx) {
+  // Launches, cuBLAS and cuDNN work on the calling thread's current device: make it the call's
+  // (one thread may drive several GPUs, e.g. the naive engine).
+  int cur = -1;
+  if (cudaGetDevice(&cur) != cudaSuccess || cur != ctx->device_id) cudaSetDevice(ctx->device_id);
   if (ctx->stream) return static_cast<Stream*>(ctx->stream);
   std::lock_guard<std::mutex> lk(g_default_mu);
   const int dev = ctx->device_id;
@@ -115,7 +119,9 @@ cublasHandle_t cublas_of(const mx_kernel_ctx* ctx, const char* op) {
   cublasHandle_t h = nullptr;
   if (check_cublas(cublasCreate(&h), "cublasCreate", op)) return nullptr;
   if (check_cublas(cublasSetStream(h, s->s), "cublasSetStream", op) ||
-      check_cublas(cublasSetMathMode(h, tensor_cores_allowed() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH),
+      // Default math keeps float32 GEMMs in float32 (TF32 only with CUBLAS_TF32_TENSOR_OP_MATH or a
+      // FAST_TF32 compute type) while 16-bit GEMMs still get tensor cores (pedantic math would not).
+      check_cublas(cublasSetMathMode(h, tensor_cores_allowed() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                    "cublasSetMathMode", op)) {
     cublasDestroy(h);
     return nullptr;
@@ -266,24 +272,38 @@ int staged_copy(int dev, char* dst, const char* src, size_t n, bool to_device, c
     Chunk& c = ring.chunks[ring.next.fetch_add(1) % kChunks];
     std::lock_guard<std::mutex> lk(c.mu);
     if (!c.host) {
-      if (check(cudaMallocHost(&c.host, kChunkBytes), "cudaMallocHost (staging)") ||
-          check(cudaEventCreateWithFlags(&c.done, cudaEventDisableTiming), "cudaEventCreate (staging)"))
+      if (check(cudaEventCreateWithFlags(&c.done, cudaEventDisableTiming), "cudaEventCreate (staging)")) return -1;
+      if (check(cudaMallocHost(&c.host, kChunkBytes), "cudaMallocHost (staging)")) {
+        cudaEventDestroy(c.done);
+        c.done = nullptr;
+        c.host = nullptr;
         return -1;
+      }
     } else if (check(cudaEventSynchronize(c.done), "cudaEventSynchronize (staging)")) {
       return -1;
     }
+    // From here on the chunk may be in use by enqueued work: every exit records its event.
+    auto fail = [&](int rc) {
+      cudaEventRecord(c.done, stream);
+      return rc;
+    };
     if (to_device) {
       std::memcpy(c.host, src + off, len);
-      if (check(cudaMemcpyAsync(dst + off, c.host, len, cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync")) return -1;
+      if (check(cudaMemcpyAsync(dst + off, c.host, len, cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync"))
+        return fail(-1);
     } else {
-      if (check(cudaMemcpyAsync(c.host, src + off, len, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync")) return -1;
+      if (check(cudaMemcpyAsync(c.host, src + off, len, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync"))
+        return fail(-1);
       auto* hc = new HostCopy{dst + off, c.host, len};
       if (check(cudaLaunchHostFunc(stream, host_copy, hc), "cudaLaunchHostFunc")) {
         delete hc;
-        return -1;
+        return fail(-1);
       }
     }
-    if (check(cudaEventRecord(c.done, stream), "cudaEventRecord (staging)")) return -1;
+    if (check(cudaEventRecord(c.done, stream), "cudaEventRecord (staging)")) {
+      cudaStreamSynchronize(stream);  // the chunk must not be reused while the copy may run
+      return -1;
+    }
   }
   return 0;
 }

@@ -33,8 +33,9 @@ class WorkerPool {
         const size_t max_batch = threads == 1 ? 64 : 1;
         while (queue_.pop(batch, max_batch))
           for (OprBlock* op : batch) run(op, ctx);
-        data.reset();
+        // The stream first: destroying it waits for its work, which may still use the temp block.
         if (async) ds->stream_destroy(dev_, ctx.stream);
+        data.reset();
       });
     }
   }

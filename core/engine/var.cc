@@ -89,6 +89,23 @@ uint32_t normalise_deps(std::span<Var* const> reads, std::span<Var* const> write
 
 uint64_t next_seq() { return g_seq.fetch_add(1, std::memory_order_relaxed); }
 
+namespace {
+// Stores the exception in flight as op's error (the first one stays), as execute() does.
+void fail_op(OprBlock* op) {
+  if (op->error) return;
+  try {
+    throw;
+  } catch (const Error& e) {
+    op->error = std::make_shared<OpError>(e.code(), e.what(), op->seq);
+  } catch (const std::exception& e) {
+    op->error = std::make_shared<OpError>(MX_ERR_INTERNAL, e.what(), op->seq);
+  } catch (...) {
+    op->error = std::make_shared<OpError>(MX_ERR_INTERNAL, str_cat("op ", op->opts.name, ": device ordering failed"),
+                                          op->seq);
+  }
+}
+}  // namespace
+
 void prepare_run(OprBlock* op, void* stream) {
   const bool any_events = events_in_use();
   if (!op->waits_only) {
@@ -113,7 +130,12 @@ void prepare_run(OprBlock* op, void* stream) {
     if (v->write_event) waits.push_back(v->write_event);
     waits.insert(waits.end(), v->read_events.begin(), v->read_events.end());
   }
-  for (const auto& ev : waits) wait_event(ev, stream);
+  // A device error here (a sticky CUDA error from an earlier kernel) fails this op, not the worker.
+  try {
+    for (const auto& ev : waits) wait_event(ev, stream);
+  } catch (...) {
+    fail_op(op);
+  }
 }
 
 void execute(OprBlock* op, RunContext& ctx) {
@@ -131,12 +153,20 @@ void execute(OprBlock* op, RunContext& ctx) {
 }
 
 void record_completion(OprBlock* op, void* stream) {
-  if (!stream || op->error) return;
+  // Recorded even when the op failed: it may have enqueued work before failing, and whoever frees
+  // or overwrites its vars must wait for that work too.
+  if (!stream) return;
   g_events_used.store(true, std::memory_order_release);
   DeviceStreams* ds = device_streams();
-  EventRef ev = event_pool().acquire(op->dev);
-  ev->stream = stream;
-  ds->event_record(op->dev, ev->handle, stream);
+  EventRef ev;
+  try {
+    ev = event_pool().acquire(op->dev);
+    ev->stream = stream;
+    ds->event_record(op->dev, ev->handle, stream);
+  } catch (...) {
+    fail_op(op);
+    return;
+  }
   for (Var* v : op->writes) {
     std::lock_guard<SpinLock> lk(v->mu);
     v->write_event = ev;
@@ -189,7 +219,8 @@ void finish_wait_on_stream(Var* var, void* stream) {
     err = var->error;
   }
   // A borrowed stream is never an engine stream: wait_event's "same stream" shortcut cannot apply.
-  if (ev) device_streams()->stream_wait_event(ev->dev, stream, ev->handle);
+  // No stream (DLPack's -1): the consumer orders itself.
+  if (ev && stream) device_streams()->stream_wait_event(ev->dev, stream, ev->handle);
   if (!err) return;
   err->reported.store(true, std::memory_order_relaxed);
   throw_error(err);

@@ -4,6 +4,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "engine/var.h"
 #include "plugin/registry.h"
 
 namespace mx {
@@ -162,10 +163,15 @@ void copy(const NDArray& src, const NDArray& dst, int priority) {
   opts.prop = engine::FnProperty::kCopy;
   opts.priority = priority;
   opts.name = "copy";
+  // A host source is read by the host at call time (pageable memory, the staging ring), not in
+  // stream order: its last write must be complete on the host, not just ordered on the stream
+  // (it may be a device -> host copy finishing in a host callback).
+  engine::Var* host_src = src.device().is_cpu() && !run_on.is_cpu() ? src.var() : nullptr;
   engine::get().push(
-      [&b, s, d, shapes](engine::RunContext& ctx) mutable {
+      [&b, s, d, shapes, host_src](engine::RunContext& ctx) mutable {
         s.shape = shapes->first.data();
         d.shape = shapes->second.data();
+        if (host_src) engine::sync_host(host_src, false);
         plugin::check(b, b.api.copy(&s, &d, ctx.stream), "copy");
       },
       run_on, reads, writes, opts);

@@ -200,7 +200,9 @@ bool value_bits(double v, int32_t dt, uint64_t* bits) {
     case MX_BFLOAT16: *bits = float_to_bf16(float(v)); return true;
     case MX_BOOL: *bits = v != 0 ? 1 : 0; return true;
     case MX_UINT8: case MX_INT8: case MX_INT32: case MX_INT64: {
-      const int64_t i = int64_t(v);
+      // x86-64's cvttsd2si as the CPU: 32-bit for the 8- and 32-bit types; NaN / out of range -> INT_MIN
+      const int64_t i = dt == MX_INT64 ? (v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? int64_t(v) : INT64_MIN)
+                                       : int64_t(uint32_t(v > -2147483649.0 && v < 2147483648.0 ? int32_t(v) : INT32_MIN));
       std::memcpy(bits, &i, 8);  // little-endian: the low bytes are the narrow value
       return true;
     }

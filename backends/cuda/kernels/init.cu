@@ -25,7 +25,11 @@ int fill_create(const mx_kernel_args* args, void** out) {
     case MX_FLOAT16: st->pattern = float_to_half(float(v)); break;
     case MX_BFLOAT16: st->pattern = float_to_bf16(float(v)); break;
     case MX_UINT8: case MX_INT8: case MX_INT32: case MX_INT64: case MX_BOOL: {
-      const int64_t i = dt == MX_BOOL ? int64_t(v != 0) : int64_t(v);
+      // static_cast as the CPU does it on x86-64 (cvttsd2si: 32-bit for the 8- and 32-bit types,
+      // then the low bytes; NaN / out of range give INT32_MIN / INT64_MIN), not int64_t(v) for all
+      const int64_t i = dt == MX_BOOL    ? int64_t(v != 0)
+                        : dt == MX_INT64 ? (v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? int64_t(v) : INT64_MIN)
+                                         : int64_t(uint32_t(v > -2147483649.0 && v < 2147483648.0 ? int32_t(v) : INT32_MIN));
       std::memcpy(&st->pattern, &i, 8);  // little-endian: the low bytes are the narrow value
       break;
     }
