@@ -77,8 +77,9 @@ def test_bind_with_explicit_arrays_and_reshape():
         ex.reshape(x=(3, 2))
 
 
-def test_float16_graph_runs_through_promotion():
-    # FullyConnected computes in float32 at least: its float16 node runs through the core's promotion
+def test_float16_graph_runs_in_float16():
+    # A float16 graph: FullyConnected takes float16 itself (the CPU kernel widens to float32 inside,
+    # the GPU's runs on tensor cores) and the result stays float16
     rs = np.random.RandomState(2)
     x = mx.sym.Variable("x")
     y = mx.sym.tanh(mx.sym.FullyConnected(x, num_hidden=3, name="fc"))

@@ -2,6 +2,8 @@
 // and Deconvolution by im2col + OpenBLAS GEMM per image and group, and Pooling (forward and
 // gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
 // height of 1. The im2col buffer is the worker's temp space, sized by the core's schema.
+// float16 / bfloat16 run the float32 path on float32 scratch (widen16.h: correct, not fast, the
+// same values as the core's former promotion to float32).
 
 #include <algorithm>
 #include <cmath>
@@ -15,9 +17,12 @@
 #include "../cpu_backend.h"
 #include "../gemm.h"
 #include "../parallel.h"
+#include "widen16.h"
 
 namespace mxcpu {
 namespace {
+
+bool conv_dtype(int32_t dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
 
 
 struct Geo {
@@ -137,8 +142,9 @@ void deconv_geo(const mx_kernel_args* args, Geo& g) {
 template <int K>
 int conv_create(const mx_kernel_args* args, void** out) {
   const int32_t dt = dtype_flag(args->inputs[0].dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64)
-    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": cpu supports float32/float64");
+  if (!conv_dtype(dt))
+    return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dt) +
+                                         " on cpu (float32, float64, float16, bfloat16)");
   // The data tensor: forward input 0, backward-data input 2 (shape only), backward-weight input 1.
   const DLTensor& data = K == kFwd ? args->inputs[0] : K == kBwdData ? args->inputs[2] : args->inputs[1];
   const DLTensor& y = K == kFwd ? args->outputs[0] : args->inputs[0];
@@ -226,9 +232,11 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
 }
 
 template <int K>
-int conv_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+int conv_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
   const Geo& g = *static_cast<const Geo*>(state);
   if (g.f64) conv_t<double, K>(g, in, out[0]);
+  else if (any_16bit(in, n_in, out, n_out))
+    run_widened(in, n_in, out, n_out, [&](const DLTensor* i, DLTensor* o) { conv_t<float, K>(g, i, o[0]); });
   else conv_t<float, K>(g, in, out[0]);
   return 0;
 }
@@ -238,7 +246,9 @@ int conv_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLT
 template <bool BACKWARD>
 int pool_create(const mx_kernel_args* args, void** out) {
   const int32_t dt = dtype_flag(args->inputs[0].dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "Pooling: cpu supports float32/float64");
+  if (!conv_dtype(dt))
+    return error(MX_ERR_UNSUPPORTED, std::string(BACKWARD ? "_pooling_backward" : "Pooling") + ": unsupported dtype " +
+                                         dtype_name(dt) + " on cpu (float32, float64, float16, bfloat16)");
   const DLTensor& data = BACKWARD ? args->inputs[1] : args->inputs[0];
   const DLTensor& y = BACKWARD ? args->inputs[0] : args->outputs[0];
   auto* g = new Geo{};
@@ -316,16 +326,18 @@ void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
 }
 
 template <bool BACKWARD>
-int pool_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+int pool_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
   const Geo& g = *static_cast<const Geo*>(state);
-  auto run = [&](auto tag) {
+  auto run = [&](auto tag, const DLTensor* x, DLTensor* y) {
     using T = decltype(tag);
     auto p = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
-    if constexpr (BACKWARD) pool_bwd<T>(g, p(in[0]), p(in[1]), p(out[0]));
-    else pool_fwd<T>(g, p(in[0]), p(out[0]));
+    if constexpr (BACKWARD) pool_bwd<T>(g, p(x[0]), p(x[1]), p(y[0]));
+    else pool_fwd<T>(g, p(x[0]), p(y[0]));
   };
-  if (g.f64) run(double{});
-  else run(float{});
+  if (g.f64) run(double{}, in, out);
+  else if (any_16bit(in, n_in, out, n_out))
+    run_widened(in, n_in, out, n_out, [&](const DLTensor* i, DLTensor* o) { run(float{}, i, o); });
+  else run(float{}, in, out);
   return 0;
 }
 

@@ -1,14 +1,20 @@
 // The GEMM family (core/op/defs/dot.cc): dot, batch_dot and FullyConnected on OpenBLAS (gemm.h).
 // The plan (GEMM dims, leading dims, transposes) is computed once in create().
+// float32 / float64 on BLAS; float16 / bfloat16 through float32 scratch (widen16.h: correct, not
+// fast, the same values as the core's former promotion to float32).
 #include <cstring>
 #include <string>
 
 #include "../cpu_backend.h"
 #include "../gemm.h"
 #include "../parallel.h"
+#include "widen16.h"
 
 namespace mxcpu {
 namespace {
+
+// The dtypes every kernel here accepts.
+bool gemm_dtype(int32_t dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
 
 struct Plan {
   bool ta, tb, f64;
@@ -25,8 +31,9 @@ int create(const mx_kernel_args* args, void** out) {
   const DLTensor& l = args->inputs[0];
   const DLTensor& r = args->inputs[1];
   const int32_t dtype = dtype_flag(l.dtype);
-  if (dtype != MX_FLOAT32 && dtype != MX_FLOAT64)
-    return error(MX_ERR_UNSUPPORTED, "dot: cpu supports float32 and float64 only");
+  if (!gemm_dtype(dtype))
+    return error(MX_ERR_UNSUPPORTED, std::string("dot: unsupported dtype ") + dtype_name(dtype) +
+                                         " on cpu (float32, float64, float16, bfloat16)");
   auto* p = new Plan{};
   p->ta = attr_bool(args, "transpose_a");
   p->tb = attr_bool(args, "transpose_b");
@@ -52,8 +59,7 @@ int create(const mx_kernel_args* args, void** out) {
   return 0;
 }
 
-int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
-  const Plan& p = *static_cast<const Plan*>(state);
+void run_t(const Plan& p, const DLTensor* in, DLTensor* out) {
   auto go = [&](auto zero) {
     using T = decltype(zero);
     gemm<T>(p.ta, p.tb, p.m, p.n, p.k, T(1), reinterpret_cast<const T*>(data_of(in[0])), p.lda,
@@ -61,6 +67,13 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
   };
   if (p.f64) go(0.0);
   else go(0.0f);
+}
+
+int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
+  const Plan& p = *static_cast<const Plan*>(state);
+  if (any_16bit(in, n_in, out, n_out))
+    run_widened(in, n_in, out, n_out, [&](const DLTensor* i, DLTensor* o) { run_t(p, i, o); });
+  else run_t(p, in, out);
   return 0;
 }
 
@@ -76,7 +89,9 @@ void batch_dot_destroy(void* s) { delete static_cast<BatchDotPlan*>(s); }
 
 int batch_dot_create(const mx_kernel_args* args, void** out) {
   const int32_t dt = dtype_flag(args->inputs[0].dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "batch_dot: cpu supports float32/float64");
+  if (!gemm_dtype(dt))
+    return error(MX_ERR_UNSUPPORTED, std::string("batch_dot: unsupported dtype ") + dtype_name(dt) +
+                                         " on cpu (float32, float64, float16, bfloat16)");
   auto* p = new BatchDotPlan{};
   p->ta = std::strcmp(attr(args, "transpose_a"), "True") == 0;
   p->tb = std::strcmp(attr(args, "transpose_b"), "True") == 0;
@@ -96,9 +111,11 @@ void batch_dot_t(const BatchDotPlan& p, const DLTensor& l, const DLTensor& r, DL
       gemm<T>(p.ta, p.tb, m, n, k, T(1), a + i * lr * lc, lc, b + i * rr * rc, rc, T(0), c + i * m * n, n);
   });
 }
-int batch_dot_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+int batch_dot_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
   const BatchDotPlan& p = *static_cast<const BatchDotPlan*>(state);
   if (in[0].dtype.bits == 64) batch_dot_t<double>(p, in[0], in[1], out[0]);
+  else if (any_16bit(in, n_in, out, n_out))
+    run_widened(in, n_in, out, n_out, [&](const DLTensor* i, DLTensor* o) { batch_dot_t<float>(p, i[0], i[1], o[0]); });
   else batch_dot_t<float>(p, in[0], in[1], out[0]);
   return 0;
 }
@@ -112,7 +129,9 @@ struct FcPlan {
 
 int fc_create(const mx_kernel_args* args, void** out) {
   const int32_t dt = dtype_flag(args->inputs[0].dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "FullyConnected: cpu supports float32/float64");
+  if (!gemm_dtype(dt))
+    return error(MX_ERR_UNSUPPORTED, std::string("FullyConnected: unsupported dtype ") + dtype_name(dt) +
+                                         " on cpu (float32, float64, float16, bfloat16)");
   const DLTensor& w = args->inputs[1];
   auto* p = new FcPlan{dt == MX_FLOAT64, args->num_inputs > 2, numel(args->outputs[0]) / w.shape[0], w.shape[1], w.shape[0]};
   *out = p;
@@ -135,9 +154,11 @@ void fc_run_t(const FcPlan& p, const DLTensor* in, DLTensor& out) {
   gemm<T>(false, true, p.m, p.h, p.k, T(1), x, p.k, w, p.k, beta, y, p.h);
 }
 
-int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+int fc_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
   const FcPlan& p = *static_cast<const FcPlan*>(state);
   if (p.f64) fc_run_t<double>(p, in, out[0]);
+  else if (any_16bit(in, n_in, out, n_out))
+    run_widened(in, n_in, out, n_out, [&](const DLTensor* i, DLTensor* o) { fc_run_t<float>(p, i, o[0]); });
   else fc_run_t<float>(p, in, out[0]);
   return 0;
 }

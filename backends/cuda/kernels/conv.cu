@@ -1,12 +1,18 @@
 // The conv family on the GPU, mirroring backends/cpu/kernels/conv.cc:
 // - Convolution, _conv_backward_data, _conv_backward_weight and Deconvolution on cuDNN's legacy
-//   convolution API (float32 / float64, like the CPU). 1-d data (NCW) runs as 2-d with a height of
-//   1, and Deconvolution as the data gradient of a Convolution over its output (the CPU's
-//   deconv_geo, target_shape's pad included). The algorithm is chosen once per shape in create()
-//   and its workspace comes from the host (workspace_bytes); the bias is added with cudnnAddTensor.
+//   convolution API (float32, float64, float16, bfloat16, like the CPU). 1-d data (NCW) runs as 2-d
+//   with a height of 1, and Deconvolution as the data gradient of a Convolution over its output
+//   (the CPU's deconv_geo, target_shape's pad included). The algorithm is chosen once per shape in
+//   create() and its workspace comes from the host (workspace_bytes); the bias is added with
+//   cudnnAddTensor (float32 / float64) or accumulated onto (16-bit: bias_planes + beta = 1).
+//   16-bit data: cuDNN's pseudo-half configs (HALF / BFLOAT16 tensors, FLOAT compute type) with
+//   CUDNN_TENSOR_OP_MATH, i.e. tensor cores with float accumulation, rounded once to the output, as
+//   the CPU does (it computes in float32 on widened copies).
 // - Pooling and _pooling_backward as plain kernels with the CPU's exact window rule (windows end at
 //   the padded edge, so 'full' windows are clipped; an all-padding max window gives 0; the max
 //   gradient goes to the window's first maximum), which cuDNN's symmetric pooling cannot express.
+//   16-bit data loads into float (Elem<S>), computes as float32 does and rounds the result once: the
+//   CPU's values exactly.
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -43,6 +49,7 @@ constexpr const char* kConvOp[] = {"Convolution", "_conv_backward_data", "_conv_
 // weight w. The descriptors are read-only after create(), so concurrent run() calls may share them.
 struct ConvState {
   const char* op = nullptr;
+  int32_t flag = MX_FLOAT32;  // the mx dtype
   cudnnDataType_t dt = CUDNN_DATA_FLOAT;
   bool empty = false;       // the output has no elements: nothing to do
   bool degenerate = false;  // a zero batch or channel count: the output is zeros (+ bias), no cuDNN call
@@ -75,10 +82,22 @@ bool determinism_enforced() {
 template <typename Perf, typename WsFn>
 int choose(ConvState& st, const Perf* perf, int count, size_t limit, WsFn ws_of) {
   const bool det_only = determinism_enforced();
+  // The ranking may list an algorithm under another math type than the descriptor's. float32 never
+  // takes a tensor-op one unless TF32 is allowed (exact by default).
+  cudnnMathType_t desc_math = CUDNN_DEFAULT_MATH;
+  cudnnGetConvolutionMathType(st.conv.h, &desc_math);
+  const bool exact_f32 = st.flag == MX_FLOAT32 && !tensor_cores_allowed();
   int supported = 0;
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
     if (det_only && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+    const bool tensor_op =
+        perf[i].mathType == CUDNN_TENSOR_OP_MATH || perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    if (exact_f32 && tensor_op) continue;
+    // Exact float32 stays under the descriptor's FMA math; otherwise the candidate runs (and its
+    // workspace is queried) under its own math type.
+    const cudnnMathType_t math = exact_f32 ? desc_math : perf[i].mathType;
+    if (check_cudnn(cudnnSetConvolutionMathType(st.conv.h, math), "cudnnSetConvolutionMathType", st.op)) return -1;
     size_t bytes = 0;
     if (ws_of(perf[i].algo, &bytes) != CUDNN_STATUS_SUCCESS) continue;
     ++supported;
@@ -87,6 +106,7 @@ int choose(ConvState& st, const Perf* perf, int count, size_t limit, WsFn ws_of)
     st.ws = bytes;
     return 0;
   }
+  cudnnSetConvolutionMathType(st.conv.h, desc_math);  // none chosen: as it was
   const std::string what = det_only ? "deterministic cuDNN algorithm" : "cuDNN algorithm";
   return error(MX_ERR_UNSUPPORTED, std::string(st.op) + ": " +
                                        (supported ? "no " + what + " fits the workspace limit of " +
@@ -104,10 +124,10 @@ int plan(ConvState& st, const mx_kernel_args* args) {
   const bool fastest = std::strcmp(attr(args, "cudnn_tune"), "fastest") == 0;
   const int64_t mb = attr_int(args, "workspace");
   const size_t limit = fastest || mb >= (int64_t(1) << 40) ? SIZE_MAX : size_t(mb < 0 ? 0 : mb) << 20;
+  DeviceGuard guard(args->device_id);  // cudnnFind* allocates on the current device; restored after
   std::unique_lock<std::mutex> lock;
   cudnnHandle_t h = cudnn_planning(args->device_id, op, lock);
   if (!h) return -1;
-  DeviceGuard guard(args->device_id);  // cudnnFind* allocates its buffers on the current device
   int max_count = 0, got = 0;
   if constexpr (K == kFwd) {
     if (check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_count),
@@ -163,9 +183,14 @@ int conv_create_impl(const mx_kernel_args* args, ConvState& st) {
   const char* op = kConvOp[K];
   st.op = op;
   const int32_t flag = dtype_flag(args->inputs[0].dtype);
-  if (flag != MX_FLOAT32 && flag != MX_FLOAT64)
+  if (flag != MX_FLOAT32 && flag != MX_FLOAT64 && flag != MX_FLOAT16 && flag != MX_BFLOAT16)
     return error(MX_ERR_UNSUPPORTED, std::string(op) + ": unsupported dtype " + dtype_name(flag) +
-                                         " on cuda (float32 and float64 only, like cpu)");
+                                         " on cuda (float32, float64, float16, bfloat16, like cpu)");
+  for (int32_t i = 0; i < args->num_inputs; ++i)
+    if (dtype_flag(args->inputs[i].dtype) != flag)
+      return error(MX_ERR_UNSUPPORTED, std::string(op) + ": inputs must share one dtype (input 0 is " +
+                                           dtype_name(flag) + ") on cuda");
+  st.flag = flag;
   cudnn_dtype(flag, &st.dt);
   // The convolution's data: the forward input, the backward-data shape input, the backward-weight
   // data, or Deconvolution's output; its output: the forward output or the (out_grad | data) input 0.
@@ -224,19 +249,23 @@ int conv_create_impl(const mx_kernel_args* args, ConvState& st) {
   if (!fits_int({n, c, h, w, f, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw, groups}))
     return error(MX_ERR_UNSUPPORTED, std::string(op) + ": data " + dims_str(n, c, h, w) +
                                          " has dims beyond cuDNN's int range on cuda");
-  // float32: exact FMA math unless tensor cores are allowed (then TF32, as cuBLAS); float64: default.
-  const cudnnMathType_t math = st.dt == CUDNN_DATA_DOUBLE ? CUDNN_DEFAULT_MATH
+  // float32: exact FMA math unless tensor cores are allowed (then TF32, as cuBLAS); float64: default;
+  // 16-bit: tensor cores, computing in float (the pseudo-half / pseudo-bfloat16 configs).
+  const bool half = is_half(st.dt);
+  const cudnnDataType_t compute = half ? CUDNN_DATA_FLOAT : st.dt;
+  const cudnnMathType_t math = half                       ? CUDNN_TENSOR_OP_MATH
+                               : st.dt == CUDNN_DATA_DOUBLE ? CUDNN_DEFAULT_MATH
                                : tensor_cores_allowed()   ? CUDNN_DEFAULT_MATH
                                                           : CUDNN_FMA_MATH;
   if (set_nchw(st.x, st.dt, n, c, h, w, op) || set_nchw(st.y, st.dt, n, f, oh, ow, op) ||
       set_filter(st.w, st.dt, f, cg, kh, kw, op) || st.conv.make("cudnnCreateConvolutionDescriptor", op) ||
       check_cudnn(cudnnSetConvolution2dDescriptor(st.conv.h, int(ph), int(pw), int(sh), int(sw), int(dh), int(dw),
-                                                  CUDNN_CROSS_CORRELATION, st.dt),
+                                                  CUDNN_CROSS_CORRELATION, compute),
                   "cudnnSetConvolution2dDescriptor", op) ||
       check_cudnn(cudnnSetConvolutionGroupCount(st.conv.h, int(groups)), "cudnnSetConvolutionGroupCount", op) ||
       check_cudnn(cudnnSetConvolutionMathType(st.conv.h, math), "cudnnSetConvolutionMathType", op))
     return -1;
-  if (st.bias && set_nchw(st.b, st.dt, 1, st.out_channels, 1, 1, op)) return -1;
+  if (st.bias && !half && set_nchw(st.b, st.dt, 1, st.out_channels, 1, 1, op)) return -1;
   // cuDNN's own output size must be the one the core inferred (it is, for valid attrs: adj < stride).
   int cn = 0, cc = 0, ch = 0, cw = 0;
   if (check_cudnn(cudnnGetConvolution2dForwardOutputDim(st.conv.h, st.x.h, st.w.h, &cn, &cc, &ch, &cw),
@@ -258,13 +287,27 @@ int conv_create(const mx_kernel_args* args, void** out) {
 }
 
 // A zero batch or channel count: the output is 0 (+ bias, added to 0 as the CPU does).
-template <typename T>
+template <typename S>
 int fill_bias(const ConvState& st, const DLTensor* bias, DLTensor& out, cudaStream_t s) {
-  T* y = ptr<T>(out);
-  const T* b = st.bias ? ptr<T>(*bias) : nullptr;
+  using E = Elem<S>;
+  using C = typename E::C;
+  S* y = ptr<S>(out);
+  const S* b = st.bias ? ptr<S>(*bias) : nullptr;
   const int64_t plane = st.out_plane, channels = st.out_channels;
-  return for_each(st.out_numel, s, st.op,
-                  [=] __device__(int64_t i) { y[i] = b ? T(0) + b[(i / plane) % channels] : T(0); });
+  return for_each(st.out_numel, s, st.op, [=] __device__(int64_t i) {
+    y[i] = E::store(b ? C(0) + E::load(b[(i / plane) % channels]) : C(0));
+  });
+}
+
+// 16-bit data with a bias: the output starts as the bias planes (bits copied) and the convolution
+// accumulates onto them (beta = 1), so conv + bias is summed in float and rounded once, as on the
+// CPU (a separate add would round the convolution first). float32 / float64 use cudnnAddTensor after.
+template <typename S>
+int bias_planes(const ConvState& st, const DLTensor& bias, DLTensor& out, cudaStream_t s) {
+  S* y = ptr<S>(out);
+  const S* b = ptr<S>(bias);
+  const int64_t plane = st.out_plane, channels = st.out_channels;
+  return for_each(st.out_numel, s, st.op, [=] __device__(int64_t i) { y[i] = b[(i / plane) % channels]; });
 }
 
 template <int K>
@@ -274,8 +317,8 @@ int conv_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t,
   if (st.empty) return 0;
   if (st.degenerate) {
     const DLTensor* bias = st.bias ? &in[2] : nullptr;
-    const int rc = st.dt == CUDNN_DATA_DOUBLE ? fill_bias<double>(st, bias, out[0], cuda_stream(ctx))
-                                              : fill_bias<float>(st, bias, out[0], cuda_stream(ctx));
+    int rc = 0;
+    dispatch_float(st.flag, [&](auto tag) { rc = fill_bias<decltype(tag)>(st, bias, out[0], cuda_stream(ctx)); });
     return rc ? rc : finish(ctx, op);
   }
   cudnnHandle_t h = cudnn_of(ctx, op);
@@ -286,14 +329,23 @@ int conv_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t,
   void* ws = st.ws > 0 ? ctx->temp_space : nullptr;
   const void* one = cudnn_one(st.dt);
   const void* zero = cudnn_zero(st.dt);
+  // The bias: accumulated onto (16-bit, see bias_planes) or added after (float32 / float64).
+  const bool prefill = st.bias && is_half(st.dt);
+  if (prefill) {
+    const int rc = st.flag == MX_FLOAT16 ? bias_planes<f16_t>(st, in[2], out[0], cuda_stream(ctx))
+                                         : bias_planes<bf16_t>(st, in[2], out[0], cuda_stream(ctx));
+    if (rc) return rc;
+  }
+  const void* beta = prefill ? one : zero;
+  const bool add_after = st.bias && !prefill;
   if constexpr (K == kFwd) {
     if (check_cudnn(cudnnConvolutionForward(h, one, st.x.h, data_of(in[0]), st.w.h, data_of(in[1]), st.conv.h,
-                                            cudnnConvolutionFwdAlgo_t(st.algo), ws, st.ws, zero, st.y.h,
+                                            cudnnConvolutionFwdAlgo_t(st.algo), ws, st.ws, beta, st.y.h,
                                             data_of(out[0])),
                     "cudnnConvolutionForward", op))
       return -1;
-    if (st.bias && check_cudnn(cudnnAddTensor(h, one, st.b.h, data_of(in[2]), one, st.y.h, data_of(out[0])),
-                               "cudnnAddTensor", op))
+    if (add_after && check_cudnn(cudnnAddTensor(h, one, st.b.h, data_of(in[2]), one, st.y.h, data_of(out[0])),
+                                 "cudnnAddTensor", op))
       return -1;
   } else if constexpr (K == kBwdWeight) {
     if (check_cudnn(cudnnConvolutionBackwardFilter(h, one, st.x.h, data_of(in[1]), st.y.h, data_of(in[0]), st.conv.h,
@@ -303,12 +355,12 @@ int conv_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t,
       return -1;
   } else {  // backward data; Deconvolution: its input is the dy, its output the dx
     if (check_cudnn(cudnnConvolutionBackwardData(h, one, st.w.h, data_of(in[1]), st.y.h, data_of(in[0]), st.conv.h,
-                                                 cudnnConvolutionBwdDataAlgo_t(st.algo), ws, st.ws, zero, st.x.h,
+                                                 cudnnConvolutionBwdDataAlgo_t(st.algo), ws, st.ws, beta, st.x.h,
                                                  data_of(out[0])),
                     "cudnnConvolutionBackwardData", op))
       return -1;
-    if (st.bias && check_cudnn(cudnnAddTensor(h, one, st.b.h, data_of(in[2]), one, st.x.h, data_of(out[0])),
-                               "cudnnAddTensor", op))
+    if (add_after && check_cudnn(cudnnAddTensor(h, one, st.b.h, data_of(in[2]), one, st.x.h, data_of(out[0])),
+                                 "cudnnAddTensor", op))
       return -1;
   }
   return finish(ctx, op);
@@ -326,7 +378,7 @@ struct PoolGeo {
 };
 struct PoolState {
   PoolGeo g;
-  bool f64;
+  int32_t flag;  // the mx dtype
   size_t ws;  // backward max: the first-maximum index of every window (int64 per output)
 };
 
@@ -353,9 +405,13 @@ template <bool BACKWARD>
 int pool_create(const mx_kernel_args* args, void** out) {
   const char* op = BACKWARD ? "_pooling_backward" : "Pooling";
   const int32_t flag = dtype_flag(args->inputs[0].dtype);
-  if (flag != MX_FLOAT32 && flag != MX_FLOAT64)
+  if (flag != MX_FLOAT32 && flag != MX_FLOAT64 && flag != MX_FLOAT16 && flag != MX_BFLOAT16)
     return error(MX_ERR_UNSUPPORTED, std::string(op) + ": unsupported dtype " + dtype_name(flag) +
-                                         " on cuda (float32 and float64 only, like cpu)");
+                                         " on cuda (float32, float64, float16, bfloat16, like cpu)");
+  for (int32_t i = 0; i < args->num_inputs; ++i)
+    if (dtype_flag(args->inputs[i].dtype) != flag)
+      return error(MX_ERR_UNSUPPORTED, std::string(op) + ": inputs must share one dtype (input 0 is " +
+                                           dtype_name(flag) + ") on cuda");
   const DLTensor& data = BACKWARD ? args->inputs[1] : args->inputs[0];
   const DLTensor& y = BACKWARD ? args->inputs[0] : args->outputs[0];
   const bool one_d = data.ndim == 3;
@@ -377,42 +433,47 @@ int pool_create(const mx_kernel_args* args, void** out) {
   g.oh = y.ndim == 3 ? 1 : y.shape[2];
   g.ow = y.shape[y.ndim - 1];
   const size_t ws = BACKWARD && g.pool == 0 ? size_t(g.n * g.c * g.oh * g.ow) * sizeof(int64_t) : 0;
-  *out = new PoolState{g, flag == MX_FLOAT64, ws};
+  *out = new PoolState{g, flag, ws};
   return 0;
 }
 
 // One thread per output, summing (or taking the max) in the CPU's order: bit-identical results.
-template <typename T>
-int pool_fwd(const PoolGeo g, const T* x, T* y, cudaStream_t s) {
+// S is the storage type, T the compute type (float for 16-bit storage).
+template <typename S>
+int pool_fwd(const PoolGeo g, const S* x, S* y, cudaStream_t s) {
+  using E = Elem<S>;
+  using T = typename E::C;
   const int64_t ohw = g.oh * g.ow;
   return for_each(g.n * g.c * ohw, s, "Pooling", [=] __device__(int64_t i) {
     const Window wd = window(g, (i % ohw) / g.ow, i % g.ow);
-    const T* xp = x + (i / ohw) * g.h * g.w;
+    const S* xp = x + (i / ohw) * g.h * g.w;
     T acc = g.pool == 0 ? -std::numeric_limits<T>::infinity() : T(0);
     for (int64_t yy = wd.y0; yy < wd.y1; ++yy)
       for (int64_t xx = wd.x0; xx < wd.x1; ++xx) {
-        const T v = xp[yy * g.w + xx];
+        const T v = E::load(xp[yy * g.w + xx]);
         acc = g.pool == 0 ? (acc < v ? v : acc) : acc + v;  // std::max(acc, v): NaN never replaces acc
       }
     if (g.pool == 0 && (wd.y0 >= wd.y1 || wd.x0 >= wd.x1)) acc = T(0);
     if (g.pool == 1) acc = wd.size > 0 ? acc / T(wd.size) : T(0);
-    y[i] = acc;
+    y[i] = E::store(acc);
   });
 }
 
 // The gradient, gathered: one thread per data element adds the shares of the windows holding it in
 // the CPU's (oy, ox) order, from 0, so the sums are the CPU's. Max windows first record the index
 // of their first maximum (the CPU's strict '>' scan) in `arg`.
-template <typename T>
-int pool_bwd(const PoolGeo g, const T* og, const T* x, T* dx, int64_t* arg, cudaStream_t s) {
+template <typename S>
+int pool_bwd(const PoolGeo g, const S* og, const S* x, S* dx, int64_t* arg, cudaStream_t s) {
+  using E = Elem<S>;
+  using T = typename E::C;
   const int64_t ohw = g.oh * g.ow, hw = g.h * g.w;
   if (g.pool == 0 && for_each(g.n * g.c * ohw, s, "_pooling_backward", [=] __device__(int64_t i) {
         const Window wd = window(g, (i % ohw) / g.ow, i % g.ow);
-        const T* xp = x + (i / ohw) * hw;
+        const S* xp = x + (i / ohw) * hw;
         int64_t best = -1;
         for (int64_t yy = wd.y0; yy < wd.y1; ++yy)
           for (int64_t xx = wd.x0; xx < wd.x1; ++xx)
-            if (best < 0 || xp[yy * g.w + xx] > xp[best]) best = yy * g.w + xx;
+            if (best < 0 || E::load(xp[yy * g.w + xx]) > E::load(xp[best])) best = yy * g.w + xx;
         arg[i] = best;
       }))
     return -1;
@@ -423,20 +484,20 @@ int pool_bwd(const PoolGeo g, const T* og, const T* x, T* dx, int64_t* arg, cuda
     const int64_t oy1 = imin(g.oh - 1, (yy + g.ph) / g.sh);
     const int64_t ox0 = xx + g.pw < g.kw ? 0 : (xx + g.pw - g.kw) / g.sw + 1;
     const int64_t ox1 = imin(g.ow - 1, (xx + g.pw) / g.sw);
-    const T* gp = og + p * ohw;
+    const S* gp = og + p * ohw;
     T acc = T(0);
     for (int64_t oy = oy0; oy <= oy1; ++oy)
       for (int64_t ox = ox0; ox <= ox1; ++ox) {
         const Window wd = window(g, oy, ox);
         if (yy < wd.y0 || yy >= wd.y1 || xx < wd.x0 || xx >= wd.x1) continue;
-        const T gv = gp[oy * g.ow + ox];
+        const T gv = E::load(gp[oy * g.ow + ox]);
         if (g.pool == 0) {
           if (arg[p * ohw + oy * g.ow + ox] == r) acc += gv;
         } else {
           acc += g.pool == 1 ? (wd.size > 0 ? gv / T(wd.size) : T(0)) : gv;
         }
       }
-    dx[j] = acc;
+    dx[j] = E::store(acc);
   });
 }
 
@@ -455,7 +516,8 @@ int pool_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t,
     else
       return pool_fwd<T>(st.g, ptr<T>(in[0]), ptr<T>(out[0]), s);
   };
-  const int rc = st.f64 ? go(double{}) : go(float{});
+  int rc = 0;
+  dispatch_float(st.flag, [&](auto tag) { rc = go(tag); });
   return rc ? rc : finish(ctx, op);
 }
 

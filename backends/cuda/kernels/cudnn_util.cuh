@@ -43,6 +43,10 @@ inline bool cudnn_dtype(int32_t flag, cudnnDataType_t* out) {
   return false;
 }
 
+// 16-bit float data: convolutions compute in CUDNN_DATA_FLOAT on tensor cores (the pseudo-half
+// and pseudo-bfloat16 configurations); their scaling factors are float.
+inline bool is_half(cudnnDataType_t t) { return t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16; }
+
 // The scaling factors cuDNN reads through void*: double for double data, float otherwise.
 inline const void* cudnn_one(cudnnDataType_t t) {
   static const float f = 1.0f;

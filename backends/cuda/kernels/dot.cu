@@ -1,10 +1,14 @@
 // The GEMM family on cuBLAS / cuBLASLt: dot, batch_dot, FullyConnected. Mirrors the CPU's dot
 // (backends/cpu/kernels/dot.cc), batch_dot and FullyConnected: the same matrix views and leading
 // dimensions, planned once in create(); the row-major -> column-major mapping is in gemm.cuh.
-// float32 / float64 as on the CPU, plus float16 / bfloat16 (float accumulation on tensor cores).
+// float32 / float64 as on the CPU, plus float16 / bfloat16 (float accumulation on tensor cores; the
+// CPU widens those to float32 scratch, so both round the float sums once).
+// 16-bit products go through cuBLASLt, which has no handle math mode: the cuBLAS handles are in
+// CUBLAS_PEDANTIC_MATH (exact float32), which would keep 16-bit GEMMs off the tensor cores.
 // FullyConnected's bias: fused as a cuBLASLt epilogue (float32 / float16 / bfloat16) when the call's
 // pointers suit the planned algorithm; otherwise, as the CPU does, the output starts as the bias
-// rows and the GEMM accumulates onto it (beta = 1).
+// rows and the GEMM accumulates onto it (beta = 1). Any call cuBLASLt cannot take (no algorithm,
+// unaligned pointers, no workspace) runs on cublasGemmEx, correct but without tensor cores for 16-bit.
 // Empty products as on the CPU: nothing when m, n or the batch is 0; k = 0 gives zeros (the bias
 // rows for FullyConnected).
 #include <memory>
@@ -50,6 +54,19 @@ GemmState* new_state(const mx_kernel_args* args, const char* op) {
   return st.release();
 }
 
+bool is_16bit(const GemmType& t) { return t.data == CUDA_R_16F || t.data == CUDA_R_16BF; }
+
+// Plans st's cuBLASLt product (with FullyConnected's bias epilogue when `bias`); keeps it only when
+// cuBLASLt has an algorithm. Non-empty products only (gemm_run handles the empty ones). 0 or -1.
+int plan_lt(GemmState& st, bool bias, int dev) {
+  const GemmShape& g = st.g;
+  if (g.batch == 0 || g.m == 0 || g.n == 0 || g.k == 0) return 0;
+  st.lt = std::make_unique<LtGemm>();
+  if (st.lt->plan(g, st.t, bias, dev, st.op)) return -1;
+  if (!st.lt->ready()) st.lt.reset();  // no cuBLASLt algorithm: cuBLAS (and bias rows)
+  return 0;
+}
+
 // dot: lhs as (m, k) or, transposed, stored as (k, m); rhs as (k, n) or stored as (n, k).
 int dot_create(const mx_kernel_args* args, void** out) {
   if (args->inputs[0].ndim < 1 || args->inputs[1].ndim < 1)
@@ -78,6 +95,10 @@ int dot_create(const mx_kernel_args* args, void** out) {
     g.ldb = g.n;
   }
   g.ldc = g.n;
+  if (is_16bit(st->t) && plan_lt(*st, false, args->device_id)) {
+    delete st;
+    return -1;
+  }
   *out = st;
   return 0;
 }
@@ -106,6 +127,10 @@ int batch_dot_create(const mx_kernel_args* args, void** out) {
   g.stride_a = lr * lc;
   g.stride_b = rr * rc;
   g.stride_c = g.m * g.n;
+  if (is_16bit(st->t) && plan_lt(*st, false, args->device_id)) {
+    delete st;
+    return -1;
+  }
   *out = st;
   return 0;
 }
@@ -125,11 +150,9 @@ int fc_create(const mx_kernel_args* args, void** out) {
   g.ldb = g.k;
   g.ldc = g.n;
   st->bias = args->num_inputs > 2;
-  if (st->bias && st->t.data != CUDA_R_64F && g.m > 0 && g.n > 0 && g.k > 0) {
-    st->lt = std::make_unique<LtGemm>();
-    if (st->lt->plan(g, st->t, true, args->device_id, st->op)) return -1;
-    if (!st->lt->ready()) st->lt.reset();  // no cuBLASLt algorithm: bias rows + cuBLAS GEMM
-  }
+  // cuBLASLt for the fused bias (not float64) and for every 16-bit product.
+  if (((st->bias && st->t.data != CUDA_R_64F) || is_16bit(st->t)) && plan_lt(*st, st->bias, args->device_id))
+    return -1;
   *out = st.release();
   return 0;
 }
@@ -167,8 +190,8 @@ uint64_t gemm_workspace(void* state) {
 void gemm_destroy(void* s) { delete static_cast<GemmState*>(s); }
 
 const mx_kernel kDotKernels[] = {
-    kernel("dot", dot_create, gemm_run, gemm_destroy),
-    kernel("batch_dot", batch_dot_create, gemm_run, gemm_destroy),
+    kernel("dot", dot_create, gemm_run, gemm_destroy, gemm_workspace),
+    kernel("batch_dot", batch_dot_create, gemm_run, gemm_destroy, gemm_workspace),
     kernel("FullyConnected", fc_create, gemm_run, gemm_destroy, gemm_workspace),
     kEndOfTable,
 };

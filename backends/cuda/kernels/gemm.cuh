@@ -23,8 +23,9 @@
 //
 // Compute types: float32 CUBLAS_COMPUTE_32F (exact float; the handle's math mode is pedantic) or
 // CUBLAS_COMPUTE_32F_FAST_TF32 when tensor_cores_allowed(); float64 CUBLAS_COMPUTE_64F; float16 /
-// bfloat16 storage with CUBLAS_COMPUTE_32F (tensor cores, float accumulation). alpha / beta are in
-// the scale type: double for float64, float otherwise.
+// bfloat16 storage with CUBLAS_COMPUTE_32F (float accumulation; tensor cores through cuBLASLt, as
+// the pedantic cuBLAS handles keep cublasGemmEx off them). alpha / beta are in the scale type:
+// double for float64, float otherwise.
 #pragma once
 
 #include <cublasLt.h>

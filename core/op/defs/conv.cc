@@ -93,7 +93,7 @@ void register_convolution(Registry& r) {
   s.inputs = {"data", "weight", "bias"};
   s.params = conv_params();
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     if (in[0] && in[0]->size() >= 2 && !in[1]) in[1] = weight_shape(a, *in[0]);
     if (in.size() > 2 && !in[2]) in[2] = Shape{a.i("num_filter")};
@@ -125,6 +125,7 @@ void register_convolution(Registry& r) {
   bd.doc = "Gradient of Convolution with respect to its data (the shape of `data` is used, not its values).";
   bd.inputs = {"out_grad", "weight", "data"};
   bd.params = conv_params();
+  bd.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   bd.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[2]}; };
   bd.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
   bd.gradient = no_gradient;
@@ -135,6 +136,7 @@ void register_convolution(Registry& r) {
   bw.doc = "Gradient of Convolution with respect to its weight.";
   bw.inputs = {"out_grad", "data"};
   bw.params = conv_params();
+  bw.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   bw.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {weight_shape(a.attrs, a.in_shapes[1])}; };
   bw.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
   bw.gradient = no_gradient;
@@ -209,7 +211,7 @@ void register_deconvolution(Registry& r) {
   s.inputs = {"data", "weight", "bias"};
   s.params = deconv_params();
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     if (in[0] && in[0]->size() >= 2 && !in[1]) {
       Shape w{(*in[0])[1], a.i("num_filter") / a.i("num_group")};
@@ -289,7 +291,7 @@ void register_pooling(Registry& r) {
   s.doc = "Max, average or sum pooling over 1-d or 2-d windows.";
   s.inputs = {"data"};
   s.params = pool_params();
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {pool_out_shape(a.attrs, a.in_shapes[0])}; };
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
   s.gradient = [](const GradArgs& a) {
@@ -303,6 +305,7 @@ void register_pooling(Registry& r) {
   b.doc = "Gradient of Pooling from the output gradient, the data and the output.";
   b.inputs = {"out_grad", "data", "out"};
   b.params = pool_params();
+  b.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   b.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[1]}; };
   b.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
   b.gradient = no_gradient;

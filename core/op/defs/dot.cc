@@ -82,7 +82,7 @@ void register_fc(Registry& r) {
               param_bool("no_bias", "False", "no bias input"),
               param_bool("flatten", "True", "flatten all but the first axis of data")};
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     const int64_t h = a.i("num_hidden");
     if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{h, fc_k(*in[0], a.b("flatten"))};
@@ -134,7 +134,7 @@ void register_dot(Registry& r) {
               param_bool("transpose_b", "False", "use the transpose of rhs"),
               {"forward_stype", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "default"},
                "storage type of the output (only dense is supported)"}};
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
   s.infer_shape = dot_shape;
   s.infer_type = dot_type;
   s.gradient = dot_grad;
@@ -147,7 +147,7 @@ void register_dot(Registry& r) {
     s.params = {param_bool("transpose_a", "False", "use each lhs matrix transposed"),
                 param_bool("transpose_b", "False", "use each rhs matrix transposed"),
                 {"forward_stype", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "default"}, "dense only"}};
-    s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+    s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       const Shape& l = a.in_shapes[0];
       const Shape& r2 = a.in_shapes[1];
