@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "elem.h"
 #include "hd.h"
 #include "mx/philox.h"
 
@@ -125,6 +126,7 @@ MX_HD inline void sincos_2pi(double u, double* s, double* c) {
 // ---------------------------------------------------------------- the distributions
 // float32: element i takes lane i % 4 of block offset + i / 4. Normals pair lanes (0,1), (2,3).
 // float64: element i takes lanes (0,1) or (2,3) of block offset + i / 2 (53 bits each).
+// float16 / bfloat16: the float32 sample of element i rounded to 16 bits (narrow_sample below).
 
 // Lane l's uniform in [a, b).
 MX_HD inline float uniform_f32(const mx_philox_u32x4& r, int l, float a, float b) {
@@ -156,6 +158,27 @@ MX_HD inline void normal_pair_f64(const mx_philox_u32x4& r, double loc, double s
   sincos_2pi(u1, &s, &c);
   *v0 = add_rn(loc, mul_rn(scale, mul_rn(rad, c)));
   *v1 = add_rn(loc, mul_rn(scale, mul_rn(rad, s)));
+}
+
+// The four float32 samples of a block, lane l in v[l]: uniforms in [a, b) (normal false) or
+// normals N(a, b) pairing lanes (0,1) and (2,3) (normal true): uniform_f32 / normal_pair_f32.
+MX_HD inline void block_f32(const mx_philox_u32x4& r, bool normal, float a, float b, float v[4]) {
+  if (normal) {
+    normal_pair_f32(r, 0, a, b, &v[0], &v[1]);
+    normal_pair_f32(r, 2, a, b, &v[2], &v[3]);
+  } else {
+    for (int l = 0; l < 4; ++l) v[l] = uniform_f32(r, l, a, b);
+  }
+}
+
+// float16 / bfloat16 (S = f16_t / bf16_t; float gives the float32 sample itself): element i is the
+// float32 sample of element i (lane i % 4 of block offset + i / 4, the float32 formulas above)
+// rounded to 16 bits (round to nearest even, Elem<S>::store). So a 16-bit sample is exactly the
+// rounding of the float32 sample for the same (seed, offset), and a 16-bit op uses as many blocks
+// as a float32 one of the same size.
+template <typename S>
+MX_HD inline S narrow_sample(float v) {
+  return Elem<S>::store(v);
 }
 
 // Dropout's keep decision for lane l: kept when the uniform is >= p.

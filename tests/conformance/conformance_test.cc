@@ -1427,6 +1427,77 @@ TEST(Autograd, BlockGradStopsTheGradient) {
   EXPECT_EQ(gx.to_vector<double>(), (Vec{1, 2, 3}));
 }
 
+// float16 / bfloat16 are stored 16-bit and computed exactly as float32 (the optimizer step in
+// float, the norms' statistics in double from float loads): on the same values, a 16-bit result is
+// the float32 result rounded to 16 bits, bit for bit — states and moving statistics included.
+TEST(HalfPrecision, OptimizersAndNormsAreTheRoundedFloat32Results) {
+  struct Op {
+    const char* name;
+    std::vector<Shape> shapes;
+    std::vector<std::pair<std::string, std::string>> attrs;
+    bool in_place, train;  // in_place: out = input 0 (the optimizers' call)
+  };
+  const std::vector<Op> ops = {
+      {"sgd_update", {{37}, {37}}, {{"lr", "0.1"}, {"wd", "0.01"}, {"clip_gradient", "0.7"}}, true, false},
+      {"sgd_mom_update", {{37}, {37}, {37}}, {{"lr", "0.1"}, {"momentum", "0.9"}, {"wd", "0.01"}}, true, false},
+      {"adam_update", {{37}, {37}, {37}, {37}}, {{"lr", "0.01"}, {"rescale_grad", "0.5"}}, true, false},
+      {"rmsprop_update", {{37}, {37}, {37}}, {{"lr", "0.01"}, {"clip_weights", "0.8"}}, true, false},
+      {"BatchNorm", {{4, 3, 5}, {3}, {3}, {3}, {3}}, {{"fix_gamma", "False"}}, false, true},
+      {"BatchNorm", {{4, 3, 5}, {3}, {3}, {3}, {3}}, {{"fix_gamma", "False"}}, false, false},
+      {"LayerNorm", {{4, 3, 5}, {5}, {5}}, {}, false, false},
+      {"softmax_cross_entropy", {{6, 5}, {6}}, {}, false, false},
+  };
+  for (int32_t dt : {MX_FLOAT16, MX_BFLOAT16})
+    for (const Op& op : ops) {
+      const std::string what = std::string(op.name) + (dt == MX_FLOAT16 ? " float16" : " bfloat16");
+      // 16-bit inputs, and float32 arrays holding exactly their values (variances kept positive).
+      std::vector<Arr> h, f;
+      for (size_t i = 0; i < op.shapes.size(); ++i) {
+        size_t n = 1;
+        for (int64_t d : op.shapes[i]) n *= size_t(d);
+        const bool label = std::strcmp(op.name, "softmax_cross_entropy") == 0 && i == 1;
+        const bool positive = (std::strcmp(op.name, "BatchNorm") == 0 && i == 4) ||
+                              (std::strcmp(op.name, "adam_update") == 0 && i == 3) ||
+                              (std::strcmp(op.name, "rmsprop_update") == 0 && i == 2);
+        Vec v = uniform(n, label ? 0 : positive ? 0.1 : -2, label ? 4.99 : 2, 40 + i);
+        if (label)
+          for (double& e : v) e = std::floor(e);
+        h.push_back(cast(make(op.shapes[i], v, MX_FLOAT32, MX_DEVICE_CPU), dt));
+        f.push_back(cast(h.back(), MX_FLOAT32));
+      }
+      std::vector<const char*> k, val;
+      for (auto& [a, b] : op.attrs) k.push_back(a.c_str()), val.push_back(b.c_str());
+      auto run = [&](std::vector<Arr>& in) {
+        std::vector<mx_ndarray_t> hs;
+        for (auto& a : in) hs.push_back(a.get());
+        EXPECT_MX_OK(mx_autograd_set_training(op.train, nullptr));
+        Arr y;
+        if (op.in_place) {
+          mx_ndarray_t o[] = {in[0].get()};
+          mx_ndarray_t* po = o;
+          int32_t n = 1;
+          EXPECT_MX_OK(mx_imperative_invoke(op.name, int32_t(hs.size()), hs.data(), &n, &po, int32_t(k.size()), k.data(),
+                                            val.data()));
+        } else {
+          int32_t n = 0;
+          mx_ndarray_t* outs = nullptr;
+          EXPECT_MX_OK(mx_imperative_invoke(op.name, int32_t(hs.size()), hs.data(), &n, &outs, int32_t(k.size()), k.data(),
+                                            val.data()));
+          y = Arr(outs[0]);
+          for (int32_t j = 1; j < n; ++j) mx_ndarray_free(outs[j]);
+        }
+        EXPECT_MX_OK(mx_autograd_set_training(0, nullptr));
+        return y;
+      };
+      Arr yh = run(h), yf = run(f);
+      if (!op.in_place) {
+        EXPECT_EQ(read(yh, dt), read(cast(yf, dt), dt)) << what << " output";
+      }
+      // The mutated inputs (weights and states; BatchNorm's moving statistics) and the rest alike.
+      for (size_t i = 0; i < h.size(); ++i) EXPECT_EQ(read(h[i], dt), read(cast(f[i], dt), dt)) << what << " input " << i;
+    }
+}
+
 TEST(Dropout, FollowsTheTrainingFlagAndPhiloxAndBackpropagatesThroughItsMask) {
   const int64_t n = 100000;
   Vec xs = uniform(size_t(n), 0.5, 1.5, 9);  // non-zero, so a dropped element is exactly 0

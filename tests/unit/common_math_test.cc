@@ -4,7 +4,8 @@
 //   - half <-> float against GCC's _Float16 conversions; bfloat16 against a naive rounding;
 //   - portable_log / sincos_2pi (random.h) against long double libm (within 1 / 2.5 ulp);
 //   - the Philox element -> (block, lane) mapping of random.h, run through the CPU plugin's
-//     _random_uniform / _random_normal / Dropout kernels, against a naive per-element version;
+//     _random_uniform / _random_normal / Dropout kernels, against a naive per-element version
+//     (16-bit samples: the rounded float32 samples);
 //   - Binary<F> on integers (x / 0, MIN / -1, py_mod's signs) and optimizer_step against the
 //     formulas written out here.
 #include <dlfcn.h>
@@ -305,6 +306,32 @@ TEST(RandomMapping, Float64UniformAndNormalFollowRandomH) {
     ASSERT_EQ(g[size_t(i)], 1.5 + 0.25 * (rad * (i % 2 ? s : c))) << i;
     const double ref = std::sqrt(-2.0 * std::log(1.0 - a)) * (i % 2 ? std::sin(2 * M_PI * b) : std::cos(2 * M_PI * b));
     ASSERT_NEAR(g[size_t(i)], 1.5 + 0.25 * ref, 1e-12) << i;
+  }
+}
+
+// float16 / bfloat16: element i is the float32 sample of element i (same seed, offset) rounded to
+// 16 bits — checked against the plugin's own float32 output and an independent rounding
+// (_Float16's for float16, a naive round-to-nearest-even for bfloat16).
+TEST(RandomMapping, HalfSamplesAreTheRoundedFloat32Samples) {
+  int64_t shape[1] = {kN};
+  const std::vector<std::pair<const char*, std::vector<std::pair<const char*, const char*>>>> ops = {
+      {"_random_uniform", {{"low", "-2"}, {"high", "3"}}},
+      {"_random_normal", {{"loc", "1.5"}, {"scale", "0.25"}}},
+      {"_random_normal", {{"loc", "0"}, {"scale", "30000"}}}};  // float16 overflows to +-inf here and there
+  for (const auto& [op, attrs] : ops) {
+    std::vector<float> f(kN);
+    std::vector<uint16_t> h(kN), b(kN);
+    run_cpu(op, attrs, {}, {tensor(f.data(), shape, {kDLFloat, 32, 1})}, kSeed, kOffset);
+    run_cpu(op, attrs, {}, {tensor(h.data(), shape, {kDLFloat, 16, 1})}, kSeed, kOffset);
+    run_cpu(op, attrs, {}, {tensor(b.data(), shape, {kDLBfloat, 16, 1})}, kSeed, kOffset);
+    for (int64_t i = 0; i < kN; ++i) {
+      const float x = f[size_t(i)];
+      ASSERT_EQ(h[size_t(i)], f16_bits(_Float16(x))) << op << " " << i;
+      const uint32_t u = float_bits(x);
+      const uint16_t rne = uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // finite x: no NaN here
+      ASSERT_EQ(b[size_t(i)], rne) << op << " " << i;
+      ASSERT_EQ(h[size_t(i)], narrow_sample<f16_t>(x).bits) << op << " " << i;
+    }
   }
 }
 

@@ -142,8 +142,9 @@ void expect_near_all(const std::vector<T>& got, const std::vector<T>& want, doub
 
 TEST_F(Cuda, RandomIsBitIdenticalToTheCpu) {
   // The same seed resets every device's Philox offset: both devices then draw the same blocks.
+  // float16 / bfloat16 are the rounded float32 samples on both (backends/common/random.h).
   for (const char* op : {"_random_uniform", "_random_normal"})
-    for (const char* dt : {"float32", "float64"})
+    for (const char* dt : {"float32", "float64", "float16", "bfloat16"})
       for (int64_t n : {int64_t(1), int64_t(5), int64_t(1023), int64_t(1) << 20}) {
         std::string shape = std::to_string(n);
         shape.insert(shape.begin(), '(');
@@ -248,6 +249,48 @@ TEST_F(Cuda, SgdMomentumStepMatchesTheCpu) {
                     {"0.1", "0.9", "0.001", "0.5", "1"});
   expect_near_all(y.gpu.to_vector<float>(), y.cpu.to_vector<float>(), 1e-6, "weight");
   expect_near_all(pm.gpu.to_vector<float>(), pm.cpu.to_vector<float>(), 1e-6, "mom");
+}
+
+// float16 / bfloat16 (stored 16-bit, computed in float32 on both backends): BatchNorm (training,
+// with its moving statistics), LayerNorm, softmax_cross_entropy and adam_update (weight and both
+// states) agree with the CPU to an ulp or two of the 16-bit type (sums taken in another order).
+TEST_F(Cuda, HalfNormsLossAndAdamMatchTheCpu) {
+  auto cast = [](const Arr& a, const char* dt, const char* where) {
+    return invoke_first("Cast", {a.get()}, {"dtype"}, {dt}, where);
+  };
+  auto f32 = [&](const Arr& a, const char* where) { return cast(a, "float32", where).to_vector<float>(); };
+  for (const char* dt : {"float16", "bfloat16"}) {
+    const double tol = std::strcmp(dt, "float16") == 0 ? 2e-3 : 1.6e-2;
+    auto half = [&](std::vector<int64_t> shape, float scale, float shift) {
+      int64_t n = 1;
+      for (int64_t d : shape) n *= d;
+      std::vector<float> v(static_cast<size_t>(n));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = shift + scale * std::sin(0.7f * float(i) + scale);
+      Pair p = pair_of<float>(shape, MX_FLOAT32, v);
+      return Pair{cast(p.cpu, dt, "cpu"), cast(p.gpu, dt, "gpu")};
+    };
+    auto expect_pair = [&](const Pair& p, const std::string& what) {
+      expect_near_all(f32(p.gpu, "gpu"), f32(p.cpu, "cpu"), tol, what + " " + dt);
+    };
+    Pair x = half({4, 6, 5}, 2.0f, 0.5f), gamma = half({6}, 0.5f, 1.0f), beta = half({6}, 0.3f, 0.0f);
+    Pair mm = half({6}, 0.1f, 0.0f), mv = half({6}, 0.2f, 1.0f);
+    ASSERT_MX_OK(mx_autograd_set_training(1, nullptr));
+    Pair bn = run_both("BatchNorm", {&x, &gamma, &beta, &mm, &mv}, {"fix_gamma"}, {"False"});
+    ASSERT_MX_OK(mx_autograd_set_training(0, nullptr));
+    expect_pair(bn, "BatchNorm");
+    expect_pair(mm, "BatchNorm moving_mean");
+    expect_pair(mv, "BatchNorm moving_var");
+    Pair lg = half({5}, 0.5f, 1.0f), lb = half({5}, 0.3f, 0.0f);
+    expect_pair(run_both("LayerNorm", {&x, &lg, &lb}, {}, {}), "LayerNorm");
+    Pair logits = half({7, 9}, 3.0f, 0.0f), label = half({7}, 0.0f, 4.0f);
+    expect_pair(run_both("softmax_cross_entropy", {&logits, &label}, {}, {}), "softmax_cross_entropy");
+    Pair w = half({300}, 1.0f, 0.0f), g = half({300}, 2.0f, 0.1f), mean = half({300}, 0.1f, 0.0f),
+         var = half({300}, 0.05f, 0.1f);
+    Pair nw = run_both("adam_update", {&w, &g, &mean, &var}, {"lr", "wd", "rescale_grad"}, {"0.01", "0.001", "0.5"});
+    expect_pair(nw, "adam_update weight");
+    expect_pair(mean, "adam_update mean");
+    expect_pair(var, "adam_update var");
+  }
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
  * Part of the contract, not a convenience: every backend draws random numbers from the (seed,
  * offset) pair the host hands to a kernel, so CPU and CUDA kernels — and any third-party backend —
  * produce identical streams. Element i of a random op draws from counter block (offset + i / 4),
- * lane i % 4, with key = seed. Plain C99, usable from CUDA device code (MX_PHILOX_FN). */
+ * lane i % 4, with key = seed (float32; float16 / bfloat16 samples are the float32 sample of the
+ * same element rounded to 16 bits; float64 takes two lanes of block offset + i / 2). Plain C99, usable from CUDA device code (MX_PHILOX_FN). */
 #ifndef MX_PHILOX_H_
 #define MX_PHILOX_H_
 

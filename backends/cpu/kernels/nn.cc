@@ -1,6 +1,9 @@
 // The nn family (core/op/defs/nn.cc): Activation, LeakyReLU, softmax / log_softmax, SoftmaxOutput
 // (and _softmax_output_grad), softmax_cross_entropy, BatchNorm, LayerNorm, Dropout. Activation,
 // LeakyReLU and Dropout's keep decisions are backends/common's Unary<F>, Leaky and keep_lane.
+// Every op takes float16 / bfloat16 as storage: loads go through Elem<S> to float, then to double
+// where the float32 path computes in double (BatchNorm / LayerNorm statistics, the cross-entropy
+// sums), and results are stored back through float.
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -13,6 +16,16 @@
 
 namespace mxcpu {
 namespace {
+
+// An element of storage type S as double (through float for the 16-bit types), and back.
+template <typename S>
+double ld(S v) {
+  return double(Elem<S>::load(v));
+}
+template <typename S>
+S st(double v) {
+  return Elem<S>::store(static_cast<typename Elem<S>::C>(v));
+}
 
 // ---------------------------------------------------------------- softmax family
 
@@ -303,17 +316,19 @@ void dropout_destroy(void* s) { delete static_cast<DropoutPlan*>(s); }
 
 struct BnPlan {
   double eps, momentum;
-  bool fix_gamma, global_stats, f64;
+  bool fix_gamma, global_stats;
+  int32_t dtype;
   int64_t outer, c, inner;
 };
 
 int bn_create(const mx_kernel_args* args, void** out) {
   const DLTensor& x = args->inputs[0];
   const int32_t dt = dtype_flag(x.dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return error(MX_ERR_UNSUPPORTED, "BatchNorm: cpu supports float32/float64");
+  if (!dispatch_float(dt, [](auto) {}))
+    return error(MX_ERR_UNSUPPORTED, std::string("BatchNorm: unsupported dtype ") + dtype_name(dt) + " on cpu");
   auto* p = new BnPlan{attr_float(args, "eps"), attr_float(args, "momentum"),
                        std::strcmp(attr(args, "fix_gamma"), "True") == 0,
-                       std::strcmp(attr(args, "use_global_stats"), "True") == 0, dt == MX_FLOAT64, 1, 1, 1};
+                       std::strcmp(attr(args, "use_global_stats"), "True") == 0, dt, 1, 1, 1};
   int axis = int(std::strtol(attr(args, "axis"), nullptr, 10));
   if (axis < 0) axis += x.ndim;
   for (int d = 0; d < axis; ++d) p->outer *= x.shape[d];
@@ -323,7 +338,7 @@ int bn_create(const mx_kernel_args* args, void** out) {
   return 0;
 }
 
-template <typename T>
+template <typename T>  // storage type
 void bn_t(const BnPlan& p, bool training, const DLTensor* in, DLTensor* out) {
   auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
   const T *x = ptr(in[0]), *gamma = ptr(in[1]), *beta = ptr(in[2]);
@@ -336,27 +351,27 @@ void bn_t(const BnPlan& p, bool training, const DLTensor* in, DLTensor* out) {
     if (training) {
       double s = 0, s2 = 0;
       for (int64_t o = 0; o < p.outer; ++o)
-        for (int64_t i = 0; i < p.inner; ++i) s += double(x[(o * p.c + ch) * p.inner + i]);
+        for (int64_t i = 0; i < p.inner; ++i) s += ld(x[(o * p.c + ch) * p.inner + i]);
       mu = s / count;
       for (int64_t o = 0; o < p.outer; ++o)
         for (int64_t i = 0; i < p.inner; ++i) {
-          const double dv = double(x[(o * p.c + ch) * p.inner + i]) - mu;
+          const double dv = ld(x[(o * p.c + ch) * p.inner + i]) - mu;
           s2 += dv * dv;
         }
       sigma2 = s2 / count;
-      mm[ch] = T(double(mm[ch]) * p.momentum + mu * (1 - p.momentum));
-      mv[ch] = T(double(mv[ch]) * p.momentum + sigma2 * (1 - p.momentum));
+      mm[ch] = st<T>(ld(mm[ch]) * p.momentum + mu * (1 - p.momentum));
+      mv[ch] = st<T>(ld(mv[ch]) * p.momentum + sigma2 * (1 - p.momentum));
     } else {
-      mu = double(mm[ch]);
-      sigma2 = double(mv[ch]);
+      mu = ld(mm[ch]);
+      sigma2 = ld(mv[ch]);
     }
-    mean[ch] = T(mu);
-    var[ch] = T(sigma2);
-    const double scale = (p.fix_gamma ? 1.0 : double(gamma[ch])) / std::sqrt(sigma2 + p.eps), shift = double(beta[ch]);
+    mean[ch] = st<T>(mu);
+    var[ch] = st<T>(sigma2);
+    const double scale = (p.fix_gamma ? 1.0 : ld(gamma[ch])) / std::sqrt(sigma2 + p.eps), shift = ld(beta[ch]);
     for (int64_t o = 0; o < p.outer; ++o)
       for (int64_t i = 0; i < p.inner; ++i) {
         const int64_t k = (o * p.c + ch) * p.inner + i;
-        y[k] = T((double(x[k]) - mu) * scale + shift);
+        y[k] = st<T>((ld(x[k]) - mu) * scale + shift);
       }
   }
   });
@@ -366,8 +381,7 @@ int bn_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, D
   const BnPlan& p = *static_cast<const BnPlan*>(state);
   const bool is_train = ctx->struct_size >= offsetof(mx_kernel_ctx, is_train) + sizeof(int32_t) && ctx->is_train;
   const bool training = is_train && !p.global_stats;
-  if (p.f64) bn_t<double>(p, training, in, out);
-  else bn_t<float>(p, training, in, out);
+  dispatch_float(p.dtype, [&](auto tag) { bn_t<decltype(tag)>(p, training, in, out); });
   return 0;
 }
 
@@ -376,7 +390,7 @@ void bn_destroy(void* s) { delete static_cast<BnPlan*>(s); }
 // ---------------------------------------------------------------- LayerNorm, softmax_cross_entropy
 
 struct RowPlan {
-  bool f64;
+  int32_t dtype;
   int64_t outer, d, inner;
   double eps;
 };
@@ -385,14 +399,17 @@ int ln_create(const mx_kernel_args* args, void** out) {
   const DLTensor& x = args->inputs[0];
   int axis = int(std::strtol(attr(args, "axis"), nullptr, 10));
   if (axis < 0) axis += x.ndim;
-  auto* p = new RowPlan{x.dtype.bits == 64, 1, x.shape[axis], 1, attr_float(args, "eps")};
+  const int32_t dt = dtype_flag(x.dtype);
+  if (!dispatch_float(dt, [](auto) {}))
+    return error(MX_ERR_UNSUPPORTED, std::string("LayerNorm: unsupported dtype ") + dtype_name(dt) + " on cpu");
+  auto* p = new RowPlan{dt, 1, x.shape[axis], 1, attr_float(args, "eps")};
   for (int i = 0; i < axis; ++i) p->outer *= x.shape[i];
   for (int i = axis + 1; i < x.ndim; ++i) p->inner *= x.shape[i];
   *out = p;
   return 0;
 }
 
-template <typename T>
+template <typename T>  // storage type
 void ln_t(const RowPlan& p, const DLTensor* in, DLTensor* out) {
   auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
   const T *x = ptr(in[0]), *g = ptr(in[1]), *b = ptr(in[2]);
@@ -401,15 +418,15 @@ void ln_t(const RowPlan& p, const DLTensor* in, DLTensor* out) {
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t o = r / p.inner, i = r % p.inner;
       double s = 0, s2 = 0;
-      for (int64_t j = 0; j < p.d; ++j) s += double(x[(o * p.d + j) * p.inner + i]);
+      for (int64_t j = 0; j < p.d; ++j) s += ld(x[(o * p.d + j) * p.inner + i]);
       const double mu = s / double(p.d);
-      for (int64_t j = 0; j < p.d; ++j) s2 += std::pow(double(x[(o * p.d + j) * p.inner + i]) - mu, 2);
+      for (int64_t j = 0; j < p.d; ++j) s2 += std::pow(ld(x[(o * p.d + j) * p.inner + i]) - mu, 2);
       const double sd = std::sqrt(s2 / double(p.d) + p.eps);
-      mean[o * p.inner + i] = T(mu);
-      std_out[o * p.inner + i] = T(sd);
+      mean[o * p.inner + i] = st<T>(mu);
+      std_out[o * p.inner + i] = st<T>(sd);
       for (int64_t j = 0; j < p.d; ++j) {
         const int64_t k = (o * p.d + j) * p.inner + i;
-        y[k] = T((double(x[k]) - mu) / sd * double(g[j]) + double(b[j]));
+        y[k] = st<T>((ld(x[k]) - mu) / sd * ld(g[j]) + ld(b[j]));
       }
     }
   });
@@ -417,14 +434,16 @@ void ln_t(const RowPlan& p, const DLTensor* in, DLTensor* out) {
 
 int ln_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
   const RowPlan& p = *static_cast<const RowPlan*>(state);
-  if (p.f64) ln_t<double>(p, in, out);
-  else ln_t<float>(p, in, out);
+  dispatch_float(p.dtype, [&](auto tag) { ln_t<decltype(tag)>(p, in, out); });
   return 0;
 }
 
 int ce_create(const mx_kernel_args* args, void** out) {
   const DLTensor& x = args->inputs[0];
-  *out = new RowPlan{x.dtype.bits == 64, x.shape[0], x.shape[1], 1, 0};
+  const int32_t dt = dtype_flag(x.dtype);
+  if (!dispatch_float(dt, [](auto) {}))
+    return error(MX_ERR_UNSUPPORTED, std::string("softmax_cross_entropy: unsupported dtype ") + dtype_name(dt) + " on cpu");
+  *out = new RowPlan{dt, x.shape[0], x.shape[1], 1, 0};
   return 0;
 }
 
@@ -440,17 +459,16 @@ int ce_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTen
       const L* lab = reinterpret_cast<const L*>(data_of(in[1]));
       for (int64_t r = 0; r < p.outer; ++r) {
         double mx = -INFINITY, s = 0;
-        for (int64_t j = 0; j < p.d; ++j) mx = std::max(mx, double(x[r * p.d + j]));
-        for (int64_t j = 0; j < p.d; ++j) s += std::exp(double(x[r * p.d + j]) - mx);
+        for (int64_t j = 0; j < p.d; ++j) mx = std::max(mx, ld(x[r * p.d + j]));
+        for (int64_t j = 0; j < p.d; ++j) s += std::exp(ld(x[r * p.d + j]) - mx);
         int64_t k = int64_t(double(Elem<L>::load(lab[r])));
         k = std::min<int64_t>(std::max<int64_t>(k, 0), p.d - 1);
-        total += mx + std::log(s) - double(x[r * p.d + k]);
+        total += mx + std::log(s) - ld(x[r * p.d + k]);
       }
     });
-    *reinterpret_cast<T*>(data_of(out[0])) = T(total);
+    *reinterpret_cast<T*>(data_of(out[0])) = st<T>(total);
   };
-  if (p.f64) run(double{});
-  else run(float{});
+  dispatch_float(p.dtype, run);
   return ok ? 0 : error(MX_ERR_UNSUPPORTED, "softmax_cross_entropy: unsupported label dtype");
 }
 

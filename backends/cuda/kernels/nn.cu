@@ -5,7 +5,9 @@
 // dtype, the same dtypes accepted, and the same results for NaN, ignored labels and empty batches.
 // Only the order of the additions inside a reduction differs (warp / block reductions; strided
 // rows keep the CPU's sequential order). Row reductions live in nn_rows.cuh. No cuDNN: its
-// softmax and batch norm accumulate in float and would not give the CPU's numbers.
+// softmax and batch norm accumulate in float and would not give the CPU's numbers. float16 /
+// bfloat16 are storage only: elements load through Elem<S> to float, then double (nn::ld), and
+// results store back through float (nn::st), exactly as the CPU kernels do.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -19,6 +21,7 @@ namespace mxcuda {
 namespace {
 
 using nn::for_rows;
+using nn::ld;
 using nn::kBlock;
 using nn::kSolo;
 using nn::kWarp;
@@ -334,7 +337,7 @@ void axis_destroy(void* s) { delete static_cast<AxisPlan*>(s); }
 // ---------------------------------------------------------------- softmax_cross_entropy
 
 struct CePlan {
-  bool f64;
+  int32_t dtype;
   int32_t label_dtype;
   int64_t rows, d;
   int mode;
@@ -342,12 +345,12 @@ struct CePlan {
 
 int ce_create(const mx_kernel_args* args, void** out) {
   const int32_t dt = dtype_flag(args->inputs[0].dtype), lt = dtype_flag(args->inputs[1].dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return unsupported(args, dt);
+  if (!dispatch_float(dt, [](auto) {})) return unsupported(args, dt);
   if (!dispatch_numeric(lt, [](auto) {}))
     return error(MX_ERR_UNSUPPORTED, std::string("softmax_cross_entropy: unsupported label dtype ") + dtype_name(lt) +
                                          " on cuda");
   const DLTensor& x = args->inputs[0];
-  *out = new CePlan{dt == MX_FLOAT64, lt, x.shape[0], x.shape[1], nn::row_mode(x.shape[1], 1)};
+  *out = new CePlan{dt, lt, x.shape[0], x.shape[1], nn::row_mode(x.shape[1], 1)};
   return 0;
 }
 
@@ -360,15 +363,15 @@ __global__ void ce_rows_kernel(const T* x, const void* label, int32_t ldt, int64
   __shared__ double smem[33];
   for_rows<MODE>(rows, d, int64_t(1), smem, [&](auto g, int64_t r, int64_t base, int64_t) {
     double mx = -INFINITY;
-    for (int64_t j = g.lane(); j < d; j += g.size()) mx = nn::max_fold(mx, double(x[base + j]));
+    for (int64_t j = g.lane(); j < d; j += g.size()) mx = nn::max_fold(mx, ld(x[base + j]));
     mx = g.max(mx);
     double s = 0;
-    for (int64_t j = g.lane(); j < d; j += g.size()) s += std::exp(double(x[base + j]) - mx);
+    for (int64_t j = g.lane(); j < d; j += g.size()) s += std::exp(ld(x[base + j]) - mx);
     s = g.sum(s);
     if (g.lane() == 0) {
       int64_t k = nn::label_index(nn::load_label(label, ldt, r));
       k = k < 0 ? 0 : (k > d - 1 ? d - 1 : k);
-      loss[r] = mx + std::log(s) - (d > 0 ? double(x[base + k]) : 0.0);
+      loss[r] = mx + std::log(s) - (d > 0 ? ld(x[base + k]) : 0.0);
     }
   });
 }
@@ -379,7 +382,7 @@ __global__ void ce_total_kernel(const double* loss, int64_t rows, T* out) {
   double t = 0;
   for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) t += loss[r];
   t = nn::Block{smem}.sum(t);
-  if (threadIdx.x == 0) *out = T(t);
+  if (threadIdx.x == 0) *out = nn::st<T>(t);
 }
 
 int ce_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
@@ -398,8 +401,7 @@ int ce_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, D
       });
     ce_total_kernel<T><<<1, kThreads, 0, s>>>(loss, p.rows, ptr<T>(out[0]));  // an empty batch gives 0
   };
-  if (p.f64) run(double{});
-  else run(float{});
+  dispatch_float(p.dtype, run);
   return launched(op) ? -1 : finish(ctx, op);
 }
 
@@ -408,7 +410,7 @@ void ce_destroy(void* s) { delete static_cast<CePlan*>(s); }
 // ---------------------------------------------------------------- LayerNorm
 
 struct LnPlan {
-  bool f64;
+  int32_t dtype;
   int64_t outer, d, inner;
   double eps;
   int mode;
@@ -417,10 +419,10 @@ struct LnPlan {
 int ln_create(const mx_kernel_args* args, void** out) {
   const DLTensor& x = args->inputs[0];
   const int32_t dt = dtype_flag(x.dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return unsupported(args, dt);
+  if (!dispatch_float(dt, [](auto) {})) return unsupported(args, dt);
   int axis = int(attr_int(args, "axis"));
   if (axis < 0) axis += x.ndim;
-  auto* p = new LnPlan{dt == MX_FLOAT64, 1, x.shape[axis], 1, attr_float(args, "eps"), 0};
+  auto* p = new LnPlan{dt, 1, x.shape[axis], 1, attr_float(args, "eps"), 0};
   for (int i = 0; i < axis; ++i) p->outer *= x.shape[i];
   for (int i = axis + 1; i < x.ndim; ++i) p->inner *= x.shape[i];
   p->mode = nn::row_mode(p->d, p->inner);
@@ -436,21 +438,21 @@ __global__ void ln_kernel(const T* x, const T* gamma, const T* beta, T* y, T* me
   __shared__ double smem[33];
   for_rows<MODE>(rows, d, inner, smem, [&](auto g, int64_t r, int64_t base, int64_t st) {
     double s = 0;
-    for (int64_t j = g.lane(); j < d; j += g.size()) s += double(x[base + j * st]);
+    for (int64_t j = g.lane(); j < d; j += g.size()) s += ld(x[base + j * st]);
     const double mu = g.sum(s) / double(d);
     double s2 = 0;
     for (int64_t j = g.lane(); j < d; j += g.size()) {
-      const double dv = double(x[base + j * st]) - mu;
+      const double dv = ld(x[base + j * st]) - mu;
       s2 = add_rn(s2, mul_rn(dv, dv));
     }
     const double sd = std::sqrt(g.sum(s2) / double(d) + eps);
     if (g.lane() == 0) {
-      mean[r] = T(mu);
-      stdv[r] = T(sd);
+      mean[r] = nn::st<T>(mu);
+      stdv[r] = nn::st<T>(sd);
     }
     for (int64_t j = g.lane(); j < d; j += g.size()) {
       const int64_t k = base + j * st;
-      y[k] = T(add_rn(mul_rn((double(x[k]) - mu) / sd, double(gamma[j])), double(beta[j])));
+      y[k] = nn::st<T>(add_rn(mul_rn((ld(x[k]) - mu) / sd, ld(gamma[j])), ld(beta[j])));
     }
   });
 }
@@ -469,8 +471,7 @@ int ln_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, D
                                                                    ptr<T>(out[2]), rows, p.d, p.inner, p.eps);
     });
   };
-  if (p.f64) run(double{});
-  else run(float{});
+  dispatch_float(p.dtype, run);
   return launched("LayerNorm") ? -1 : finish(ctx, "LayerNorm");
 }
 
@@ -480,16 +481,17 @@ void ln_destroy(void* s) { delete static_cast<LnPlan*>(s); }
 
 struct BnPlan {
   double eps, momentum;
-  bool fix_gamma, global_stats, f64;
+  bool fix_gamma, global_stats;
+  int32_t dtype;
   int64_t outer, c, inner;
 };
 
 int bn_create(const mx_kernel_args* args, void** out) {
   const DLTensor& x = args->inputs[0];
   const int32_t dt = dtype_flag(x.dtype);
-  if (dt != MX_FLOAT32 && dt != MX_FLOAT64) return unsupported(args, dt);
+  if (!dispatch_float(dt, [](auto) {})) return unsupported(args, dt);
   auto* p = new BnPlan{attr_float(args, "eps"), attr_float(args, "momentum"), attr_bool(args, "fix_gamma"),
-                       attr_bool(args, "use_global_stats"), dt == MX_FLOAT64, 1, 1, 1};
+                       attr_bool(args, "use_global_stats"), dt, 1, 1, 1};
   int axis = int(attr_int(args, "axis"));
   if (axis < 0) axis += x.ndim;
   for (int d = 0; d < axis; ++d) p->outer *= x.shape[d];
@@ -514,30 +516,30 @@ __global__ void bn_kernel(BnPlan p, bool training, const T* x, const T* gamma, c
     double mu, sigma2;
     if (training) {
       double s = 0;
-      for (int64_t e = threadIdx.x; e < m; e += blockDim.x) s += double(x[at(e)]);
+      for (int64_t e = threadIdx.x; e < m; e += blockDim.x) s += ld(x[at(e)]);
       mu = b.sum(s) / count;
       double s2 = 0;
       for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
-        const double dv = double(x[at(e)]) - mu;
+        const double dv = ld(x[at(e)]) - mu;
         s2 = add_rn(s2, mul_rn(dv, dv));
       }
       sigma2 = b.sum(s2) / count;
       if (threadIdx.x == 0) {
-        mm[ch] = T(add_rn(mul_rn(double(mm[ch]), p.momentum), mul_rn(mu, 1 - p.momentum)));
-        mv[ch] = T(add_rn(mul_rn(double(mv[ch]), p.momentum), mul_rn(sigma2, 1 - p.momentum)));
+        mm[ch] = nn::st<T>(add_rn(mul_rn(ld(mm[ch]), p.momentum), mul_rn(mu, 1 - p.momentum)));
+        mv[ch] = nn::st<T>(add_rn(mul_rn(ld(mv[ch]), p.momentum), mul_rn(sigma2, 1 - p.momentum)));
       }
     } else {
-      mu = double(mm[ch]);
-      sigma2 = double(mv[ch]);
+      mu = ld(mm[ch]);
+      sigma2 = ld(mv[ch]);
     }
     if (threadIdx.x == 0) {
-      mean[ch] = T(mu);
-      var[ch] = T(sigma2);
+      mean[ch] = nn::st<T>(mu);
+      var[ch] = nn::st<T>(sigma2);
     }
-    const double scale = (p.fix_gamma ? 1.0 : double(gamma[ch])) / std::sqrt(sigma2 + p.eps), shift = double(beta[ch]);
+    const double scale = (p.fix_gamma ? 1.0 : ld(gamma[ch])) / std::sqrt(sigma2 + p.eps), shift = ld(beta[ch]);
     for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
       const int64_t k = at(e);
-      y[k] = T(add_rn(mul_rn(double(x[k]) - mu, scale), shift));
+      y[k] = nn::st<T>(add_rn(mul_rn(ld(x[k]) - mu, scale), shift));
     }
   }
 }
@@ -554,8 +556,7 @@ int bn_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, D
                                            ptr<const T>(in[2]), ptr<T>(in[3]), ptr<T>(in[4]), ptr<T>(out[0]),
                                            ptr<T>(out[1]), ptr<T>(out[2]));
   };
-  if (p.f64) run(double{});
-  else run(float{});
+  dispatch_float(p.dtype, run);
   return launched("BatchNorm") ? -1 : finish(ctx, "BatchNorm");
 }
 

@@ -96,6 +96,17 @@ inline unsigned row_blocks(int mode, int64_t rows) {
   return unsigned(rows < 65536 ? (rows < 1 ? 1 : rows) : 65536);
 }
 
+// An element of storage type S as double (through float for the 16-bit types, as the CPU's
+// Elem<S>::load), and a double result stored back through Elem<S>::C (float for 16-bit).
+template <typename S>
+__device__ inline double ld(S v) {
+  return double(Elem<S>::load(v));
+}
+template <typename S>
+__device__ inline S st(double v) {
+  return Elem<S>::store(static_cast<typename Elem<S>::C>(v));
+}
+
 // A label element as double (Elem<L>::load as the CPU), whatever its numeric dtype.
 __device__ inline double load_label(const void* p, int32_t dt, int64_t i) {
   switch (dt) {

@@ -2,8 +2,8 @@
 // the CPU for the same (ctx->rng_seed, ctx->rng_offset): both draw through backends/common/random.h.
 // One thread per Philox block: float32 element i is lane i % 4 of block rng_offset + i / 4 (normals
 // pair lanes (0,1) and (2,3)); float64 element i is lanes (0,1) or (2,3) of block rng_offset + i / 2.
-// A thread writes only the elements < n of its block. float32 and float64 only, as the schema and
-// the CPU kernel.
+// float16 / bfloat16 element i is the float32 sample of element i rounded to 16 bits (random.h's
+// block_f32 + narrow_sample, as the CPU). A thread writes only the elements < n of its block.
 #include <cstdint>
 #include <string>
 
@@ -16,37 +16,33 @@ namespace {
 struct State {
   double a, b;  // (low, high) or (loc, scale)
   bool normal;
-  bool f64;
+  int32_t dtype;
 };
 
 template <bool NORMAL>
 int create(const mx_kernel_args* args, void** out) {
   const int32_t dtype = dtype_flag(args->outputs[0].dtype);
-  if (dtype != MX_FLOAT32 && dtype != MX_FLOAT64)
+  if (!dispatch_float(dtype, [](auto) {}))
     return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dtype) +
-                                         " on cuda (float32 and float64 only)");
+                                         " on cuda (float32, float64, float16, bfloat16)");
   auto* st = new State{};
   st->normal = NORMAL;
-  st->f64 = dtype == MX_FLOAT64;
+  st->dtype = dtype;
   st->a = attr_float(args, NORMAL ? "loc" : "low");
   st->b = attr_float(args, NORMAL ? "scale" : "high");
   *out = st;
   return 0;
 }
 
-int fill_f32(const State& st, uint64_t seed, uint64_t offset, float* o, int64_t n, cudaStream_t s) {
+// float32, float16, bfloat16 (S): the float32 samples of each block, narrowed to S.
+template <typename S>
+int fill_f32(const State& st, uint64_t seed, uint64_t offset, S* o, int64_t n, cudaStream_t s) {
   const float a = float(st.a), b = float(st.b);
   const bool normal = st.normal;
   return for_each((n + 3) / 4, s, normal ? "_random_normal" : "_random_uniform", [=] __device__(int64_t blk) {
-    const mx_philox_u32x4 r = mx_philox_block(seed, offset + uint64_t(blk));
     float v[4];
-    if (normal) {
-      normal_pair_f32(r, 0, a, b, &v[0], &v[1]);
-      normal_pair_f32(r, 2, a, b, &v[2], &v[3]);
-    } else {
-      for (int l = 0; l < 4; ++l) v[l] = uniform_f32(r, l, a, b);
-    }
-    for (int l = 0; l < 4 && blk * 4 + l < n; ++l) o[blk * 4 + l] = v[l];
+    block_f32(mx_philox_block(seed, offset + uint64_t(blk)), normal, a, b, v);
+    for (int l = 0; l < 4 && blk * 4 + l < n; ++l) o[blk * 4 + l] = narrow_sample<S>(v[l]);
   });
 }
 
@@ -66,8 +62,14 @@ int run(void* state, const mx_kernel_ctx* ctx, const DLTensor*, int32_t, DLTenso
   const State& st = *static_cast<const State*>(state);
   const int64_t n = numel(out[0]);
   cudaStream_t s = cuda_stream(ctx);
-  const int rc = st.f64 ? fill_f64(st, ctx->rng_seed, ctx->rng_offset, ptr<double>(out[0]), n, s)
-                        : fill_f32(st, ctx->rng_seed, ctx->rng_offset, ptr<float>(out[0]), n, s);
+  const uint64_t seed = ctx->rng_seed, offset = ctx->rng_offset;
+  int rc;
+  switch (st.dtype) {
+    case MX_FLOAT64: rc = fill_f64(st, seed, offset, ptr<double>(out[0]), n, s); break;
+    case MX_FLOAT16: rc = fill_f32(st, seed, offset, ptr<f16_t>(out[0]), n, s); break;
+    case MX_BFLOAT16: rc = fill_f32(st, seed, offset, ptr<bf16_t>(out[0]), n, s); break;
+    default: rc = fill_f32(st, seed, offset, ptr<float>(out[0]), n, s); break;
+  }
   return rc ? rc : finish(ctx, st.normal ? "_random_normal" : "_random_uniform");
 }
 

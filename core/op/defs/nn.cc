@@ -269,7 +269,7 @@ void register_batch_norm(Registry& r) {
   s.num_outputs = 3;  // out, and the mean and variance used (for the gradient)
   s.num_visible_outputs = 1;
   s.mutated_inputs = {3, 4};
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  s.dtypes = float_dtypes();  // 16-bit: stored 16-bit (moving stats too), computed as float32
   s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     if (!in[0]) return;
     const Shape c{(*in[0])[size_t(axis_of("BatchNorm", a.i("axis"), in[0]->size()))]};
@@ -331,7 +331,7 @@ void register_norm_and_loss(Registry& r) {
                param_bool("output_mean_var", "False", "accepted for compatibility (mean and std stay hidden)")};
   ln.num_outputs = 3;  // out, mean, std (keepdims shape)
   ln.num_visible_outputs = 1;
-  ln.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  ln.dtypes = float_dtypes();
   ln.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
     if (!in[0]) return;
     const Shape c{(*in[0])[size_t(axis_of("LayerNorm", a.i("axis"), in[0]->size()))]};
@@ -380,7 +380,7 @@ void register_norm_and_loss(Registry& r) {
   ce.name = "softmax_cross_entropy";
   ce.doc = "sum over the batch of -log(softmax(data)[label]); data (N, C), label (N,); output (1,).";
   ce.inputs = {"data", "label"};
-  ce.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  ce.dtypes = float_dtypes();
   ce.infer_input_shapes = [](const Attrs&, std::vector<std::optional<Shape>>& in) {
     if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{(*in[0])[0]};
   };

@@ -21,7 +21,8 @@ void reg(Registry& r, const std::string& name, const std::string& doc, std::vect
   s.mutated_inputs = std::move(mutated);
   // The kernels read weight[i] and grad[i] before writing out[i]: `out=weight` runs in place.
   s.inplace = {{0, 0}, {1, 0}};
-  s.dtypes = {MX_FLOAT32, MX_FLOAT64};
+  // 16-bit weights and states are stored 16-bit; the step itself is computed in float32.
+  s.dtypes = float_dtypes();
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     for (size_t i = 1; i < a.in_shapes.size(); ++i)
       if (a.in_shapes[i] != a.in_shapes[0])

@@ -8,12 +8,14 @@ namespace {
 void float_type(const InferArgs& a, std::vector<int32_t>& out) {
   int32_t t = a.attrs.dtype("dtype");
   if (t < 0) t = MX_FLOAT32;
-  if (t != MX_FLOAT32 && t != MX_FLOAT64)
-    fail(MX_ERR_UNSUPPORTED, a.op.name, ": dtype ", dtype_info(t).name, " is not supported (float32, float64)");
+  if (t != MX_FLOAT32 && t != MX_FLOAT64 && t != MX_FLOAT16 && t != MX_BFLOAT16)
+    fail(MX_ERR_UNSUPPORTED, a.op.name, ": dtype ", dtype_info(t).name,
+         " is not supported (float32, float64, float16, bfloat16)");
   out = {t};
 }
 
 // One Philox block yields 4 x 32 bits: 4 float32 draws, or 2 float64 draws (53 bits from two).
+// float16 / bfloat16 round the float32 draws (backends/common/random.h): 4 a block too.
 uint64_t blocks_for(const Attrs& attrs, const std::vector<Shape>& out) {
   const uint64_t n = uint64_t(shape_size(out[0]));
   const uint64_t per_block = attrs.dtype("dtype") == MX_FLOAT64 ? 2 : 4;
@@ -29,7 +31,7 @@ void sampler(Registry& r, const std::string& name, std::vector<std::string> alia
   s.device_from_attrs = true;
   s.params = {std::move(a), std::move(b), param_shape("shape", "()", "shape of the output"),
               param_device("device of the output (default cpu(0))"),
-              param_dtype("dtype", "None", "float32 (default) or float64")};
+              param_dtype("dtype", "None", "float32 (default), float64, float16 or bfloat16")};
   s.infer_shape = shape_from_attrs;
   s.infer_type = float_type;
   s.random_blocks = blocks_for;
