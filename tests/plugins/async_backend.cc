@@ -7,12 +7,15 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "mx/backend.h"
 #include "mx/c_api.h"
@@ -113,10 +116,38 @@ int copy(const DLTensor* src, DLTensor* dst, mx_stream_t s) {
     std::memcpy(to, from, bytes);
     return 0;
   }
+  if (src->device.device_type == kDLCPU) {
+    // As CUDA with pageable host memory: the host source is read now, at the call, not in stream
+    // order (so the caller must have the source complete on the host).
+    auto staged = std::make_shared<std::vector<char>>(from, from + bytes);
+    static_cast<Stream*>(s)->enqueue([=] {
+      slow();
+      std::memcpy(to, staged->data(), bytes);
+    });
+    return 0;
+  }
   static_cast<Stream*>(s)->enqueue([=] {
     slow();
     std::memcpy(to, from, bytes);
   });
+  return 0;
+}
+
+// Borrowed native streams (DLPack): a "native stream" of this fake device is a Stream made by the
+// test hook below; the wrapper is the Stream itself, and stream_destroy leaves native ones alone.
+std::mutex g_native_mu;
+std::set<Stream*> g_native;
+bool is_native(Stream* s) {
+  std::lock_guard<std::mutex> lk(g_native_mu);
+  return g_native.count(s) != 0;
+}
+int stream_from_native(int32_t, uint64_t native, mx_stream_t* out) {
+  auto* s = reinterpret_cast<Stream*>(uintptr_t(native));
+  if (!is_native(s)) {
+    if (g_host) g_host->set_error(MX_ERR_INVALID_ARGUMENT, "fakeasync: not a native stream of this device");
+    return -1;
+  }
+  *out = s;
   return 0;
 }
 
@@ -125,7 +156,7 @@ int stream_create(int32_t, mx_stream_t* out) {
   return 0;
 }
 int stream_destroy(mx_stream_t s) {
-  delete static_cast<Stream*>(s);
+  if (!is_native(static_cast<Stream*>(s))) delete static_cast<Stream*>(s);
   return 0;
 }
 int stream_sync(mx_stream_t s) {
@@ -251,5 +282,35 @@ extern "C" __attribute__((visibility("default"))) int mx_backend_init(const mx_h
   out->event_query = event_query;
   out->event_sync = event_sync;
   out->find_kernel = find_kernel;
+  if (out->struct_size >= offsetof(mx_backend_api, stream_from_native) + sizeof(out->stream_from_native))
+    out->stream_from_native = stream_from_native;
   return 0;
+}
+
+// Test hooks standing in for another framework's streams (engine_async_test dlsym's them).
+extern "C" __attribute__((visibility("default"))) uint64_t mx_fake_native_stream_new() {
+  auto* s = new Stream();
+  std::lock_guard<std::mutex> lk(g_native_mu);
+  g_native.insert(s);
+  return uint64_t(uintptr_t(s));
+}
+// Enqueues on the native stream: copy n floats src -> dst (after `delay_ms`).
+extern "C" __attribute__((visibility("default"))) void mx_fake_native_stream_copy(uint64_t native, const float* src,
+                                                                                   float* dst, int64_t n,
+                                                                                   int delay_ms) {
+  reinterpret_cast<Stream*>(uintptr_t(native))->enqueue([=] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    std::memcpy(dst, src, size_t(n) * sizeof(float));
+  });
+}
+extern "C" __attribute__((visibility("default"))) void mx_fake_native_stream_sync(uint64_t native) {
+  reinterpret_cast<Stream*>(uintptr_t(native))->sync();
+}
+extern "C" __attribute__((visibility("default"))) void mx_fake_native_stream_free(uint64_t native) {
+  auto* s = reinterpret_cast<Stream*>(uintptr_t(native));
+  {
+    std::lock_guard<std::mutex> lk(g_native_mu);
+    g_native.erase(s);
+  }
+  delete s;
 }
