@@ -284,11 +284,14 @@ ErrorRef take_unreported_failure() {
   ErrorRef first;
   for (ErrorRef& e : failures)
     if (!e->reported.load(std::memory_order_relaxed) && (!first || e->seq < first->seq)) first = e;
+  // A forgotten failure may be earlier than every kept one: it was dropped while the list was full
+  // of failures not yet reported, and later ones were kept once waits had reported those.
+  if (dropped_first && !dropped_first->reported.load(std::memory_order_relaxed) &&
+      (!first || dropped_first->seq < first->seq))
+    first = dropped_first;
   if (first || !dropped) return first;
-  // Every kept failure was reported, but the forgotten ones were pushed later than all of them:
-  // the earliest of those is the answer if no wait reported it; if one did, the others are
+  // Every kept failure and the earliest forgotten one were reported; the other forgotten ones are
   // unknown, and success would be a lie.
-  if (!dropped_first->reported.load(std::memory_order_relaxed)) return dropped_first;
   return std::make_shared<OpError>(
       dropped_first->code,
       str_cat(dropped, " ops failed since the last wait_all beyond the ", kMaxKept,
