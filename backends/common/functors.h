@@ -29,6 +29,13 @@ MX_HD inline C divide(C a, C b) {
   }
 }
 
+// x < 0, written so unsigned types compile to `false` without a pointless comparison.
+template <typename C>
+MX_HD inline bool is_negative(C x) {
+  if constexpr (std::is_unsigned_v<C>) return false;
+  else return x < C(0);
+}
+
 // Remainder with the sign of b, as numpy and MXNet; x % 0 = 0.
 template <typename C>
 MX_HD inline C py_mod(C a, C b) {
@@ -39,7 +46,7 @@ MX_HD inline C py_mod(C a, C b) {
   } else {
     if (std::is_signed_v<C> && b == C(-1)) return C(0);
     C r = C(a % b);
-    return r != C(0) && ((r < C(0)) != (b < C(0))) ? C(r + b) : r;
+    return r != C(0) && (is_negative(r) != is_negative(b)) ? C(r + b) : r;
   }
 }
 
@@ -104,8 +111,8 @@ struct Unary {
   MX_HD C operator()(C x) const {
     if constexpr (F == kRelu) return x > C(0) ? x : C(0);
     if constexpr (F == kSquare) return C(x * x);
-    if constexpr (F == kAbs) return x < C(0) ? C(-x) : x;
-    if constexpr (F == kSign) return C((x > C(0)) - (x < C(0)));
+    if constexpr (F == kAbs) return is_negative(x) ? C(-x) : x;
+    if constexpr (F == kSign) return C(int(x > C(0)) - int(is_negative(x)));
     if constexpr (F == kNegative) return C(-x);
     if constexpr (F == kIdentity) return x;
     if constexpr (std::is_floating_point_v<C>) {

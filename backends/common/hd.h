@@ -34,6 +34,25 @@ MX_HD inline float bits_float(uint32_t u) {
 #endif
 }
 
+MX_HD inline uint64_t double_bits(double d) {
+#if defined(__CUDA_ARCH__)
+  return uint64_t(__double_as_longlong(d));
+#else
+  uint64_t u;
+  std::memcpy(&u, &d, 8);
+  return u;
+#endif
+}
+MX_HD inline double bits_double(uint64_t u) {
+#if defined(__CUDA_ARCH__)
+  return __longlong_as_double((long long)u);
+#else
+  double d;
+  std::memcpy(&d, &u, 8);
+  return d;
+#endif
+}
+
 // Multiply / add rounded once each, never fused into an FMA. nvcc contracts a * b + c into one
 // FMA by default and g++ does not (the CPU backend builds for baseline x86-64): where a result
 // must be bit-identical across backends (random numbers), write it with these.

@@ -16,25 +16,6 @@
 
 namespace mx_impl {
 
-MX_HD inline uint64_t double_bits(double d) {
-#if defined(__CUDA_ARCH__)
-  return uint64_t(__double_as_longlong(d));
-#else
-  uint64_t u;
-  std::memcpy(&u, &d, 8);
-  return u;
-#endif
-}
-MX_HD inline double bits_double(uint64_t u) {
-#if defined(__CUDA_ARCH__)
-  return __longlong_as_double((long long)u);
-#else
-  double d;
-  std::memcpy(&d, &u, 8);
-  return d;
-#endif
-}
-
 // Natural log of a positive normal double, within ~1 ulp (fdlibm's e_log.c arrangement): x = m 2^e
 // with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), s = f / (2 + f), and
 // log(1 + f) = f - (f^2/2 - s (f^2/2 + R)) with R = z (2/3 + 2/5 z + ... + 2/23 z^10), z = s^2.

@@ -9,10 +9,6 @@
 #include <string>
 #include <type_traits>
 
-// functors.h is generic over the compute type: for uint8 its sign tests (x < 0 in abs, sign,
-// py_mod) are constant, which is right and expected; nvcc would warn once per instantiation.
-#pragma nv_diag_suppress 186
-
 #include "launch.cuh"
 
 namespace mxcuda {
@@ -55,25 +51,6 @@ struct ClipOp {
 };
 
 // ---------------------------------------------------------------- conversions
-
-MX_HD inline uint64_t double_bits(double d) {
-#if defined(__CUDA_ARCH__)
-  return uint64_t(__double_as_longlong(d));
-#else
-  uint64_t u;
-  std::memcpy(&u, &d, 8);
-  return u;
-#endif
-}
-MX_HD inline double bits_double(uint64_t u) {
-#if defined(__CUDA_ARCH__)
-  return __longlong_as_double((long long)u);
-#else
-  double d;
-  std::memcpy(&d, &u, 8);
-  return d;
-#endif
-}
 
 // float -> double and double -> float as x86's cvtss2sd / cvtsd2ss: a NaN keeps its sign and
 // payload (quiet bit set), where a GPU conversion may give the canonical NaN instead.
