@@ -14,7 +14,9 @@ std::vector<std::string> plugin_candidates(const char* env_var, const char* file
   if (const char* env = std::getenv(env_var); env && *env) return {env};
   std::vector<std::string> out;
   try {
-    out.push_back((boost::dll::this_line_location().parent_path() / file).string());
+    const auto here = boost::dll::this_line_location().parent_path();
+    out.push_back((here / file).string());
+    out.push_back((here / "mx" / file).string());  // an installed prefix keeps run-time parts in lib/mx
   } catch (...) {
   }
   if (*MX_BUILD_BACKEND_DIR) out.push_back(std::string(MX_BUILD_BACKEND_DIR) + "/" + file);

@@ -7,7 +7,7 @@
 namespace mx::kv {
 
 // Where a plugin is looked for: the file env_var names if set, else next to libmx.so, else in the
-// build directory.
+// mx/ folder next to it (an installed prefix), else in the build directory.
 std::vector<std::string> plugin_candidates(const char* env_var, const char* file);
 
 // Opens path and returns its entry symbol, or nullptr with the reason appended to why (a line per
