@@ -3,6 +3,7 @@
 // category) and never lets a C++ exception escape.
 #include "mx/c_api.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <memory>
@@ -21,6 +22,9 @@
 #include "ndarray/ndarray.h"
 #include "ndarray/serialize.h"
 #include "op/schema.h"
+#include "mx/extension.h"
+#include "plugin/extension.h"
+#include "plugin/kernel_choice.h"
 #include "plugin/registry.h"
 #include "resource/resource.h"
 #include "storage/storage.h"
@@ -164,7 +168,18 @@ int mx_backend_get_info(int32_t index, mx_backend_info* out) {
   info.num_devices = b.num_devices;
   info.failed_step = b.failed_step;
   info.message = b.message.c_str();
+  info.kernel_priority = b.priority;
+  info.kernels_only = b.kernels_only ? 1 : 0;
   write_sized(out, info, "mx_backend_get_info");
+  API_END();
+}
+
+int mx_backend_set_priority(const char* name, int32_t priority) {
+  API_BEGIN();
+  need(name, "mx_backend_set_priority", "name");
+  mx::plugin::runtime_init();
+  if (!mx::plugin::registry().set_priority(name, priority))
+    mx::fail(MX_ERR_NOT_FOUND, "mx_backend_set_priority: no usable backend is called '", name, "'");
   API_END();
 }
 
@@ -514,13 +529,23 @@ int mx_op_list(uint32_t* out_num, const char*** out_names) {
   API_BEGIN();
   need(out_num, "mx_op_list", "out_num");
   need(out_names, "mx_op_list", "out_names");
-  static const std::vector<const char*>* names = [] {
-    auto* v = new std::vector<const char*>();
-    for (const auto& n : mx::op::registry().names()) v->push_back(n.c_str());
-    return v;
-  }();
-  *out_num = uint32_t(names->size());
-  *out_names = const_cast<const char**>(names->data());
+  // Rebuilt when libraries add ops; earlier lists and every name stay alive (callers may hold them).
+  static std::mutex mu;
+  static auto* interned = new std::unordered_map<std::string, std::unique_ptr<std::string>>();
+  static auto* lists = new std::vector<std::unique_ptr<std::vector<const char*>>>();
+  const std::vector<std::string> now = mx::op::registry().names();
+  std::lock_guard<std::mutex> lk(mu);
+  if (lists->empty() || lists->back()->size() != now.size()) {
+    auto v = std::make_unique<std::vector<const char*>>();
+    for (const auto& n : now) {
+      auto& slot = (*interned)[n];
+      if (!slot) slot = std::make_unique<std::string>(n);
+      v->push_back(slot->c_str());
+    }
+    lists->push_back(std::move(v));
+  }
+  *out_num = uint32_t(lists->back()->size());
+  *out_names = const_cast<const char**>(lists->back()->data());
   API_END();
 }
 
@@ -531,7 +556,11 @@ namespace {
 // Per-op info built once and kept for the life of the library.
 struct OpInfoStore {
   std::vector<std::unique_ptr<std::string>> strings;
-  std::vector<const char*> inputs, names, types, defaults, docs, backends;
+  std::vector<const char*> inputs, names, types, defaults, docs;
+  // Backend names in priority order, rebuilt when a priority changes; earlier lists stay alive
+  // (callers may hold them: op info lives as long as the library).
+  std::vector<std::unique_ptr<std::vector<const char*>>> backend_lists;
+  uint32_t generation = ~0u;
   mx_op_info info{};
 };
 
@@ -556,11 +585,6 @@ int mx_op_get_info(const char* op_name, mx_op_info* out) {
       st->defaults.push_back(p.default_value.c_str());
       st->docs.push_back(p.doc.c_str());
     }
-    for (const mx::plugin::Backend* b : mx::plugin::registry().backends())
-      if (b->usable() && b->api.find_kernel && b->api.find_kernel(op.name.c_str())) {
-        st->strings.push_back(std::make_unique<std::string>(b->name));
-        st->backends.push_back(st->strings.back()->c_str());
-      }
     mx_op_info& i = st->info;
     i.struct_size = sizeof(i);
     i.name = op.name.c_str();
@@ -574,11 +598,64 @@ int mx_op_get_info(const char* op_name, mx_op_info* out) {
     i.param_defaults = st->defaults.data();
     i.param_docs = st->docs.data();
     i.has_gradient = op.gradient ? 1 : 0;
-    i.num_backends = uint32_t(st->backends.size());
-    i.backends = st->backends.data();
     slot = std::move(st);
   }
+  const uint32_t generation = mx::plugin::registry().priority_generation();
+  if (slot->generation != generation) {
+    // Every plugin with a kernel, highest priority first, per device type in the order the
+    // backends were loaded; an extension op's own kernels name its library.
+    auto list = std::make_unique<std::vector<const char*>>();
+    std::vector<int32_t> types;
+    for (const mx::plugin::Backend* b : mx::plugin::registry().backends())
+      if (b->usable() && std::find(types.begin(), types.end(), b->device_type) == types.end())
+        types.push_back(b->device_type);
+    for (int32_t t : types)
+      for (const mx::plugin::KernelCandidate& c : mx::plugin::kernel_candidates(op, t))
+        if (std::find(list->begin(), list->end(), c.name) == list->end()) list->push_back(c.name);
+    slot->info.num_backends = uint32_t(list->size());
+    slot->info.backends = list->data();
+    slot->backend_lists.push_back(std::move(list));
+    slot->generation = generation;
+  }
   write_sized(out, slot->info, "mx_op_get_info");
+  API_END();
+}
+
+int mx_op_get_backend(const char* op_name, int32_t device_type, const char** out_name) {
+  API_BEGIN();
+  need(op_name, "mx_op_get_backend", "op_name");
+  need(out_name, "mx_op_get_backend", "out_name");
+  mx::plugin::runtime_init();
+  const mx::op::OpSchema& op = mx::op::registry().get(op_name);
+  const auto candidates = mx::plugin::kernel_candidates(op, device_type);
+  if (candidates.empty())
+    mx::fail(MX_ERR_UNSUPPORTED, op.name, ": no loaded backend has a kernel for it on device type ", device_type);
+  *out_name = candidates.front().name;  // backend and library names live as long as the library
+  API_END();
+}
+
+// ---------------------------------------------------------------- extensions
+
+int mx_library_load(const char* path, uint32_t* out_num_ops, const char*** out_names) {
+  API_BEGIN();
+  need(path, "mx_library_load", "path");
+  mx::plugin::runtime_init();
+  const std::vector<std::string> names = mx::plugin::load_library(path);
+  thread_local std::vector<std::string> t_lib_names;
+  thread_local std::vector<const char*> t_lib_ptrs;
+  t_lib_names = names;
+  t_lib_ptrs.clear();
+  for (auto& n : t_lib_names) t_lib_ptrs.push_back(n.c_str());
+  if (out_num_ops) *out_num_ops = uint32_t(t_lib_ptrs.size());
+  if (out_names) *out_names = t_lib_ptrs.data();
+  API_END();
+}
+
+int mx_custom_op_register(const struct mx_ext_op* op, const char* owner) {
+  API_BEGIN();
+  need(op, "mx_custom_op_register", "op");
+  mx::plugin::runtime_init();
+  mx::plugin::register_custom_op(*op, owner && *owner ? owner : "custom op");
   API_END();
 }
 

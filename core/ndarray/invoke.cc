@@ -10,6 +10,7 @@
 #include "base/dtype.h"
 #include "base/error.h"
 #include "ndarray/autograd.h"
+#include "plugin/kernel_choice.h"
 #include "plugin/registry.h"
 #include "resource/resource.h"
 
@@ -18,7 +19,8 @@ namespace {
 
 // A backend kernel's state for one (op, attrs, shapes, dtypes, device).
 struct KernelState {
-  const plugin::Backend* backend = nullptr;
+  const plugin::Backend* backend = nullptr;  // owns the memory and streams it runs on
+  const char* provider = "";                 // the plugin or library whose kernel it is
   const mx_kernel* kernel = nullptr;
   void* state = nullptr;
   ~KernelState() {
@@ -70,36 +72,12 @@ struct Scratch {
   return sc;
 }
 
-std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, const op::Attrs& attrs, Device dev,
-                                        const DLTensor* tensors, size_t n_tensors, size_t n_in) {
-  std::string& key = sc.key;
-  key.clear();
-  key.append(op.name).push_back('\0');
-  for (auto& [k, v] : attrs.kv) key.append(v).push_back('\0');
-  key.push_back(char(dev.type));
-  key.push_back(char(dev.id));
-  for (size_t i = 0; i < n_tensors; ++i) {
-    const DLTensor& t = tensors[i];
-    key.push_back(char(t.dtype.code));
-    key.push_back(char(t.dtype.bits));
-    key.push_back(char(t.ndim));
-    key.append(reinterpret_cast<const char*>(t.shape), size_t(t.ndim) * sizeof(int64_t));
-  }
-  // A loop of the same op skips the shared map and its lock.
-  if (sc.last_state && key == sc.last_key) return sc.last_state;
-  if (auto ks = cache().find(key)) {
-    sc.last_key = key;
-    sc.last_state = ks;
-    return ks;
-  }
-
-  const plugin::Backend& b = plugin::registry().for_device(dev);
-  const mx_kernel* k = b.api.find_kernel ? b.api.find_kernel(op.name.c_str()) : nullptr;
-  if (!k)
-    fail(MX_ERR_UNSUPPORTED, op.name, ": backend ", b.name, " has no kernel for this op on ", dev.str());
-  auto ks = std::make_shared<KernelState>();
-  ks->backend = &b;
-  ks->kernel = k;
+// The kernel of the highest-priority plugin that accepts the call: a create() failing with
+// MX_ERR_UNSUPPORTED passes the call to the next candidate (backend.h, ABI 1.3).
+std::shared_ptr<KernelState> choose_kernel(const op::OpSchema& op, const op::Attrs& attrs, Device dev,
+                                           const DLTensor* tensors, size_t n_tensors, size_t n_in) {
+  const auto candidates = plugin::kernel_candidates(op, dev.type);
+  if (candidates.empty()) fail(MX_ERR_UNSUPPORTED, op.name, ": no backend has a kernel for this op on ", dev.str());
   std::vector<const char*> keys, vals;
   for (auto& [kk, v] : attrs.kv) {
     keys.push_back(kk.c_str());
@@ -116,14 +94,55 @@ std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, con
   args.num_outputs = int32_t(n_tensors - n_in);
   args.outputs = tensors + n_in;
   args.device_id = dev.id;
-  if (k->create) {
+  std::string declined;  // what the plugins before the chosen one said
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const auto [b, who, k] = candidates[c];
+    auto ks = std::make_shared<KernelState>();
+    ks->backend = b;
+    ks->provider = who;
+    ks->kernel = k;
+    if (!k->create) return ks;
     std::string msg;
     plugin::take_backend_error(nullptr);
-    if (k->create(&args, &ks->state) != 0) {
-      int32_t code = plugin::take_backend_error(&msg);
-      fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, op.name, ": backend ", b.name, " rejected the call: ", msg);
+    if (k->create(&args, &ks->state) == 0) return ks;
+    int32_t code = plugin::take_backend_error(&msg);
+    ks->state = nullptr;  // a failed create owns nothing
+    if (code == MX_ERR_UNSUPPORTED && c + 1 < candidates.size()) {
+      declined += str_cat("; ", who, " declined: ", msg);
+      continue;
     }
+    fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, op.name, ": ", who, " rejected the call: ", msg, declined);
   }
+  fail(MX_ERR_INTERNAL, op.name, ": no kernel chosen");  // not reached: the last candidate returns or fails
+}
+
+std::shared_ptr<KernelState> kernel_for(Scratch& sc, const op::OpSchema& op, const op::Attrs& attrs, Device dev,
+                                        const DLTensor* tensors, size_t n_tensors, size_t n_in) {
+  std::string& key = sc.key;
+  key.clear();
+  key.append(op.name).push_back('\0');
+  for (auto& [k, v] : attrs.kv) key.append(v).push_back('\0');
+  key.push_back(char(dev.type));
+  key.push_back(char(dev.id));
+  const uint32_t generation = plugin::registry().priority_generation();  // a priority change re-chooses
+  key.append(reinterpret_cast<const char*>(&generation), sizeof(generation));
+  for (size_t i = 0; i < n_tensors; ++i) {
+    const DLTensor& t = tensors[i];
+    key.push_back(char(t.dtype.code));
+    key.push_back(char(t.dtype.bits));
+    key.push_back(char(t.ndim));
+    key.append(reinterpret_cast<const char*>(t.shape), size_t(t.ndim) * sizeof(int64_t));
+  }
+  // A loop of the same op skips the shared map and its lock.
+  if (sc.last_state && key == sc.last_key) return sc.last_state;
+  if (auto ks = cache().find(key)) {
+    sc.last_key = key;
+    sc.last_state = ks;
+    return ks;
+  }
+
+  plugin::registry().for_device(dev);  // a clear error when no backend owns the device
+  auto ks = choose_kernel(op, attrs, dev, tensors, n_tensors, n_in);
   sc.last_key = key;
   sc.last_state = cache().insert(key, std::move(ks));
   return sc.last_state;
@@ -468,7 +487,7 @@ void run_prepared(const PreparedCall& call, engine::RunContext& ctx, const resou
     std::string msg;
     int32_t code = plugin::take_backend_error(&msg);
     fail(code == MX_ERR_OK ? MX_ERR_INTERNAL : code, call.op->name, " on ", ctx.device.str(), ": backend ",
-         ks.backend->name, ": ", msg);
+         ks.provider, ": ", msg);
   }
 }
 

@@ -210,6 +210,18 @@ Attrs parse_params(const std::string& owner, const std::vector<ParamSpec>& param
 
 // ---------------------------------------------------------------- registry
 
+const OpSchema* Registry::lookup(const Index& index, const std::string& name) {
+  auto pos = std::lower_bound(index.begin(), index.end(), name,
+                              [](const auto& e, const std::string& k) { return e.first < k; });
+  return pos != index.end() && pos->first == name ? pos->second : nullptr;
+}
+
+void Registry::insert(Index& index, const std::string& name, const OpSchema* op) {
+  auto pos = std::lower_bound(index.begin(), index.end(), name,
+                              [](const auto& e, const std::string& k) { return e.first < k; });
+  index.insert(pos, {name, op});
+}
+
 void Registry::add(OpSchema schema) {
   auto owned = std::make_unique<OpSchema>(std::move(schema));
   const OpSchema* p = owned.get();
@@ -217,24 +229,58 @@ void Registry::add(OpSchema schema) {
   all.push_back(p->name);
   for (auto& n : all) {
     if (find(n)) fail(MX_ERR_INTERNAL, "op name '", n, "' registered twice");
-    auto pos = std::lower_bound(index_.begin(), index_.end(), n,
-                                [](const auto& e, const std::string& k) { return e.first < k; });
-    index_.insert(pos, {n, p});
+    insert(index_, n, p);
   }
   ops_.push_back(std::move(owned));
-  names_.clear();
-  for (auto& e : index_) names_.push_back(e.first);
+}
+
+void Registry::add_runtime(std::vector<OpSchema> schemas) const {
+  Runtime& rt = *runtime_;
+  std::lock_guard<std::mutex> lk(rt.mu);
+  std::vector<std::string> batch;
+  for (const OpSchema& s : schemas) {
+    std::vector<std::string> all = s.aliases;
+    all.push_back(s.name);
+    for (const std::string& n : all) {
+      if (n.empty()) fail(MX_ERR_INVALID_ARGUMENT, "an op needs a name");
+      if (const OpSchema* taken = lookup(index_, n); taken)
+        fail(MX_ERR_INVALID_ARGUMENT, "op '", n, "' (", s.kernel_owner, ") clashes with the built-in op ", taken->name);
+      if (const OpSchema* taken = lookup(rt.index, n); taken)
+        fail(MX_ERR_INVALID_ARGUMENT, "op '", n, "' (", s.kernel_owner, ") clashes with op ", taken->name,
+             " registered earlier by ", taken->kernel_owner);
+      if (std::find(batch.begin(), batch.end(), n) != batch.end())
+        fail(MX_ERR_INVALID_ARGUMENT, "op '", n, "' (", s.kernel_owner, ") is defined twice");
+      batch.push_back(n);
+    }
+  }
+  for (OpSchema& s : schemas) {
+    auto owned = std::make_unique<OpSchema>(std::move(s));
+    insert(rt.index, owned->name, owned.get());
+    for (auto& a : owned->aliases) insert(rt.index, a, owned.get());
+    rt.ops.push_back(std::move(owned));
+  }
+  rt.any.store(true, std::memory_order_release);
 }
 
 const OpSchema* Registry::find(const std::string& name) const {
-  auto pos = std::lower_bound(index_.begin(), index_.end(), name,
-                              [](const auto& e, const std::string& k) { return e.first < k; });
-  return pos != index_.end() && pos->first == name ? pos->second : nullptr;
+  if (const OpSchema* p = lookup(index_, name)) return p;
+  if (!runtime_->any.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard<std::mutex> lk(runtime_->mu);
+  return lookup(runtime_->index, name);
 }
 
 const OpSchema& Registry::get(const std::string& name) const {
   if (const OpSchema* p = find(name)) return *p;
   fail(MX_ERR_NOT_FOUND, "unknown op '", name, "' (mx_op_list lists the registered ones)");
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (auto& e : index_) out.push_back(e.first);
+  std::lock_guard<std::mutex> lk(runtime_->mu);
+  for (auto& e : runtime_->index) out.push_back(e.first);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // ---------------------------------------------------------------- helpers

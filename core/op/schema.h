@@ -3,15 +3,18 @@
 // dtypes) is caught here, before anything is pushed, with a message naming the op.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/shape.h"
+#include "mx/backend.h"
 
 namespace mx::op {
 
@@ -125,6 +128,11 @@ struct OpSchema {
   std::function<std::vector<GradValue>(const GradArgs&)> gradient;
   // Scratch bytes one call needs from the worker's temp space; nullptr for none.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& in_shapes)> temp_bytes;
+  // Kernels that come with the op rather than from a backend (an extension library's, a custom
+  // op's), per device type (MX_DEVICE_*); tried before any backend's. kernel_owner names their
+  // provider in messages and op info.
+  std::vector<std::pair<int32_t, const mx_kernel*>> own_kernels;
+  std::string kernel_owner;
 };
 
 // op.infer_shape followed by check_shape on every output, so no overflowing or over-deep shape
@@ -145,18 +153,34 @@ Attrs parse_params(const std::string& owner, const std::vector<ParamSpec>& param
 
 class Registry {
  public:
+  // Built-in ops, while the registry is being built (single-threaded).
   void add(OpSchema schema);
+  // Ops added at run time (extension libraries, custom ops from bindings): all or none, from any
+  // thread; throws MX_ERR_INVALID_ARGUMENT naming the first name that is taken (by a built-in op
+  // or an earlier addition) or repeated in the batch. Never removed.
+  void add_runtime(std::vector<OpSchema> schemas) const;
   // nullptr if unknown.
   const OpSchema* find(const std::string& name) const;
   // Throws MX_ERR_NOT_FOUND naming the op.
   const OpSchema& get(const std::string& name) const;
-  // Every name and alias, sorted.
-  const std::vector<std::string>& names() const { return names_; }
+  // Every name and alias, sorted (run-time additions included).
+  std::vector<std::string> names() const;
 
  private:
+  using Index = std::vector<std::pair<std::string, const OpSchema*>>;  // sorted by name
+  static const OpSchema* lookup(const Index& index, const std::string& name);
+  static void insert(Index& index, const std::string& name, const OpSchema* op);
+
   std::vector<std::unique_ptr<OpSchema>> ops_;
-  std::vector<std::pair<std::string, const OpSchema*>> index_;  // sorted by name
-  std::vector<std::string> names_;
+  Index index_;  // built-in: immutable once built, read without a lock
+  // Run-time additions: looked up only when a name is not built in.
+  struct Runtime {
+    std::mutex mu;
+    std::vector<std::unique_ptr<OpSchema>> ops;
+    Index index;
+    std::atomic<bool> any{false};
+  };
+  std::unique_ptr<Runtime> runtime_ = std::make_unique<Runtime>();
 };
 
 // The registry with every built-in op.

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -77,7 +78,26 @@ bool is_backend_file(const fs::path& p) {
   return f.rfind("libmx_backend_", 0) == 0 && p.extension() == ".so";
 }
 
+// MX_BACKEND_PRIORITY="dnnl=100,cpu=0": the kernel priority the user gives a plugin by name.
+std::optional<int32_t> env_priority(const std::string& name) {
+  const char* env = std::getenv("MX_BACKEND_PRIORITY");
+  if (!env) return std::nullopt;
+  std::stringstream ss(env);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || item.substr(0, eq) != name) continue;
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str() + eq + 1, &end, 10);
+    if (end && *end == '\0' && end != item.c_str() + eq + 1) return int32_t(v);
+    host_log(MX_LOG_WARNING, name.c_str(), str_cat("MX_BACKEND_PRIORITY: '", item, "' is not name=integer; ignored").c_str());
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+const mx_host_api* host_api() { return &kHost; }
 
 int32_t take_backend_error(std::string* message) {
   int32_t code = t_backend_code;
@@ -177,8 +197,19 @@ const Backend& Registry::load(const std::string& path_in) {
   b.device_type = b.api.device_type;
 
   const size_t needed = offsetof(mx_backend_api, copy) + sizeof(api.copy);
-  if (declared < needed || !b.api.device_count || !b.api.alloc || !b.api.free || !b.api.copy)
-    return failed(MX_BACKEND_STEP_INIT, "the plugin's table lacks device_count/alloc/free/copy");
+  if (declared < needed || !b.api.device_count)
+    return failed(MX_BACKEND_STEP_INIT, "the plugin's table lacks device_count");
+  const bool has_priority = declared >= offsetof(mx_backend_api, kernel_priority) + sizeof(api.kernel_priority);
+  b.priority = has_priority ? b.api.kernel_priority : 0;
+  if (auto p = env_priority(b.name)) b.priority = *p;
+  // ABI 1.3: no memory slots at all makes a kernel-only plugin; some but not all is a broken table.
+  const int memory_slots = int(b.api.alloc != nullptr) + int(b.api.free != nullptr) + int(b.api.copy != nullptr);
+  b.kernels_only = memory_slots == 0 && api.abi_minor >= 3;
+  if (!b.kernels_only && memory_slots != 3)
+    return failed(MX_BACKEND_STEP_INIT, "the plugin's table lacks alloc/free/copy (a kernel-only plugin, ABI 1.3, "
+                                        "leaves all three NULL)");
+  if (b.kernels_only && !b.api.find_kernel)
+    return failed(MX_BACKEND_STEP_INIT, "a kernel-only plugin without find_kernel serves nothing");
 
   // 4. devices
   const char* reason = nullptr;
@@ -194,9 +225,12 @@ const Backend& Registry::load(const std::string& path_in) {
   }
   b.num_devices = n;
   if (n <= 0) return failed(MX_BACKEND_STEP_NO_DEVICE, reason && *reason ? reason : "the backend reports no device");
-  for (auto& other : backends_)
-    if (other->usable() && other->device_type == b.device_type) return shadowed(*other, "loaded earlier");
+  if (!b.kernels_only)
+    for (auto& other : backends_)
+      if (other->usable() && !other->kernels_only && other->device_type == b.device_type)
+        return shadowed(*other, "loaded earlier");
   backends_.push_back(std::move(rec));
+  generation_.fetch_add(1, std::memory_order_acq_rel);  // a new candidate for kernels
   return *backends_.back();
 }
 
@@ -226,7 +260,10 @@ void Registry::discover() {
     }
   }
   try {
-    add_dir(boost::dll::this_line_location().parent_path());
+    // Next to libmx.so (the build tree), then its mx/ folder (an installed prefix: P/lib/mx).
+    const fs::path here = boost::dll::this_line_location().parent_path();
+    add_dir(here);
+    add_dir(here / "mx");
   } catch (...) {
   }
   if (*MX_BUILD_BACKEND_DIR) add_dir(MX_BUILD_BACKEND_DIR);
@@ -251,8 +288,32 @@ std::vector<const Backend*> Registry::backends() {
 const Backend* Registry::for_type(int32_t device_type) {
   std::lock_guard<std::mutex> lk(mu_);
   for (auto& b : backends_)
-    if (b->usable() && b->device_type == device_type) return b.get();
+    if (b->usable() && !b->kernels_only && b->device_type == device_type) return b.get();
   return nullptr;
+}
+
+std::vector<std::pair<const Backend*, const mx_kernel*>> Registry::kernels_for(int32_t device_type,
+                                                                               const std::string& op) {
+  std::vector<std::pair<const Backend*, const mx_kernel*>> out;
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& b : backends_) {
+    if (!b->usable() || b->device_type != device_type || !b->api.find_kernel) continue;
+    if (const mx_kernel* k = b->api.find_kernel(op.c_str())) out.emplace_back(b.get(), k);
+  }
+  std::stable_sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.first->priority > y.first->priority; });
+  return out;
+}
+
+bool Registry::set_priority(const std::string& name, int32_t priority) {
+  std::lock_guard<std::mutex> lk(mu_);
+  bool found = false;
+  for (auto& b : backends_)
+    if (b->usable() && b->name == name) {
+      b->priority = priority;
+      found = true;
+    }
+  if (found) generation_.fetch_add(1, std::memory_order_acq_rel);
+  return found;
 }
 
 const Backend& Registry::for_device(Device dev) {

@@ -10,6 +10,16 @@
  *
  * Conventions for every slot returning int: 0 ok, -1 error after host->set_error(code, message).
  * Plugins must not let C++ exceptions escape (the host still guards against it).
+ *
+ * Several plugins may serve one device type (ABI 1.3). The first plugin in discovery order that
+ * has memory slots (alloc/free/copy) and devices owns the device type's memory, streams and
+ * copies. A plugin that leaves alloc, free and copy NULL is a kernel-only plugin: its kernels run
+ * on the owning plugin's memory and streams (host memory and a NULL stream on kDLCPU; the owner's
+ * native stream, cudaStream_t on kDLCUDA). Per op the host uses the kernel of the plugin with the
+ * highest kernel_priority that has one; a create() that fails with MX_ERR_UNSUPPORTED (this
+ * dtype, layout or attribute is not served) hands the call to the next plugin, any other failure
+ * is the op's error. Users override priorities with MX_BACKEND_PRIORITY="dnnl=100,cpu=0" or
+ * mx_backend_set_priority; mx_op_get_info and mx-info report which plugin serves each op.
  * Tensors cross the border as DLTensor (compact row-major unless strides are given). */
 #ifndef MX_BACKEND_H_
 #define MX_BACKEND_H_
@@ -26,7 +36,8 @@ extern "C" {
 #endif
 
 #define MX_BACKEND_ABI_MAJOR 1
-#define MX_BACKEND_ABI_MINOR 2 /* 1: mx_kernel_ctx.is_train; 2: mx_kernel.workspace_bytes, stream_from_native */
+#define MX_BACKEND_ABI_MINOR 3 /* 1: mx_kernel_ctx.is_train; 2: mx_kernel.workspace_bytes, stream_from_native;
+                                   3: kernel_priority, kernel-only plugins, MX_ERR_UNSUPPORTED fallback */
 #define MX_BACKEND_ENTRY_SYMBOL "mx_backend_init"
 
 typedef void* mx_stream_t; /* a backend's in-order work queue (cudaStream_t, …) */
@@ -159,6 +170,11 @@ typedef struct mx_backend_api {
    * consumer's stream can be ordered with mx's work. stream_destroy releases the wrapper and
    * leaves the native stream alone. */
   int (*stream_from_native)(int32_t device_id, uint64_t native_stream, mx_stream_t* out);
+
+  /* ABI 1.3, optional (0 when struct_size does not cover it). Rank of this plugin's kernels among
+   * the plugins serving device_type; the built-in backends declare 0, an accelerated library that
+   * should take over the ops it has declares more (the oneDNN plugin: 100). */
+  int32_t kernel_priority;
 } mx_backend_api;
 
 typedef int (*mx_backend_init_fn)(const mx_host_api* host, mx_backend_api* out);

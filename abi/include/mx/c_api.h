@@ -100,6 +100,9 @@ typedef struct mx_backend_info {
   int32_t num_devices;  /* devices usable now */
   int32_t failed_step;  /* MX_BACKEND_OK or MX_BACKEND_STEP_* */
   const char* message;  /* why it failed or why there are no devices; "" when fine */
+  /* ABI 1.7 */
+  int32_t kernel_priority; /* effective rank of its kernels (declared, or as overridden) */
+  int32_t kernels_only;    /* 1: a kernel-only plugin on another plugin's memory and streams */
 } mx_backend_info;
 
 /* Loads a backend plugin explicitly. Returns -1 with a message naming the file, the step and the
@@ -107,11 +110,20 @@ typedef struct mx_backend_info {
  * file twice is a no-op. Other backends keep working whatever happens here. */
 MX_API int mx_backend_load(const char* path);
 /* Number of backends that were tried (loaded or failed). Triggers discovery on first use:
- * MX_BACKEND_PATH (colon-separated files or directories), then the directory of libmx.so, then
- * the build-time install directory. */
+ * MX_BACKEND_PATH (colon-separated files or directories), then the directory of libmx.so and its
+ * mx/ folder (where `cmake --install` puts the plugins), then the build-time directory. */
 MX_API int mx_backend_count(int32_t* out_count);
 /* Describes backend `index` (0 <= index < count). Strings live as long as the library. */
 MX_API int mx_backend_get_info(int32_t index, mx_backend_info* out);
+/* Sets the kernel priority of the loaded backend called `name` (ABI 1.7), as MX_BACKEND_PRIORITY
+ * does at start-up ("dnnl=100,cpu=0"): later kernel choices use it (executors already bound keep
+ * theirs). -1 with MX_ERR_NOT_FOUND if no loaded backend has that name. Thread-safe. */
+MX_API int mx_backend_set_priority(const char* name, int32_t priority);
+/* Name of the backend whose kernel runs `op_name` on device_type (MX_DEVICE_*) for a call that
+ * every candidate accepts: the highest-priority plugin with a kernel for it (ABI 1.7). -1 with
+ * MX_ERR_NOT_FOUND for an unknown op, MX_ERR_UNSUPPORTED if no plugin has a kernel. The string
+ * lives as long as the library. */
+MX_API int mx_op_get_backend(const char* op_name, int32_t device_type, const char** out_name);
 
 typedef struct mx_device_info {
   uint32_t struct_size; /* set by the caller */
@@ -254,11 +266,27 @@ typedef struct mx_op_info {
   const char* const* param_defaults; /* "" for required params */
   const char* const* param_docs;
   int32_t has_gradient;
-  uint32_t num_backends; /* backends (by name) that have a kernel for this op */
+  uint32_t num_backends; /* backends (by name) that have a kernel for this op, highest priority first */
   const char* const* backends;
 } mx_op_info;
 
 MX_API int mx_op_get_info(const char* op_name, mx_op_info* out);
+
+/* ---------------------------------------------------------------- extensions (mx/extension.h) */
+
+/* Loads an extension library and registers its ops (all or none); they are then ops like any
+ * other (mx_op_list, imperative calls, autograd, symbols, JSON). *out_names (may be NULL) lists
+ * them, valid until the next call on this thread. -1 with a message naming the file when it is
+ * missing (MX_ERR_NOT_FOUND), not an extension or loaded before (MX_ERR_INVALID_ARGUMENT), built for
+ * another extension ABI major (MX_ERR_UNSUPPORTED), or when an op name clashes with a registered
+ * op (MX_ERR_INVALID_ARGUMENT, naming both). Never unloaded. Thread-safe. ABI 1.7. */
+MX_API int mx_library_load(const char* path, uint32_t* out_num_ops, const char*** out_names);
+
+struct mx_ext_op;
+/* Registers one op defined at run time by a binding (Python's mx.operator.register): the same
+ * definition an extension library gives (mx/extension.h). owner names it in messages. Strings are
+ * copied; callbacks, kernels and `user` must stay valid for the rest of the process. ABI 1.7. */
+MX_API int mx_custom_op_register(const struct mx_ext_op* op, const char* owner);
 
 /* ---------------------------------------------------------------- autograd */
 

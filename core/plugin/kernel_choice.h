@@ -1,0 +1,23 @@
+// Which kernels can run an op on a device type, in the order they are tried: the op's own kernels
+// (an extension library's, mx/extension.h) first, then every plugin of that device type with a
+// kernel of that name, highest priority first (backend.h, ABI 1.3).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mx/backend.h"
+#include "op/schema.h"
+#include "plugin/registry.h"
+
+namespace mx::plugin {
+
+struct KernelCandidate {
+  const Backend* backend;  // whose memory and streams it runs on (the device type's owner for extensions)
+  const char* name;        // who provides the kernel: a backend's or an extension library's name
+  const mx_kernel* kernel;
+};
+
+std::vector<KernelCandidate> kernel_candidates(const op::OpSchema& op, int32_t device_type);
+
+}  // namespace mx::plugin
