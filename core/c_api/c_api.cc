@@ -659,6 +659,12 @@ int mx_custom_op_register(const struct mx_ext_op* op, const char* owner) {
   API_END();
 }
 
+int mx_custom_op_set_error(int32_t code, const char* message) {
+  API_BEGIN();
+  mx::plugin::host_api()->set_error(code, message ? message : "");
+  API_END();
+}
+
 // ---------------------------------------------------------------- autograd
 
 int mx_autograd_set_recording(int32_t on, int32_t* prev) {

@@ -25,7 +25,20 @@ std::unique_ptr<Engine> make(const std::string& type, int cpu_threads) {
 
 Var* new_var() { return new Var(); }
 
+// The naive engine of threads inside an InlineScope (initial-exec: one load on the push path).
+thread_local Engine* t_inline __attribute__((tls_model("initial-exec"))) = nullptr;
+
+Engine& inline_engine() {
+  static Engine* e = make_naive_engine().release();  // never destroyed, like the main engine
+  return *e;
+}
+
+InlineScope::InlineScope() : saved_(t_inline) { t_inline = &inline_engine(); }
+InlineScope::~InlineScope() { t_inline = saved_; }
+
 Engine& get() {
+  if (Engine* e = t_inline) [[unlikely]]
+    return *e;
   // Fast path without the lock: the pointer only changes in set_type, which callers serialise.
   if (Engine* e = __atomic_load_n(&g_engine, __ATOMIC_ACQUIRE)) return *e;
   std::lock_guard<std::mutex> lk(g_mu);

@@ -118,6 +118,21 @@ Var* new_var();
 
 // The process-wide engine: "threaded" unless MX_ENGINE_TYPE=naive.
 Engine& get();
+// Inside an extension's or custom op's kernel (a Python CustomOp's forward), ops the kernel itself
+// issues run synchronously on the calling thread: the worker running the kernel cannot wait for
+// work queued behind it. While an InlineScope lives on a thread, get() there is a naive engine.
+// Arrays the kernel did not make (its captured globals) must not have pending work.
+class InlineScope {
+ public:
+  InlineScope();
+  ~InlineScope();
+  InlineScope(const InlineScope&) = delete;
+  InlineScope& operator=(const InlineScope&) = delete;
+
+ private:
+  Engine* saved_;
+};
+
 // Replaces the engine after waiting for all work; threads is the CPU worker count of a new
 // threaded engine (0: MX_CPU_WORKER_NTHREADS or 1). Not to be called while others push.
 void set_type(const std::string& type, int cpu_threads = 0);

@@ -32,6 +32,14 @@ class SymbolBuilder final : public op::GradBuilder {
                      std::vector<std::pair<std::string, std::string>> attrs) override {
     return add(make(name, inputs, attrs));
   }
+  std::vector<op::GradValue> call_all(const std::string& name, std::vector<op::GradValue> inputs,
+                                      std::vector<std::pair<std::string, std::string>> attrs) override {
+    sym::Entry first = make(name, inputs, attrs);
+    std::vector<op::GradValue> out;
+    const uint32_t n = first.node->num_outputs();
+    for (uint32_t k = 0; k < n; ++k) out.push_back(add(sym::Entry{first.node, k}));
+    return out;
+  }
   sym::Entry make(const std::string& name, const std::vector<op::GradValue>& inputs,
                   const std::vector<std::pair<std::string, std::string>>& attrs) {
     auto n = std::make_shared<sym::Node>();

@@ -23,8 +23,8 @@ struct FlagScope {
   }
 };
 
-NDArray call(const std::string& name, std::vector<const NDArray*> in,
-             const std::vector<std::pair<std::string, std::string>>& attrs = {}) {
+std::vector<NDArray> call_all(const std::string& name, std::vector<const NDArray*> in,
+                              const std::vector<std::pair<std::string, std::string>>& attrs) {
   const op::OpSchema& op = op::registry().get(name);
   std::vector<const char*> k, v;
   for (auto& [key, val] : attrs) {
@@ -34,7 +34,12 @@ NDArray call(const std::string& name, std::vector<const NDArray*> in,
   const op::Attrs a = op::parse_attrs(op, int(k.size()), k.data(), v.data());
   std::vector<NDArray> out;
   invoke(op, a, in, out);
-  return out.at(0);
+  return out;
+}
+
+NDArray call(const std::string& name, std::vector<const NDArray*> in,
+             const std::vector<std::pair<std::string, std::string>>& attrs = {}) {
+  return call_all(name, std::move(in), attrs).at(0);
 }
 
 // Evaluates gradient graphs on NDArrays.
@@ -50,6 +55,14 @@ class ArrayBuilder final : public op::GradBuilder {
     std::vector<const NDArray*> in;
     for (op::GradValue i : inputs) in.push_back(&values.at(size_t(i)));
     return add(autograd::call(name, in, attrs));
+  }
+  std::vector<op::GradValue> call_all(const std::string& name, std::vector<op::GradValue> inputs,
+                                      std::vector<std::pair<std::string, std::string>> attrs) override {
+    std::vector<const NDArray*> in;
+    for (op::GradValue i : inputs) in.push_back(&values.at(size_t(i)));
+    std::vector<op::GradValue> out;
+    for (NDArray& a : autograd::call_all(name, in, attrs)) out.push_back(add(std::move(a)));
+    return out;
   }
 };
 

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "base/block_pool.h"
 #include "base/dtype.h"
 #include "base/error.h"
+#include "engine/engine.h"
 #include "ndarray/autograd.h"
 #include "plugin/kernel_choice.h"
 #include "plugin/registry.h"
@@ -21,6 +23,7 @@ namespace {
 struct KernelState {
   const plugin::Backend* backend = nullptr;  // owns the memory and streams it runs on
   const char* provider = "";                 // the plugin or library whose kernel it is
+  bool own = false;                          // an extension's or custom op's kernel: may issue ops
   const mx_kernel* kernel = nullptr;
   void* state = nullptr;
   ~KernelState() {
@@ -96,10 +99,11 @@ std::shared_ptr<KernelState> choose_kernel(const op::OpSchema& op, const op::Att
   args.device_id = dev.id;
   std::string declined;  // what the plugins before the chosen one said
   for (size_t c = 0; c < candidates.size(); ++c) {
-    const auto [b, who, k] = candidates[c];
+    const auto [b, who, k, own] = candidates[c];
     auto ks = std::make_shared<KernelState>();
     ks->backend = b;
     ks->provider = who;
+    ks->own = own;
     ks->kernel = k;
     if (!k->create) return ks;
     std::string msg;
@@ -482,7 +486,10 @@ void run_prepared(const PreparedCall& call, engine::RunContext& ctx, const resou
   // Output descriptors are const in the prepared call but the kernel ABI takes them mutable;
   // kernels write through data, never into the descriptors.
   const DLTensor* t = call.tensors.data();
+  std::optional<engine::InlineScope> nested;  // ops an extension's kernel issues run here, now
+  if (ks.own) nested.emplace();
   const int rc = ks.kernel->run(ks.state, &kc, t, int32_t(n_in), const_cast<DLTensor*>(t + n_in), int32_t(call.n - n_in));
+  nested.reset();
   if (rc != 0) {
     std::string msg;
     int32_t code = plugin::take_backend_error(&msg);

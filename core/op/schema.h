@@ -61,6 +61,10 @@ class GradBuilder {
   // Emits `op` on inputs with attributes (MXNet string forms); returns its single output.
   virtual GradValue call(const std::string& op, std::vector<GradValue> inputs,
                          std::vector<std::pair<std::string, std::string>> attrs = {}) = 0;
+  // The same, returning every output of the op (a backward op that computes several inputs'
+  // gradients in one pass, as extension libraries and custom ops define them).
+  virtual std::vector<GradValue> call_all(const std::string& op, std::vector<GradValue> inputs,
+                                          std::vector<std::pair<std::string, std::string>> attrs = {}) = 0;
 };
 
 struct GradArgs {

@@ -116,24 +116,46 @@ struct GradBridge {
   op::GradBuilder* g;
   std::unique_ptr<Error> error;
 
+  // Emits the op; returns every output's value (just the first unless all).
+  std::vector<op::GradValue> emit(bool all, const char* op_name, int32_t n, const int32_t* inputs, int32_t na,
+                                  const char* const* keys, const char* const* vals) {
+    if (!op_name) fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: op name is NULL");
+    if (n < 0 || na < 0 || (n && !inputs) || (na && (!keys || !vals)))
+      fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: bad input or attribute arrays for ", op_name);
+    std::vector<op::GradValue> in(inputs, inputs + n);
+    std::vector<std::pair<std::string, std::string>> attrs;
+    for (int32_t i = 0; i < na; ++i) {
+      if (!keys[i] || !vals[i]) fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: NULL attribute of ", op_name);
+      attrs.emplace_back(keys[i], vals[i]);
+    }
+    if (all) return g->call_all(op_name, std::move(in), std::move(attrs));
+    return {g->call(op_name, std::move(in), std::move(attrs))};
+  }
+  void record(const Error& e) {
+    if (!error) error = std::make_unique<Error>(e);
+    host_api()->set_error(e.code(), e.what());
+  }
   static int32_t call(void* self, const char* op_name, int32_t n, const int32_t* inputs, int32_t na,
                       const char* const* keys, const char* const* vals) {
     auto* b = static_cast<GradBridge*>(self);
     try {
-      if (!op_name) fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: op name is NULL");
-      if (n < 0 || na < 0 || (n && !inputs) || (na && (!keys || !vals)))
-        fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: bad input or attribute arrays for ", op_name);
-      std::vector<op::GradValue> in(inputs, inputs + n);
-      std::vector<std::pair<std::string, std::string>> attrs;
-      for (int32_t i = 0; i < na; ++i) {
-        if (!keys[i] || !vals[i]) fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: NULL attribute of ", op_name);
-        attrs.emplace_back(keys[i], vals[i]);
-      }
-      return b->g->call(op_name, std::move(in), std::move(attrs));
+      return b->emit(false, op_name, n, inputs, na, keys, vals).at(0);
     } catch (const Error& e) {
-      if (!b->error) b->error = std::make_unique<Error>(e);
-      host_api()->set_error(e.code(), e.what());
+      b->record(e);
       return MX_EXT_NO_GRAD;
+    }
+  }
+  static int32_t call_all(void* self, const char* op_name, int32_t n, const int32_t* inputs, int32_t na,
+                          const char* const* keys, const char* const* vals, int32_t max_out, int32_t* out) {
+    auto* b = static_cast<GradBridge*>(self);
+    try {
+      if (max_out < 0 || (max_out && !out)) fail(MX_ERR_INVALID_ARGUMENT, "gradient builder: bad output array");
+      const std::vector<op::GradValue> v = b->emit(true, op_name, n, inputs, na, keys, vals);
+      for (size_t k = 0; k < v.size() && k < size_t(max_out); ++k) out[k] = v[k];
+      return int32_t(v.size());
+    } catch (const Error& e) {
+      b->record(e);
+      return -1;
     }
   }
 };
@@ -212,7 +234,7 @@ op::OpSchema schema_of(const mx_ext_op& def_in, const std::string& owner) {
     s.gradient = [e](const op::GradArgs& a) {
       AttrView attrs(a.attrs);
       GradBridge bridge{&a.g, nullptr};
-      mx_ext_grad_builder builder{sizeof(mx_ext_grad_builder), &bridge, &GradBridge::call};
+      mx_ext_grad_builder builder{sizeof(mx_ext_grad_builder), &bridge, &GradBridge::call, &GradBridge::call_all};
       std::vector<int32_t> in_grads(a.inputs.size(), MX_EXT_NO_GRAD);
       mx_ext_grad_args ga{};
       ga.struct_size = sizeof(ga);

@@ -16,6 +16,7 @@ struct KernelCandidate {
   const Backend* backend;  // whose memory and streams it runs on (the device type's owner for extensions)
   const char* name;        // who provides the kernel: a backend's or an extension library's name
   const mx_kernel* kernel;
+  bool own = false;  // the op's own kernel (extension library, custom op), not a backend's
 };
 
 std::vector<KernelCandidate> kernel_candidates(const op::OpSchema& op, int32_t device_type);

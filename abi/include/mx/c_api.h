@@ -287,6 +287,9 @@ struct mx_ext_op;
  * definition an extension library gives (mx/extension.h). owner names it in messages. Strings are
  * copied; callbacks, kernels and `user` must stay valid for the rest of the process. ABI 1.7. */
 MX_API int mx_custom_op_register(const struct mx_ext_op* op, const char* owner);
+/* For a custom op's callback about to return -1 (inference, kernel, gradient): records why, as an
+ * extension library's host->backend->set_error does. ABI 1.7. */
+MX_API int mx_custom_op_set_error(int32_t code, const char* message);
 
 /* ---------------------------------------------------------------- autograd */
 

@@ -79,6 +79,12 @@ typedef struct mx_ext_grad_builder {
    * MX_EXT_NO_GRAD after recording an error (unknown op, bad attribute) with the host. */
   int32_t (*call)(void* self, const char* op_name, int32_t num_inputs, const int32_t* inputs, int32_t num_attrs,
                   const char* const* attr_keys, const char* const* attr_vals);
+  /* The same for an op with several outputs (a backward op giving several inputs' gradients):
+   * writes the values of its first max_outputs outputs to out_values and returns how many it
+   * has, or -1 after recording an error. */
+  int32_t (*call_all)(void* self, const char* op_name, int32_t num_inputs, const int32_t* inputs, int32_t num_attrs,
+                      const char* const* attr_keys, const char* const* attr_vals, int32_t max_outputs,
+                      int32_t* out_values);
 } mx_ext_grad_builder;
 
 typedef struct mx_ext_grad_args {

@@ -29,6 +29,10 @@ from . import test_utils
 from . import engine
 from . import kvstore
 from . import kvstore as kv
+from . import library
+from . import operator
+ndarray.Custom = operator._nd_custom
+symbol.Custom = operator._sym_custom
 
 if kvstore._is_server_process():  # started by tools/launch.py -s N as a dist_async server
     kvstore._run_server_and_exit()

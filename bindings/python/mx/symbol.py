@@ -371,7 +371,11 @@ def _make(op_name, info):
     return op
 
 
-for _name in _ops.op_names():
-    if _name not in globals():
-        globals()[_name] = _make(_name, _ops.op_info(_name))
-del _name
+def _generate():
+    """A function per registered op (run again after libraries or custom ops add ops)."""
+    for name in _ops.op_names():
+        if name not in globals():
+            globals()[name] = _make(name, _ops.op_info(name))
+
+
+_generate()
