@@ -463,6 +463,7 @@ struct InvokeScratch {
   std::vector<const mx::NDArray*> ins;
   std::vector<mx::NDArray> outs;
   std::vector<mx::NDArray*> out_arrs;  // the arrays behind the caller's output handles
+  bool busy = false;                   // a call on this thread is using it
 };
 
 // Out of line on purpose: the caller keeps the reference in a register, where GCC would redo the
@@ -484,7 +485,19 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
     mx::fail(MX_ERR_INVALID_ARGUMENT, op_name, ": negative input, output or parameter count");
   if (num_inputs) need(inputs, op_name, "inputs");
   mx::plugin::runtime_init();
-  InvokeScratch& sc = invoke_scratch();
+  // A call from inside this thread's own call (a custom op's callback under the naive engine)
+  // must not clear the outer call's arrays: it gets scratch of its own.
+  InvokeScratch& thread_sc = invoke_scratch();
+  std::unique_ptr<InvokeScratch> nested_sc;
+  if (thread_sc.busy) nested_sc = std::make_unique<InvokeScratch>();
+  struct Release {
+    InvokeScratch* s;
+    ~Release() {
+      if (s) s->busy = false;
+    }
+  } release{nested_sc ? nullptr : &thread_sc};
+  thread_sc.busy = true;
+  InvokeScratch& sc = nested_sc ? *nested_sc : thread_sc;
   if (!sc.last_op || sc.last_name != op_name) {
     sc.last_op = &mx::op::registry().get(op_name);
     sc.last_name = op_name;

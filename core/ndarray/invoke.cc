@@ -65,6 +65,7 @@ struct Scratch {
   std::vector<int32_t> in_dtypes, out_dtypes;
   std::string key, last_key;
   std::shared_ptr<KernelState> last_state;  // memo of the last kernel hit
+  bool busy = false;  // an invoke on this thread is using it (a custom op's callback re-enters invoke)
 };
 
 // The calling thread's scratch for invoke. Out of line on purpose: the caller keeps the reference
@@ -368,8 +369,19 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
              dev.str(), ", ", op.inputs[i], " on ", inputs[i]->device().str());
   }
 
-  // Shapes and dtypes (per-thread scratch: no allocation once warm)
-  Scratch& sc = invoke_scratch();
+  // Shapes and dtypes (per-thread scratch: no allocation once warm). A call made from inside this
+  // thread's own invoke (a custom op's inference or kernel under the naive engine) gets its own.
+  Scratch& thread_sc = invoke_scratch();
+  std::unique_ptr<Scratch> nested_sc;
+  if (thread_sc.busy) nested_sc = std::make_unique<Scratch>();
+  struct Release {
+    Scratch* s;
+    ~Release() {
+      if (s) s->busy = false;
+    }
+  } release{nested_sc ? nullptr : &thread_sc};
+  thread_sc.busy = true;
+  Scratch& sc = nested_sc ? *nested_sc : thread_sc;
   auto& in_shapes = sc.in_shapes;
   auto& out_shapes = sc.out_shapes;
   auto& in_dtypes = sc.in_dtypes;
