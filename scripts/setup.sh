@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   abigail-tools binutils ccache
   libopenmpi-dev openmpi-bin
+  libdnnl-dev
   python3-numpy python3-pytest python3-venv python3-pip python3-matplotlib python3-pil
 )
 
@@ -25,6 +26,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+# bindings/node needs Node.js >= 18 and npm (the machine's own, else Debian's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 if [ ! -x /usr/local/cuda/bin/nvcc ]; then
   echo "setup: no CUDA toolkit at /usr/local/cuda; building without the CUDA backend (MX_WITH_CUDA=OFF)"

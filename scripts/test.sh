@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs dependencies, builds the release preset
-# and runs every test (C++ and the Python binding's pytest suite), then builds the ASan+UBSan and
+# and runs every test (C++ and the Python binding's pytest suite), installs it to a temporary
+# prefix and builds and tests plugins/*, examples/c and bindings/node against that prefix
+# (scripts/test-installed.sh), then builds the ASan+UBSan and
 # TSan presets and runs the core tests there, then builds the libFuzzer targets (preset fuzz) and
 # runs each for MX_FUZZ_SECONDS (20).
 # MX_TEST_PRESETS="release" limits the run to some presets.
@@ -48,6 +50,8 @@ for preset in $presets; do
   if [ "$preset" = release ]; then
     echo "=== python binding: pytest tests/python (Debian's /usr/bin/python3)"
     MX_LIBRARY_PATH=build/release/lib /usr/bin/python3 -m pytest -q tests/python
+    echo "=== installed mx: plugins/, examples/c, bindings/node against a temporary prefix"
+    scripts/test-installed.sh build/release
   fi
   echo "=== preset $preset: done in $(( $(date +%s) - start )) s"
 done

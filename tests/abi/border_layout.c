@@ -137,10 +137,11 @@ MEMBER(mx_ext_grad_args, outputs, 64, 8);
 MEMBER(mx_ext_grad_args, out_grads, 72, 8);
 MEMBER(mx_ext_grad_args, in_grads, 80, 8);
 
-SIZE(mx_ext_grad_builder, 24);
+SIZE(mx_ext_grad_builder, 32);
 MEMBER(mx_ext_grad_builder, struct_size, 0, 4);
 MEMBER(mx_ext_grad_builder, self, 8, 8);
 MEMBER(mx_ext_grad_builder, call, 16, 8);
+MEMBER(mx_ext_grad_builder, call_all, 24, 8);
 
 SIZE(mx_ext_host, 16);
 MEMBER(mx_ext_host, struct_size, 0, 4);

@@ -1,5 +1,6 @@
 /* mx-info: what this mx sees — version, backends in discovery order (with why one failed or was
- * skipped), which plugin serves each device type, devices, ops. */
+ * skipped), which plugin serves each device type, devices, and per device type which plugin's
+ * kernel runs each op (several plugins may serve one device type: highest priority first). */
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,40 @@ static mx_backend_info get_info(int32_t i) {
   return info;
 }
 
+/* Per served device type, each plugin (by priority) and the ops whose kernel it runs there. */
+static void print_serving(const char** ops, uint32_t nops, int32_t nbackends) {
+  int32_t d, i;
+  uint32_t k;
+  for (d = MX_DEVICE_CPU; d <= MX_DEVICE_GPU; ++d) {
+    int32_t count = 0;
+    if (mx_device_count(d, &count) != 0 || count == 0) continue;
+    printf("kernels on %s, by the plugin that runs them:\n", d == MX_DEVICE_CPU ? "cpu" : "gpu");
+    for (i = -1; i < nbackends; ++i) {
+      /* i = -1: ops whose kernel comes with the op (extension libraries, custom ops) */
+      mx_backend_info info;
+      int shown = 0;
+      if (i >= 0) {
+        info = get_info(i);
+        if (!info.name || info.failed_step != MX_BACKEND_OK || info.device_type != d) continue;
+      }
+      for (k = 0; k < nops; ++k) {
+        const char* who = NULL;
+        int is_backend = 0, j;
+        if (mx_op_get_backend(ops[k], d, &who) != 0) continue;
+        for (j = 0; j < nbackends; ++j) {
+          mx_backend_info b = get_info(j);
+          if (b.name && b.failed_step == MX_BACKEND_OK && b.device_type == d && strcmp(b.name, who) == 0) is_backend = 1;
+        }
+        if (i >= 0 ? strcmp(who, info.name) != 0 : is_backend) continue;
+        if (!shown++) printf("  %s:", i >= 0 ? info.name : "extensions");
+        printf(" %s", ops[k]);
+        if (i < 0) printf("(%s)", who);
+      }
+      if (shown) printf("\n");
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   uint32_t major = 0, minor = 0;
   int32_t n = 0, i, d;
@@ -65,8 +100,12 @@ int main(int argc, char** argv) {
     if (!info.name) continue;
     if (is_shadowed(&info)) {
       printf("  %-6s %s  version %s, skipped: %s\n", info.name, info.path, info.version, info.message);
+    } else if (info.failed_step == MX_BACKEND_OK && info.kernels_only) {
+      printf("  %-6s %s  version %s, kernels only (on the %s memory), priority %d\n", info.name, info.path,
+             info.version, info.device_type == MX_DEVICE_GPU ? "gpu" : "cpu", info.kernel_priority);
     } else if (info.failed_step == MX_BACKEND_OK) {
-      printf("  %-6s %s  version %s, %d device(s)\n", info.name, info.path, info.version, info.num_devices);
+      printf("  %-6s %s  version %s, %d device(s), priority %d\n", info.name, info.path, info.version,
+             info.num_devices, info.kernel_priority);
       for (d = 0; d < info.num_devices; ++d) {
         mx_device_info dev;
         memset(&dev, 0, sizeof(dev));
@@ -89,10 +128,15 @@ int main(int argc, char** argv) {
     int served = 0, skipped = 0;
     for (i = 0; i < n; ++i) {
       mx_backend_info info = get_info(i);
-      if (info.name && info.failed_step == MX_BACKEND_OK && info.device_type == d) {
+      if (info.name && info.failed_step == MX_BACKEND_OK && info.device_type == d && !info.kernels_only) {
         printf("  %s: served by %s (%s, %d device(s))\n", type, info.path, info.name, info.num_devices);
         served = 1;
       }
+    }
+    for (i = 0; i < n; ++i) {
+      mx_backend_info info = get_info(i);
+      if (info.name && info.failed_step == MX_BACKEND_OK && info.device_type == d && info.kernels_only)
+        printf("    kernels also from %s (priority %d)\n", info.name, info.kernel_priority);
     }
     if (!served) printf("  %s: no plugin serves it\n", type);
     for (i = 0; i < n; ++i) {
@@ -107,6 +151,7 @@ int main(int argc, char** argv) {
     printf("ops: %u\n ", nops);
     for (i = 0; i < (int32_t)nops; ++i) printf(" %s", ops[i]);
     printf("\n");
+    print_serving(ops, nops, n);
   }
   return 0;
 }
