@@ -187,3 +187,20 @@ def test_forward_issuing_ops_on_either_engine(engine):
         np.testing.assert_allclose(xa.grad.asnumpy(), s * (1 - s), rtol=1e-12)
     finally:
         mx.engine.set_engine_type(before)
+
+
+def test_backend_priorities_choose_the_kernel():
+    """mx.backend: the built-in cpu backend runs relu unless a plugin outranks it; priorities can be
+    changed at run time (the choice follows)."""
+    cpu = [b for b in mx.backend.list_backends() if b["name"] == "cpu" and b["usable"]]
+    assert cpu and not cpu[0]["kernels_only"]
+    assert mx.backend.op_backend("relu") == "cpu"
+    assert mx.backend.op_backend("_custom_test_sigmoid") == "python op test_sigmoid"
+    old = cpu[0]["priority"]
+    mx.backend.set_priority("cpu", old + 5)
+    try:
+        assert [b for b in mx.backend.list_backends() if b["name"] == "cpu"][0]["priority"] == old + 5
+    finally:
+        mx.backend.set_priority("cpu", old)
+    with pytest.raises(mx.MXNetError, match="no usable backend"):
+        mx.backend.set_priority("no_such_backend", 1)

@@ -30,6 +30,7 @@ from . import engine
 from . import kvstore
 from . import kvstore as kv
 from . import library
+from . import backend
 from . import operator
 ndarray.Custom = operator._nd_custom
 symbol.Custom = operator._sym_custom

@@ -23,9 +23,7 @@ the op's own memory; ops they issue run synchronously there. Arrays handed to th
 during the call only; they should not use arrays with work still pending from outside.
 """
 import ctypes
-import inspect
 import threading
-import traceback
 
 import numpy as np
 
@@ -214,6 +212,7 @@ class _Registered:
         self.prop_cls = prop_cls
         self.forward_name = "_custom_" + op_type
         self.backward_name = "_backward_custom_" + op_type
+        import inspect  # here, not at import: it costs `import mx` ~10 ms
         sig = inspect.signature(prop_cls.__init__)
         self.params = []  # (name, default or None)
         for p in list(sig.parameters.values())[1:]:
@@ -357,6 +356,7 @@ class _Registered:
                 r.wait_to_read()  # surfaces a failure of the ops forward issued
             return 0
         except Exception as e:  # noqa: BLE001
+            import traceback
             tb = traceback.extract_tb(e.__traceback__)
             where = (" at %s:%d" % (tb[-1].filename, tb[-1].lineno)) if tb else ""
             return _fail(_MX_ERR_INTERNAL, "Custom %s: %s raised %s: %s%s" % (
