@@ -30,6 +30,8 @@ install(TARGETS mx EXPORT mxTargets
 install(TARGETS mx-info im2rec RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 foreach(part mx_backend_cpu mx_backend_cuda mx_image mx_kvstore_mpi mx_kvstore_nccl)
   if(TARGET ${part})
+    # keep the run path to vendor libraries outside the system dirs (/usr/local/cuda/lib64)
+    set_target_properties(${part} PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
     install(TARGETS ${part} LIBRARY DESTINATION ${MX_INSTALL_PLUGINDIR} COMPONENT runtime)
   endif()
 endforeach()
@@ -51,6 +53,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/mxConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/mxConfig.cmake ${PROJECT_BINARY_DIR}/mxConfigVersion.cmake
   DESTINATION ${MX_INSTALL_CMAKEDIR} COMPONENT dev)
 
-# pkg-config, with paths relative to the .pc file so the prefix can move.
+# pkg-config, with paths relative to the .pc file so the prefix can move (lib/pkgconfig -> ../..,
+# a multiarch lib/x86_64-linux-gnu/pkgconfig -> ../../..).
+file(RELATIVE_PATH MX_PC_TO_PREFIX "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/mx.pc.in ${PROJECT_BINARY_DIR}/mx.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/mx.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)

@@ -355,6 +355,10 @@ int stream_from_native(int32_t dev, uint64_t native, mx_stream_t* out) {
   *out = new Stream{dev, reinterpret_cast<cudaStream_t>(uintptr_t(native)), nullptr, nullptr, false};
   return 0;
 }
+int stream_native(mx_stream_t p, uint64_t* out) {
+  *out = uint64_t(uintptr_t(static_cast<Stream*>(p)->s));
+  return 0;
+}
 int stream_sync(mx_stream_t p) {
   auto* s = static_cast<Stream*>(p);
   return check(cudaStreamSynchronize(s->s), "cudaStreamSynchronize");
@@ -425,6 +429,7 @@ int fill(mx_backend_api* api) {
   api->event_query = event_query;
   api->event_sync = event_sync;
   api->stream_from_native = stream_from_native;
+  api->stream_native = stream_native;
   return 0;
 }
 

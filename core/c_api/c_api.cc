@@ -168,7 +168,7 @@ int mx_backend_get_info(int32_t index, mx_backend_info* out) {
   info.num_devices = b.num_devices;
   info.failed_step = b.failed_step;
   info.message = b.message.c_str();
-  info.kernel_priority = b.priority;
+  info.kernel_priority = b.priority.load(std::memory_order_relaxed);
   info.kernels_only = b.kernels_only ? 1 : 0;
   write_sized(out, info, "mx_backend_get_info");
   API_END();
@@ -546,9 +546,9 @@ int mx_op_list(uint32_t* out_num, const char*** out_names) {
   static std::mutex mu;
   static auto* interned = new std::unordered_map<std::string, std::unique_ptr<std::string>>();
   static auto* lists = new std::vector<std::unique_ptr<std::vector<const char*>>>();
-  const std::vector<std::string> now = mx::op::registry().names();
   std::lock_guard<std::mutex> lk(mu);
-  if (lists->empty() || lists->back()->size() != now.size()) {
+  const std::vector<std::string> now = mx::op::registry().names();  // ops are only ever added
+  if (lists->empty() || lists->back()->size() < now.size()) {
     auto v = std::make_unique<std::vector<const char*>>();
     for (const auto& n : now) {
       auto& slot = (*interned)[n];
@@ -623,7 +623,7 @@ int mx_op_get_info(const char* op_name, mx_op_info* out) {
       if (b->usable() && std::find(types.begin(), types.end(), b->device_type) == types.end())
         types.push_back(b->device_type);
     for (int32_t t : types)
-      for (const mx::plugin::KernelCandidate& c : mx::plugin::kernel_candidates(op, t))
+      for (const mx::plugin::KernelCandidate& c : mx::plugin::kernel_candidates(op, mx::Device{t, 0}))
         if (std::find(list->begin(), list->end(), c.name) == list->end()) list->push_back(c.name);
     slot->info.num_backends = uint32_t(list->size());
     slot->info.backends = list->data();
@@ -640,7 +640,7 @@ int mx_op_get_backend(const char* op_name, int32_t device_type, const char** out
   need(out_name, "mx_op_get_backend", "out_name");
   mx::plugin::runtime_init();
   const mx::op::OpSchema& op = mx::op::registry().get(op_name);
-  const auto candidates = mx::plugin::kernel_candidates(op, device_type);
+  const auto candidates = mx::plugin::kernel_candidates(op, mx::Device{device_type, 0});
   if (candidates.empty())
     mx::fail(MX_ERR_UNSUPPORTED, op.name, ": no loaded backend has a kernel for it on device type ", device_type);
   *out_name = candidates.front().name;  // backend and library names live as long as the library

@@ -25,8 +25,9 @@ std::unique_ptr<Engine> make(const std::string& type, int cpu_threads) {
 
 Var* new_var() { return new Var(); }
 
-// The naive engine of threads inside an InlineScope (initial-exec: one load on the push path).
-thread_local Engine* t_inline __attribute__((tls_model("initial-exec"))) = nullptr;
+// The naive engine of threads inside an InlineScope. (Not initial-exec TLS: libmx is dlopen'ed by
+// Python, and glibc's static TLS reserve for such libraries is small and shared.)
+thread_local Engine* t_inline = nullptr;
 
 Engine& inline_engine() {
   static Engine* e = make_naive_engine().release();  // never destroyed, like the main engine
@@ -36,9 +37,7 @@ Engine& inline_engine() {
 InlineScope::InlineScope() : saved_(t_inline) { t_inline = &inline_engine(); }
 InlineScope::~InlineScope() { t_inline = saved_; }
 
-Engine& get() {
-  if (Engine* e = t_inline) [[unlikely]]
-    return *e;
+Engine& process_engine() {
   // Fast path without the lock: the pointer only changes in set_type, which callers serialise.
   if (Engine* e = __atomic_load_n(&g_engine, __ATOMIC_ACQUIRE)) return *e;
   std::lock_guard<std::mutex> lk(g_mu);
@@ -49,6 +48,13 @@ Engine& get() {
   }
   return *g_engine;
 }
+
+Engine& get() {
+  if (Engine* e = t_inline) [[unlikely]]
+    return *e;
+  return process_engine();
+}
+
 
 void set_type(const std::string& type, int cpu_threads) {
   std::unique_ptr<Engine> next = make(type, cpu_threads);

@@ -133,6 +133,10 @@ class InlineScope {
   Engine* saved_;
 };
 
+// The process-wide engine even inside an InlineScope: deleting a var goes there, so memory is
+// returned only after work the threaded engine still has on it (an array a custom op drops).
+Engine& process_engine();
+
 // Replaces the engine after waiting for all work; threads is the CPU worker count of a new
 // threaded engine (0: MX_CPU_WORKER_NTHREADS or 1). Not to be called while others push.
 void set_type(const std::string& type, int cpu_threads = 0);

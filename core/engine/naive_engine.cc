@@ -2,6 +2,7 @@
 // error semantics as the threaded engine (stored on written vars, rethrown at wait), so switching
 // engines never changes what a program observes — only when.
 #include <map>
+#include <tuple>
 #include <mutex>
 
 #include "engine/threaded_engine.h"
@@ -53,9 +54,11 @@ class NaiveEngine final : public Engine {
   };
 
   void run(OprBlock& op) {
-    thread_local std::map<std::pair<int, int>, Slot> slots;
+    // Per engine too: the inline engine's ops (inside a custom op's kernel) must not share the
+    // outer naive engine's temp space with the kernel that is running.
+    thread_local std::map<std::tuple<const void*, int, int>, Slot> slots;
     DeviceStreams* ds = device_streams();
-    Slot& slot = slots[{op.dev.type, op.dev.id}];
+    Slot& slot = slots[{this, op.dev.type, op.dev.id}];
     const bool async = ds && ds->is_async(op.dev);
     if (async && !slot.stream) slot.stream = ds->stream_create(op.dev);
     RunContext ctx;

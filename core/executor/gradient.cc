@@ -32,6 +32,7 @@ class SymbolBuilder final : public op::GradBuilder {
                      std::vector<std::pair<std::string, std::string>> attrs) override {
     return add(make(name, inputs, attrs));
   }
+  size_t num_values() const override { return values.size(); }
   std::vector<op::GradValue> call_all(const std::string& name, std::vector<op::GradValue> inputs,
                                       std::vector<std::pair<std::string, std::string>> attrs) override {
     sym::Entry first = make(name, inputs, attrs);

@@ -56,6 +56,7 @@ class ArrayBuilder final : public op::GradBuilder {
     for (op::GradValue i : inputs) in.push_back(&values.at(size_t(i)));
     return add(autograd::call(name, in, attrs));
   }
+  size_t num_values() const override { return values.size(); }
   std::vector<op::GradValue> call_all(const std::string& name, std::vector<op::GradValue> inputs,
                                       std::vector<std::pair<std::string, std::string>> attrs) override {
     std::vector<const NDArray*> in;

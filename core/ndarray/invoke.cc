@@ -24,6 +24,7 @@ struct KernelState {
   const plugin::Backend* backend = nullptr;  // owns the memory and streams it runs on
   const char* provider = "";                 // the plugin or library whose kernel it is
   bool own = false;                          // an extension's or custom op's kernel: may issue ops
+  bool foreign = false;                      // not the owning plugin's: gets the native stream
   const mx_kernel* kernel = nullptr;
   void* state = nullptr;
   ~KernelState() {
@@ -80,7 +81,7 @@ struct Scratch {
 // MX_ERR_UNSUPPORTED passes the call to the next candidate (backend.h, ABI 1.3).
 std::shared_ptr<KernelState> choose_kernel(const op::OpSchema& op, const op::Attrs& attrs, Device dev,
                                            const DLTensor* tensors, size_t n_tensors, size_t n_in) {
-  const auto candidates = plugin::kernel_candidates(op, dev.type);
+  const auto candidates = plugin::kernel_candidates(op, dev);
   if (candidates.empty()) fail(MX_ERR_UNSUPPORTED, op.name, ": no backend has a kernel for this op on ", dev.str());
   std::vector<const char*> keys, vals;
   for (auto& [kk, v] : attrs.kv) {
@@ -100,11 +101,12 @@ std::shared_ptr<KernelState> choose_kernel(const op::OpSchema& op, const op::Att
   args.device_id = dev.id;
   std::string declined;  // what the plugins before the chosen one said
   for (size_t c = 0; c < candidates.size(); ++c) {
-    const auto [b, who, k, own] = candidates[c];
+    const auto [b, who, k, own, foreign] = candidates[c];
     auto ks = std::make_shared<KernelState>();
     ks->backend = b;
     ks->provider = who;
     ks->own = own;
+    ks->foreign = foreign;
     ks->kernel = k;
     if (!k->create) return ks;
     std::string msg;
@@ -498,10 +500,26 @@ void run_prepared(const PreparedCall& call, engine::RunContext& ctx, const resou
   // Output descriptors are const in the prepared call but the kernel ABI takes them mutable;
   // kernels write through data, never into the descriptors.
   const DLTensor* t = call.tensors.data();
-  std::optional<engine::InlineScope> nested;  // ops an extension's kernel issues run here, now
-  if (ks.own) nested.emplace();
+  // A kernel that is not the owning plugin's (kernel-only plugin, extension library, custom op)
+  // cannot read the owner's mx_stream_t: it gets the native handle (ABI 1.3).
+  const mx_backend_api& owner = ks.backend->api;
+  if (ks.foreign && ctx.stream && owner.struct_size >= offsetof(mx_backend_api, stream_native) + sizeof(void*) &&
+      owner.stream_native) {
+    uint64_t native = 0;
+    if (owner.stream_native(ctx.stream, &native) == 0) kc.native_stream = native;
+  }
+  // Ops an extension's kernel issues run here, now, and off the autograd tape whatever the engine.
+  std::optional<engine::InlineScope> nested;
+  bool was_recording = false;
+  if (ks.own) {
+    nested.emplace();
+    was_recording = autograd::set_recording(false);
+  }
   const int rc = ks.kernel->run(ks.state, &kc, t, int32_t(n_in), const_cast<DLTensor*>(t + n_in), int32_t(call.n - n_in));
-  nested.reset();
+  if (ks.own) {
+    autograd::set_recording(was_recording);
+    nested.reset();
+  }
   if (rc != 0) {
     std::string msg;
     int32_t code = plugin::take_backend_error(&msg);

@@ -28,7 +28,7 @@ Chunk::Chunk(Device d, void* borrowed, uint64_t nbytes, std::function<void()> on
 
 Chunk::~Chunk() {
   // Memory goes back only after every op already pushed on it has run.
-  engine::get().delete_var(var, [dev = dev, block = block, release = std::move(release)] {
+  engine::process_engine().delete_var(var, [dev = dev, block = block, release = std::move(release)] {
     if (block.ptr) storage::pool(dev).free(block);
     if (release) release();
   });

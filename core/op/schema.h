@@ -65,6 +65,8 @@ class GradBuilder {
   // gradients in one pass, as extension libraries and custom ops define them).
   virtual std::vector<GradValue> call_all(const std::string& op, std::vector<GradValue> inputs,
                                           std::vector<std::pair<std::string, std::string>> attrs = {}) = 0;
+  // Values issued so far (valid values are 0 .. num_values() - 1).
+  virtual size_t num_values() const = 0;
 };
 
 struct GradArgs {

@@ -142,8 +142,12 @@ struct GradBridge {
       return b->emit(false, op_name, n, inputs, na, keys, vals).at(0);
     } catch (const Error& e) {
       b->record(e);
-      return MX_EXT_NO_GRAD;
+    } catch (const std::exception& e) {  // nothing may unwind through the library's frames
+      b->record(Error(MX_ERR_INTERNAL, e.what()));
+    } catch (...) {
+      b->record(Error(MX_ERR_INTERNAL, "gradient builder: unknown exception"));
     }
+    return MX_EXT_NO_GRAD;
   }
   static int32_t call_all(void* self, const char* op_name, int32_t n, const int32_t* inputs, int32_t na,
                           const char* const* keys, const char* const* vals, int32_t max_out, int32_t* out) {
@@ -155,8 +159,12 @@ struct GradBridge {
       return int32_t(v.size());
     } catch (const Error& e) {
       b->record(e);
-      return -1;
+    } catch (const std::exception& e) {
+      b->record(Error(MX_ERR_INTERNAL, e.what()));
+    } catch (...) {
+      b->record(Error(MX_ERR_INTERNAL, "gradient builder: unknown exception"));
     }
+    return -1;
   }
 };
 
@@ -248,10 +256,16 @@ op::OpSchema schema_of(const mx_ext_op& def_in, const std::string& owner) {
       ga.outputs = a.outputs.data();
       ga.out_grads = a.out_grads.data();
       ga.in_grads = in_grads.data();
-      take_backend_error(nullptr);
-      const int rc = e->def.gradient(e->def.user, &ga);
-      if (bridge.error) throw Error(bridge.error->code(), str_cat(who(*e), ": gradient: ", bridge.error->what()));
-      if (rc != 0) call_checked(*e, "gradient", [&] { return rc; });
+      call_checked(*e, "gradient", [&] {
+        const int rc = e->def.gradient(e->def.user, &ga);
+        if (bridge.error) throw Error(bridge.error->code(), str_cat(who(*e), ": gradient: ", bridge.error->what()));
+        return rc;
+      });
+      // Every value must be one the builder knows (inputs, outputs, gradients, emitted calls).
+      const int32_t known = int32_t(a.g.num_values());
+      for (size_t i = 0; i < in_grads.size(); ++i)
+        if (in_grads[i] != MX_EXT_NO_GRAD && (in_grads[i] < 0 || in_grads[i] >= known))
+          fail(MX_ERR_INTERNAL, who(*e), ": gradient gave input ", i, " the unknown value ", in_grads[i]);
       std::vector<op::GradValue> out(in_grads.begin(), in_grads.end());
       return out;
     };
@@ -281,6 +295,9 @@ std::vector<std::string> load_library(const std::string& path_in) {
     fail(MX_ERR_INVALID_ARGUMENT, "mx_library_load: ", path, ": the entry symbol " MX_EXT_ENTRY_SYMBOL
          " is not exported (not an mx extension library)");
   auto& init = lib->get<int(const mx_ext_host*, mx_ext_library*)>(MX_EXT_ENTRY_SYMBOL);
+  // Once its code has run, the library stays mapped whatever happens next (it may have started
+  // threads or registered destructors).
+  new std::shared_ptr<boost::dll::shared_library>(lib);
   const mx_ext_host host{sizeof(mx_ext_host), MX_EXT_ABI_MAJOR, MX_EXT_ABI_MINOR, host_api()};
   mx_ext_library out{};
   out.struct_size = sizeof(out);
@@ -316,7 +333,6 @@ std::vector<std::string> load_library(const std::string& path_in) {
   } catch (const Error& e) {
     fail(e.code(), "mx_library_load: ", path, ": ", e.what(), " (no op of the library was registered)");
   }
-  new std::shared_ptr<boost::dll::shared_library>(lib);  // never unmapped: the ops' code lives in it
   loaded->insert(path);
   return names;
 }

@@ -2,13 +2,16 @@
 
 namespace mx::plugin {
 
-std::vector<KernelCandidate> kernel_candidates(const op::OpSchema& op, int32_t device_type) {
+std::vector<KernelCandidate> kernel_candidates(const op::OpSchema& op, Device dev) {
   std::vector<KernelCandidate> out;
+  const Backend* owner = registry().for_type(dev.type);
+  if (!owner) return out;
   for (auto& [type, k] : op.own_kernels)
-    if (type == device_type)
-      if (const Backend* owner = registry().for_type(device_type))
-        out.push_back({owner, op.kernel_owner.c_str(), k, true});
-  for (auto& [b, k] : registry().kernels_for(device_type, op.name)) out.push_back({b, b->name.c_str(), k, false});
+    if (type == dev.type) out.push_back({owner, op.kernel_owner.c_str(), k, true, true});
+  for (auto& [b, k] : registry().kernels_for(dev.type, op.name)) {
+    if (b->kernels_only && dev.id >= b->num_devices) continue;
+    out.push_back({owner, b->name.c_str(), k, false, b != owner});
+  }
   return out;
 }
 

@@ -13,12 +13,14 @@
 namespace mx::plugin {
 
 struct KernelCandidate {
-  const Backend* backend;  // whose memory and streams it runs on (the device type's owner for extensions)
+  const Backend* backend;  // the device type's owner: whose memory and streams the kernel runs on
   const char* name;        // who provides the kernel: a backend's or an extension library's name
   const mx_kernel* kernel;
-  bool own = false;  // the op's own kernel (extension library, custom op), not a backend's
+  bool own = false;      // the op's own kernel (extension library, custom op), not a backend's
+  bool foreign = false;  // not the owner's kernel (own, or a kernel-only plugin's)
 };
 
-std::vector<KernelCandidate> kernel_candidates(const op::OpSchema& op, int32_t device_type);
+// For device dev (a kernel-only plugin with fewer devices than the owner serves only its own ids).
+std::vector<KernelCandidate> kernel_candidates(const op::OpSchema& op, Device dev);
 
 }  // namespace mx::plugin

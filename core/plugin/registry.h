@@ -40,7 +40,7 @@ struct Backend {
   int32_t failed_step = MX_BACKEND_OK;
   int32_t device_type = 0;
   int32_t num_devices = 0;
-  int32_t priority = 0;       // kernel priority in effect
+  std::atomic<int32_t> priority{0};  // kernel priority in effect (set_priority may change it any time)
   bool kernels_only = false;  // no memory slots: runs on the device type's owner
   mx_backend_api api{};  // slots past the plugin's struct_size stay NULL
   std::shared_ptr<void> library;  // keeps the .so mapped (never released at exit)

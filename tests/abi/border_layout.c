@@ -47,7 +47,7 @@ MEMBER(DLTensor, shape, 24, 8);
 MEMBER(DLTensor, strides, 32, 8);
 MEMBER(DLTensor, byte_offset, 40, 8);
 
-SIZE(mx_backend_api, 192);
+SIZE(mx_backend_api, 200);
 MEMBER(mx_backend_api, struct_size, 0, 4);
 MEMBER(mx_backend_api, abi_major, 4, 2);
 MEMBER(mx_backend_api, abi_minor, 6, 2);
@@ -74,6 +74,7 @@ MEMBER(mx_backend_api, find_kernel, 160, 8);
 MEMBER(mx_backend_api, list_kernels, 168, 8);
 MEMBER(mx_backend_api, stream_from_native, 176, 8);
 MEMBER(mx_backend_api, kernel_priority, 184, 4);
+MEMBER(mx_backend_api, stream_native, 192, 8);
 
 SIZE(mx_backend_info, 64);
 MEMBER(mx_backend_info, struct_size, 0, 4);
@@ -231,7 +232,7 @@ MEMBER(mx_kernel_args, num_outputs, 56, 4);
 MEMBER(mx_kernel_args, outputs, 64, 8);
 MEMBER(mx_kernel_args, device_id, 72, 4);
 
-SIZE(mx_kernel_ctx, 56);
+SIZE(mx_kernel_ctx, 64);
 MEMBER(mx_kernel_ctx, struct_size, 0, 4);
 MEMBER(mx_kernel_ctx, device_id, 4, 4);
 MEMBER(mx_kernel_ctx, stream, 8, 8);
@@ -240,6 +241,7 @@ MEMBER(mx_kernel_ctx, temp_bytes, 24, 8);
 MEMBER(mx_kernel_ctx, rng_seed, 32, 8);
 MEMBER(mx_kernel_ctx, rng_offset, 40, 8);
 MEMBER(mx_kernel_ctx, is_train, 48, 4);
+MEMBER(mx_kernel_ctx, native_stream, 56, 8);
 
 SIZE(mx_op_info, 96);
 MEMBER(mx_op_info, struct_size, 0, 4);

@@ -204,3 +204,44 @@ def test_backend_priorities_choose_the_kernel():
         mx.backend.set_priority("cpu", old)
     with pytest.raises(mx.MXNetError, match="no usable backend"):
         mx.backend.set_priority("no_such_backend", 1)
+
+
+class _Stateful(mx.operator.CustomOp):
+    """Keeps what forward saw for backward, as MXNet code does (one instance serves both)."""
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        self.saved = in_data[0].asnumpy()
+        self.assign(out_data[0], req[0], mx.nd.array(self.saved ** 3, dtype=self.saved.dtype))
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        self.assign(in_grad[0], req[0], mx.nd.array(3 * self.saved ** 2 * out_grad[0].asnumpy(), dtype=self.saved.dtype))
+
+
+@mx.operator.register("test_stateful_cube")
+class _StatefulProp(mx.operator.CustomOpProp):
+    def create_operator(self, ctx, in_shapes, in_dtypes):
+        return _Stateful()
+
+
+def test_backward_runs_on_the_forward_instance():
+    x = np.array([[-1.0, 0.5, 2.0]])
+    xa = mx.nd.array(x, dtype="float64")
+    xa.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.Custom(xa, op_type="test_stateful_cube")
+    y.backward()
+    np.testing.assert_allclose(xa.grad.asnumpy(), 3 * x ** 2, rtol=1e-12)
+
+
+@mx.operator.register("test_too_many_dims")
+class _TooManyDimsProp(mx.operator.CustomOpProp):
+    def infer_shape(self, in_shape):
+        return in_shape, [[1] * 40], []
+
+    def create_operator(self, ctx, in_shapes, in_dtypes):
+        return _Sigmoid()
+
+
+def test_inferred_shape_beyond_32_dims_is_an_error():
+    with pytest.raises(mx.MXNetError, match="at most 32 dims"):
+        mx.nd.Custom(mx.nd.ones((2,)), op_type="test_too_many_dims")

@@ -14,8 +14,9 @@
  * Several plugins may serve one device type (ABI 1.3). The first plugin in discovery order that
  * has memory slots (alloc/free/copy) and devices owns the device type's memory, streams and
  * copies. A plugin that leaves alloc, free and copy NULL is a kernel-only plugin: its kernels run
- * on the owning plugin's memory and streams (host memory and a NULL stream on kDLCPU; the owner's
- * native stream, cudaStream_t on kDLCUDA). Per op the host uses the kernel of the plugin with the
+ * on the owning plugin's memory and streams. ctx->stream is then the owner's opaque mx_stream_t:
+ * such kernels enqueue on ctx->native_stream instead (the owner's cudaStream_t as an integer on
+ * kDLCUDA; 0 on synchronous devices such as kDLCPU, where they run on the calling thread). Per op the host uses the kernel of the plugin with the
  * highest kernel_priority that has one; a create() that fails with MX_ERR_UNSUPPORTED (this
  * dtype, layout or attribute is not served) hands the call to the next plugin, any other failure
  * is the op's error. Users override priorities with MX_BACKEND_PRIORITY="dnnl=100,cpu=0" or
@@ -93,6 +94,10 @@ typedef struct mx_kernel_ctx {
   /* ABI 1.1: 1 when the op runs in training mode (autograd's training flag at push time).
    * Read it only when struct_size covers it; older hosts mean "not training". */
   int32_t is_train;
+  /* ABI 1.3: ctx->stream in the device's native API (cudaStream_t as an integer), for kernels of
+   * kernel-only plugins and extension libraries, which cannot read the owner's mx_stream_t; 0 on
+   * synchronous devices or when the owner cannot tell (no stream_native slot). */
+  uint64_t native_stream;
 } mx_kernel_ctx;
 
 typedef struct mx_kernel {
@@ -175,6 +180,10 @@ typedef struct mx_backend_api {
    * the plugins serving device_type; the built-in backends declare 0, an accelerated library that
    * should take over the ops it has declares more (the oneDNN plugin: 100). */
   int32_t kernel_priority;
+
+  /* ABI 1.3, optional (NULL: none). The native handle of one of this plugin's streams
+   * (cudaStream_t as an integer), passed to other plugins' kernels as mx_kernel_ctx.native_stream. */
+  int (*stream_native)(mx_stream_t stream, uint64_t* out_native);
 } mx_backend_api;
 
 typedef int (*mx_backend_init_fn)(const mx_host_api* host, mx_backend_api* out);

@@ -115,8 +115,10 @@ typedef struct mx_ext_op {
   /* NULL: every output has input 0's dtype (float32 for an op with no inputs). */
   int (*infer_dtype)(void* user, mx_ext_infer_args* args);
   /* Kernels, as backend.h defines them: create() gets the canonical attributes and tensor
-   * descriptions, run() the tensors (contiguous, row-major) and a context whose stream belongs to
-   * the device's backend (NULL on the CPU). NULL: no kernel for that device type. */
+   * descriptions, run() the tensors (contiguous, row-major) and a context whose native_stream is
+   * the device's stream to enqueue on (cudaStream_t; 0 on the CPU, where run() computes on the
+   * calling thread). Ops the kernel issues through the C API run synchronously on that thread and
+   * are not recorded by autograd. NULL: no kernel for that device type. */
   const mx_kernel* cpu_kernel;
   const mx_kernel* cuda_kernel;
   /* NULL: not differentiable (autograd records nothing, the executor refuses a gradient). */

@@ -219,8 +219,9 @@ class _Registered:
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue
             self.params.append((p.name, None if p.default is p.empty else str(p.default)))
-        self.props = {}   # kwargs tuple -> prop
-        self.states = {}  # id -> (prop, operator)
+        self.props = {}      # kwargs tuple -> prop
+        self.instances = {}  # (kwargs, forward input shapes, dtypes) -> CustomOp: backward reuses forward's
+        self.states = {}     # kernel state id -> CustomOp
         self.next_state = 1
         self.core_registered = False
 
@@ -248,6 +249,12 @@ class _Registered:
             self.aux = list(prop.list_auxiliary_states())
             self.outs = list(prop.list_outputs())
             n_in, n_out = len(self.args) + len(self.aux), len(self.outs)
+            for name in (self.forward_name, self.backward_name):  # both or neither get registered
+                try:
+                    _ops.op_info(name)
+                except MXNetError:
+                    continue
+                raise MXNetError("mx.operator.register(%r): an op named %s exists already" % (self.op_type, name))
             fwd = self._op_def(self.forward_name, self.args + self.aux, n_out, False)
             bwd = self._op_def(self.backward_name, ["out_grad_" + o for o in self.outs] +
                                self.args + self.aux + ["out_" + o for o in self.outs], len(self.args), True)
@@ -270,7 +277,7 @@ class _Registered:
         names = (ctypes.c_char_p * max(1, len(inputs)))(*[c_str(i) for i in inputs])
         infer_shape = _InferFn(lambda user, a: self._infer(a, backward, shapes=True))
         infer_dtype = _InferFn(lambda user, a: self._infer(a, backward, shapes=False))
-        create = _CreateFn(lambda a, out: self._create(a, out))
+        create = _CreateFn(lambda a, out: self._create(a, out, backward))
         run = _RunFn(lambda st, ctx, ins, n, outs, m: self._run(st, ctx, ins, n, outs, m, backward))
         destroy = _DestroyFn(lambda st: self.states.pop(st, None) and None)
         kernel = _Kernel(ctypes.sizeof(_Kernel), c_str(name), create, run, destroy, None)
@@ -307,6 +314,9 @@ class _Registered:
             for i, o in enumerate(outs):
                 if shapes:
                     o = [int(d) for d in o]
+                    if len(o) > 32 or any(d < 0 for d in o):  # MX_EXT_MAX_NDIM: room the core gave
+                        return _fail(_MX_ERR_INVALID_ARGUMENT, "Custom %s: infer_shape gave output %d the shape %s "
+                                     "(at most 32 dims, none negative)" % (self.op_type, i, o))
                     a.out_ndims[i] = len(o)
                     for d, v in enumerate(o):
                         a.out_shapes[i][d] = v
@@ -317,14 +327,24 @@ class _Registered:
             return _fail(_MX_ERR_INVALID_ARGUMENT, "Custom %s: infer_%s raised %s: %s"
                          % (self.op_type, "shape" if shapes else "type", type(e).__name__, e))
 
-    def _create(self, a_ptr, out):
+    def _create(self, a_ptr, out, backward):
         a = a_ptr.contents
         try:
-            prop = self.prop(self.kwargs(a.num_attrs, a.attr_keys, a.attr_vals))
-            shapes = [[a.inputs[i].shape[d] for d in range(a.inputs[i].ndim)] for i in range(a.num_inputs)]
-            dtypes = [np.dtype(_DL_TO_DT.get((a.inputs[i].dtype.code, a.inputs[i].dtype.bits), "float32"))
-                      for i in range(a.num_inputs)]
-            op = prop.create_operator(Context("cpu", a.device_id), shapes, dtypes)
+            kwargs = self.kwargs(a.num_attrs, a.attr_keys, a.attr_vals)
+            prop = self.prop(kwargs)
+            # The forward's inputs (backward's come after the output gradients): as in MXNet, one
+            # CustomOp serves a forward and its backward, so state kept on self carries over.
+            first = self.n_out if backward else 0
+            ins = [a.inputs[first + i] for i in range(self.n_in)]
+            shapes = [[t.shape[d] for d in range(t.ndim)] for t in ins]
+            dtypes = [np.dtype(_DL_TO_DT.get((t.dtype.code, t.dtype.bits), "float32")) for t in ins]
+            key = (tuple(sorted(kwargs.items())), tuple(map(tuple, shapes)), tuple(d.str for d in dtypes), a.device_id)
+            with _lock:
+                op = self.instances.get(key)
+            if op is None:
+                op = prop.create_operator(Context("cpu", a.device_id), shapes, dtypes)
+                with _lock:
+                    op = self.instances.setdefault(key, op)
             with _lock:
                 sid = self.next_state
                 self.next_state += 1
