@@ -606,8 +606,20 @@ std::vector<Case> all_cases() {
   };
   for (auto* family : {slicing_cases, sorting_cases, deconv_cases, dot_cases})
     for (Case& k : family()) c.push_back(std::move(k));
+  for (const Family& f : all_families())
+    for (const Case& k : f.cases) c.push_back(k);
   return c;
 }
+
+}  // namespace
+
+const std::vector<Family>& conformance::all_families() {
+  static const std::vector<Family> families = {math_family(),   axes_family(),    layers_family(), vision_family(),
+                                               rnn_family(),    contrib_family(), random_family(), linalg_family()};
+  return families;
+}
+
+namespace {
 
 // ---------------------------------------------------------------- backends under test
 
@@ -932,13 +944,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, Conformance, ::testing::ValuesIn(all_cases()),
 
 // ---------------------------------------------------------------- coverage of the schemas
 
-// Ops checked by a dedicated test instead of a conformance case, each with the test that checks
-// it: "<file under tests/>:<Suite>.<Name>". The coverage test below reads that file, finds the
-// test and requires the op's name (or an alias) in its body, so an entry cannot outlive its test.
-struct Dedicated {
-  const char* op;
-  const char* test;
-};
+// Entries of the coverage tables for the ops of this file (Dedicated, GradientOf: harness.h).
 const Dedicated kDedicated[] = {
     {"BatchNorm", "conformance/conformance_test.cc:BatchNorm.TrainingStatisticsMovingUpdateInferenceAndGradients"},
     {"Dropout", "conformance/conformance_test.cc:Dropout.FollowsTheTrainingFlagAndPhiloxAndBackpropagatesThroughItsMask"},
@@ -953,13 +959,6 @@ const Dedicated kDedicated[] = {
     {"_random_normal", "unit/resource_test.cc:Random.MatchesPhiloxReferenceAndDistribution"},
 };
 
-// Gradient-only ops (no user-facing forward use): each is exercised by the finite-difference
-// gradient check of the listed forward op's conformance case(s).
-struct GradientOf {
-  const char* op;
-  const char* forward;
-  const char* test;  // nullptr: the forward op's conformance cases check its gradient
-};
 const GradientOf kGradientOnly[] = {
     {"_conv_backward_data", "Convolution", nullptr},
     {"_conv_backward_weight", "Convolution", nullptr},
@@ -1040,13 +1039,19 @@ TEST(Coverage, EverySchemaHasACaseOrANamedDedicatedTest) {
       if (body.find("\"" + a + "\"") != std::string::npos) return "";
     return "the test never names " + op;
   };
-  for (const Dedicated& d : kDedicated) {
+  std::vector<Dedicated> dedicated(std::begin(kDedicated), std::end(kDedicated));
+  std::vector<GradientOf> gradient_only(std::begin(kGradientOnly), std::end(kGradientOnly));
+  for (const Family& f : all_families()) {
+    dedicated.insert(dedicated.end(), f.dedicated.begin(), f.dedicated.end());
+    gradient_only.insert(gradient_only.end(), f.gradient_only.begin(), f.gradient_only.end());
+  }
+  for (const Dedicated& d : dedicated) {
     const std::string op = canonical(d.op);
     const std::string why = op.empty() ? "no such op" : check_test(d.test, op);
     if (why.empty()) covered.insert(op);
     else bad_entries += std::string("\n  ") + d.op + " -> " + d.test + ": " + why;
   }
-  for (const GradientOf& g : kGradientOnly) {
+  for (const GradientOf& g : gradient_only) {
     const std::string op = canonical(g.op), fwd = canonical(g.forward);
     std::string why = op.empty() ? "no such op" : fwd.empty() ? "no such forward op" : "";
     if (why.empty() && g.test) why = check_test(g.test, fwd);

@@ -63,9 +63,41 @@ inline int64_t ravel(const std::vector<int64_t>& c, const Shape& s) {
   return idx;
 }
 
+// Ops checked by a dedicated test instead of a conformance case, each with the test that checks
+// it: "<file under tests/>:<Suite>.<Name>". The coverage test reads that file, finds the test and
+// requires the op's name (or an alias) in its body, so an entry cannot outlive its test.
+struct Dedicated {
+  const char* op;
+  const char* test;
+};
+
+// Gradient-only ops (no user-facing forward use): each is exercised by the finite-difference
+// gradient check of the listed forward op's conformance case(s).
+struct GradientOf {
+  const char* op;
+  const char* forward;
+  const char* test;  // nullptr: the forward op's conformance cases check its gradient
+};
+
+// One family of ops: its cases and the entries of the coverage tables it needs.
+struct Family {
+  std::vector<Case> cases;
+  std::vector<Dedicated> dedicated = {};
+  std::vector<GradientOf> gradient_only = {};
+};
+
 std::vector<Case> slicing_cases();  // slice slice_like split Concat(many) gather_nd scatter_nd
 std::vector<Case> sorting_cases();  // sort argsort topk
 std::vector<Case> deconv_cases();   // Deconvolution
 std::vector<Case> dot_cases();      // dot on N-d inputs and vectors
+Family math_family();      // math and creation ops (helper: math)
+Family axes_family();      // shape and indexing ops
+Family layers_family();    // norms, losses, sequence ops, UpSampling, Pad
+Family vision_family();    // spatial sampling, ROI and detection ops
+Family rnn_family();       // RNN
+Family contrib_family();   // optimizer updates, contrib ops, ctc_loss
+Family random_family();    // samplers, sample_*, random_pdf_*
+Family linalg_family();    // _linalg_*
+const std::vector<Family>& all_families();
 
 }  // namespace conformance

@@ -38,6 +38,22 @@ void register_slicing(Registry& r);    // slice _slice_backward slice_like split
 void register_sorting(Registry& r);    // sort argsort topk _topk_backward
 void register_gather(Registry& r);     // gather_nd scatter_nd _backward_gather_nd
 void register_indexing(Registry& r);   // take _take_grad Embedding pick _pick_grad one_hot
+// Issue 16's families (MXNet 1.x operator breadth):
+void register_math(Registry& r);        // extra elementwise math (tan … trunc, hypot, hard_sigmoid, softmin, smooth_l1, nanprod, all_finite, amp_cast, isinf/isnan/isfinite)
+void register_creation(Registry& r);    // _arange _linspace _eye diag and the other array-creating ops
+void register_axes(Registry& r);        // moveaxis SwapAxis reshape_like flip depth_to_space space_to_depth broadcast_to broadcast_axis split_v2 shape_array size_array im2col col2im
+void register_lookup(Registry& r);      // ravel_multi_index unravel_index batch_take choose_element_0index fill_element_0index onehot_encode histogram moments
+void register_norm(Registry& r);        // InstanceNorm GroupNorm L2Normalization LRN BatchNorm_v1
+void register_loss(Registry& r);        // SoftmaxActivation LinearRegressionOutput LogisticRegressionOutput MAERegressionOutput SVMOutput MakeLoss
+void register_sequence(Registry& r);    // SequenceLast SequenceMask SequenceReverse
+void register_resample(Registry& r);    // UpSampling Pad
+void register_spatial(Registry& r);     // GridGenerator BilinearSampler SpatialTransformer BilinearResize2D AdaptiveAvgPooling2D ROIPooling ROIAlign Correlation
+void register_detection(Registry& r);   // box_nms box_iou bipartite_matching MultiBoxPrior MultiBoxTarget MultiBoxDetection
+void register_rnn(Registry& r);         // RNN (LSTM, GRU, rnn_relu, rnn_tanh) and its gradient
+void register_contrib(Registry& r);     // boolean_mask index_copy index_array arange_like div_sqrt_dim quadratic interleaved_matmul_*
+void register_ctc(Registry& r);         // ctc_loss / CTCLoss
+void register_sampling(Registry& r);    // the samplers beyond uniform/normal, sample_* with per-element parameters, random_pdf_*, multinomial, shuffle, randint
+void register_linalg(Registry& r);      // _linalg_* (gemm … maketrian) over LAPACK
 
 // Ranges of int params. kMaxExtent bounds counts that become one dimension or a kernel's loop bound
 // (num_filter, num_hidden, depth, input_dim, repeats, kernel / stride / pad entries): MXNet declares
