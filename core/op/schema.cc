@@ -177,6 +177,11 @@ void bad_inferred_shape(const InferArgs& a, const std::vector<Shape>& out, size_
   fail(MX_ERR_INTERNAL, a.op.name, ": output ", i, " shape ", shape_str(out[i]), " failed a size check");
 }
 
+bool is_generic_attr(const std::string& key) {
+  if (key.size() > 4 && key.rfind("__", 0) == 0 && key.compare(key.size() - 2, 2, "__") == 0) return true;
+  return key == "lr_mult" || key == "wd_mult" || key == "ctx_group" || key == "force_mirroring";
+}
+
 Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals) {
   return parse_params(op.name, op.params, n, keys, vals);
 }
@@ -191,6 +196,7 @@ Attrs parse_params(const std::string& owner, const std::vector<ParamSpec>& param
     if (!keys || !keys[i] || !vals || !vals[i]) fail(MX_ERR_INVALID_ARGUMENT, owner, ": attribute ", i, " is NULL");
     const std::string key = keys[i];
     auto it = std::find_if(params.begin(), params.end(), [&](const ParamSpec& p) { return p.name == key; });
+    if (it == params.end() && is_generic_attr(key)) continue;
     if (it == params.end()) {
       std::string list;
       for (auto& p : params) list += (list.empty() ? "" : ", ") + p.name;

@@ -97,6 +97,8 @@ struct OpSchema {
   std::function<int(const Attrs&)> output_count;
   // Outputs a caller sees (the rest, e.g. Dropout's mask, exist for the gradient); -1: all.
   int num_visible_outputs = -1;
+  // The same when it depends on the attributes (RNN's state_outputs); nullptr: num_visible_outputs.
+  std::function<int(const Attrs&)> visible_output_count;
   std::vector<ParamSpec> params;
   // How many of `inputs` a call takes given its attributes (nullptr: all), e.g. no_bias.
   std::function<size_t(const Attrs&)> num_inputs;
@@ -141,6 +143,12 @@ struct OpSchema {
   std::string kernel_owner;
 };
 
+// How many of an op's `total` outputs a caller sees given its attributes.
+inline size_t visible_outputs(const OpSchema& op, const Attrs& a, size_t total) {
+  if (op.visible_output_count) return size_t(op.visible_output_count(a));
+  return op.num_visible_outputs < 0 ? total : size_t(op.num_visible_outputs);
+}
+
 // op.infer_shape followed by check_shape on every output, so no overflowing or over-deep shape
 // inferred from huge inputs or attributes reaches allocation. Every caller of inference uses it.
 [[noreturn]] void bad_inferred_shape(const InferArgs& a, const std::vector<Shape>& out, size_t i);
@@ -150,7 +158,12 @@ inline void infer_shape_checked(const InferArgs& a, std::vector<Shape>& out) {
     if (!shape_ok(out[i])) bad_inferred_shape(a, out, i);
 }
 
-// Validates and completes attributes: unknown names, missing required params, unparsable values
+// MXNet's generic attributes that any op accepts and no kernel reads: `__*__` keys (__layout__,
+// __init__, __lr_mult__, __ctx_group__, ...) and lr_mult, wd_mult, ctx_group, force_mirroring.
+// A param of the op's own with such a name stays a param.
+bool is_generic_attr(const std::string& key);
+
+// Validates and completes attributes: unknown names (other than generic attributes, skipped), missing required params, unparsable values
 // and out-of-range values each raise MX_ERR_INVALID_ARGUMENT naming op and attribute.
 Attrs parse_attrs(const OpSchema& op, int n, const char* const* keys, const char* const* vals);
 // The same for any parameter list (data iterators): errors name `owner`.

@@ -138,7 +138,7 @@ uint32_t Node::num_outputs() const {
 
 uint32_t Node::num_visible_outputs() const {
   if (!op) return 1;
-  return op->num_visible_outputs < 0 ? num_outputs() : uint32_t(op->num_visible_outputs);
+  return uint32_t(op::visible_outputs(*op, full_params(), num_outputs()));
 }
 
 std::vector<std::string> output_names(const Node& n) {
@@ -165,8 +165,9 @@ Symbol Symbol::atomic(const std::string& op_name, int n, const char* const* keys
   const op::Attrs full = op::parse_attrs(op, n, keys, vals);  // validates: unknown or bad params fail here
   for (int i = 0; i < n; ++i) {
     const std::string key = keys[i];
-    if (key.rfind("__", 0) == 0) continue;  // parse_attrs rejected these already; kept for symmetry
-    node->params.emplace_back(key, full.str(key));
+    const bool is_param = std::any_of(op.params.begin(), op.params.end(), [&](const op::ParamSpec& p) { return p.name == key; });
+    if (is_param) node->params.emplace_back(key, full.str(key));
+    else node->attrs[key] = vals[i];  // a generic attribute (lr_mult, __layout__, ...): kept on the node, as MXNet
   }
   Symbol s;
   for (uint32_t i = 0; i < node->num_visible_outputs(); ++i) s.outputs.push_back(Entry{node, i});

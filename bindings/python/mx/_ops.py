@@ -172,3 +172,21 @@ def generate(namespace):
         if keyword.iskeyword(name) or name in namespace:
             continue
         namespace[name] = _make(name, op_info(name))
+
+
+# Ops named `_<space>_X` also appear as <space>.X (mx.nd.contrib.box_nms, mx.sym.linalg.gemm2,
+# mx.nd.random.pdf_normal), as MXNet places them; a function a module already has (the
+# hand-written mx.nd.random.uniform) is kept.
+SUBSPACES = ("contrib", "linalg", "random")
+
+
+def fill_subspaces(namespace, spaces):
+    """Adds namespace[op] to spaces[space] as X for every generated op `_<space>_X`."""
+    for name, fn in list(namespace.items()):
+        if not name.startswith("_") or not callable(fn):
+            continue
+        for space, module in spaces.items():
+            prefix = "_%s_" % space
+            short = name[len(prefix):]
+            if name.startswith(prefix) and short and not keyword.iskeyword(short) and not hasattr(module, short):
+                setattr(module, short, fn)

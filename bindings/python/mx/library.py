@@ -29,6 +29,7 @@ def refresh_namespaces():
     """Adds functions for ops registered since import (libraries, custom ops) to mx.nd and mx.sym."""
     from . import ndarray, symbol
     _ops.generate(vars(ndarray))
+    ndarray._fill_subspaces()
     symbol._generate()
 
 
