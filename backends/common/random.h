@@ -4,7 +4,9 @@
 // the arithmetic that turns the bits into a value. Uniforms need only exactly rounded multiply and
 // add (mul_rn / add_rn: never fused). Normals need log, sqrt, sin and cos: sqrt is exactly rounded
 // everywhere, but libm's log / sin / cos differ between glibc and CUDA by an ulp here and there, so
-// they are computed here from polynomials in double with the same operations on host and device.
+// they are computed here from polynomials in double with the same operations on host and device
+// (portable_log, sincos_2pi, portable_exp, portable_lgamma). The samplers with a variable number
+// of draws (gamma, Poisson, ...) give each element its own Philox sub-stream: see ElementStream.
 #pragma once
 
 #include <cmath>
@@ -160,6 +162,203 @@ MX_HD inline void block_f32(const mx_philox_u32x4& r, bool normal, float a, floa
 template <typename S>
 MX_HD inline S narrow_sample(float v) {
   return Elem<S>::store(v);
+}
+
+// ---------------------------------------------------------------- samplers with a variable number of draws
+// Exponential, gamma, Poisson, the negative binomials, randint, the _sample_* ops, multinomial and
+// shuffle: element i of such an op owns Philox counter block offset + i (its schema's random_blocks
+// reserves one block per element) and its k-th 32-bit draw is lane k % 4 of the 128-bit counter
+// (offset + i in words 0-1, k / 4 in words 2-3): the element's own sub-stream. The first four draws
+// are mx_philox_block(seed, offset + i) itself. A rejection loop may take any number of draws without
+// touching another element's counters or another call's (those differ in words 0-1), so a value
+// depends only on (seed, offset, i) whatever the thread count or the device. Values are computed in
+// double with the portable functions of this header (never libm's exp / log / lgamma) and rounded
+// to the output dtype at the end: a float32 sample is the rounding of the float64 one.
+MX_HD inline double quiet_nan() { return bits_double(0x7ff8000000000000ull); }
+
+struct ElementStream {
+  uint64_t seed, block, refill = 0;
+  int lane = 0;
+  mx_philox_u32x4 r;
+  MX_HD ElementStream(uint64_t seed_, uint64_t block_) : seed(seed_), block(block_), r(mx_philox_block(seed_, block_)) {}
+  MX_HD uint32_t next() {
+    if (lane == 4) {
+      ++refill;
+      mx_philox_u32x4 c;
+      c.v[0] = uint32_t(block);
+      c.v[1] = uint32_t(block >> 32);
+      c.v[2] = uint32_t(refill);
+      c.v[3] = uint32_t(refill >> 32);
+      r = mx_philox4x32_10(c, uint32_t(seed), uint32_t(seed >> 32));
+      lane = 0;
+    }
+    return r.v[lane++];
+  }
+  MX_HD uint64_t next64() {
+    const uint64_t hi = next();
+    return (hi << 32) | next();
+  }
+  // [0, 1) with 53 bits.
+  MX_HD double unit() {
+    const uint32_t a = next();
+    return mx_philox_to_unit_double(a, next());
+  }
+  // (0, 1]: safe for log.
+  MX_HD double open_unit() { return 1.0 - unit(); }
+  // One standard normal (Box-Muller's cosine half).
+  MX_HD double normal() {
+    const double u0 = open_unit(), u1 = unit();
+    double s, c;
+    sincos_2pi(u1, &s, &c);
+    return mul_rn(std::sqrt(mul_rn(-2.0, portable_log(u0))), c);
+  }
+};
+
+// e^x within ~1 ulp: x = k ln2 + r with |r| <= ln2 / 2 (ln 2 split so k ln2_hi is exact), e^r from
+// its Taylor series to r^14, scaled by 2^k in two exact steps (k may reach the subnormal range).
+MX_HD inline double portable_exp(double x) {
+  if (x != x) return x;
+  if (x > 709.782712893384) return HUGE_VAL;
+  if (x < -745.2) return 0.0;
+  const double k = std::floor(add_rn(mul_rn(x, 1.4426950408889634074), 0.5));
+  const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  const double r = (x - mul_rn(k, ln2_hi)) - mul_rn(k, ln2_lo);
+  double p = 1.0 / 87178291200.0;  // 1/14!
+  const double inv[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+                          1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
+  for (int j = 13; j >= 0; --j) p = add_rn(mul_rn(p, r), inv[j]);
+  const int ki = int(k), k1 = ki / 2, k2 = ki - k1;
+  const double s1 = bits_double(uint64_t(int64_t(k1) + 1023) << 52), s2 = bits_double(uint64_t(int64_t(k2) + 1023) << 52);
+  return mul_rn(mul_rn(p, s1), s2);
+}
+
+// log Gamma(x) for x > 0: shifted up to x >= 12 (log of the product of the shifts, exact while the
+// product stays below 2^53) and Stirling's series there (terms to 1/x^11, error < 1e-15).
+MX_HD inline double portable_lgamma(double x) {
+  if (!(x > 0)) return x == 0 ? HUGE_VAL : x - x;  // 0: +inf; negative or NaN: NaN
+  if (x > 1e300) return HUGE_VAL;
+  double shift = 1.0;
+  while (x < 12.0) {
+    shift = mul_rn(shift, x);
+    x = add_rn(x, 1.0);
+  }
+  const double z = 1.0 / x, z2 = mul_rn(z, z);
+  // 1/(12x) - 1/(360x^3) + 1/(1260x^5) - 1/(1680x^7) + 1/(1188x^9) - 691/(360360x^11)
+  const double c[6] = {1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680, 1.0 / 1188, -691.0 / 360360};
+  double s = c[5];
+  for (int j = 4; j >= 0; --j) s = add_rn(mul_rn(s, z2), c[j]);
+  const double half_log_2pi = 0.91893853320467274178;
+  const double lg = add_rn(add_rn(mul_rn(x - 0.5, portable_log(x)) - x, half_log_2pi), mul_rn(s, z));
+  return shift == 1.0 ? lg : lg - portable_log(shift);
+}
+
+// Exp(lam) (rate lam > 0): -log(U) / lam with U in (0, 1].
+MX_HD inline double sample_exponential(ElementStream& st, double lam) {
+  if (!(lam > 0)) return lam == 0 ? HUGE_VAL : quiet_nan();
+  return -portable_log(st.open_unit()) / lam;
+}
+
+// Gamma(alpha, scale beta) by Marsaglia and Tsang (2000): d = alpha - 1/3, c = 1/sqrt(9d); draw a
+// normal x until v = (1 + c x)^3 > 0 and log U < x^2/2 + d - d v + d log v; the value is d v.
+// alpha < 1: Gamma(alpha + 1) U^(1/alpha). Invalid parameters give NaN.
+MX_HD inline double sample_gamma(ElementStream& st, double alpha, double beta) {
+  if (!(alpha > 0) || !(beta >= 0) || alpha == HUGE_VAL) return quiet_nan();
+  const bool boost = alpha < 1;
+  const double d = (boost ? alpha + 1.0 : alpha) - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(mul_rn(9.0, d));
+  double v;
+  for (;;) {
+    double x, t;
+    do {
+      x = st.normal();
+      t = add_rn(1.0, mul_rn(c, x));
+    } while (t <= 0);
+    v = mul_rn(mul_rn(t, t), t);
+    const double u = st.open_unit();
+    const double x2 = mul_rn(x, x);
+    if (u < 1.0 - mul_rn(0.0331, mul_rn(x2, x2))) break;  // the quick squeeze
+    if (portable_log(u) < add_rn(mul_rn(0.5, x2), mul_rn(d, add_rn(1.0 - v, portable_log(v))))) break;
+  }
+  double g = mul_rn(d, v);
+  if (boost) g = mul_rn(g, portable_exp(portable_log(st.open_unit()) / alpha));
+  return mul_rn(g, beta);
+}
+
+// Poisson(lam): lam < 10 by Knuth's product of uniforms (count until the product falls below
+// e^-lam); lam >= 10 by Hormann's transformed rejection PTRS (1993), which takes ~1.2 pairs of
+// uniforms whatever lam. lam = 0 gives 0, lam = inf gives inf, lam < 0 or NaN gives NaN.
+MX_HD inline double sample_poisson(ElementStream& st, double lam) {
+  if (!(lam >= 0)) return quiet_nan();
+  if (lam == 0) return 0.0;
+  if (lam == HUGE_VAL) return lam;
+  if (lam < 10) {
+    const double limit = portable_exp(-lam);
+    double prod = st.unit(), k = 0;
+    while (prod >= limit && prod > 0) {
+      prod = mul_rn(prod, st.unit());
+      k += 1;
+    }
+    return k;
+  }
+  const double slam = std::sqrt(lam), loglam = portable_log(lam);
+  const double b = add_rn(0.931, mul_rn(2.53, slam));
+  const double a = add_rn(-0.059, mul_rn(0.02483, b));
+  const double inv_alpha = add_rn(1.1239, 1.1328 / (b - 3.4));
+  const double vr = 0.9277 - 3.6224 / (b - 2.0);
+  const double log_inv_alpha = portable_log(inv_alpha);
+  for (;;) {
+    const double u = st.unit() - 0.5, v = st.unit();
+    const double us = 0.5 - std::fabs(u);
+    const double k = std::floor(add_rn(add_rn(mul_rn(add_rn(mul_rn(2.0, a) / us, b), u), lam), 0.43));
+    if (us >= 0.07 && v <= vr) return k;
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    const double lhs = add_rn(portable_log(v), log_inv_alpha) - portable_log(add_rn(a / mul_rn(us, us), b));
+    const double rhs = add_rn(-lam, mul_rn(k, loglam)) - portable_lgamma(k + 1.0);
+    if (v > 0 && lhs <= rhs) return k;
+  }
+}
+
+// Negative binomial (MXNet's k, p: failures before the k-th success of probability p, mean
+// k (1 - p) / p): Poisson(Gamma(k, (1 - p) / p)).
+MX_HD inline double sample_negative_binomial(ElementStream& st, double k, double p) {
+  if (!(k >= 0) || !(p > 0) || !(p <= 1)) return quiet_nan();
+  if (k == 0 || p == 1) return 0.0;
+  return sample_poisson(st, sample_gamma(st, k, (1.0 - p) / p));
+}
+
+// Generalized negative binomial (mean mu, dispersion alpha = 1 / k): Poisson(Gamma(1 / alpha, alpha mu));
+// alpha = 0 is Poisson(mu).
+MX_HD inline double sample_generalized_negative_binomial(ElementStream& st, double mu, double alpha) {
+  if (!(mu >= 0) || !(alpha >= 0)) return quiet_nan();
+  if (alpha == 0) return sample_poisson(st, mu);
+  if (mu == 0) return 0.0;
+  return sample_poisson(st, sample_gamma(st, 1.0 / alpha, mul_rn(alpha, mu)));
+}
+
+// Uniform integer in [low, high) (low < high): low + (64 random bits mod (high - low)); the modulo
+// bias is below (high - low) / 2^64.
+MX_HD inline int64_t sample_randint(ElementStream& st, int64_t low, int64_t high) {
+  const uint64_t range = uint64_t(high) - uint64_t(low);
+  return int64_t(uint64_t(low) + st.next64() % range);
+}
+
+// The distributions of the element samplers by name: the _random_X ops (scalar parameters) and
+// the _sample_X ops (a parameter pair per element) draw through this one switch on every backend.
+enum class Dist { kUniform, kNormal, kExponential, kGamma, kPoisson, kNegativeBinomial, kGeneralizedNegativeBinomial };
+
+// One sample of `dist` with parameters (a, b): uniform [a, b) (element sampler: 53-bit uniform),
+// normal N(a, b^2), exponential rate a, gamma shape a scale b, Poisson a, negative binomial
+// (k = a, p = b), generalized negative binomial (mu = a, alpha = b).
+MX_HD inline double sample_dist(Dist dist, ElementStream& st, double a, double b) {
+  switch (dist) {
+    case Dist::kUniform: return add_rn(a, mul_rn(b - a, st.unit()));
+    case Dist::kNormal: return add_rn(a, mul_rn(b, st.normal()));
+    case Dist::kExponential: return sample_exponential(st, a);
+    case Dist::kGamma: return sample_gamma(st, a, b);
+    case Dist::kPoisson: return sample_poisson(st, a);
+    case Dist::kNegativeBinomial: return sample_negative_binomial(st, a, b);
+    default: return sample_generalized_negative_binomial(st, a, b);
+  }
 }
 
 // Dropout's keep decision for lane l: kept when the uniform is >= p.
