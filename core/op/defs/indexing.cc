@@ -84,6 +84,7 @@ void register_indexing(Registry& r) {
   {
     OpSchema s;
     s.name = "pick";
+    s.aliases = {"choose_element_0index"};  // MXNet's legacy name (its axis -1 default is pick's)
     s.doc = "data[..., index[...], ...]: one element along `axis` per position of index.";
     s.inputs = {"data", "index"};
     s.params = {param_axis("axis", "-1", "the axis to pick along"),
