@@ -131,3 +131,16 @@ def test_generic_attributes_are_accepted_and_kept_on_symbols():
     assert back.list_attr()["lr_mult"] == "2" and back.list_attr()["__init__"] == '["zero", {}]'
     with pytest.raises(mx.MXNetError, match="unknown attribute 'lr_mul'"):
         mx.nd.relu(x, lr_mul=2)
+
+
+def test_nd_boolean_mask_keeps_the_marked_rows_and_scatters_gradients_back():
+    x = mx.nd.array(_rand(4, 3))
+    mask = mx.nd.array([1, 0, 0, 1])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.contrib.boolean_mask(x, mask)
+        (y * 2).sum().backward()
+    np.testing.assert_allclose(y.asnumpy(), x.asnumpy()[[0, 3]])
+    np.testing.assert_allclose(x.grad.asnumpy(), np.array([[2] * 3, [0] * 3, [0] * 3, [2] * 3]))
+    cols = mx.nd.contrib.boolean_mask(x, mx.nd.array([0, 1, 1]), axis=1)
+    np.testing.assert_allclose(cols.asnumpy(), x.asnumpy()[:, 1:])

@@ -74,3 +74,17 @@ def cond(pred, then_func, else_func, name="cond"):
     if pred.size != 1:
         raise ValueError("cond: pred must be a one-element array, got shape %s" % (pred.shape,))
     return then_func() if bool(pred.asnumpy().reshape(-1)[0]) else else_func()
+
+
+def boolean_mask(data, index, axis=0):
+    """The slices of data along `axis` where the 1-d `index` is non-zero (MXNet's boolean_mask).
+    The output's size depends on index's values, so this waits for index and gathers with `take`
+    (whose gradient scatters back into the kept slices); the symbolic op reports that it needs the
+    values at graph-build time."""
+    import numpy as np
+    nd = _nd()
+    if index.ndim != 1 or index.shape[0] != data.shape[axis]:
+        raise ValueError("boolean_mask: index must be 1-d of length data.shape[%d] = %d, got shape %s"
+                         % (axis, data.shape[axis], index.shape))
+    keep = np.flatnonzero(index.asnumpy())
+    return nd.take(data, nd.array(keep, ctx=data.context, dtype="int64"), axis=axis)

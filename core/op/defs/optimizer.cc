@@ -1,6 +1,12 @@
-// Optimizer updates (MXNet's sgd_update, sgd_mom_update, adam_update, rmsprop_update). Each
-// returns the new weight (pass the weight as the output to update in place) and updates its
-// state inputs in place (mutated_inputs), so the engine orders them as writes.
+// Optimizer updates (MXNet's sgd_update, sgd_mom_update, adam_update, rmsprop_update, and
+// signsgd / signum / nag_mom / ftml / ftrl / rmspropalex / adagrad updates, LAMB's two phases and
+// the multi-precision mp_sgd / mp_sgd_mom / mp_nag_mom updates). Each returns the new weight (pass
+// the weight as the output to update in place; lamb_update_phase1 returns the step direction) and
+// updates its state inputs in place (mutated_inputs), so the engine orders them as writes.
+#include <algorithm>
+#include <cstdint>
+
+#include "base/dtype.h"
 #include "base/error.h"
 #include "op/defs/defs.h"
 
@@ -38,6 +44,137 @@ void reg(Registry& r, const std::string& name, const std::string& doc, std::vect
   r.add(std::move(s));
 }
 
+// The common params of MXNet's updates, in its order: lr (required), wd, rescale_grad, clip_gradient.
+std::vector<ParamSpec> common_params(const char* clip_name = "clip_gradient") {
+  return {param_required(param_float("lr", "", "learning rate")), param_float("wd", "0", "weight decay"),
+          param_float("rescale_grad", "1", "multiplies the gradient first"),
+          param_float(clip_name, "-1", "clip the rescaled gradient to [-c, c] (c < 0: no clipping)")};
+}
+
+// The updates added for issue 16. Every input has the weight's shape except `scalar_inputs` (shape
+// (1,), LAMB's norms); inputs from `master` on (the multi-precision states) must be float32, the
+// others share the weight's dtype. The output has the weight's shape and dtype.
+void add_update(Registry& r, const std::string& name, std::vector<std::string> aliases, const std::string& doc,
+                std::vector<std::string> inputs, std::vector<ParamSpec> params, std::vector<size_t> mutated,
+                size_t master = SIZE_MAX, std::vector<size_t> scalar_inputs = {}) {
+  OpSchema s;
+  s.name = name;
+  s.aliases = std::move(aliases);
+  s.doc = doc;
+  s.inputs = std::move(inputs);
+  s.params = std::move(params);
+  s.mutated_inputs = std::move(mutated);
+  // Kernels read weight[i] and grad[i] before writing out[i]: `out=weight` runs in place.
+  s.inplace = {{0, 0}, {1, 0}};
+  s.dtypes = float_dtypes();
+  s.infer_shape = [scalar_inputs](const InferArgs& a, std::vector<Shape>& out) {
+    for (size_t i = 1; i < a.in_shapes.size(); ++i) {
+      const bool scalar = std::find(scalar_inputs.begin(), scalar_inputs.end(), i) != scalar_inputs.end();
+      const Shape want = scalar ? Shape{1} : a.in_shapes[0];
+      if (a.in_shapes[i] != want)
+        fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": '", a.op.inputs[i], "' is ", shape_str(a.in_shapes[i]), " but must be ",
+             shape_str(want), scalar ? "" : " (the weight's shape)");
+    }
+    out = {a.in_shapes[0]};
+  };
+  s.infer_type = [master](const InferArgs& a, std::vector<int32_t>& out) {
+    for (size_t i = 1; i < a.in_dtypes.size(); ++i) {
+      const int32_t want = i >= master ? int32_t(MX_FLOAT32) : a.in_dtypes[0];
+      if (a.in_dtypes[i] != want)
+        fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": '", a.op.inputs[i], "' is ", dtype_info(a.in_dtypes[i]).name,
+             " but must be ", dtype_info(want).name, i >= master ? " (the float32 master copy and states)" : " (the weight's dtype)");
+    }
+    out = {a.in_dtypes[0]};
+  };
+  r.add(std::move(s));
+}
+
+std::vector<ParamSpec> plus(std::vector<ParamSpec> a, std::vector<ParamSpec> b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+void register_issue16_updates(Registry& r) {
+  const ParamSpec momentum = param_float("momentum", "0", "decay of the momentum");
+  add_update(r, "signsgd_update", {}, "(1 - lr * wd) * weight - lr * sign(grad) (rescale_grad and clip_gradient do not "
+             "change a sign).", {"weight", "grad"}, common_params(), {});
+  add_update(r, "signum_update", {},
+             "mom = momentum * mom - (1 - momentum) * (wd * weight + clip(rescale_grad * grad)); "
+             "(1 - lr * wd_lh) * weight + lr * sign(mom).",
+             {"weight", "grad", "mom"},
+             plus(common_params(), {momentum, param_float("wd_lh", "0", "decoupled weight decay (Loshchilov & Hutter)")}), {2});
+  const std::string nag_doc =
+      "g = clip(rescale_grad * grad) + wd * weight; mom = momentum * mom - lr * g; weight + momentum * mom - lr * g.";
+  add_update(r, "nag_mom_update", {}, nag_doc, {"weight", "grad", "mom"}, plus(common_params(), {momentum}), {2});
+  add_update(r, "ftml_update", {},
+             "g = clip(rescale_grad * grad + wd * weight, clip_grad); v = beta2 v + (1 - beta2) g^2; "
+             "d_t = (1 - beta1^t) / lr (sqrt(v / (1 - beta2^t)) + epsilon); z = beta1 z + (1 - beta1) g - (d_t - beta1 d) "
+             "weight; d = d_t; -z / d_t.",
+             {"weight", "grad", "d", "v", "z"},
+             plus(common_params("clip_grad"),
+                  {with_range(param_float("beta1", "0.6", "decay of z"), 0, 1),
+                   with_range(param_float("beta2", "0.999", "decay of v"), 0, 1),
+                   param_float("epsilon", "1e-08", "added to the denominator"),
+                   param_required(with_range(param_int("t", "", "number of the update (from 1)"), 1, double(INT32_MAX)))}),
+             {2, 3, 4});
+  add_update(r, "ftrl_update", {},
+             "g = clip(rescale_grad * grad); z += g - (sqrt(n + g^2) - sqrt(n)) weight / lr; n += g^2; "
+             "(sign(z) lamda1 - z) / ((beta + sqrt(n)) / lr + wd) where |z| > lamda1, else 0.",
+             {"weight", "grad", "z", "n"},
+             plus(common_params(), {param_float("lamda1", "0.01", "L1 regularization"),
+                                    param_float("beta", "1", "per-coordinate learning rate beta")}),
+             {2, 3});
+  add_update(r, "rmspropalex_update", {},
+             "g = clip(rescale_grad * grad + wd * weight); n = (1 - gamma1) g^2 + gamma1 n; "
+             "g_avg = (1 - gamma1) g + gamma1 g_avg; delta = gamma2 delta - lr g / sqrt(n - g_avg^2 + epsilon); "
+             "clip(weight + delta, clip_weights) (Graves 2013, the centered form).",
+             {"weight", "grad", "n", "g", "delta"},
+             plus(common_params(), {param_float("gamma1", "0.95", "decay of n and g"), param_float("gamma2", "0.9", "decay of delta"),
+                                    param_float("epsilon", "1e-08", "added under the root"),
+                                    param_float("clip_weights", "-1", "clip the new weight to [-c, c] (c < 0: no clipping)")}),
+             {2, 3, 4});
+  // MXNet registers the sparse form under its internal name; dense arrays update every row.
+  add_update(r, "_sparse_adagrad_update", {"adagrad_update"},
+             "g = clip(rescale_grad * grad); history += g^2; weight - lr g / sqrt(history + epsilon). "
+             "wd must be 0, as in MXNet.",
+             {"weight", "grad", "history"},
+             {param_required(param_float("lr", "", "learning rate")), param_float("epsilon", "1e-07", "added under the root"),
+              with_range(param_float("wd", "0", "weight decay: MXNet's adagrad_update supports only 0"), 0, 0),
+              param_float("rescale_grad", "1", "multiplies the gradient first"),
+              param_float("clip_gradient", "-1", "clip the rescaled gradient to [-c, c] (c < 0: no clipping)")},
+             {2});
+  add_update(r, "lamb_update_phase1", {},
+             "g = clip(rescale_grad * grad); mean, var updated with beta1, beta2; with bias_correction mean /= 1 - beta1^t, "
+             "var /= 1 - beta2^t; returns mean / (sqrt(var) + epsilon) + wd * weight (the step direction).",
+             {"weight", "grad", "mean", "var"},
+             {param_float("beta1", "0.9", "decay of the mean"), param_float("beta2", "0.999", "decay of the variance"),
+              param_float("epsilon", "1e-06", "added to the denominator"),
+              param_required(with_range(param_int("t", "", "number of the update (from 1)"), 1, double(INT32_MAX))),
+              param_bool("bias_correction", "True", "divide the moments by 1 - beta^t"),
+              param_required(param_float("wd", "", "weight decay")),
+              param_float("rescale_grad", "1", "multiplies the gradient first"),
+              param_float("clip_gradient", "-1", "clip the rescaled gradient to [-c, c] (c < 0: no clipping)")},
+             {2, 3});
+  add_update(r, "lamb_update_phase2", {},
+             "r1 clipped to [lower_bound, upper_bound] (each when >= 0); weight - lr * (r1 / r2) * g, or weight - lr * g "
+             "when r1 or r2 is 0.",
+             {"weight", "g", "r1", "r2"},
+             {param_required(param_float("lr", "", "learning rate")),
+              param_float("lower_bound", "-1", "lower limit of r1 (< 0: none)"),
+              param_float("upper_bound", "-1", "upper limit of r1 (< 0: none)")},
+             {}, SIZE_MAX, {2, 3});
+  // Multi-precision: a 16-bit (or any float) weight with a float32 master copy weight32 (and float32
+  // momentum); the step runs in float32 on weight32 and the output is weight32 rounded.
+  const auto lazy = param_bool("lazy_update", "True", "accepted for compatibility (dense arrays update fully)");
+  add_update(r, "mp_sgd_update", {}, "weight32 = (1 - lr * wd) weight32 - lr clip(rescale_grad * grad); out = weight32.",
+             {"weight", "grad", "weight32"}, plus(common_params(), {lazy}), {2}, 2);
+  add_update(r, "mp_sgd_mom_update", {},
+             "mom = momentum mom - lr (wd weight32 + clip(rescale_grad * grad)); weight32 += mom; out = weight32.",
+             {"weight", "grad", "mom", "weight32"}, plus(common_params(), {momentum, lazy}), {2, 3}, 2);
+  add_update(r, "mp_nag_mom_update", {}, nag_doc + " Computed on weight32 (float32); out = weight32.",
+             {"weight", "grad", "mom", "weight32"}, plus(common_params(), {momentum}), {2, 3}, 2);
+}
+
 }  // namespace
 
 void register_optimizer(Registry& r) {
@@ -57,6 +194,7 @@ void register_optimizer(Registry& r) {
       {param_float("gamma1", "0.95", "decay of n"), param_float("epsilon", "1e-08", "added under the root"),
        param_float("clip_weights", "-1", "clip the new weight to [-c, c] (c < 0: no clipping)")},
       {2});
+  register_issue16_updates(r);
 }
 
 }  // namespace mx::op
