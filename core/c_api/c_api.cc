@@ -525,7 +525,7 @@ int mx_imperative_invoke(const char* op_name, int32_t num_inputs, const mx_ndarr
     for (size_t i = 0; i < out_arrs.size(); ++i) out_arrs[i]->set_ag_entry(outs[i].ag_entry());
   if (!provided) {
     t_handles.clear();
-    const size_t visible = op.num_visible_outputs < 0 ? outs.size() : size_t(op.num_visible_outputs);
+    const size_t visible = mx::op::visible_outputs(op, attrs, outs.size());
     for (size_t i = 0; i < visible; ++i) t_handles.push_back(wrap(std::move(outs[i])));
     *num_outputs = int32_t(t_handles.size());
     *outputs = t_handles.data();

@@ -400,7 +400,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   op.infer_type(ia, out_dtypes);
 
   // Outputs (a caller may pass only the visible ones: hidden ones are made here)
-  const size_t visible = op.num_visible_outputs < 0 ? out_shapes.size() : size_t(op.num_visible_outputs);
+  const size_t visible = op::visible_outputs(op, attrs, out_shapes.size());
   if (!outputs.empty() && outputs.size() == visible)
     for (size_t i = visible; i < out_shapes.size(); ++i) outputs.emplace_back(out_shapes[i], out_dtypes[i], dev);
   if (outputs.empty()) {
