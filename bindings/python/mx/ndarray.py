@@ -434,6 +434,7 @@ class NDArray:
 
 def empty(shape, ctx=None, dtype="float32", _what="mx.nd.empty"):
     shape = check_shape(shape, _what)
+    dtype = "float32" if dtype is None else dtype  # MXNet's default
     ctx = Context(ctx) if ctx is not None else current_context()
     out = _handle()
     check_call(LIB.mx_ndarray_create(c_array(ctypes.c_int64, shape), ctypes.c_int32(len(shape)),
@@ -459,26 +460,113 @@ def array(source, ctx=None, dtype=None):
     return out
 
 
-def zeros(shape, ctx=None, dtype="float32", **kwargs):
-    out = empty(shape, ctx, dtype, "mx.nd.zeros")
-    _ops.invoke("zeros_like", [out], {}, out=out)
+def _created(op, params, ctx, dtype, out):
+    """Runs a no-input creation op on ctx (default: the current context) in dtype (None: float32),
+    into out when given (MXNet's out=)."""
+    ctx = Context(ctx) if ctx is not None else current_context()
+    params = dict(params, ctx=ctx, dtype=_DTYPE_NAME[_mx_dtype("float32" if dtype is None else dtype)])
+    return _ops.invoke(op, [], params, out=out)
+
+
+def zeros(shape, ctx=None, dtype="float32", out=None, **kwargs):
+    return _created("_zeros", {"shape": check_shape(shape, "mx.nd.zeros")}, ctx, dtype, out)
+
+
+def ones(shape, ctx=None, dtype="float32", out=None, **kwargs):
+    return _created("_ones", {"shape": check_shape(shape, "mx.nd.ones")}, ctx, dtype, out)
+
+
+def full(shape, val, ctx=None, dtype="float32", out=None):
+    return _created("_full", {"shape": check_shape(shape, "mx.nd.full"), "value": float(val)}, ctx, dtype,
+                    out)
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype="float32", out=None):
+    """MXNet's arange: ceil((stop - start) / step) values start, start + step, ... (stop None:
+    0 .. start), each repeated `repeat` times."""
+    params = {"start": start, "stop": stop, "step": step, "repeat": repeat}
+    if infer_range is not None:
+        params["infer_range"] = infer_range
+    return _created("_arange", params, ctx, dtype, out)
+
+
+def linspace(start, stop, num, endpoint=True, ctx=None, dtype="float32", out=None):
+    return _created("_linspace", {"start": start, "stop": stop, "num": num, "endpoint": endpoint},
+                    ctx, dtype, out)
+
+
+def eye(N, M=0, k=0, ctx=None, dtype="float32", out=None, **kwargs):
+    return _created("_eye", {"N": N, "M": M, "k": k}, ctx, dtype, out)
+
+
+def from_numpy(ndarray, zero_copy=True):
+    """An NDArray from a numpy array. zero_copy (MXNet's default): shares the memory through DLPack
+    (C-contiguous arrays only) and marks the numpy array read-only, as MXNet does; otherwise a copy
+    in the array's own dtype."""
+    if not zero_copy:
+        return array(ndarray, dtype=ndarray.dtype)
+    if not ndarray.flags["C_CONTIGUOUS"]:
+        raise MXNetValueError("mx.nd.from_numpy: only C-contiguous arrays can be shared (zero_copy=True); "
+                              "pass zero_copy=False to copy")
+    out = from_dlpack(ndarray)
+    ndarray.flags["WRITEABLE"] = False
     return out
 
 
-def ones(shape, ctx=None, dtype="float32", **kwargs):
-    out = empty(shape, ctx, dtype, "mx.nd.ones")
-    _ops.invoke("ones_like", [out], {}, out=out)
-    return out
+# Functional forms of the binary operators (MXNet's _ufunc_helper): array-array -> broadcast_<op>,
+# array-scalar -> the scalar op, scalar-array -> the reversed scalar op, scalar-scalar -> Python.
+def _ufunc(lhs, rhs, array_op, py_fn, scalar_op, rscalar_op=None):
+    if isinstance(lhs, numbers.Number):
+        if isinstance(rhs, numbers.Number):
+            return py_fn(lhs, rhs)
+        if not isinstance(rhs, NDArray):
+            raise TypeError("type %s not supported" % type(rhs).__name__)
+        return _ops.invoke(rscalar_op or scalar_op, [rhs], {"scalar": float(lhs)})
+    if not isinstance(lhs, NDArray):
+        raise TypeError("type %s not supported" % type(lhs).__name__)
+    if isinstance(rhs, numbers.Number):
+        return _ops.invoke(scalar_op, [lhs], {"scalar": float(rhs)})
+    if isinstance(rhs, NDArray):
+        return array_op(lhs, rhs) if callable(array_op) else _ops.invoke(array_op, [lhs, rhs], {})
+    raise TypeError("type %s not supported" % type(rhs).__name__)
 
 
-def full(shape, val, ctx=None, dtype="float32"):
-    out = empty(shape, ctx, dtype, "mx.nd.full")
-    _ops.invoke("zeros_like", [out], {}, out=out)
-    return _ops.invoke("_plus_scalar", [out], {"scalar": float(val)}, out=out)
+def _hypot_arrays(a, b):
+    if a.shape == b.shape:
+        return _ops.invoke("_hypot", [a, b], {})
+    squares = _ops.invoke("broadcast_add", [_ops.invoke("square", [a], {}), _ops.invoke("square", [b], {})], {})
+    return _ops.invoke("sqrt", [squares], {})
 
 
-def arange(start, stop=None, step=1.0, ctx=None, dtype="float32"):
-    return array(np.arange(start, stop, step), ctx=ctx, dtype=dtype)
+def add(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_add", lambda x, y: x + y, "_plus_scalar")
+def subtract(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_sub", lambda x, y: x - y, "_minus_scalar", "_rminus_scalar")
+def multiply(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_mul", lambda x, y: x * y, "_mul_scalar")
+def divide(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_div", lambda x, y: x / y, "_div_scalar", "_rdiv_scalar")
+def modulo(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_mod", lambda x, y: x % y, "_mod_scalar", "_rmod_scalar")
+def power(base, exp): return _ufunc(base, exp, "broadcast_power", lambda x, y: x ** y, "_power_scalar", "_rpower_scalar")
+pow = power  # noqa: A001  (MXNet's mx.nd.pow)
+def maximum(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_maximum", lambda x, y: x if x > y else y, "_maximum_scalar")
+def minimum(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_minimum", lambda x, y: x if x < y else y, "_minimum_scalar")
+def equal(lhs, rhs): return _ufunc(lhs, rhs, "broadcast_equal", lambda x, y: 1 if x == y else 0, "_equal_scalar")
+def not_equal(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_not_equal", lambda x, y: 1 if x != y else 0, "_not_equal_scalar")
+def greater(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_greater", lambda x, y: 1 if x > y else 0, "_greater_scalar", "_lesser_scalar")
+def greater_equal(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_greater_equal", lambda x, y: 1 if x >= y else 0, "_greater_equal_scalar",
+                  "_lesser_equal_scalar")
+def lesser(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_lesser", lambda x, y: 1 if x < y else 0, "_lesser_scalar", "_greater_scalar")
+def lesser_equal(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_lesser_equal", lambda x, y: 1 if x <= y else 0, "_lesser_equal_scalar",
+                  "_greater_equal_scalar")
+def logical_and(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_logical_and", lambda x, y: 1 if x and y else 0, "_logical_and_scalar")
+def logical_or(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_logical_or", lambda x, y: 1 if x or y else 0, "_logical_or_scalar")
+def logical_xor(lhs, rhs):
+    return _ufunc(lhs, rhs, "broadcast_logical_xor", lambda x, y: 1 if bool(x) ^ bool(y) else 0, "_logical_xor_scalar")
+def hypot(arr1, arr2): return _ufunc(arr1, arr2, _hypot_arrays, math.hypot, "_hypot_scalar")
 
 
 def from_dlpack(source):
@@ -535,7 +623,18 @@ def load(fname):
 _ops.init(NDArray)
 # Op functions join this module's namespace (mx.nd.sum, mx.nd.slice, ...), shadowing builtins of
 # the same names: the code above reaches those through `builtins`.
+from ._shape_funcs import moveaxis, concatenate, split_v2, histogram, onehot_encode  # noqa: E402  (MXNet's Python forms)
+
 _ops.generate(globals())
 
 
 from . import ndarray_random as random  # noqa: E402  (mx.nd.random, as MXNet)
+from . import ndarray_contrib as contrib  # noqa: E402  (mx.nd.contrib)
+from . import ndarray_linalg as linalg  # noqa: E402  (mx.nd.linalg)
+
+
+def _fill_subspaces():
+    _ops.fill_subspaces(globals(), {"contrib": contrib, "linalg": linalg, "random": random})
+
+
+_fill_subspaces()

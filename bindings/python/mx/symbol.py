@@ -1,5 +1,7 @@
 """mx.sym: static graphs (Variable, every op generated at import, Group, JSON) and executors."""
 import ctypes
+import math
+import numbers
 
 import numpy as np
 
@@ -120,6 +122,12 @@ class Symbol:
     def __pow__(self, o): return self._binary(o, "_power", "_power_scalar")
     def __rpow__(self, o): return self._binary(o, "_power", "_rpower_scalar", True)
     def __neg__(self): return globals()["negative"](self)
+    # Comparisons build 1/0 symbols, as MXNet's (== and != stay Python's identity, so symbols can
+    # still be dict keys and list members).
+    def __lt__(self, o): return self._binary(o, "_lesser", "_lesser_scalar")
+    def __le__(self, o): return self._binary(o, "_lesser_equal", "_lesser_equal_scalar")
+    def __gt__(self, o): return self._binary(o, "_greater", "_greater_scalar")
+    def __ge__(self, o): return self._binary(o, "_greater_equal", "_greater_equal_scalar")
 
     # ---- pickling: through JSON, as MXNet does
     def __getstate__(self):
@@ -371,11 +379,87 @@ def _make(op_name, info):
     return op
 
 
+# ---- creation functions and the functional binary ops of MXNet's symbol module (the generated op
+# functions they call are looked up when called)
+
+def _op(name):
+    return globals()[name]
+
+
+def zeros(shape, dtype=None, **kwargs):
+    return _op("_zeros")(shape=check_shape(shape, "mx.sym.zeros"), dtype=dtype or "float32", **kwargs)
+
+
+def ones(shape, dtype=None, **kwargs):
+    return _op("_ones")(shape=check_shape(shape, "mx.sym.ones"), dtype=dtype or "float32", **kwargs)
+
+
+def full(shape, val, dtype=None, **kwargs):
+    return _op("_full")(shape=check_shape(shape, "mx.sym.full"), value=float(val), dtype=dtype or "float32", **kwargs)
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, dtype=None):
+    params = {"start": start, "step": step, "repeat": repeat, "infer_range": infer_range, "dtype": dtype or "float32"}
+    if stop is not None:
+        params["stop"] = stop
+    return _op("_arange")(name=name, **params)
+
+
+def linspace(start, stop, num, endpoint=True, name=None, dtype=None):
+    return _op("_linspace")(start=start, stop=stop, num=num, endpoint=endpoint, name=name, dtype=dtype or "float32")
+
+
+def eye(N, M=0, k=0, dtype=None, **kwargs):
+    return _op("_eye")(N=N, M=M, k=k, dtype=dtype or "float32", **kwargs)
+
+
+def _functional(lhs, rhs, array_op, scalar_op, rscalar_op, py_fn, what):
+    """MXNet's symbol pow / maximum / minimum / hypot: elementwise op of two symbols, the scalar op
+    with a number on either side, the Python value of two numbers."""
+    if isinstance(lhs, Symbol) and isinstance(rhs, Symbol):
+        return _op(array_op)(lhs, rhs)
+    if isinstance(lhs, Symbol) and isinstance(rhs, numbers.Number):
+        return _op(scalar_op)(lhs, scalar=float(rhs))
+    if isinstance(lhs, numbers.Number) and isinstance(rhs, Symbol):
+        return _op(rscalar_op)(rhs, scalar=float(lhs))
+    if isinstance(lhs, numbers.Number) and isinstance(rhs, numbers.Number):
+        return py_fn(lhs, rhs)
+    raise TypeError("%s: types (%s, %s) not supported" % (what, type(lhs).__name__, type(rhs).__name__))
+
+
+def pow(base, exp):  # noqa: A001  (MXNet's mx.sym.pow)
+    return _functional(base, exp, "_power", "_power_scalar", "_rpower_scalar", lambda x, y: x ** y, "mx.sym.pow")
+
+
+def power(base, exp):
+    return _functional(base, exp, "_power", "_power_scalar", "_rpower_scalar", lambda x, y: x ** y, "mx.sym.power")
+
+
+def maximum(left, right):
+    return _functional(left, right, "_maximum", "_maximum_scalar", "_maximum_scalar", lambda x, y: x if x > y else y,
+                       "mx.sym.maximum")
+
+
+def minimum(left, right):
+    return _functional(left, right, "_minimum", "_minimum_scalar", "_minimum_scalar", lambda x, y: x if x < y else y,
+                       "mx.sym.minimum")
+
+
+def hypot(left, right):
+    return _functional(left, right, "_hypot", "_hypot_scalar", "_hypot_scalar", math.hypot, "mx.sym.hypot")
+
+
 def _generate():
     """A function per registered op (run again after libraries or custom ops add ops)."""
     for name in _ops.op_names():
         if name not in globals():
             globals()[name] = _make(name, _ops.op_info(name))
+    _ops.fill_subspaces(globals(), {"contrib": contrib, "linalg": linalg, "random": random})
 
+
+from ._shape_funcs import sym_split_v2 as split_v2, sym_histogram as histogram  # noqa: E402,F401
+from . import symbol_contrib as contrib  # noqa: E402  (mx.sym.contrib, as MXNet)
+from . import symbol_linalg as linalg  # noqa: E402  (mx.sym.linalg)
+from . import symbol_random as random  # noqa: E402  (mx.sym.random)
 
 _generate()
