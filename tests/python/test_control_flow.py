@@ -144,3 +144,16 @@ def test_nd_boolean_mask_keeps_the_marked_rows_and_scatters_gradients_back():
     np.testing.assert_allclose(x.grad.asnumpy(), np.array([[2] * 3, [0] * 3, [0] * 3, [2] * 3]))
     cols = mx.nd.contrib.boolean_mask(x, mx.nd.array([0, 1, 1]), axis=1)
     np.testing.assert_allclose(cols.asnumpy(), x.asnumpy()[:, 1:])
+
+
+def test_review_edge_cases_are_errors_or_numpy_values():
+    with pytest.raises(mx.MXNetError, match="axis 5 is out of range"):
+        mx.nd.contrib.boolean_mask(mx.nd.ones((3, 2)), mx.nd.array([1, 0, 1]), axis=5)
+    with pytest.raises(mx.MXNetError, match="no time steps"):  # the loss would be left unwritten
+        mx.nd.CTCLoss(mx.nd.ones((0, 3, 4)), mx.nd.array([[1, 2], [1, 0], [0, 0]]))
+    with pytest.raises(mx.MXNetError, match="no time steps"):
+        mx.nd.RNN(mx.nd.ones((0, 2, 3)), mx.nd.ones((144,)), mx.nd.ones((1, 2, 4)), mx.nd.ones((1, 2, 4)),
+                  state_size=4, num_layers=1, mode="lstm", state_outputs=True)
+    np.testing.assert_allclose(mx.nd.linspace(0, 1, 1).asnumpy(), np.linspace(0, 1, 1))
+    counts, edges = mx.nd._histogram(mx.nd.array([0.0, 1e308], dtype="float64"), bin_cnt=3, range=(-1.7e308, 1.7e308))
+    assert np.all(np.isfinite(edges.asnumpy())) and counts.asnumpy().sum() == 2

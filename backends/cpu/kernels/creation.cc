@@ -73,7 +73,7 @@ template <typename S>
 void fill_linspace(const RangeState& st, S* y, int64_t n) {
   using E = Elem<S>;
   for (int64_t i = 0; i < n; ++i) {
-    const double v = st.endpoint && i == n - 1 ? st.stop : st.start + st.step * double(i);
+    const double v = st.endpoint && i == n - 1 && n > 1 ? st.stop : st.start + st.step * double(i);
     y[i] = E::store(static_cast<typename E::C>(v));
   }
 }

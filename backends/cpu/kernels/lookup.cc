@@ -159,7 +159,10 @@ int histogram_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t
     const int64_t bins = p.bins ? p.bins : in[1].shape[0] - 1;
     std::vector<double> e(size_t(bins + 1));
     for (int64_t i = 0; i <= bins; ++i) {
-      if (p.bins) edges_out[i] = Elem<S>::store(C((p.hi * double(i) + double(bins - i) * p.lo) / double(bins)));
+      // numpy's edges (lo + i * step); a range too wide for its step to be finite uses lo (1 - t) + hi t.
+      const double step = (p.hi - p.lo) / double(bins), t = double(i) / double(bins);
+      const double edge = i == bins ? p.hi : std::isfinite(step) ? p.lo + double(i) * step : p.lo * (1 - t) + p.hi * t;
+      if (p.bins) edges_out[i] = Elem<S>::store(C(edge));
       else edges_out[i] = reinterpret_cast<const S*>(data_of(in[1]))[i];
       e[size_t(i)] = double(Elem<S>::load(edges_out[i]));
     }

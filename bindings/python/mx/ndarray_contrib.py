@@ -83,6 +83,10 @@ def boolean_mask(data, index, axis=0):
     values at graph-build time."""
     import numpy as np
     nd = _nd()
+    from .base import MXNetError
+    if not -data.ndim <= axis < data.ndim:
+        raise MXNetError("boolean_mask: axis %d is out of range for data of shape %s" % (axis, data.shape))
+    axis = axis % data.ndim
     if index.ndim != 1 or index.shape[0] != data.shape[axis]:
         raise ValueError("boolean_mask: index must be 1-d of length data.shape[%d] = %d, got shape %s"
                          % (axis, data.shape[axis], index.shape))

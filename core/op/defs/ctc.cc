@@ -38,6 +38,8 @@ void register_ctc(Registry& r) {
       if (a.in_shapes[i] != Shape{d[1]})
         fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": input ", i, " (lengths) is ", shape_str(a.in_shapes[i]), ", expected (",
              d[1], ",)");
+    // The core skips a call with an empty output, which would leave the loss unwritten.
+    if (d[0] == 0 && d[1] > 0) fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": data ", shape_str(d), " has no time steps");
     out = {Shape{d[1]}, d};
   };
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {

@@ -171,6 +171,8 @@ void register_rnn_forward(Registry& r) {
     const RnnDims d = dims_of(a.attrs);
     check_inputs(a, d);
     const Shape& x = a.in_shapes[0];
+    // The core skips a call with an empty output, which would leave hy / cy unwritten.
+    if (x[0] == 0 && x[1] > 0) fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": data ", shape_str(x), " has no time steps");
     out = {Shape{x[0], x[1], d.D * d.H}};
     const Shape st{d.L * d.D, x[1], d.H};
     for (int i = 1; i < visible_outputs_of(a.attrs); ++i) out.push_back(st);
