@@ -7,10 +7,29 @@
 // built from the object files themselves, so every table's registrar runs when it is loaded.
 #pragma once
 
+#include <string>
+
 #include "../common/elem.h"
 #include "../common/functors.h"
 #include "../common/plugin.h"
 
 namespace mxcpu {
 using namespace mx_impl;
+
+// A stored element as float64 and back (16-bit floats through their float32 compute type): the
+// row kernels (norms, losses, resampling) accumulate in double.
+template <typename S>
+double ld(S v) {
+  return double(Elem<S>::load(v));
+}
+template <typename S>
+S st(double v) {
+  return Elem<S>::store(static_cast<typename Elem<S>::C>(v));
+}
+
+// create()'s answer for a dtype the kernel does not serve: MX_ERR_UNSUPPORTED naming op and dtype
+// (another plugin of the device type may take the call).
+inline int unsupported(const mx_kernel_args* args, int32_t dtype) {
+  return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dtype) + " on cpu");
+}
 }  // namespace mxcpu

@@ -14,10 +14,6 @@ namespace {
 
 constexpr int64_t kGrain = int64_t(1) << 15;
 
-int unsupported(const mx_kernel_args* args, int32_t dtype) {
-  return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dtype) + " on cpu");
-}
-
 // ---------------------------------------------------------------- ranges and eye
 
 enum RangeKind { kArange, kArangeLike, kLinspace, kEye };

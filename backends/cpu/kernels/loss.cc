@@ -13,19 +13,6 @@
 namespace mxcpu {
 namespace {
 
-template <typename S>
-double ld(S v) {
-  return double(Elem<S>::load(v));
-}
-template <typename S>
-S st(double v) {
-  return Elem<S>::store(static_cast<typename Elem<S>::C>(v));
-}
-
-int unsupported(const mx_kernel_args* args, int32_t dt) {
-  return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dt) + " on cpu");
-}
-
 // ---------------------------------------------------------------- SoftmaxActivation
 
 // Data as (outer, n, inner): softmax over n at stride inner.

@@ -22,10 +22,7 @@ void store_d(S* p, int64_t i, double v) {
   p[i] = Elem<S>::store(static_cast<typename Elem<S>::C>(v));
 }
 
-int unsupported(const mx_kernel_args* args, const DLTensor& t) {
-  return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " +
-                                       dtype_name(dtype_flag(t.dtype)) + " on cpu");
-}
+int unsupported(const mx_kernel_args* args, const DLTensor& t) { return mxcpu::unsupported(args, dtype_flag(t.dtype)); }
 
 // ---------------------------------------------------------------- softmin
 

@@ -18,15 +18,6 @@ namespace mxcpu {
 namespace {
 
 // An element of storage type S as double (through float for the 16-bit types), and back.
-template <typename S>
-double ld(S v) {
-  return double(Elem<S>::load(v));
-}
-template <typename S>
-S st(double v) {
-  return Elem<S>::store(static_cast<typename Elem<S>::C>(v));
-}
-
 // ---------------------------------------------------------------- softmax family
 
 // (outer, n, inner): the normalised axis has n entries at stride inner.

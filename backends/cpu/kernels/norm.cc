@@ -13,15 +13,6 @@
 namespace mxcpu {
 namespace {
 
-template <typename S>
-double ld(S v) {
-  return double(Elem<S>::load(v));
-}
-template <typename S>
-S st(double v) {
-  return Elem<S>::store(static_cast<typename Elem<S>::C>(v));
-}
-
 bool float_dtype_or_error(const mx_kernel_args* args, int32_t dt) {
   if (dispatch_float(dt, [](auto) {})) return true;
   error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dt) + " on cpu");

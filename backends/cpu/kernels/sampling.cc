@@ -27,10 +27,6 @@ void store(const DLTensor& t, int64_t i, double v) {
   reinterpret_cast<S*>(data_of(t))[i] = Elem<S>::store(typename Elem<S>::C(v));
 }
 
-int unsupported(const mx_kernel_args* args, int32_t dtype) {
-  return error(MX_ERR_UNSUPPORTED, std::string(args->op_name) + ": unsupported dtype " + dtype_name(dtype) + " on cpu");
-}
-
 // ---------------------------------------------------------------- _sample_multinomial
 // Sample i of row r = i / per_row: the first category j whose running sum of data[r] exceeds
 // U * sum(data[r]) (U in [0, 1) from element i's stream); with get_prob, log(data[r][j] / sum).
