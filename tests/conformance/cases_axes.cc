@@ -9,12 +9,11 @@
 #include <string>
 
 #include "../unit/test_util.h"
+#include "dedicated.h"
 #include "harness.h"
 
 namespace conformance {
 namespace {
-
-using Attrs = std::vector<std::pair<std::string, std::string>>;
 
 // y[c_out] = x[map(c_out)] over the output shape `out`, map giving input coordinates.
 template <typename Map>
@@ -214,39 +213,6 @@ Vec values(const Arr& a) {
   }
   return a.to_vector<double>();
 }
-int32_t dtype_of(const Arr& a) {
-  int32_t dt = 0;
-  EXPECT_MX_OK(mx_ndarray_get_dtype(a.get(), &dt));
-  return dt;
-}
-
-// Every output of op on inputs (attrs as key/value pairs); empty and a failure on error.
-std::vector<Arr> call(const char* op, std::vector<mx_ndarray_t> in, const Attrs& attrs) {
-  std::vector<const char*> k, v;
-  for (auto& [key, val] : attrs) k.push_back(key.c_str()), v.push_back(val.c_str());
-  int32_t nout = 0;
-  mx_ndarray_t* outs = nullptr;
-  const int rc = mx_imperative_invoke(op, int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()), k.data(), v.data());
-  EXPECT_EQ(rc, 0) << op << ": " << mx_get_last_error();
-  std::vector<Arr> r;
-  for (int32_t i = 0; rc == 0 && i < nout; ++i) r.emplace_back(outs[i]);
-  return r;
-}
-
-// The error message of a call expected to fail ("" and a failure when it succeeds).
-std::string error_of(const char* op, std::vector<mx_ndarray_t> in, const Attrs& attrs) {
-  std::vector<const char*> k, v;
-  for (auto& [key, val] : attrs) k.push_back(key.c_str()), v.push_back(val.c_str());
-  int32_t nout = 0;
-  mx_ndarray_t* outs = nullptr;
-  if (mx_imperative_invoke(op, int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()), k.data(), v.data()) == 0) {
-    for (int32_t i = 0; i < nout; ++i) mx_ndarray_free(outs[i]);
-    ADD_FAILURE() << op << " accepted invalid input";
-    return "";
-  }
-  return mx_get_last_error();
-}
-
 Vec iota(int64_t n) {
   Vec v(static_cast<size_t>(n));
   for (size_t i = 0; i < v.size(); ++i) v[i] = double(i);

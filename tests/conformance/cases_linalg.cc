@@ -14,13 +14,13 @@
 #include <string>
 
 #include "../unit/test_util.h"
+#include "dedicated.h"
 #include "harness.h"
 
 namespace conformance {
 namespace {
 
 using mx::test::Arr;
-using Attrs = std::vector<std::pair<std::string, std::string>>;
 using MatFn = std::function<Vec(const Vec&)>;
 
 // ---------------------------------------------------------------- naive matrix helpers (row-major)
@@ -552,22 +552,6 @@ void expect_symmetric_gradient(const char* op, const Attrs& attrs, int64_t count
       }
 }
 
-// The error message of a call expected to fail, at invoke or (for a kernel) when the result is read.
-std::string error_of(const char* op, std::vector<mx_ndarray_t> in, const Attrs& attrs = {}) {
-  std::vector<const char*> k, v;
-  for (auto& [key, val] : attrs) k.push_back(key.c_str()), v.push_back(val.c_str());
-  int32_t nout = 0;
-  mx_ndarray_t* outs = nullptr;
-  if (mx_imperative_invoke(op, int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()), k.data(), v.data()) != 0)
-    return mx_get_last_error();
-  std::string msg;
-  for (int32_t i = 0; i < nout; ++i) {
-    if (msg.empty() && mx_ndarray_wait_to_read(outs[i]) != 0) msg = mx_get_last_error();
-    mx_ndarray_free(outs[i]);
-  }
-  if (msg.empty()) ADD_FAILURE() << op << " accepted invalid input";
-  return msg;
-}
 
 void expect_parts(const std::string& msg, std::vector<std::string> parts) {
   for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;

@@ -10,12 +10,12 @@
 #include <string>
 
 #include "../unit/test_util.h"
+#include "dedicated.h"
 #include "harness.h"
 
 namespace conformance {
 namespace {
 
-using Attrs = std::vector<std::pair<std::string, std::string>>;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPi = 3.14159265358979323846;
@@ -242,34 +242,6 @@ Arr filled(const Shape& s, const Vec& v, int32_t dtype = MX_FLOAT64) {
   if (dtype == MX_FLOAT64) a.set(v);
   else a.set(std::vector<float>(v.begin(), v.end()));
   return a;
-}
-int32_t dtype_of(const Arr& a) {
-  int32_t dt = 0;
-  EXPECT_MX_OK(mx_ndarray_get_dtype(a.get(), &dt));
-  return dt;
-}
-std::vector<Arr> call(const char* op, std::vector<mx_ndarray_t> in, const Attrs& attrs) {
-  std::vector<const char*> k, v;
-  for (auto& [key, val] : attrs) k.push_back(key.c_str()), v.push_back(val.c_str());
-  int32_t nout = 0;
-  mx_ndarray_t* outs = nullptr;
-  const int rc = mx_imperative_invoke(op, int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()), k.data(), v.data());
-  EXPECT_EQ(rc, 0) << op << ": " << mx_get_last_error();
-  std::vector<Arr> r;
-  for (int32_t i = 0; rc == 0 && i < nout; ++i) r.emplace_back(outs[i]);
-  return r;
-}
-std::string error_of(const char* op, std::vector<mx_ndarray_t> in, const Attrs& attrs) {
-  std::vector<const char*> k, v;
-  for (auto& [key, val] : attrs) k.push_back(key.c_str()), v.push_back(val.c_str());
-  int32_t nout = 0;
-  mx_ndarray_t* outs = nullptr;
-  if (mx_imperative_invoke(op, int32_t(in.size()), in.data(), &nout, &outs, int32_t(k.size()), k.data(), v.data()) == 0) {
-    for (int32_t i = 0; i < nout; ++i) mx_ndarray_free(outs[i]);
-    ADD_FAILURE() << op << " accepted invalid input";
-    return "";
-  }
-  return mx_get_last_error();
 }
 
 }  // namespace
