@@ -32,6 +32,15 @@ from . import kvstore as kv
 from . import library
 from . import backend
 from . import operator
+from . import executor
+from . import util
+from . import runtime
+from . import name
+from . import attribute
+from .attribute import AttrScope
+from . import monitor
+from . import monitor as mon
+from . import rnn
 ndarray.Custom = operator._nd_custom
 symbol.Custom = operator._sym_custom
 

@@ -8,7 +8,8 @@ import numpy as np
 from . import _ops
 from .base import LIB, check_call, check_shape, c_array, c_str
 from .context import Context, current_context
-from .ndarray import NDArray, _mx_dtype, _DTYPE_NP
+from .ndarray import NDArray, _mx_dtype, _DTYPE_NP  # noqa: F401  (mx.sym.NDArray, as before)
+from .executor import Executor, _flat_shapes
 
 _handle = ctypes.c_void_p
 _REQ = {"null": 0, "write": 1, "add": 3}
@@ -19,15 +20,6 @@ def _names(fn, handle):
     out = ctypes.POINTER(ctypes.c_char_p)()
     check_call(fn(handle, ctypes.byref(n), ctypes.byref(out)))
     return [out[i].decode() for i in range(n.value)]
-
-
-def _flat_shapes(shapes, fn):
-    keys = list(shapes)
-    shapes = [check_shape(shapes[k], "%s: argument '%s'" % (fn, k)) for k in keys]
-    ndims = [len(s) for s in shapes]
-    dims = [d for s in shapes for d in s]
-    return (len(keys), c_array(ctypes.c_char_p, [c_str(k) for k in keys]), c_array(ctypes.c_uint32, ndims),
-            c_array(ctypes.c_int64, dims))
 
 
 class Symbol:
@@ -239,69 +231,6 @@ class Symbol:
             c_array(ctypes.c_int32, reqs), ctypes.c_uint32(len(aux)), c_array(_handle, [a.handle for a in aux]),
             ctypes.byref(out)))
         return Executor(out, self)
-
-
-class Executor:
-    """A bound symbol: forward, backward, outputs and the argument / gradient / auxiliary arrays."""
-
-    def __init__(self, handle, symbol):
-        self.handle = handle
-        self._symbol = symbol
-        self._refresh()
-
-    def __del__(self):
-        if self.handle is not None and LIB is not None:
-            LIB.mx_executor_free(self.handle)
-            self.handle = None
-
-    def _arrays(self, which):
-        n = ctypes.c_uint32()
-        out = ctypes.POINTER(_handle)()
-        check_call(LIB.mx_executor_arrays(self.handle, ctypes.c_int32(which), ctypes.byref(n), ctypes.byref(out)))
-        return [NDArray(_handle(out[i])) if out[i] else None for i in range(n.value)]
-
-    def _refresh(self):
-        self.outputs = self._arrays(0)
-        self.arg_arrays = self._arrays(1)
-        self.grad_arrays = self._arrays(2)
-        self.aux_arrays = self._arrays(3)
-        self.arg_dict = dict(zip(self._symbol.list_arguments(), self.arg_arrays))
-        self.grad_dict = dict(zip(self._symbol.list_arguments(), self.grad_arrays))
-        self.aux_dict = dict(zip(self._symbol.list_auxiliary_states(), self.aux_arrays))
-        self.output_dict = dict(zip(self._symbol.list_outputs(), self.outputs))
-
-    def forward(self, is_train=False, **kwargs):
-        for k, v in kwargs.items():
-            if k not in self.arg_dict:
-                raise ValueError("forward: %r is not an argument" % k)
-            self.arg_dict[k][:] = v
-        check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
-        return self.outputs
-
-    def backward(self, out_grads=None):
-        if isinstance(out_grads, NDArray):
-            out_grads = [out_grads]
-        grads = list(out_grads or [])
-        check_call(LIB.mx_executor_backward(self.handle, ctypes.c_uint32(len(grads)),
-                                            c_array(_handle, [g.handle if g is not None else None for g in grads])))
-
-    def reshape(self, allow_up_sizing=False, **shapes):
-        n, keys, ndims, dims = _flat_shapes(shapes, "Executor.reshape")
-        out = _handle()
-        check_call(LIB.mx_executor_reshape(self.handle, ctypes.c_uint32(n), keys, ndims, dims,
-                                           ctypes.c_int32(int(allow_up_sizing)), ctypes.byref(out)))
-        return Executor(out, self._symbol)
-
-    def memory_stats(self):
-        class _Stats(ctypes.Structure):
-            _fields_ = [("struct_size", ctypes.c_uint32), ("planned_bytes", ctypes.c_uint64),
-                        ("unplanned_bytes", ctypes.c_uint64), ("external_bytes", ctypes.c_uint64),
-                        ("inplace_count", ctypes.c_uint32), ("num_buffers", ctypes.c_uint32),
-                        ("num_segments", ctypes.c_uint32)]
-        s = _Stats()
-        s.struct_size = ctypes.sizeof(s)
-        check_call(LIB.mx_executor_memory_stats_get(self.handle, ctypes.byref(s)))
-        return {k: getattr(s, k) for k, _ in _Stats._fields_[1:]}
 
 
 # ---------------------------------------------------------------- construction

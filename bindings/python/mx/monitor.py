@@ -1,0 +1,1 @@
+"""mx.monitor: Monitor (statistics of every op output during forward). Owner: helper G2."""

@@ -1,0 +1,1 @@
+"""mx.name: NameManager / Prefix (automatic symbol names). Owner: helper G1."""

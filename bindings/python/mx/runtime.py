@@ -1,0 +1,1 @@
+"""mx.runtime: Features (what this build of libmx has). Owner: helper A."""
