@@ -22,8 +22,12 @@ def attach(cls, module):
         if method in cls.__dict__:
             continue
 
-        def fluent(self, *args, __op=op, **kwargs):
-            return getattr(module, __op)(self, *args, **kwargs)
+        def fluent(self, *args, __op=op, __method=method, **kwargs):
+            fn = getattr(module, __op, None)
+            if fn is None:
+                raise AttributeError("%s.%s: the op %r is not registered in this build of mx"
+                                     % (cls.__name__, __method, __op))
+            return fn(self, *args, **kwargs)
         fluent.__name__ = method
         fluent.__doc__ = "Convenience fluent method for %s.%s(self, ...)." % (module.__name__, op)
         setattr(cls, method, fluent)
