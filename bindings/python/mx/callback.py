@@ -38,7 +38,7 @@ def log_train_metric(period, auto_reset=False):
             for name, value in param.eval_metric.get_name_value():
                 logging.info("Iter[%d] Batch[%d] Train-%s=%f", param.epoch, param.nbatch, name, value)
             if auto_reset:
-                param.eval_metric.reset()
+                param.eval_metric.reset_local()
     return _callback
 
 
@@ -66,7 +66,7 @@ class Speedometer:
             if param.eval_metric is not None:
                 pairs = param.eval_metric.get_name_value()
                 if self.auto_reset:
-                    param.eval_metric.reset()
+                    param.eval_metric.reset_local()
                 msg += "".join("\t%s=%f" % nv for nv in pairs)
             logging.info(msg)
             self.tic = time.time()

@@ -423,7 +423,8 @@ class Module:
                     for cb in _as_list(batch_end_callback):
                         cb(params)
                 nbatch += 1
-            for name, value in eval_metric.get_name_value():
+            # The whole epoch's figure, also when a Speedometer(auto_reset) cleared the local one.
+            for name, value in eval_metric.get_global_name_value():
                 self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, value)
             self.logger.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
             arg_params_now, aux_params_now = self.get_params()
