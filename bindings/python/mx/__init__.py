@@ -7,7 +7,7 @@
 """
 from . import base, context
 from .base import MXNetError
-from .context import Context, cpu, gpu, current_context
+from .context import Context, cpu, gpu, current_context, cpu_pinned
 from . import ndarray
 from . import ndarray as nd
 from . import autograd

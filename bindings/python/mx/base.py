@@ -3,7 +3,25 @@ import ctypes
 import numbers
 import os
 
-__all__ = ["MXNetError", "check_call", "LIB", "c_str", "c_array", "check_shape"]
+import numpy as np
+
+__all__ = ["MXNetError", "check_call", "LIB", "c_str", "c_array", "check_shape",
+           # MXNet 1.x's names in mxnet.base, for code that imports them
+           "_LIB", "mx_real_t", "NDArrayHandle", "SymbolHandle", "string_types", "numeric_types",
+           "integer_types", "py_str"]
+
+mx_real_t = np.float32  # MXNet's default real type
+# Opaque C handles, as MXNet types them (mx's C API hands out pointers to its own structs).
+NDArrayHandle = ctypes.c_void_p
+SymbolHandle = ctypes.c_void_p
+string_types = (str,)
+numeric_types = (float, int, np.generic)
+integer_types = (int, np.integer)
+
+
+def py_str(x):
+    """A C string (bytes) from the library as a Python str."""
+    return x.decode("utf-8")
 
 
 class MXNetError(RuntimeError):
@@ -49,6 +67,7 @@ def _load():
 
 
 LIB = _load()
+_LIB = LIB  # MXNet's name for the loaded library
 LIB.mx_get_last_error.restype = ctypes.c_char_p
 
 
