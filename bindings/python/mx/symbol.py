@@ -2,6 +2,7 @@
 import ctypes
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from .base import LIB, check_call, check_shape, c_array, c_str
 from .context import Context, current_context
 from .ndarray import NDArray, _mx_dtype, _DTYPE_NP  # noqa: F401  (mx.sym.NDArray, as before)
 from .executor import Executor, _flat_shapes
+from .name import NameManager
+from .attribute import AttrScope
+from . import symbol_methods, _fluent
 
 _handle = ctypes.c_void_p
 _REQ = {"null": 0, "write": 1, "add": 3}
@@ -57,7 +61,7 @@ class Symbol:
         check_call(LIB.mx_symbol_get_internals(self.handle, ctypes.byref(out)))
         return Symbol(out)
 
-    def get_children(self):
+    def _get_children(self):  # get_children (None for a variable): symbol_methods
         out = _handle()
         check_call(LIB.mx_symbol_get_children(self.handle, ctypes.byref(out)))
         return Symbol(out)
@@ -162,14 +166,9 @@ class Symbol:
             return out
         return unpack(groups[0]), unpack(groups[1]), unpack(groups[2])
 
-    def infer_shape(self, *args, **kwargs):
-        """(arg_shapes, out_shapes, aux_shapes) from known shapes by name (or position)."""
-        return self._infer_shape(False, args, kwargs)
-
-    def infer_shape_partial(self, *args, **kwargs):
-        return self._infer_shape(True, args, kwargs)
-
-    def infer_type(self, **kwargs):
+    # infer_shape(_partial), infer_type(_partial) with MXNet 1.x's handling of what is unknown:
+    # symbol_methods, on top of these two (None for each unknown shape or type).
+    def _infer_type(self, **kwargs):
         keys = list(kwargs)
         types = c_array(ctypes.c_int32, [_mx_dtype(kwargs[k]) for k in keys])
         g = [[ctypes.c_uint32(), ctypes.POINTER(ctypes.c_int32)()] for _ in range(3)]
@@ -236,7 +235,9 @@ class Symbol:
 # ---------------------------------------------------------------- construction
 
 def Variable(name, attr=None, shape=None, dtype=None, lr_mult=None, wd_mult=None, **kwargs):
-    attrs = dict(attr or {})
+    if not isinstance(name, str):
+        raise TypeError("Variable: name must be a string, got %r" % (name,))
+    attrs = dict(AttrScope.current.get(attr))
     if shape is not None:
         attrs["__shape__"] = _ops.param_str(check_shape(shape, "Variable '%s'" % name))
     out = _handle()
@@ -297,8 +298,10 @@ def _make(op_name, info):
             args = ()
         given = list(args) if args else list(syms.values())
         names = None if args else c_array(ctypes.c_char_p, [c_str(k) for k in syms])
-        check_call(LIB.mx_symbol_compose(s.handle, c_str(name) if name else None, ctypes.c_uint32(len(given)), names,
+        name = NameManager.current.get(name, op_name.lower())
+        check_call(LIB.mx_symbol_compose(s.handle, c_str(name), ctypes.c_uint32(len(given)), names,
                                          c_array(_handle, [g.handle for g in given])))
+        attr = AttrScope.current.get(attr)
         if attr:
             s._set_attr(**attr)
         return s
@@ -392,3 +395,5 @@ from . import symbol_linalg as linalg  # noqa: E402  (mx.sym.linalg)
 from . import symbol_random as random  # noqa: E402  (mx.sym.random)
 
 _generate()
+symbol_methods.install(Symbol, load_json)
+_fluent.attach(Symbol, sys.modules[__name__])
