@@ -33,7 +33,8 @@ def param_str(v):
     if isinstance(v, np.dtype):
         return v.name
     if hasattr(v, "device_type") and hasattr(v, "device_id"):
-        return "%s(%d)" % (v.device_type, v.device_id)
+        # the core knows cpu and gpu: MXNet's cpu_pinned / cpu_shared are plain CPU memory in mx
+        return "%s(%d)" % ("cpu" if v.device_type.startswith("cpu") else v.device_type, v.device_id)
     return str(v)
 
 
@@ -146,8 +147,26 @@ def _make(name, info):
     variadic = "num_args" in param_names
     shapes = shape_params(name, info["params"])
 
+    param_order = [p[0] for p in info["params"]]
+
     def op(*args, out=None, name=None, **kwargs):
-        arrays = list(args)
+        # As MXNet's generated functions: positional values fill the inputs, then the params in
+        # order (mx.nd.clip(x, 0, 1), x.one_hot(3)); a variadic op takes them all as inputs.
+        n_arrays = len(args) if variadic else len(inputs)
+        while n_arrays < len(args) and isinstance(args[n_arrays], _NDArray):
+            n_arrays += 1
+        arrays = list(args[:n_arrays])
+        extra = args[n_arrays:]
+        if extra:
+            free = [p for p in param_order if p not in kwargs]
+            if len(extra) > len(free):
+                raise TypeError("%s: %d positional values after the inputs, but only %d params left (%s)"
+                                % (op.__name__, len(extra), len(free), ", ".join(free)))
+            for pname, value in zip(free, extra):
+                if isinstance(value, _NDArray):
+                    raise TypeError("%s: array given after non-array positional values, for param %r"
+                                    % (op.__name__, pname))
+                kwargs[pname] = value
         for i in inputs:
             if i in kwargs:
                 arrays.append(kwargs.pop(i))

@@ -3,6 +3,7 @@ import builtins
 import ctypes
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -405,25 +406,7 @@ class NDArray:
     def __imul__(self, o): return self._inplace(o, "mul", "_mul_scalar")
     def __itruediv__(self, o): return self._inplace(o, "div", "_div_scalar")
 
-    # ---- a few methods MXNet users call on arrays
-    def sum(self, axis=None, keepdims=False): return _ops.invoke("sum", [self], {"axis": axis, "keepdims": keepdims})
-    def mean(self, axis=None, keepdims=False): return _ops.invoke("mean", [self], {"axis": axis, "keepdims": keepdims})
-    def max(self, axis=None, keepdims=False): return _ops.invoke("max", [self], {"axis": axis, "keepdims": keepdims})
-    def min(self, axis=None, keepdims=False): return _ops.invoke("min", [self], {"axis": axis, "keepdims": keepdims})
-    def argmax(self, axis=None): return _ops.invoke("argmax", [self], {"axis": axis})
-    def transpose(self, axes=None): return _ops.invoke("transpose", [self], {} if axes is None else {"axes": axes})
-    def flatten(self): return _ops.invoke("Flatten", [self], {})
-    def expand_dims(self, axis): return _ops.invoke("expand_dims", [self], {"axis": axis})
-    def square(self): return _ops.invoke("square", [self], {})
-    def sqrt(self): return _ops.invoke("sqrt", [self], {})
-    def exp(self): return _ops.invoke("exp", [self], {})
-    def log(self): return _ops.invoke("log", [self], {})
-    def relu(self): return _ops.invoke("relu", [self], {})
-    def sigmoid(self): return _ops.invoke("sigmoid", [self], {})
-    def tanh(self): return _ops.invoke("tanh", [self], {})
-    def softmax(self, axis=-1): return _ops.invoke("softmax", [self], {"axis": axis})
-    def zeros_like(self): return _ops.invoke("zeros_like", [self], {})
-    def ones_like(self): return _ops.invoke("ones_like", [self], {})
+    # sum, mean, argmax, clip, ... : MXNet's fluent methods, added by _fluent.attach below
 
     @property
     def T(self):
@@ -638,3 +621,8 @@ def _fill_subspaces():
 
 
 _fill_subspaces()
+
+
+from . import _fluent, ndarray_methods  # noqa: E402
+ndarray_methods.install(NDArray)
+_fluent.attach(NDArray, sys.modules[__name__])  # x.sum(), x.clip(0, 1), ... call the ops above
