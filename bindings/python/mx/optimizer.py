@@ -1,99 +1,205 @@
-"""mx.optimizer: SGD, Adam and RMSProp through mx's fused update ops (sgd_update, sgd_mom_update,
-adam_update, rmsprop_update), which write the weight and the state in place; and Updater, which
-keeps each parameter's state (what Module and KVStore call)."""
+"""mx.optimizer, as in MXNet 1.9.1: the Optimizer base class (learning rate and its scheduler, weight
+decay, per-parameter lr_mult / wd_mult, gradient rescaling and clipping, update counts, float16
+master copies), the registry behind mx.optimizer.create, and Updater, which keeps each parameter's
+state (what Module and KVStore call). SGD, Adam and RMSProp are here; the other optimizers are in
+optimizer_extra.py."""
 import math
 import pickle
+import warnings
+
+import numpy as np
 
 from . import _ops
 from .ndarray import NDArray, zeros
 
-_REGISTRY = {}
-
-
-def register(klass):
-    _REGISTRY[klass.__name__.lower()] = klass
-    return klass
-
-
-def create(name, **kwargs):
-    if isinstance(name, Optimizer):
-        return name
-    if name.lower() not in _REGISTRY:
-        raise ValueError("mx.optimizer: unknown optimizer %r (known: %s)" % (name, ", ".join(sorted(_REGISTRY))))
-    return _REGISTRY[name.lower()](**kwargs)
-
 
 class Optimizer:
-    """Common hyper-parameters. lr_mult / wd_mult scale them per parameter (by index or name); as in
-    MXNet, weight decay applies only to parameters named *_weight or *_gamma when names are known."""
+    """Common hyper-parameters. As in MXNet, weight decay applies only to parameters named *_weight or
+    *_gamma when names are known, and a symbol's __lr_mult__ / __wd_mult__ attributes set the mults."""
 
-    def __init__(self, rescale_grad=1.0, param_idx2name=None, wd=0.0, clip_gradient=None, learning_rate=0.01,
+    opt_registry = {}
+
+    def __init__(self, rescale_grad=1.0, param_idx2name=None, wd=0.0, clip_gradient=None, learning_rate=None,
                  lr_scheduler=None, sym=None, begin_num_update=0, multi_precision=False, param_dict=None):
         self.rescale_grad = rescale_grad
-        self.lr = learning_rate
         self.lr_scheduler = lr_scheduler
-        if lr_scheduler is not None:
+        if lr_scheduler is None and learning_rate is None:
+            learning_rate = 0.01
+        self.lr = learning_rate
+        if lr_scheduler is not None and learning_rate is not None and lr_scheduler.base_lr != learning_rate:
+            # MXNet prints this warning too: the optimizer's learning_rate wins over the scheduler's
+            warnings.warn("learning rate from ``lr_scheduler`` has been overwritten by ``learning_rate`` "
+                          "in optimizer.")
             lr_scheduler.base_lr = learning_rate
         self.wd = wd
         self.clip_gradient = clip_gradient
-        self.begin_num_update = self.num_update = begin_num_update
+        self.begin_num_update = begin_num_update
+        self.num_update = begin_num_update
         self._index_update_count = {}
         self.multi_precision = multi_precision
-        self.idx2name = dict(param_idx2name or {})
-        self.param_dict = param_dict or {}
+        if param_idx2name is None:
+            param_idx2name = {}
+        if not isinstance(param_idx2name, dict):
+            raise TypeError("Optimizer: param_idx2name must be a dict of index to name, got %r"
+                            % (type(param_idx2name).__name__,))
+        self.idx2name = dict(param_idx2name)
+        self.sym_info = (sym.attr_dict(), sym.list_arguments()) if sym is not None else ()
+        self.param_dict = param_dict if param_dict else {}
         self.lr_mult, self.wd_mult = {}, {}
         self.set_lr_mult({})
         self.set_wd_mult({})
 
+    # ------------------------------------------------------------------ registry
+    @staticmethod
+    def register(klass):
+        """Class decorator: makes `klass` creatable by its lower-case name."""
+        if not isinstance(klass, type):
+            raise TypeError("Optimizer.register: expects a class, got %r" % (klass,))
+        name = klass.__name__.lower()
+        if name in Optimizer.opt_registry and Optimizer.opt_registry[name] is not klass:
+            warnings.warn("Optimizer.register: new optimizer %s.%s overrides %s.%s" % (
+                klass.__module__, klass.__name__, Optimizer.opt_registry[name].__module__,
+                Optimizer.opt_registry[name].__name__))
+        Optimizer.opt_registry[name] = klass
+        return klass
+
+    @staticmethod
+    def create_optimizer(name, **kwargs):
+        """An optimizer by registered name (case-insensitive), e.g. create_optimizer('sgd', momentum=0.9)."""
+        if not isinstance(name, str):
+            raise TypeError("Optimizer.create_optimizer: name must be a str, got %r" % (name,))
+        if name.lower() not in Optimizer.opt_registry:
+            raise ValueError("Optimizer.create_optimizer: cannot find optimizer %r (known: %s)"
+                             % (name, ", ".join(sorted(Optimizer.opt_registry))))
+        return Optimizer.opt_registry[name.lower()](**kwargs)
+
+    # ------------------------------------------------------------------ learning rate and mults
     @property
     def learning_rate(self):
         return self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
 
     def set_learning_rate(self, lr):
         if self.lr_scheduler is not None:
-            raise UserWarning("set_learning_rate: an lr_scheduler is set; change it instead")
+            raise UserWarning("LRScheduler of the optimizer has already been defined. This operation would "
+                              "be ignored; change the lr_scheduler instead.")
         self.lr = lr
 
+    def set_lr_scale(self, args_lrscale):
+        raise DeprecationWarning("Optimizer.set_lr_scale is deprecated; use set_lr_mult")
+
+    def _mults_from_symbol(self, key):
+        found = {}
+        if self.sym_info:
+            attr, arg_names = self.sym_info
+            for name in arg_names:
+                if name in attr and key in attr[name]:
+                    found[name] = float(attr[name][key])
+        return found
+
     def set_lr_mult(self, args_lr_mult):
-        self.lr_mult = dict(args_lr_mult)
+        """Per-parameter lr multipliers (by index or name); the symbol's __lr_mult__ attributes first."""
+        self.lr_mult = self._mults_from_symbol("__lr_mult__")
+        self.lr_mult.update(args_lr_mult)
 
     def set_wd_mult(self, args_wd_mult):
+        """Per-parameter wd multipliers: 0 for names not ending in _weight / _gamma, then the symbol's
+        __wd_mult__ attributes, then args_wd_mult."""
         self.wd_mult = {}
         for name in self.idx2name.values():
             if not (name.endswith("_weight") or name.endswith("_gamma")):
                 self.wd_mult[name] = 0.0
+        self.wd_mult.update(self._mults_from_symbol("__wd_mult__"))
         self.wd_mult.update(args_wd_mult)
 
     def _update_count(self, index):
-        count = self._index_update_count.get(index, self.begin_num_update) + 1
-        self._index_update_count[index] = count
-        self.num_update = max(count, self.num_update)
+        for idx in (index if isinstance(index, (list, tuple)) else [index]):
+            count = self._index_update_count.get(idx, self.begin_num_update) + 1
+            self._index_update_count[idx] = count
+            self.num_update = max(count, self.num_update)
 
-    def _mult(self, table, index):
+    def _mult(self, table, attr, index, value):
+        if index in self.param_dict:
+            return value * getattr(self.param_dict[index], attr)
         if index in table:
-            return table[index]
-        return table.get(self.idx2name.get(index), 1.0)
+            return value * table[index]
+        if index in self.idx2name:
+            return value * table.get(self.idx2name[index], 1.0)
+        return value
 
     def _get_lr(self, index):
-        return self.learning_rate * self._mult(self.lr_mult, index)
+        return self._mult(self.lr_mult, "lr_mult", index, self.learning_rate)
 
     def _get_wd(self, index):
-        return self.wd * self._mult(self.wd_mult, index)
+        return self._mult(self.wd_mult, "wd_mult", index, self.wd)
+
+    def _get_lrs(self, indices):
+        return [self._get_lr(i) for i in indices]
+
+    def _get_wds(self, indices):
+        return [self._get_wd(i) for i in indices]
 
     def _common(self, index):
+        """The keyword arguments every fused update op takes."""
         return {"lr": self._get_lr(index), "wd": self._get_wd(index), "rescale_grad": self.rescale_grad,
                 "clip_gradient": -1.0 if self.clip_gradient is None else self.clip_gradient}
 
+    def _scaled_grad(self, grad, weight=None, wd=0.0):
+        """rescale_grad * grad (+ wd * weight when given), then clipped to +-clip_gradient."""
+        g = grad * self.rescale_grad
+        if weight is not None and wd:
+            g = g + wd * weight
+        if self.clip_gradient is not None:
+            g = _ops.invoke("clip", [g], {"a_min": -self.clip_gradient, "a_max": self.clip_gradient})
+        return g
+
+    # ------------------------------------------------------------------ state and update
     def create_state(self, index, weight):
         return None
 
+    def create_state_multi_precision(self, index, weight):
+        """With multi_precision, a float16 weight gets a float32 master copy: (master, state)."""
+        if self.multi_precision and weight.dtype == np.float16:
+            master = weight.astype(np.float32)
+            return (master, self.create_state(index, master))
+        if weight.dtype == np.float16 and not self.multi_precision:
+            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or slow "
+                          "convergence. Consider using multi_precision=True option of the %s optimizer"
+                          % type(self).__name__)
+        return self.create_state(index, weight)
+
     def update(self, index, weight, grad, state):
-        raise NotImplementedError
+        raise NotImplementedError("%s.update is not implemented" % type(self).__name__)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        if self.multi_precision and weight.dtype == np.float16:
+            master, inner = state
+            self.update(index, master, grad.astype(np.float32), inner)
+            _ops.invoke("cast", [master], {"dtype": "float16"}, out=weight)
+        else:
+            self.update(index, weight, grad, state)
+
+    def __getstate__(self):
+        ret = self.__dict__.copy()
+        ret.pop("param_dict", None)  # Parameters do not pickle (MXNet drops them too)
+        return ret
+
+    def __setstate__(self, state):
+        self.__dict__ = state
+        self.param_dict = {}
+
+
+register = Optimizer.register
+create = Optimizer.create_optimizer
+
+
+def _zeros_like(weight):
+    return zeros(weight.shape, weight.context, dtype=weight.dtype)
 
 
 @register
 class SGD(Optimizer):
-    """weight -= lr * (rescale_grad * grad + wd * weight), with momentum when momentum > 0."""
+    """weight -= lr * (rescale_grad * grad + wd * weight), with momentum when momentum > 0. With
+    multi_precision a float16 weight is updated through a float32 master copy (mp_sgd_*_update)."""
 
     def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
         super().__init__(**kwargs)
@@ -101,16 +207,43 @@ class SGD(Optimizer):
         self.lazy_update = lazy_update
 
     def create_state(self, index, weight):
-        return zeros(weight.shape, weight.context, dtype=weight.dtype) if self.momentum != 0.0 else None
+        return _zeros_like(weight) if self.momentum != 0.0 else None
 
-    def update(self, index, weight, grad, state):
+    def create_state_multi_precision(self, index, weight):
+        # MXNet's SGD orders its state (momentum or None, float32 master copy)
+        if self.multi_precision and weight.dtype == np.float16:
+            master = weight.astype(np.float32)
+            return (self.create_state(index, master), master)
+        return super().create_state_multi_precision(index, weight)
+
+    def _update_impl(self, index, weight, grad, state, multi_precision):
         self._update_count(index)
         kw = self._common(index)
-        if state is None:
-            _ops.invoke("sgd_update", [weight, grad], kw, out=weight)
-        else:
+        if self.momentum != 0.0:
             kw["momentum"] = self.momentum
-            _ops.invoke("sgd_mom_update", [weight, grad, state], kw, out=weight)
+        self._sgd_step(weight, grad, state, kw, multi_precision)
+
+    def _sgd_step(self, weight, grad, state, kw, multi_precision):
+        """One (mp_)sgd_update, or (mp_)sgd_mom_update when there is a momentum state."""
+        kw["lazy_update"] = self.lazy_update
+        if not multi_precision:
+            if state is None:
+                _ops.invoke("sgd_update", [weight, grad], kw, out=weight)
+            else:
+                _ops.invoke("sgd_mom_update", [weight, grad, state], kw, out=weight)
+            return
+        mom, master = state
+        if mom is None:
+            _ops.invoke("mp_sgd_update", [weight, grad, master], kw, out=weight)
+        else:
+            _ops.invoke("mp_sgd_mom_update", [weight, grad, mom, master], kw, out=weight)
+
+    def update(self, index, weight, grad, state):
+        self._update_impl(index, weight, grad, state, multi_precision=False)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        use_mp = self.multi_precision and weight.dtype == np.float16
+        self._update_impl(index, weight, grad, state, multi_precision=use_mp)
 
 
 @register
@@ -123,8 +256,7 @@ class Adam(Optimizer):
         self.lazy_update = lazy_update
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype))
+        return (_zeros_like(weight), _zeros_like(weight))
 
     def update(self, index, weight, grad, state):
         self._update_count(index)
@@ -149,8 +281,9 @@ class RMSProp(Optimizer):
         self.centered, self.clip_weights = centered, clip_weights
 
     def create_state(self, index, weight):
-        z = lambda: zeros(weight.shape, weight.context, dtype=weight.dtype)
-        return (z(), z(), z()) if self.centered else z()
+        if self.centered:
+            return (_zeros_like(weight), _zeros_like(weight), _zeros_like(weight))
+        return _zeros_like(weight)
 
     def update(self, index, weight, grad, state):
         self._update_count(index)
@@ -161,10 +294,7 @@ class RMSProp(Optimizer):
             _ops.invoke("rmsprop_update", [weight, grad, state], kw, out=weight)
             return
         n, g_mean, delta = state
-        g = grad * self.rescale_grad
-        if self.clip_gradient is not None:
-            g = _ops.invoke("clip", [g], {"a_min": -self.clip_gradient, "a_max": self.clip_gradient})
-        g = g + kw["wd"] * weight
+        g = self._scaled_grad(grad) + kw["wd"] * weight
         n[:] = (1 - self.gamma1) * (g * g) + self.gamma1 * n
         g_mean[:] = (1 - self.gamma1) * g + self.gamma1 * g_mean
         delta[:] = self.gamma2 * delta - kw["lr"] * (g / ((n - g_mean * g_mean + self.epsilon).sqrt()))
@@ -174,18 +304,27 @@ class RMSProp(Optimizer):
 
 
 class Updater:
-    """updater(index, grad, weight): creates the parameter's state on first use, then updates."""
+    """updater(index, grad, weight): creates the parameter's state on first use, then updates; index,
+    grad and weight may also be lists of the same length."""
 
     def __init__(self, optimizer):
         self.optimizer = optimizer
         self.states = {}
+        self.states_synced = {}
 
     def __call__(self, index, grad, weight):
-        if not isinstance(weight, NDArray):
-            raise TypeError("Updater: weight %r is not an NDArray" % (index,))
-        if index not in self.states:
-            self.states[index] = self.optimizer.create_state(index, weight)
-        self.optimizer.update(index, weight, grad, self.states[index])
+        if not isinstance(index, (list, tuple)):
+            index, grad, weight = [index], [grad], [weight]
+        if not len(index) == len(grad) == len(weight):
+            raise ValueError("Updater: index, grad and weight lists differ in length (%d, %d, %d)"
+                             % (len(index), len(grad), len(weight)))
+        for i, g, w in zip(index, grad, weight):
+            if not isinstance(w, NDArray):
+                raise TypeError("Updater: weight %r is not an NDArray" % (i,))
+            if i not in self.states:
+                self.states[i] = self.optimizer.create_state_multi_precision(i, w)
+                self.states_synced[i] = True
+            self.optimizer.update_multi_precision(i, w, g, self.states[i])
 
     def get_states(self, dump_optimizer=False):
         """The states pickled (NDArrays pickle as their values), with the optimizer if asked."""
@@ -196,7 +335,12 @@ class Updater:
         if isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[1], Optimizer):
             loaded, self.optimizer = loaded
         self.states = loaded
+        self.states_synced = dict.fromkeys(self.states.keys(), False)
 
 
 def get_updater(optimizer):
+    """An Updater running `optimizer` (what KVStore and Module call)."""
     return Updater(optimizer)
+
+
+from .optimizer_extra import *  # noqa: E402,F401,F403  (registers the other optimizers; needs the above)
