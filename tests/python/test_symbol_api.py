@@ -124,3 +124,27 @@ def test_compose_replaces_variables():
         net(x)
     with pytest.raises(mx.MXNetError, match="nope"):
         net(nope=x)
+
+
+def test_prelu_gamma_starts_at_a_quarter_and_variable_init_is_honoured():
+    # MXNet: LeakyReLU(act_type='prelu') makes its gamma with __init__ Constant(0.25), whatever the
+    # global initializer; Variable(init=...) stores the initializer's JSON, which Module follows.
+    data = mx.sym.var("data")
+    w = mx.sym.var("fc_weight", init=mx.init.Constant(0.5))
+    net = mx.sym.FullyConnected(data, weight=w, num_hidden=3, no_bias=True, name="fc")
+    net = mx.sym.LeakyReLU(net, act_type="prelu", name="act")
+    assert net.list_arguments() == ["data", "fc_weight", "act_gamma"]
+    mod = mx.mod.Module(net, label_names=None)
+    mod.bind([("data", (2, 4))], for_training=False)
+    mod.init_params(mx.init.Xavier())
+    args, _ = mod.get_params()
+    assert (args["act_gamma"].asnumpy() == 0.25).all() and args["act_gamma"].shape == (3,)
+    assert (args["fc_weight"].asnumpy() == 0.5).all()
+    # the slope applies to negative values: x = -1 everywhere gives 4 * 0.5 * -1 * 0.25
+    out = mod.predict(mx.io.NDArrayIter(np.full((2, 4), -1.0, np.float32), batch_size=2)).asnumpy()
+    assert np.allclose(out, -0.5)
+    # a leaky LeakyReLU has no gamma; extra Variable attributes must be __x__
+    assert mx.sym.LeakyReLU(data, act_type="leaky").list_arguments() == ["data"]
+    assert mx.sym.var("v", __x__=2).list_attr()["__x__"] == "2"
+    with pytest.raises(ValueError, match="double underscores"):
+        mx.sym.var("v", foo=1)

@@ -234,7 +234,7 @@ class Symbol:
 
 # ---------------------------------------------------------------- construction
 
-def Variable(name, attr=None, shape=None, dtype=None, lr_mult=None, wd_mult=None, **kwargs):
+def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None, stype=None, **kwargs):
     if not isinstance(name, str):
         raise TypeError("Variable: name must be a string, got %r" % (name,))
     attrs = dict(AttrScope.current.get(attr))
@@ -249,6 +249,15 @@ def Variable(name, attr=None, shape=None, dtype=None, lr_mult=None, wd_mult=None
         attrs["__lr_mult__"] = lr_mult
     if wd_mult is not None:
         attrs["__wd_mult__"] = wd_mult
+    if init is not None:  # an Initializer or its JSON; Initializer.__call__ reads it back
+        attrs["__init__"] = init if isinstance(init, str) else init.dumps()
+    if stype not in (None, "default"):
+        raise ValueError("Variable '%s': stype %r: mx has dense storage only" % (name, stype))
+    for k, v in kwargs.items():  # MXNet: extra attributes must be __xxx__
+        if not (k.startswith("__") and k.endswith("__")):
+            raise ValueError("Variable '%s': attribute name=%s is not supported; additional attributes must "
+                             "start and end with double underscores, e.g. __yourattr__" % (name, k))
+        attrs[k] = str(v)
     s._set_attr(**attrs)
     return s
 
@@ -291,6 +300,12 @@ def _make(op_name, info):
         check_call(LIB.mx_symbol_create_atomic(c_str(op_name), ctypes.c_uint32(len(kwargs)), keys, vals,
                                                ctypes.byref(h)))
         s = Symbol(h)
+        name = NameManager.current.get(name, op_name.lower())
+        if op_name == "LeakyReLU" and kwargs.get("act_type") == "prelu" and "gamma" not in syms and len(args) < 2:
+            # MXNet gives PReLU's own gamma variable the initial slope 0.25 (its __init__ attribute).
+            syms["gamma"] = Variable(name + "_gamma", attr={"__init__": '["Constant", {"value": 0.25}]'})
+            if not args and "data" not in syms:
+                raise TypeError("LeakyReLU: input 'data' is missing")
         if args and syms:  # FullyConnected(data, weight=w): positions name the first inputs
             if variadic or len(args) > len(inputs):
                 raise TypeError("%s: give inputs by position or by name, not both" % op_name)
@@ -298,7 +313,6 @@ def _make(op_name, info):
             args = ()
         given = list(args) if args else list(syms.values())
         names = None if args else c_array(ctypes.c_char_p, [c_str(k) for k in syms])
-        name = NameManager.current.get(name, op_name.lower())
         check_call(LIB.mx_symbol_compose(s.handle, c_str(name), ctypes.c_uint32(len(given)), names,
                                          c_array(_handle, [g.handle for g in given])))
         attr = AttrScope.current.get(attr)
