@@ -25,7 +25,7 @@ def init_params(ctx):
     params = {}
     for name, shape in shapes.items():
         arr = mx.nd.zeros(shape, ctx=ctx)
-        mx.init.Xavier(magnitude=2.0)(name, arr)
+        mx.init.Xavier(magnitude=2.0)(mx.init.InitDesc(name), arr)
         arr.attach_grad()
         params[name] = arr
     return params

@@ -67,7 +67,9 @@ get_requires_for_build_editable = get_requires_for_build_wheel
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    files = [("mx/" + os.path.basename(p), _read(p)) for p in sorted(glob.glob(os.path.join(HERE, "mx", "*.py")))]
+    # The package's modules, subpackages (mx/rnn) included.
+    sources = sorted(glob.glob(os.path.join(HERE, "mx", "**", "*.py"), recursive=True))
+    files = [(os.path.relpath(p, HERE).replace(os.sep, "/"), _read(p)) for p in sources]
     files += [("mx/" + os.path.basename(p), _read(p)) for p in _libraries()]
     return _write_wheel(wheel_directory, files)
 
