@@ -28,11 +28,12 @@ class DataDesc(namedtuple("DataDesc", ["name", "shape"])):
 class DataBatch:
     """One batch: lists of data and label arrays; `pad` trailing samples are padding."""
 
-    def __init__(self, data, label=None, pad=0, index=None, provide_data=None, provide_label=None):
+    def __init__(self, data, label=None, pad=0, index=None, bucket_key=None, provide_data=None, provide_label=None):
         self.data = data
         self.label = label
         self.pad = pad
         self.index = index
+        self.bucket_key = bucket_key  # BucketingModule binds the graph of this key (MXNet's order of args)
         self.provide_data = provide_data
         self.provide_label = provide_label
 

@@ -516,3 +516,5 @@ class Module:
         if load_optimizer_states:
             mod._preload_opt_states = "%s-%04d.states" % (prefix, epoch)
         return mod
+
+from .bucketing_module import BucketingModule  # noqa: E402,F401
