@@ -248,6 +248,17 @@ class Module:
             self.load_optimizer_states(preload)
             self._preload_opt_states = None
 
+    def borrow_optimizer(self, shared_module):
+        """Uses shared_module's optimizer, kvstore and updater (MXNet's, for modules over the same
+        parameters: one optimizer state for all)."""
+        if not shared_module.optimizer_initialized:
+            raise ValueError("borrow_optimizer: the shared module's optimizer is not initialized")
+        self._optimizer = shared_module._optimizer
+        self._kvstore = shared_module._kvstore
+        self._update_on_kvstore = shared_module._update_on_kvstore
+        self._updater = shared_module._updater
+        self.optimizer_initialized = True
+
     def _create_kvstore(self, kvstore):
         """MXNet's _create_kvstore: no store for one device unless distributed; the store updates the
         weights unless MXNET_UPDATE_ON_KVSTORE=0 (dist_async always does)."""

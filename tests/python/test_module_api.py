@@ -1,0 +1,40 @@
+"""Module API details MXNet 1.x programs use: borrow_optimizer shares one optimizer state."""
+import numpy as np
+import pytest
+
+import mx
+
+
+def _module(w0):
+    data = mx.sym.var("data")
+    net = mx.sym.LinearRegressionOutput(mx.sym.FullyConnected(data, num_hidden=1, no_bias=True, name="fc"),
+                                        name="out")
+    mod = mx.mod.Module(net, label_names=["out_label"])
+    mod.bind([("data", (2, 3))], [("out_label", (2, 1))])
+    mod.init_params(arg_params={"fc_weight": mx.nd.array(w0)}, allow_missing=False)
+    return mod
+
+
+def test_borrow_optimizer_shares_momentum():
+    rng = np.random.RandomState(0)
+    w0 = rng.randn(1, 3).astype(np.float32)
+    x, y = rng.randn(2, 3).astype(np.float32), rng.randn(2, 1).astype(np.float32)
+    a, b = _module(w0), _module(w0)
+    with pytest.raises(ValueError, match="not initialized"):
+        b.borrow_optimizer(a)
+    a.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.1, "momentum": 0.9})
+    b.borrow_optimizer(a)
+    batch = mx.io.DataBatch([mx.nd.array(x)], [mx.nd.array(y)])
+    # step 1 on a, step 2 on b (b's weights are set to a's first): b's step uses a's momentum
+    a.forward_backward(batch)
+    a.update()
+    b.set_params(*a.get_params())
+    b.forward_backward(batch)
+    b.update()
+    # numpy: LinearRegressionOutput's gradient is (pred - y) x, momentum 0.9
+    w, mom = w0.astype(np.float64), np.zeros_like(w0, dtype=np.float64)
+    for _ in range(2):
+        g = ((x @ w.T) - y).T @ x / 2  # Module sets rescale_grad = 1 / batch size
+        mom = 0.9 * mom - 0.1 * g
+        w = w + mom
+    np.testing.assert_allclose(b.get_params()[0]["fc_weight"].asnumpy(), w, rtol=1e-5, atol=1e-6)
