@@ -38,3 +38,21 @@ def test_borrow_optimizer_shares_momentum():
         mom = 0.9 * mom - 0.1 * g
         w = w + mom
     np.testing.assert_allclose(b.get_params()[0]["fc_weight"].asnumpy(), w, rtol=1e-5, atol=1e-6)
+
+
+def test_executor_backward_takes_is_train_and_prints_its_plan():
+    data = mx.sym.var("data")
+    net = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
+    exe = net.simple_bind(mx.cpu(), data=(2, 3))
+    rng = np.random.RandomState(1)
+    x, w = rng.randn(2, 3).astype(np.float32), rng.randn(4, 3).astype(np.float32)
+    exe.arg_dict["data"][:] = x
+    exe.arg_dict["fc_weight"][:] = w
+    exe.arg_dict["fc_bias"][:] = 0
+    exe.forward(is_train=True)
+    head = rng.randn(2, 4).astype(np.float32)
+    exe.backward([mx.nd.array(head)], is_train=True)
+    np.testing.assert_allclose(exe.grad_dict["fc_weight"].asnumpy(), head.T @ x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(exe.grad_dict["data"].asnumpy(), head @ w, rtol=1e-5, atol=1e-6)
+    text = exe.debug_str()
+    assert "fc" in text and "MB allocated" in text

@@ -53,7 +53,10 @@ class Executor:
         check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
         return self.outputs
 
-    def backward(self, out_grads=None):
+    def backward(self, out_grads=None, is_train=True):
+        """Gradients of the outputs (times out_grads, MXNet's head gradients; ones by default)
+        into grad_arrays. is_train is MXNet's argument: here backward always differentiates the
+        pass the last forward ran (its mode, its saved state)."""
         if isinstance(out_grads, NDArray):
             out_grads = [out_grads]
         grads = list(out_grads or [])
@@ -66,6 +69,12 @@ class Executor:
         check_call(LIB.mx_executor_reshape(self.handle, ctypes.c_uint32(n), keys, ndims, dims,
                                            ctypes.c_int32(int(allow_up_sizing)), ctypes.byref(out)))
         return Executor(out, self._symbol)
+
+    def debug_str(self):
+        """The graph's nodes (Symbol.debug_str) and the executor's memory plan, as MXNet prints."""
+        stats = self.memory_stats()
+        return (self._symbol.debug_str() + "Total %d MB allocated (%d MB without planning)\n"
+                % (stats["planned_bytes"] >> 20, stats["unplanned_bytes"] >> 20))
 
     def memory_stats(self):
         class _Stats(ctypes.Structure):
