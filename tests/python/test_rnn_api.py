@@ -233,3 +233,30 @@ def test_unroll_without_begin_state_starts_from_zeros():
     got, want = run(False), run(True)
     assert got.shape == (N, T, H) and np.abs(want).max() > 0.01
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_zoneout_keeps_previous_outputs_in_training_only():
+    N, T, C, H = 4, 5, 3, 8
+    x = np.random.RandomState(2).randn(N, T, C).astype(np.float32)
+
+    def run(cell, is_train):
+        out, _ = cell.unroll(T, mx.sym.var("data"), merge_outputs=True)
+        exe = out.simple_bind(mx.cpu(), grad_req="null", data=(N, T, C))
+        for name, arr in exe.arg_dict.items():
+            arr[:] = x if name == "data" else np.random.RandomState(len(name)).uniform(-0.5, 0.5, arr.shape)
+        return exe.forward(is_train=is_train)[0].asnumpy()
+
+    plain = run(mx.rnn.LSTMCell(H, prefix="l_"), False)
+    zoned = mx.rnn.ZoneoutCell(mx.rnn.LSTMCell(H, prefix="l_"), zoneout_outputs=0.5)
+    np.testing.assert_allclose(run(zoned, False), plain, rtol=1e-6, atol=1e-6)  # inference: the cell
+    out = run(zoned, True)
+    # states are not zoned out, so each output element is the cell's own output at t or the
+    # (zoned) output at t - 1 (zeros before the first step); both kinds occur.
+    prev = np.zeros((N, H), np.float32)
+    kept = fresh = 0
+    for t in range(T):
+        is_new, is_old = np.isclose(out[:, t], plain[:, t], atol=1e-6), np.isclose(out[:, t], prev, atol=1e-6)
+        assert (is_new | is_old).all()
+        fresh, kept = fresh + (is_new & ~is_old).sum(), kept + (is_old & ~is_new).sum()
+        prev = out[:, t]
+    assert kept > 0 and fresh > 0

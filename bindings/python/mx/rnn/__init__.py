@@ -1,6 +1,6 @@
 """mx.rnn: MXNet 1.x's symbolic RNN cells (RNNCell, LSTMCell, GRUCell, SequentialRNNCell, DropoutCell,
-ResidualCell, BidirectionalCell) and the bucketing sentence iterator (encode_sentences,
+ResidualCell, ZoneoutCell, BidirectionalCell) and the bucketing sentence iterator (encode_sentences,
 BucketSentenceIter)."""
 from .io import BucketSentenceIter, encode_sentences  # noqa: F401
 from .rnn_cell import (BaseRNNCell, BidirectionalCell, DropoutCell, GRUCell, LSTMCell,  # noqa: F401
-                       ModifierCell, ResidualCell, RNNCell, RNNParams, SequentialRNNCell)
+                       ModifierCell, ResidualCell, RNNCell, RNNParams, SequentialRNNCell, ZoneoutCell)

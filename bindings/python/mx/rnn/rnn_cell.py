@@ -350,6 +350,7 @@ class ModifierCell(BaseRNNCell):
     def begin_state(self, init_sym=symbol.zeros, **kwargs):
         if self._modified:
             raise ValueError("begin_state: call it on the outermost wrapping cell")
+        init_sym = kwargs.pop("func", init_sym)  # BaseRNNCell's name for it
         self.base_cell._modified = False
         begin = self.base_cell.begin_state(init_sym, **kwargs)
         self.base_cell._modified = True
@@ -380,6 +381,37 @@ class ResidualCell(ModifierCell):
         else:
             outputs = [symbol.elemwise_add(o, i, name="%s_plus_residual" % o.name) for o, i in zip(outputs, inputs)]
         return outputs, states
+
+
+class ZoneoutCell(ModifierCell):
+    """Zoneout (Krueger et al. 2016): in training each output / state element keeps its previous
+    value with probability zoneout_outputs / zoneout_states (a Dropout mask of ones decides);
+    at inference it is the wrapped cell."""
+
+    def __init__(self, base_cell, zoneout_outputs=0., zoneout_states=0.):
+        if isinstance(base_cell, BidirectionalCell):
+            raise TypeError("ZoneoutCell: a BidirectionalCell cannot be stepped; wrap its cells instead")
+        super().__init__(base_cell)
+        self.zoneout_outputs = zoneout_outputs
+        self.zoneout_states = zoneout_states
+        self.prev_output = None
+
+    def reset(self):
+        super().reset()
+        self.prev_output = None
+
+    def __call__(self, inputs, states):
+        next_output, next_states = self.base_cell(inputs, states)
+        mask = lambda p, like: symbol.Dropout(symbol.ones_like(like), p=p)  # noqa: E731
+        # MXNet starts from zeros((0, 0)); zeros_like needs no partly known shape
+        prev = self.prev_output if self.prev_output is not None else symbol.zeros_like(next_output)
+        output = (symbol.where(mask(self.zoneout_outputs, next_output), next_output, prev)
+                  if self.zoneout_outputs != 0. else next_output)
+        if self.zoneout_states != 0.:
+            next_states = [symbol.where(mask(self.zoneout_states, new), new, old)
+                           for new, old in zip(next_states, states)]
+        self.prev_output = output
+        return output, next_states
 
 
 class BidirectionalCell(BaseRNNCell):
