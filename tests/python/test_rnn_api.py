@@ -1,4 +1,6 @@
 """mx.rnn (MXNet 1.9.1 python/mxnet/rnn): symbolic cells checked against numpy loops written here."""
+import os
+
 import numpy as np
 import pytest
 
@@ -260,3 +262,36 @@ def test_zoneout_keeps_previous_outputs_in_training_only():
         fresh, kept = fresh + (is_new & ~is_old).sum(), kept + (is_old & ~is_new).sum()
         prev = out[:, t]
     assert kept > 0 and fresh > 0
+
+
+def test_rnn_checkpoint_stores_gates_apart_and_loads_packed(tmp_path):
+    H, C = 3, 2
+    stack = mx.rnn.SequentialRNNCell()
+    stack.add(mx.rnn.LSTMCell(H, prefix="a_"))
+    stack.add(mx.rnn.GRUCell(H, prefix="b_"))
+    out, _ = stack.unroll(2, mx.sym.var("data"), merge_outputs=True)
+    rng = np.random.RandomState(3)
+    shapes = dict(zip(out.list_arguments(), out.infer_shape(data=(1, 2, C))[0]))
+    args = {k: mx.nd.array(rng.randn(*s)) for k, s in shapes.items() if k != "data"}
+    prefix = str(tmp_path / "lm")
+    mx.rnn.save_rnn_checkpoint(stack, prefix, 3, out, args, {})
+    _, saved, _ = mx.model.load_checkpoint(prefix, 3)
+    # on disk: MXNet's per-gate names (a_i2h_f_weight...), each the gate's rows of the fused matrix
+    lstm_w = args["a_i2h_weight"].asnumpy()
+    for j, gate in enumerate("ifco"):
+        np.testing.assert_array_equal(saved["a_i2h_%s_weight" % gate].asnumpy(), lstm_w[j * H:(j + 1) * H])
+    gru_b = args["b_h2h_bias"].asnumpy()
+    for j, gate in enumerate("rzo"):
+        np.testing.assert_array_equal(saved["b_h2h_%s_bias" % gate].asnumpy(), gru_b[j * H:(j + 1) * H])
+    assert "a_i2h_weight" not in saved
+    # loading packs them back for the cells
+    _, loaded, _ = mx.rnn.load_rnn_checkpoint(stack, prefix, 3)
+    assert sorted(loaded) == sorted(args)
+    for k in args:
+        np.testing.assert_array_equal(loaded[k].asnumpy(), args[k].asnumpy())
+    # do_rnn_checkpoint saves every `period` epochs
+    cb = mx.rnn.do_rnn_checkpoint(stack, prefix, period=2)
+    cb(0, out, args, {})
+    cb(1, out, args, {})
+
+    assert not os.path.exists(prefix + "-0001.params") and os.path.exists(prefix + "-0002.params")

@@ -105,6 +105,16 @@ class BaseRNNCell:
     def _gate_names(self):
         return ()
 
+    def unpack_weights(self, args):
+        """args with this cell's fused i2h / h2h params split per gate (mx.rnn.rnn.unpack_weights)."""
+        from .rnn import unpack_weights
+        return unpack_weights(self, args)
+
+    def pack_weights(self, args):
+        """The inverse of unpack_weights."""
+        from .rnn import pack_weights
+        return pack_weights(self, args)
+
     def begin_state(self, func=symbol.zeros, **kwargs):
         """Initial state symbols, one per state_info entry, named prefix+'begin_state_<n>'."""
         if self._modified:
