@@ -38,8 +38,6 @@ from . import runtime
 from . import name
 from . import attribute
 from .attribute import AttrScope
-from . import monitor
-from . import monitor as mon
 from . import rnn
 ndarray.Custom = operator._nd_custom
 symbol.Custom = operator._sym_custom
