@@ -56,3 +56,17 @@ def test_executor_backward_takes_is_train_and_prints_its_plan():
     np.testing.assert_allclose(exe.grad_dict["data"].asnumpy(), head @ w, rtol=1e-5, atol=1e-6)
     text = exe.debug_str()
     assert "fc" in text and "MB allocated" in text
+
+
+def test_bind_with_shared_module_uses_its_parameter_arrays():
+    w0 = np.arange(3, dtype=np.float32).reshape(1, 3)
+    a = _module(w0)
+    b = mx.mod.Module(a.symbol, label_names=["out_label"])
+    b.bind([("data", (4, 3))], [("out_label", (4, 1))], shared_module=a)  # another batch size
+    x = np.ones((4, 3), np.float32)
+    a.set_params({"fc_weight": mx.nd.array(w0 * 2)}, {})
+    b.forward(mx.io.DataBatch([mx.nd.array(x)], [mx.nd.zeros((4, 1))]), is_train=False)
+    np.testing.assert_allclose(b.get_outputs()[0].asnumpy(), x @ (w0 * 2).T)  # a's new weights
+    other = mx.mod.Module(mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=1, name="g"), label_names=None)
+    with pytest.raises(ValueError, match="g_weight, g_bias are not in the shared module"):
+        other.bind([("data", (4, 3))], shared_module=a)

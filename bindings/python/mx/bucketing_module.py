@@ -12,42 +12,6 @@ from .context import cpu
 from .module import Module
 
 
-def _bind_sharing(module, shared, data_shapes, label_shapes, for_training, inputs_need_grad, grad_req):
-    """Binds `module` with its own input arrays but `shared`'s parameter / gradient / aux arrays
-    (MXNet's Module.bind(shared_module=...))."""
-    module.bind(data_shapes, label_shapes, for_training, inputs_need_grad, force_rebind=True, grad_req=grad_req)
-    missing = [n for n in module.param_names + module.aux_names
-               if n not in shared.param_names and n not in shared.aux_names]
-    if missing:
-        raise ValueError("BucketingModule.switch_bucket: parameters %s are not in the default bucket; make the "
-                         "default bucket the largest one" % ", ".join(missing))
-    execs = []
-    for ctx, own, theirs in zip(module._contexts, module._execs, shared._execs):
-        args, grads, reqs = {}, {}, {}
-        for name in module.symbol.list_arguments():
-            if name in module.param_names:
-                args[name], grads[name] = theirs.arg_dict[name], theirs.grad_dict.get(name)
-                if tuple(args[name].shape) != tuple(own.arg_dict[name].shape):
-                    raise ValueError("BucketingModule.switch_bucket: parameter %s has shape %s in this bucket but "
-                                     "%s in the default bucket" % (name, own.arg_dict[name].shape, args[name].shape))
-                reqs[name] = grad_req
-            else:
-                args[name], grads[name] = own.arg_dict[name], own.grad_dict.get(name)
-                reqs[name] = "write"
-        aux = {name: theirs.aux_dict[name] for name in module.aux_names}
-        execs.append(module.symbol.bind(ctx, args, args_grad=grads, grad_req=reqs, aux_states=aux))
-    module._execs, module._exec = execs, execs[0]
-    module._arg_params, module._aux_params = shared._arg_params, shared._aux_params
-    module.params_initialized = shared.params_initialized
-
-
-def _borrow_optimizer(module, shared):
-    """The bucket updates through the default bucket's optimizer, updater and kvstore."""
-    module._optimizer, module._updater = shared._optimizer, shared._updater
-    module._kvstore, module._update_on_kvstore = shared._kvstore, shared._update_on_kvstore
-    module.optimizer_initialized = True
-
-
 class BucketingModule:
     def __init__(self, sym_gen, default_bucket_key=None, logger=logging, context=None, work_load_list=None,
                  fixed_param_names=None, state_names=None, group2ctxs=None, compression_params=None):
@@ -194,10 +158,10 @@ class BucketingModule:
             raise RuntimeError("BucketingModule.switch_bucket: call bind() first")
         if bucket_key not in self._buckets:
             module = self._new_module(bucket_key)
-            _bind_sharing(module, self._buckets[self._default_bucket_key], data_shapes, label_shapes,
-                          self.for_training, self.inputs_need_grad, self._grad_req)
+            module.bind(data_shapes, label_shapes, self.for_training, self.inputs_need_grad, force_rebind=True,
+                        shared_module=self._buckets[self._default_bucket_key], grad_req=self._grad_req)
             if self.optimizer_initialized:
-                _borrow_optimizer(module, self._buckets[self._default_bucket_key])
+                module.borrow_optimizer(self._buckets[self._default_bucket_key])
             self._buckets[bucket_key] = module
         self._curr_module = self._buckets[bucket_key]
         self._curr_bucket_key = bucket_key
@@ -214,7 +178,7 @@ class BucketingModule:
         default.init_optimizer(kvstore, optimizer, optimizer_params, force_init=force_init)
         for key, module in self._buckets.items():
             if key != self._default_bucket_key:
-                _borrow_optimizer(module, default)
+                module.borrow_optimizer(default)
         self.optimizer_initialized = True
 
     def save_optimizer_states(self, fname):

@@ -127,8 +127,37 @@ class Module:
             self._execs.append(self.symbol.simple_bind(ctx, grad_req=reqs, type_dict=types, **shapes))
         self._exec = self._execs[0]
         self.binded = True
-        if self.params_initialized:
+        if shared_module is not None:
+            self._share_params_of(shared_module, grad_req)
+        elif self.params_initialized:
             self._copy_params_to_exec()
+
+    def _share_params_of(self, shared, grad_req):
+        """Rebinds each executor over `shared`'s parameter, gradient and auxiliary arrays (its own
+        data and label arrays stay): MXNet's bind(shared_module=...), for modules of one model such
+        as BucketingModule's buckets. `shared` must hold every parameter, with the same shapes."""
+        missing = [n for n in self.param_names + self.aux_names if n not in shared.param_names + shared.aux_names]
+        if missing:
+            raise ValueError("Module.bind(shared_module=...): parameters %s are not in the shared module (for "
+                             "BucketingModule: make the default bucket the largest one)" % ", ".join(missing))
+        execs = []
+        for ctx, own, theirs in zip(self._contexts, self._execs, shared._execs):
+            args, grads, reqs = {}, {}, {}
+            for name in self.symbol.list_arguments():
+                if name in self.param_names:
+                    args[name], grads[name] = theirs.arg_dict[name], theirs.grad_dict.get(name)
+                    if tuple(args[name].shape) != tuple(own.arg_dict[name].shape):
+                        raise ValueError("Module.bind(shared_module=...): parameter %s has shape %s here but %s in "
+                                         "the shared module" % (name, own.arg_dict[name].shape, args[name].shape))
+                    reqs[name] = grad_req
+                else:
+                    args[name], grads[name] = own.arg_dict[name], own.grad_dict.get(name)
+                    reqs[name] = "write"
+            aux = {name: theirs.aux_dict[name] for name in self.aux_names}
+            execs.append(self.symbol.bind(ctx, args, args_grad=grads, grad_req=reqs, aux_states=aux))
+        self._execs, self._exec = execs, execs[0]
+        self._arg_params, self._aux_params = shared._arg_params, shared._aux_params
+        self.params_initialized = shared.params_initialized
 
     def reshape(self, data_shapes, label_shapes=None):
         self._data_shapes, self._label_shapes = _descs(data_shapes), _descs(label_shapes)
