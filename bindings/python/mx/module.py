@@ -558,3 +558,4 @@ class Module:
         return mod
 
 from .bucketing_module import BucketingModule  # noqa: E402,F401
+from .sequential_module import SequentialModule  # noqa: E402,F401
