@@ -4,28 +4,12 @@ as MXNet 1.x's.
     with mx.AttrScope(ctx_group='dev1'):
         fc = mx.sym.FullyConnected(data, num_hidden=10)    # fc.attr('ctx_group') == 'dev1'
 """
-import threading
+from ._thread_current import ThreadCurrent
 
 
-class _CurrentProperty(type):
-    """AttrScope.current: the innermost scope of this thread (an empty one outside any `with`)."""
-
-    @property
-    def current(cls):
-        if not hasattr(AttrScope._local, "value"):
-            AttrScope._local.value = AttrScope()
-        return AttrScope._local.value
-
-    @current.setter
-    def current(cls, scope):
-        AttrScope._local.value = scope
-
-
-class AttrScope(metaclass=_CurrentProperty):
+class AttrScope(metaclass=ThreadCurrent):
     """Attribute scope: string attributes added to symbols made while it is current. Nested scopes
     merge, the inner one's values winning."""
-
-    _local = threading.local()
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():

@@ -3,29 +3,12 @@
     with mx.name.Prefix('mynet_'):
         net = mx.sym.FullyConnected(data, num_hidden=10, name='fc1')   # mynet_fc1, mynet_fc1_weight
 """
-import threading
+from ._thread_current import ThreadCurrent
 
 
-class _CurrentProperty(type):
-    """Makes NameManager.current a per-thread class attribute (each thread starts with its own
-    default manager, as MXNet's thread-local _current)."""
-
-    @property
-    def current(cls):
-        if not hasattr(NameManager._local, "value"):
-            NameManager._local.value = NameManager()
-        return NameManager._local.value
-
-    @current.setter
-    def current(cls, manager):
-        NameManager._local.value = manager
-
-
-class NameManager(metaclass=_CurrentProperty):
+class NameManager(metaclass=ThreadCurrent):
     """Gives each unnamed symbol hint + a counter per hint ('fullyconnected0', 'fullyconnected1').
     Subclass it and override get() to change the naming; use it with `with` to make it current."""
-
-    _local = threading.local()
 
     def __init__(self):
         self._counter = {}
