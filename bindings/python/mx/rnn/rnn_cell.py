@@ -145,6 +145,20 @@ class BaseRNNCell:
         outputs, _ = _normalize_sequence(length, outputs, layout, merge_outputs)
         return outputs, states
 
+    def _fc_params(self, i2h_bias_init=None):
+        """The i2h / h2h weights and biases of a gated cell (RNN, LSTM, GRU), as MXNet names them."""
+        self._iW = self.params.get("i2h_weight")
+        self._iB = self.params.get("i2h_bias", init=i2h_bias_init) if i2h_bias_init else self.params.get("i2h_bias")
+        self._hW = self.params.get("h2h_weight")
+        self._hB = self.params.get("h2h_bias")
+
+    def _fc_pair(self, inputs, state, num_gates, name):
+        """(i2h, h2h): FullyConnected of num_gates * H over the step's input and the previous state."""
+        size = self._num_hidden * num_gates
+        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB, num_hidden=size, name=name + "i2h")
+        h2h = symbol.FullyConnected(data=state, weight=self._hW, bias=self._hB, num_hidden=size, name=name + "h2h")
+        return i2h, h2h
+
     def _get_activation(self, inputs, activation, **kwargs):
         if isinstance(activation, str):
             return symbol.Activation(inputs, act_type=activation, **kwargs)
@@ -158,10 +172,7 @@ class RNNCell(BaseRNNCell):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = num_hidden
         self._activation = activation
-        self._iW = self.params.get("i2h_weight")
-        self._iB = self.params.get("i2h_bias")
-        self._hW = self.params.get("h2h_weight")
-        self._hB = self.params.get("h2h_bias")
+        self._fc_params()
 
     @property
     def state_info(self):
@@ -174,10 +185,7 @@ class RNNCell(BaseRNNCell):
     def __call__(self, inputs, states):
         self._counter += 1
         name = "%st%d_" % (self._prefix, self._counter)
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB, num_hidden=self._num_hidden,
-                                    name="%si2h" % name)
-        h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB, num_hidden=self._num_hidden,
-                                    name="%sh2h" % name)
+        i2h, h2h = self._fc_pair(inputs, states[0], 1, name)
         output = self._get_activation(i2h + h2h, self._activation, name="%sout" % name)
         return output, [output]
 
@@ -189,11 +197,8 @@ class LSTMCell(BaseRNNCell):
     def __init__(self, num_hidden, prefix="lstm_", params=None, forget_bias=1.0):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = num_hidden
-        self._iW = self.params.get("i2h_weight")
-        self._hW = self.params.get("h2h_weight")
         # MXNet's LSTMBias initializer: zeros with forget_bias on the forget gate.
-        self._iB = self.params.get("i2h_bias", init=initializer.LSTMBias(forget_bias=forget_bias))
-        self._hB = self.params.get("h2h_bias")
+        self._fc_params(i2h_bias_init=initializer.LSTMBias(forget_bias=forget_bias))
 
     @property
     def state_info(self):
@@ -207,10 +212,7 @@ class LSTMCell(BaseRNNCell):
     def __call__(self, inputs, states):
         self._counter += 1
         name = "%st%d_" % (self._prefix, self._counter)
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB, num_hidden=self._num_hidden * 4,
-                                    name="%si2h" % name)
-        h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB, num_hidden=self._num_hidden * 4,
-                                    name="%sh2h" % name)
+        i2h, h2h = self._fc_pair(inputs, states[0], 4, name)
         gates = symbol.SliceChannel(i2h + h2h, num_outputs=4, name="%sslice" % name)
         in_gate = symbol.Activation(gates[0], act_type="sigmoid", name="%si" % name)
         forget_gate = symbol.Activation(gates[1], act_type="sigmoid", name="%sf" % name)
@@ -228,10 +230,7 @@ class GRUCell(BaseRNNCell):
     def __init__(self, num_hidden, prefix="gru_", params=None):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = num_hidden
-        self._iW = self.params.get("i2h_weight")
-        self._iB = self.params.get("i2h_bias")
-        self._hW = self.params.get("h2h_weight")
-        self._hB = self.params.get("h2h_bias")
+        self._fc_params()
 
     @property
     def state_info(self):
@@ -246,10 +245,7 @@ class GRUCell(BaseRNNCell):
         seq_idx = self._counter
         name = "%st%d_" % (self._prefix, seq_idx)
         prev_h = states[0]
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB, num_hidden=self._num_hidden * 3,
-                                    name="%s_i2h" % name)
-        h2h = symbol.FullyConnected(data=prev_h, weight=self._hW, bias=self._hB, num_hidden=self._num_hidden * 3,
-                                    name="%s_h2h" % name)
+        i2h, h2h = self._fc_pair(inputs, prev_h, 3, name + "_")  # MXNet's GRU names: t0__i2h
         i2h_parts = symbol.SliceChannel(i2h, num_outputs=3, name="%s_i2h_slice" % name)
         h2h_parts = symbol.SliceChannel(h2h, num_outputs=3, name="%s_h2h_slice" % name)
         i2h_r, i2h_z, i2h = (i2h_parts[k] for k in range(3))
