@@ -306,3 +306,22 @@ def test_misuse_raises_clear_errors():
         cell.unroll(2, mx.sym.var("data"), begin_state=[mx.sym.var("h0")])
     with pytest.raises(ValueError, match="layout"):
         cell.unroll(2, mx.sym.var("data"), layout="NCT")
+
+
+def test_module_trains_a_fused_cell_with_dropout():
+    # End to end: Module + the FusedRNN initializer (global Xavier) + dropout between layers + the
+    # op's gradient learn whether a sequence's first feature sums to more than zero.
+    N, T, C = 64, 5, 3
+    rng = np.random.RandomState(0)
+    x = rng.randn(4 * N, T, C).astype(np.float32)
+    y = (x[:, :, 0].sum(axis=1) > 0).astype(np.float32)
+    cell = mx.rnn.FusedRNNCell(8, num_layers=2, mode="lstm", dropout=0.2, prefix="fit_")
+    out, _ = cell.unroll(T, mx.sym.var("data"), merge_outputs=True)
+    last = mx.sym.reshape(mx.sym.slice_axis(out, axis=1, begin=T - 1, end=T), shape=(-1, 8))
+    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(last, num_hidden=2, name="fc"), name="softmax")
+    train = mx.io.NDArrayIter(x, y, batch_size=N, shuffle=True)
+    mod = mx.mod.Module(net)
+    mod.fit(train, num_epoch=30, initializer=mx.init.Xavier(), optimizer="adam",
+            optimizer_params={"learning_rate": 0.02})
+    acc = mod.score(mx.io.NDArrayIter(x, y, batch_size=N), "acc")[0][1]
+    assert acc > 0.9
