@@ -15,7 +15,7 @@ from .rnn_cell import (BaseRNNCell, BidirectionalCell, DropoutCell, GRUCell, LST
                        _normalize_sequence)
 
 
-def _zeros_batch_of(data):
+def _fused_zeros_batch_of(data):
     """begin_state's func for unroll without begin states: zeros (L*D, N, H) with the batch N taken
     from data (T, N, C), since mx's shapes cannot leave the batch 0 (unknown) as MXNet's do."""
     def func(name=None, shape=None, **kwargs):
@@ -38,8 +38,8 @@ class FusedRNNCell(BaseRNNCell):
         for what, value in (("num_hidden", num_hidden), ("num_layers", num_layers)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError("FusedRNNCell: %s must be a positive integer, got %r" % (what, value))
-        if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-            raise ValueError("FusedRNNCell: dropout must be a number in [0, 1), got %r" % (dropout,))
+        if not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:  # the op's range for p
+            raise ValueError("FusedRNNCell: dropout must be a number in [0, 1], got %r" % (dropout,))
         if prefix is None:
             prefix = "%s_" % mode
         super().__init__(prefix=prefix, params=params)
@@ -119,7 +119,7 @@ class FusedRNNCell(BaseRNNCell):
         elif axis != 0:
             raise ValueError("FusedRNNCell.unroll: layout must be 'NTC' or 'TNC', got %r" % (layout,))
         if begin_state is None:
-            begin_state = self.begin_state(func=_zeros_batch_of(inputs))
+            begin_state = self.begin_state(func=_fused_zeros_batch_of(inputs))
         if len(begin_state) != len(self.state_info):
             raise ValueError("FusedRNNCell.unroll: mode=%s takes %d begin states, got %d"
                              % (self._mode, len(self.state_info), len(begin_state)))
