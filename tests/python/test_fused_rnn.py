@@ -312,6 +312,7 @@ def test_module_trains_a_fused_cell_with_dropout():
     # End to end: Module + the FusedRNN initializer (global Xavier) + dropout between layers + the
     # op's gradient learn whether a sequence's first feature sums to more than zero.
     N, T, C = 64, 5, 3
+    mx.random.seed(0)  # the initializer and the dropout masks (seeds 0-9 all pass)
     rng = np.random.RandomState(0)
     x = rng.randn(4 * N, T, C).astype(np.float32)
     y = (x[:, :, 0].sum(axis=1) > 0).astype(np.float32)
@@ -319,7 +320,7 @@ def test_module_trains_a_fused_cell_with_dropout():
     out, _ = cell.unroll(T, mx.sym.var("data"), merge_outputs=True)
     last = mx.sym.reshape(mx.sym.slice_axis(out, axis=1, begin=T - 1, end=T), shape=(-1, 8))
     net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(last, num_hidden=2, name="fc"), name="softmax")
-    train = mx.io.NDArrayIter(x, y, batch_size=N, shuffle=True)
+    train = mx.io.NDArrayIter(x, y, batch_size=N)
     mod = mx.mod.Module(net)
     mod.fit(train, num_epoch=30, initializer=mx.init.Xavier(), optimizer="adam",
             optimizer_params={"learning_rate": 0.02})
