@@ -5,7 +5,9 @@ Module i+1 takes module i's outputs as its data: bind() binds each module with t
 output shapes (every module after the first with inputs_need_grad, so gradients flow back through
 the chain), forward() hands each module's outputs on as the next DataBatch's data, and backward()
 runs in reverse, feeding each module's input gradients to the one before as its out_grads. The
-module added with take_labels=True receives the labels and is the one metrics are computed from."""
+module added with take_labels=True receives the labels and is the one metrics are computed from.
+Parameters are the union of the modules' (get_params / set_params / init_params, save_params /
+load_params as MXNet's BaseModule); install_monitor installs a Monitor on every module."""
 import copy
 import logging
 
@@ -88,10 +90,12 @@ class SequentialModule:
         if self.params_initialized and not force_init:
             return
         self._check_bound("init_params")
-        # Each module takes its own entries of the shared dicts, so every other module's are extra,
-        # and a module missing from them is left to the initializer (as MXNet).
+        if not allow_extra:
+            self._check_no_extra(arg_params, aux_params)
+        # Each module takes its own entries of the shared dicts, so every other module's are extra to
+        # it; allow_missing goes through as in MXNet (a parameter the dicts lack is an error without it).
         for module in self._modules:
-            module.init_params(initializer, arg_params, aux_params, allow_missing=True, force_init=force_init,
+            module.init_params(initializer, arg_params, aux_params, allow_missing=allow_missing, force_init=force_init,
                                allow_extra=True)
         owner = {}
         for i, module in enumerate(self._modules):
@@ -105,6 +109,31 @@ class SequentialModule:
 
     def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False):
         self.init_params(None, arg_params, aux_params, allow_missing, force_init, allow_extra)
+
+    def _check_no_extra(self, arg_params, aux_params):
+        """Raises on a given name that no module of the chain has (checked where every module lists
+        its param_names / aux_names, as Module does)."""
+        if not all(hasattr(m, "param_names") and hasattr(m, "aux_names") for m in self._modules):
+            return
+        known = set()
+        for module in self._modules:
+            known.update(module.param_names)
+            known.update(module.aux_names)
+        extra = sorted(set(arg_params or {}) - known) + sorted(set(aux_params or {}) - known)
+        if extra:
+            raise ValueError("SequentialModule.init_params: %s are not parameters of any module (allow_extra=True "
+                             "ignores them)" % ", ".join(extra))
+
+    # MXNet's BaseModule.save_params / load_params: 'arg:' / 'aux:' names in one file, over the
+    # chain's get_params / set_params. (MXNet's SequentialModule has no save_checkpoint: no one symbol.)
+    save_params = Module.save_params
+    load_params = Module.load_params
+
+    def install_monitor(self, mon):
+        """Installs mon on every module (each module's own install_monitor), as MXNet."""
+        self._check_bound("install_monitor")
+        for module in self._modules:
+            module.install_monitor(mon)
 
     # ---------------------------------------------------------------- binding
     def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False, force_rebind=False,

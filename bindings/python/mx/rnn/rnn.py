@@ -1,6 +1,8 @@
 """RNN weights per gate and RNN checkpoints, as MXNet 1.x's mx.rnn: a checkpoint stores each gate's
 weights on their own (prefix + 'i2hf_weight' ...), so that it can be read back by cells whose
-fused layout differs; loading packs them again for the cells given."""
+fused layout differs; loading packs them again for the cells given. Every step goes through the
+cells' own unpack_weights / pack_weights methods, so a FusedRNNCell (one packed vector for all
+its layers) takes part wherever it sits in a stack."""
 from .. import ndarray
 from ..model import load_checkpoint, save_checkpoint
 
@@ -18,7 +20,7 @@ def unpack_weights(cell, args):
     children = _children(cell)
     if children:
         for child in children:
-            args = unpack_weights(child, args)
+            args = child.unpack_weights(args)
         return args
     h = getattr(cell, "_num_hidden", None)
     for group in ("i2h", "h2h") if cell._gate_names else ():
@@ -36,7 +38,7 @@ def pack_weights(cell, args):
     children = _children(cell)
     if children:
         for child in children:
-            args = pack_weights(child, args)
+            args = child.pack_weights(args)
         return args
     for group in ("i2h", "h2h") if cell._gate_names else ():
         for kind in ("weight", "bias"):
@@ -52,7 +54,7 @@ def _as_list(cells):
 def save_rnn_checkpoint(cells, prefix, epoch, symbol, arg_params, aux_params):
     """save_checkpoint with the cells' weights unpacked per gate."""
     for cell in _as_list(cells):
-        arg_params = unpack_weights(cell, arg_params)
+        arg_params = cell.unpack_weights(arg_params)
     save_checkpoint(prefix, epoch, symbol, arg_params, aux_params)
 
 
@@ -60,7 +62,7 @@ def load_rnn_checkpoint(cells, prefix, epoch):
     """(symbol, arg_params, aux_params) of a checkpoint, the cells' weights packed again."""
     sym, arg, aux = load_checkpoint(prefix, epoch)
     for cell in _as_list(cells):
-        arg = pack_weights(cell, arg)
+        arg = cell.pack_weights(arg)
     return sym, arg, aux
 
 
