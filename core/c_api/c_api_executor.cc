@@ -1,5 +1,5 @@
-// The C API of executors (bind, simple_bind, forward, backward, arrays, reshape, memory stats)
-// and of CachedOp.
+// The C API of executors (bind, simple_bind, forward, backward, arrays, reshape, memory stats,
+// monitor callback) and of CachedOp.
 #include <map>
 #include <string>
 #include <vector>
@@ -156,6 +156,20 @@ int mx_executor_memory_stats_get(mx_executor_t ex, mx_executor_memory_stats* out
   v.num_buffers = s.num_buffers;
   v.num_segments = s.num_segments;
   write_sized(out, v, fn);
+  API_END();
+}
+
+int mx_executor_set_monitor_callback(mx_executor_t ex, mx_executor_monitor_callback cb, void* user_data,
+                                     int32_t monitor_all) {
+  API_BEGIN();
+  auto& e = exec_of(ex, "mx_executor_set_monitor_callback");
+  if (!cb) {
+    e.set_monitor_callback(nullptr, false);
+  } else {
+    e.set_monitor_callback([cb, user_data](const std::string& name, const mx::NDArray& value) {
+      cb(name.c_str(), issue(mx_ndarray{value}), user_data);
+    }, monitor_all != 0);
+  }
   API_END();
 }
 

@@ -99,6 +99,7 @@ void check_bound_aliasing(const std::vector<std::string>& arg_names, const std::
 }  // namespace
 
 struct ExecNode {
+  std::shared_ptr<sym::Node> node;  // for the monitor's names (gradient nodes live only here)
   const op::OpSchema* op = nullptr;
   op::Attrs attrs;
   std::vector<NDArray> in, out;
@@ -121,6 +122,11 @@ struct Executor::Impl {
   std::vector<NDArray> head_grads;  // one per output
   bool head_grads_are_ones = true;
   bool has_backward = false;
+  size_t num_forward = 0;  // nodes [0, num_forward) are the forward pass
+
+  MonitorCallback monitor;        // empty: not monitoring
+  bool monitor_all = false;
+  std::vector<Segment> per_node;  // one segment per node, made when a monitor is first set
 
   void push(const Segment& seg, bool is_train) {
     if (seg.invoke_node != SIZE_MAX) {
@@ -182,6 +188,37 @@ struct Executor::Impl {
     }
     close();
     return out;
+  }
+
+  // Monitored run of nodes [begin, end): one node per push, each reported value copied before
+  // any later node can overwrite its buffer (the engine orders the copy's read first).
+  void run_monitored(size_t begin, size_t end, bool is_train) {
+    if (per_node.size() != nodes.size()) {
+      per_node.clear();
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        auto one = segment(i, i + 1);
+        per_node.push_back(one.empty() ? Segment{} : std::move(one.front()));
+      }
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const ExecNode& n = nodes[i];
+      if (monitor_all) {
+        const bool named = n.op->inputs.size() == n.in.size();
+        for (size_t k = 0; k < n.in.size(); ++k) {
+          const sym::Node& from = *n.node->inputs[k].node;
+          if (from.is_variable()) report(from.name, n.in[k]);
+          report(n.node->name + "_" + (named ? n.op->inputs[k] : "arg" + std::to_string(k)), n.in[k]);
+        }
+      }
+      if (!n.skip) push(per_node[i], is_train);
+      const auto names = sym::output_names(*n.node);
+      for (size_t k = 0; k < names.size() && k < n.out.size(); ++k) report(names[k], n.out[k]);
+    }
+  }
+  void report(const std::string& name, const NDArray& a) {
+    NDArray value(a.shape(), a.dtype(), a.device());
+    if (a.size() > 0) copy(a, value);
+    monitor(name, value);
   }
 };
 
@@ -387,6 +424,7 @@ std::unique_ptr<Executor> Executor::bind_graph(const sym::Symbol& s, const sym::
   for (size_t i : op_nodes) {
     const sym::Node* n = order[i].get();
     ExecNode x;
+    x.node = order[i];
     x.op = n->op;
     x.attrs = n->full_params();
     x.in.reserve(n->inputs.size());
@@ -412,6 +450,7 @@ std::unique_ptr<Executor> Executor::bind_graph(const sym::Symbol& s, const sym::
     }
     im.nodes.push_back(std::move(x));
   }
+  im.num_forward = num_forward;
   im.forward = im.segment(0, num_forward);
   im.backward = im.segment(num_forward, im.nodes.size());
 
@@ -471,7 +510,13 @@ std::unique_ptr<Executor> Executor::simple_bind(const sym::Symbol& s, Device dev
 
 void Executor::forward(bool is_train) {
   ModeScope mode(is_train);
+  if (impl_->monitor) return impl_->run_monitored(0, impl_->num_forward, is_train);
   for (const Segment& seg : impl_->forward) impl_->push(seg, is_train);
+}
+
+void Executor::set_monitor_callback(MonitorCallback cb, bool monitor_all) {
+  impl_->monitor = std::move(cb);
+  impl_->monitor_all = monitor_all;
 }
 
 void Executor::backward(std::span<const NDArray> head_grads) {
@@ -501,6 +546,7 @@ void Executor::backward(std::span<const NDArray> head_grads) {
     im.head_grads_are_ones = true;
   }
   ModeScope mode(true);
+  if (im.monitor) return im.run_monitored(im.num_forward, im.nodes.size(), true);
   for (const Segment& seg : im.backward) im.push(seg, true);
 }
 

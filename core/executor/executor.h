@@ -5,6 +5,7 @@
 // segment. forward / backward then only push.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -48,6 +49,16 @@ class Executor {
   // of the old storage when they fit (else new ones, with allow_up_sizing), and internal buffers
   // are shared with this executor's where they fit.
   std::unique_ptr<Executor> reshape(const std::map<std::string, Shape>& shapes, bool allow_up_sizing) const;
+
+  // Monitoring (MXNet's set_monitor_callback). While cb is set, forward and backward push one node
+  // at a time and, right after each, call cb(name, value) on the calling thread for each visible
+  // output, named as list_outputs names it ("fc1_output", "<node>_output<k>"); with monitor_all,
+  // first each input as "<node>_<input name>" ("arg<i>" for variadic ops), a variable input also
+  // under its own name. value is a copy pushed right after the node: later nodes reuse planned
+  // buffers (in place too), so the node's own buffer would not keep its value. It is computed
+  // asynchronously like any op. An empty cb stops monitoring: segments again, no cost.
+  using MonitorCallback = std::function<void(const std::string& name, const NDArray& value)>;
+  void set_monitor_callback(MonitorCallback cb, bool monitor_all);
 
   const std::vector<NDArray>& outputs() const { return outputs_; }
   const std::vector<NDArray>& arg_arrays() const { return args_; }

@@ -518,5 +518,134 @@ TEST_F(ExecutorTest, CApiErrorsNameArgumentsNodesAndShapes) {
   }
 }
 
+// ---------------------------------------------------------------- monitor
+
+// A chain of elementwise ops the planner runs in place: every intermediate lives in one buffer,
+// overwritten by the next node. Each reported value must still be the node's own (computed here
+// step by step in double), read after the whole forward has finished.
+TEST_F(ExecutorTest, MonitorReportsEachNodesOwnValueThoughItsBufferIsReused) {
+  Symbol h = Op("_mul_scalar", {{"scalar", "3"}}, "m1", {V("x")});
+  h = Op("_plus_scalar", {{"scalar", "1"}}, "p1", {h});
+  h = Op("Activation", {{"act_type", "relu"}}, "r1", {h});
+  h = Op("_mul_scalar", {{"scalar", "-2"}}, "m2", {h});
+  h = Op("_plus_scalar", {{"scalar", "0.5"}}, "p2", {h});
+  auto ex = Executor::simple_bind(h, cpu(), {{"x", {5}}}, {}, autograd::kNull, {});
+  ASSERT_GE(ex->memory_stats().inplace_count, 3u) << "the test needs a plan that reuses buffers";
+  const std::vector<float> x = {-1.5f, -0.5f, 0.f, 0.5f, 2.f};
+  set(ex->arg_arrays()[0], x);
+  std::vector<std::pair<std::string, NDArray>> seen;
+  ex->set_monitor_callback([&](const std::string& name, const NDArray& v) { seen.emplace_back(name, v); }, false);
+  ex->forward(false);
+  std::map<std::string, std::vector<float>> want;
+  for (float v : x) {
+    double a = v * 3.0;
+    want["m1_output"].push_back(float(a));
+    a += 1;
+    want["p1_output"].push_back(float(a));
+    a = std::max(a, 0.0);
+    want["r1_output"].push_back(float(a));
+    a *= -2;
+    want["m2_output"].push_back(float(a));
+    a += 0.5;
+    want["p2_output"].push_back(float(a));
+  }
+  const std::vector<std::string> order = {"m1_output", "p1_output", "r1_output", "m2_output", "p2_output"};
+  ASSERT_EQ(seen.size(), order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(seen[i].first, order[i]);
+    expect_close(host(seen[i].second), want.at(order[i]), 1e-6, order[i]);
+  }
+  // Removed: nothing reported, and the outputs are still right.
+  ex->set_monitor_callback(nullptr, false);
+  seen.clear();
+  set(ex->arg_arrays()[0], std::vector<float>{1, 1, 1, 1, 1});
+  ex->forward(false);
+  EXPECT_TRUE(seen.empty());
+  expect_close(host(ex->outputs()[0]), std::vector<float>(5, -7.5f), 1e-6, "output after removing the monitor");
+}
+
+struct Seen {
+  std::vector<std::string> names;
+  std::vector<test::Arr> values;
+};
+
+void collect(const char* name, mx_ndarray_t arr, void* user_data) {
+  auto* s = static_cast<Seen*>(user_data);
+  s->names.emplace_back(name);
+  s->values.emplace_back(arr);  // the callee owns the handle
+}
+
+// FC -> relu -> FC through the C API: names in execution order, values against loops written
+// here, inputs with monitor_all, gradient nodes during backward, removal and a bad handle.
+TEST_F(ExecutorTest, CApiMonitorCallbackSeesEveryNodeWithItsValue) {
+  Symbol h = Op("FullyConnected", {{"num_hidden", "3"}}, "fc1", {V("data")});
+  h = Op("Activation", {{"act_type", "relu"}}, "relu1", {h});
+  h = Op("FullyConnected", {{"num_hidden", "2"}}, "fc2", {h});
+  mx_symbol_t sym = nullptr;
+  ASSERT_MX_OK(mx_symbol_from_json(h.to_json().c_str(), &sym));
+  const char* keys[] = {"data"};
+  const uint32_t ndims[] = {2};
+  const int64_t dims[] = {2, 4};
+  mx_executor_t ex = nullptr;
+  ASSERT_MX_OK(mx_executor_simple_bind(sym, MX_DEVICE_CPU, 0, 1, keys, ndims, dims, 0, nullptr, nullptr,
+                                       MX_GRAD_WRITE, 0, nullptr, nullptr, &ex));
+  uint32_t n = 0;
+  mx_ndarray_t* arrs = nullptr;
+  ASSERT_MX_OK(mx_executor_arrays(ex, MX_EXECUTOR_ARGS, &n, &arrs));
+  ASSERT_EQ(n, 5u);  // data, fc1_weight, fc1_bias, fc2_weight, fc2_bias
+  test::Arr data(arrs[0]), w1(arrs[1]), b1(arrs[2]), w2(arrs[3]), b2(arrs[4]);
+  const std::vector<float> x = {1, -2, 3, 0.5f, -1, 0, 2, 1};
+  const std::vector<float> w1v = {0.1f, 0.2f, -0.3f, 0.4f, -0.5f, 0.6f, 0.7f, -0.8f, 0.9f, 1.0f, -1.1f, 0.2f};
+  const std::vector<float> b1v = {0.1f, -0.2f, 0.3f}, w2v = {0.5f, -1, 2, 1.5f, 0.25f, -0.75f}, b2v = {0.05f, -0.1f};
+  data.set(x), w1.set(w1v), b1.set(b1v), w2.set(w2v), b2.set(b2v);
+  std::vector<float> fc1(6), relu(6), fc2(4);
+  for (int r = 0; r < 2; ++r) {
+    for (int j = 0; j < 3; ++j) {
+      double a = b1v[size_t(j)];
+      for (int k = 0; k < 4; ++k) a += double(x[size_t(r * 4 + k)]) * w1v[size_t(j * 4 + k)];
+      fc1[size_t(r * 3 + j)] = float(a);
+      relu[size_t(r * 3 + j)] = float(std::max(a, 0.0));
+    }
+    for (int j = 0; j < 2; ++j) {
+      double a = b2v[size_t(j)];
+      for (int k = 0; k < 3; ++k) a += double(relu[size_t(r * 3 + k)]) * w2v[size_t(j * 3 + k)];
+      fc2[size_t(r * 2 + j)] = float(a);
+    }
+  }
+  Seen seen;
+  ASSERT_MX_OK(mx_executor_set_monitor_callback(ex, collect, &seen, 0));
+  ASSERT_MX_OK(mx_executor_forward(ex, 1));
+  ASSERT_EQ(seen.names, (std::vector<std::string>{"fc1_output", "relu1_output", "fc2_output"}));
+  expect_close(seen.values[0].to_vector<float>(), fc1, 1e-6, "fc1_output");
+  expect_close(seen.values[1].to_vector<float>(), relu, 1e-6, "relu1_output");
+  expect_close(seen.values[2].to_vector<float>(), fc2, 1e-6, "fc2_output");
+  // Backward reports the gradient nodes' outputs.
+  seen = Seen{};
+  ASSERT_MX_OK(mx_executor_backward(ex, 0, nullptr));
+  EXPECT_GE(seen.names.size(), 3u);
+  for (const auto& name : seen.names) EXPECT_NE(name.find("_output"), std::string::npos) << name;
+  // monitor_all: each node's inputs before it, variables also under their own names.
+  seen = Seen{};
+  ASSERT_MX_OK(mx_executor_set_monitor_callback(ex, collect, &seen, 1));
+  ASSERT_MX_OK(mx_executor_forward(ex, 0));
+  const std::vector<std::string> all = {"data", "fc1_data", "fc1_weight", "fc1_weight", "fc1_bias", "fc1_bias",
+                                        "fc1_output", "relu1_data", "relu1_output", "fc2_data", "fc2_weight",
+                                        "fc2_weight", "fc2_bias", "fc2_bias", "fc2_output"};
+  ASSERT_EQ(seen.names, all);
+  expect_close(seen.values[0].to_vector<float>(), x, 0, "data");
+  expect_close(seen.values[7].to_vector<float>(), fc1, 1e-6, "relu1_data");
+  expect_close(seen.values[9].to_vector<float>(), relu, 1e-6, "fc2_data");
+  expect_close(seen.values[11].to_vector<float>(), w2v, 0, "fc2_weight");
+  // NULL removes it.
+  seen = Seen{};
+  ASSERT_MX_OK(mx_executor_set_monitor_callback(ex, nullptr, nullptr, 0));
+  ASSERT_MX_OK(mx_executor_forward(ex, 0));
+  EXPECT_TRUE(seen.names.empty());
+  EXPECT_MX_OK(mx_executor_free(ex));
+  EXPECT_EQ(mx_executor_set_monitor_callback(ex, collect, &seen, 0), -1);
+  EXPECT_NE(last_error().find("mx_executor_set_monitor_callback"), std::string::npos) << last_error();
+  EXPECT_MX_OK(mx_symbol_free(sym));
+}
+
 }  // namespace
 }  // namespace mx

@@ -520,6 +520,20 @@ typedef struct mx_executor_memory_stats {
 MX_API int mx_executor_memory_stats_get(mx_executor_t ex, mx_executor_memory_stats* out);
 MX_API int mx_executor_free(mx_executor_t ex);
 
+/* Monitoring (MXNet's MXExecutorSetMonitorCallbackEX). While cb is set, forward and backward call
+ * cb(name, arr, user_data) on the thread that called them, before they return, node by node in
+ * execution order: for each visible output of each node, name "<node>_output" ("<node>_output<k>"
+ * for several outputs, as mx_symbol_list_outputs names them); with monitor_all also, before the
+ * node, each of its inputs as "<node>_<input name>" ("<node>_arg<i>" for variadic ops) and a
+ * variable input under its own name too. name is valid during the call. arr is a new handle the
+ * callee owns (frees with mx_ndarray_free): a copy of the value the node wrote, pushed right after
+ * it (later nodes reuse its buffer), computed asynchronously like any op (reading it waits). A
+ * monitored executor pushes one engine op per node instead of bulked segments. cb NULL removes the
+ * callback: no cost afterwards. Executors made by mx_executor_reshape start without one. ABI 1.8. */
+typedef void (*mx_executor_monitor_callback)(const char* name, mx_ndarray_t arr, void* user_data);
+MX_API int mx_executor_set_monitor_callback(mx_executor_t ex, mx_executor_monitor_callback cb, void* user_data,
+                                            int32_t monitor_all);
+
 /* A symbol called like an op (MXNet's CachedOp, the hybridize path). flags: static_alloc,
  * static_shape ("True" / "False"). Inputs follow list_inputs. While autograd records, the graph
  * is recorded op by op, so backward reaches the inputs. Outputs: thread-local array of new

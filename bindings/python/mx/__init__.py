@@ -25,6 +25,8 @@ from . import model
 from . import callback
 from . import module
 from . import module as mod
+from . import monitor
+from . import monitor as mon
 from . import test_utils
 from . import engine
 from . import kvstore

@@ -39,6 +39,7 @@ class BucketingModule:
         self.binded = self.for_training = self.inputs_need_grad = False
         self.params_initialized = self.optimizer_initialized = False
         self._grad_req = "write"
+        self._monitor = None  # installed on every bucket's module, those bound later too
 
     def _call_sym_gen(self, bucket_key):
         out = self._sym_gen(bucket_key)
@@ -54,6 +55,9 @@ class BucketingModule:
                       state_names=self._state_names)
 
     def _reset_bind(self):
+        if self._monitor is not None:  # the dropped buckets' executors leave the monitor
+            gone = [e for m in self._buckets.values() for e in m._monitored_execs]
+            self._monitor.exes = [e for e in self._monitor.exes if all(e is not g for g in gone)]
         self.binded = False
         self._buckets = {}
         self._curr_module = self._curr_bucket_key = None
@@ -146,6 +150,8 @@ class BucketingModule:
         self._curr_module = module
         self._curr_bucket_key = self._default_bucket_key
         self._buckets[self._default_bucket_key] = module
+        if self._monitor is not None:
+            module.install_monitor(self._monitor)
         if self.params_initialized:  # bound again, or loaded by load(): restore the values
             self.params_initialized = False
             self.init_params(None, arg_params, aux_params, force_init=True)
@@ -162,9 +168,19 @@ class BucketingModule:
                         shared_module=self._buckets[self._default_bucket_key], grad_req=self._grad_req)
             if self.optimizer_initialized:
                 module.borrow_optimizer(self._buckets[self._default_bucket_key])
+            if self._monitor is not None:
+                module.install_monitor(self._monitor)
             self._buckets[bucket_key] = module
         self._curr_module = self._buckets[bucket_key]
         self._curr_bucket_key = bucket_key
+
+    def install_monitor(self, mon):
+        """Installs mx.monitor.Monitor mon on every bucket's module, current and future."""
+        if not self.binded:
+            raise RuntimeError("BucketingModule.install_monitor: call bind() first")
+        self._monitor = mon
+        for module in self._buckets.values():
+            module.install_monitor(mon)
 
     # ---------------------------------------------------------------- optimizer
     def init_optimizer(self, kvstore="local", optimizer="sgd", optimizer_params=(("learning_rate", 0.01),),
@@ -221,6 +237,12 @@ class BucketingModule:
 
     def get_outputs(self, merge_multi_context=True):
         return self._curr_module.get_outputs(merge_multi_context)
+
+    def get_states(self, merge_multi_context=True):
+        return self._curr_module.get_states(merge_multi_context)
+
+    def set_states(self, states=None, value=None):
+        self._curr_module.set_states(states, value)
 
     def get_input_grads(self, merge_multi_context=True):
         return self._curr_module.get_input_grads(merge_multi_context)

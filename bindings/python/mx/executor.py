@@ -5,6 +5,8 @@ from .base import LIB, check_call, check_shape, c_array, c_str
 from .ndarray import NDArray
 
 _handle = ctypes.c_void_p
+# void (*)(const char* name, mx_ndarray_t arr, void* user_data): mx_executor_monitor_callback
+_MONITOR_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_char_p, _handle, ctypes.c_void_p)
 
 
 def _flat_shapes(shapes, fn):
@@ -22,6 +24,8 @@ class Executor:
     def __init__(self, handle, symbol):
         self.handle = handle
         self._symbol = symbol
+        self._monitor_callback = None  # the ctypes function the library calls: kept alive here
+        self._monitor_error = None
         self._refresh()
 
     def __del__(self):
@@ -51,6 +55,7 @@ class Executor:
                 raise ValueError("forward: %r is not an argument" % k)
             self.arg_dict[k][:] = v
         check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
+        self._raise_monitor_error()
         return self.outputs
 
     def backward(self, out_grads=None, is_train=True):
@@ -62,6 +67,35 @@ class Executor:
         grads = list(out_grads or [])
         check_call(LIB.mx_executor_backward(self.handle, ctypes.c_uint32(len(grads)),
                                             c_array(_handle, [g.handle if g is not None else None for g in grads])))
+        self._raise_monitor_error()
+
+    def set_monitor_callback(self, callback, monitor_all=False):
+        """callback(name, handle) for every node output during forward and backward, on this
+        thread, as MXNet 1.x: name (bytes) is "<node>_output" (with monitor_all also each node's
+        inputs, "<node>_<input>" and a variable's own name), handle a new NDArrayHandle holding a
+        copy of the value (later nodes may reuse the node's memory) that the callback owns: wrap
+        it, NDArray(handle) (mx.monitor.Monitor does), or it is never freed. An exception in the
+        callback is raised from forward / backward once the pass is pushed. None removes it."""
+        if callback is None:
+            check_call(LIB.mx_executor_set_monitor_callback(self.handle, None, None, ctypes.c_int32(0)))
+            self._monitor_callback = None
+            return
+
+        def call(name, handle, _):
+            try:
+                callback(name, _handle(handle))
+            except BaseException as e:  # noqa: B036 - ctypes would print and drop it
+                if self._monitor_error is None:
+                    self._monitor_error = e
+
+        cb = _MONITOR_CALLBACK(call)
+        check_call(LIB.mx_executor_set_monitor_callback(self.handle, cb, None, ctypes.c_int32(int(bool(monitor_all)))))
+        self._monitor_callback = cb
+
+    def _raise_monitor_error(self):
+        if self._monitor_error is not None:
+            e, self._monitor_error = self._monitor_error, None
+            raise e
 
     def reshape(self, allow_up_sizing=False, **shapes):
         n, keys, ndims, dims = _flat_shapes(shapes, "Executor.reshape")

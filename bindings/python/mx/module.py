@@ -69,6 +69,8 @@ class Module:
         self._updater = self._optimizer = None
         self._params_dirty = False
         self._data_shapes = self._label_shapes = None
+        self._monitor = None  # installed on every executor this module binds
+        self._monitored_execs = []
 
     # ---------------------------------------------------------------- shapes
     @property
@@ -131,6 +133,7 @@ class Module:
             self._share_params_of(shared_module, grad_req)
         elif self.params_initialized:
             self._copy_params_to_exec()
+        self._reinstall_monitor()
 
     def _share_params_of(self, shared, grad_req):
         """Rebinds each executor over `shared`'s parameter, gradient and auxiliary arrays (its own
@@ -166,6 +169,29 @@ class Module:
         self._execs = [ex.reshape(allow_up_sizing=True, **self._sliced_shapes(descs, b, e))
                        for ex, (b, e) in zip(self._execs, slices)]
         self._exec = self._execs[0]
+        self._reinstall_monitor()
+
+    # ---------------------------------------------------------------- monitor
+    def install_monitor(self, mon):
+        """Installs mx.monitor.Monitor mon on this module's executors (those of a later reshape or
+        rebind too); fit(monitor=mon) does it and ticks mon around every batch."""
+        if not self.binded:
+            raise RuntimeError("Module.install_monitor: call bind() first")
+        if self._monitor is not None and self._monitor is not mon:  # the old one stops seeing ours
+            self._monitor.exes = [e for e in self._monitor.exes if all(e is not m for m in self._monitored_execs)]
+            self._monitored_execs = []
+        self._monitor = mon
+        self._reinstall_monitor()
+
+    def _reinstall_monitor(self):
+        """The monitor onto the current executors; executors this module no longer uses leave it."""
+        mon = self._monitor
+        if mon is None:
+            return
+        mon.exes = [e for e in mon.exes if all(e is not old for old in self._monitored_execs)]
+        for ex in self._execs:
+            mon.install(ex)
+        self._monitored_execs = list(self._execs)
 
     # ---------------------------------------------------------------- parameters
     def init_params(self, initializer=None, arg_params=None, aux_params=None, allow_missing=False, force_init=False,
@@ -236,6 +262,57 @@ class Module:
             raise RuntimeError("Module.get_params: parameters are not initialised")
         self._sync_params_from_exec()
         return self._arg_params, self._aux_params
+
+    # ---------------------------------------------------------------- states
+    def get_states(self, merge_multi_context=True):
+        """The arrays of the state inputs (state_names: inputs that are neither data nor parameters,
+        kept across batches, e.g. an RNN's begin state), in state_names order: merged along axis 0
+        over the contexts, or (merge_multi_context=False) one list per state of each context's."""
+        if not self.binded or not self.params_initialized:
+            raise RuntimeError("Module.get_states: bind() and init_params() first")
+        per_state = [[ex.arg_dict[n] for ex in self._execs] for n in self.state_names]
+        if not merge_multi_context:
+            return per_state
+        if len(self._execs) == 1:
+            return [parts[0] for parts in per_state]
+        return [nd.concat(*[p.copyto(self.context) for p in parts], dim=0) for parts in per_state]
+
+    def set_states(self, states=None, value=None):
+        """Sets the state inputs: states, one per state name (an array, split along axis 0 over
+        the contexts, or a list of each context's), or every element to the scalar value."""
+        if not self.binded or not self.params_initialized:
+            raise RuntimeError("Module.set_states: bind() and init_params() first")
+        if (states is None) == (value is None):
+            raise ValueError("Module.set_states: give exactly one of states and value")
+        if value is not None:
+            for n in self.state_names:
+                for ex in self._execs:
+                    ex.arg_dict[n][:] = value
+            return
+        states = _as_list(states)
+        if len(states) != len(self.state_names):
+            raise ValueError("Module.set_states: %d states given for state_names %s"
+                             % (len(states), self.state_names))
+        for name, src in zip(self.state_names, states):
+            dsts = [ex.arg_dict[name] for ex in self._execs]
+            if isinstance(src, (list, tuple)):
+                parts = list(src)
+            elif len(dsts) == 1:
+                parts = [src]
+            else:
+                bounds = np.cumsum([0] + [d.shape[0] for d in dsts])
+                parts = [src[int(b):int(e)] for b, e in zip(bounds[:-1], bounds[1:])]
+            if len(parts) != len(dsts):
+                raise ValueError("Module.set_states: state %r has %d parts for %d contexts"
+                                 % (name, len(parts), len(dsts)))
+            for part, dst in zip(parts, dsts):
+                if tuple(part.shape) != tuple(dst.shape):
+                    raise ValueError("Module.set_states: state %r has shape %s, the bound symbol needs %s"
+                                     % (name, tuple(part.shape), tuple(dst.shape)))
+                if isinstance(part, nd.NDArray):
+                    part.copyto(dst)
+                else:
+                    dst[:] = part
 
     # ---------------------------------------------------------------- optimizer
     def init_optimizer(self, kvstore="local", optimizer="sgd", optimizer_params=(("learning_rate", 0.01),),
@@ -441,6 +518,8 @@ class Module:
         if num_epoch is None:
             raise ValueError("Module.fit: num_epoch is required")
         self.bind(train_data.provide_data, train_data.provide_label, for_training=True, force_rebind=force_rebind)
+        if monitor is not None:
+            self.install_monitor(monitor)
         self.init_params(initializer if initializer is not None else init_mod.Uniform(0.01), arg_params, aux_params,
                          allow_missing, force_init)
         self.init_optimizer(kvstore, optimizer, optimizer_params)
@@ -454,10 +533,14 @@ class Module:
             next_batch = next(batches, None)
             while next_batch is not None:
                 batch = next_batch
+                if monitor is not None:
+                    monitor.tic()
                 self.forward_backward(batch)
                 self.update()
                 next_batch = next(batches, None)  # read ahead while the engine computes
                 self.update_metric(eval_metric, batch.label, pad=batch.pad)
+                if monitor is not None:
+                    monitor.toc_print()
                 if batch_end_callback is not None:
                     params = model.BatchEndParam(epoch, nbatch, eval_metric, locals())
                     for cb in _as_list(batch_end_callback):
