@@ -1,9 +1,11 @@
 #include "ndarray/autograd.h"
 
 #include <algorithm>
+#include <atomic>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/dtype.h"
 #include "base/error.h"
 #include "ndarray/invoke.h"
 
@@ -12,6 +14,7 @@ namespace {
 
 thread_local bool t_recording = false;
 thread_local bool t_training = false;
+std::atomic<uint64_t> g_next_var_id{0};
 
 // Restores the thread's flags when a backward pass ends, however it ends.
 struct FlagScope {
@@ -68,7 +71,7 @@ class ArrayBuilder final : public op::GradBuilder {
 };
 
 [[noreturn]] void freed_error(const Node& n) {
-  fail(MX_ERR_INVALID_ARGUMENT, "backward: the graph through ", n.op->name,
+  fail(MX_ERR_INVALID_ARGUMENT, "backward: the graph through ", n.label(),
        " was freed by an earlier backward; pass retain_graph=True to backward through it twice");
 }
 
@@ -87,27 +90,43 @@ void accumulate_into(std::unordered_map<Node*, std::vector<NDArray>>& grads, Nod
   accumulate(slots.at(index), g);
 }
 
-// Post-order DFS over the tape from the heads: inputs before the nodes that consumed them.
-std::vector<std::shared_ptr<Node>> topo_order(std::span<const NDArray> heads) {
-  std::vector<std::shared_ptr<Node>> order;
-  std::unordered_set<Node*> seen;
-  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack;
-  for (const NDArray& h : heads) {
-    const auto& root = h.ag_entry().node;
-    if (!root || !seen.insert(root.get()).second) continue;
-    stack.push_back({root, 0});
-    while (!stack.empty()) {
-      auto& [n, next] = stack.back();
-      if (next < n->inputs.size()) {
-        const auto& child = n->inputs[next++].ag_entry().node;
-        if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
-      } else {
-        order.push_back(n);
-        stack.pop_back();
-      }
-    }
+// Input gradients of an op's node from its schema's gradient graph (undefined: none).
+std::vector<NDArray> op_input_grads(const std::shared_ptr<Node>& node, const std::vector<NDArray>& out_grads,
+                                    bool create_graph, bool is_train) {
+  const Node& n = *node;
+  if (!n.op->gradient) fail(MX_ERR_UNSUPPORTED, "backward: op ", n.op->name, " has no gradient");
+  ArrayBuilder b;
+  op::GradArgs args{b, n.attrs, {}, {}, {}, n.in_shapes, is_train};
+  for (const NDArray& x : n.inputs) args.inputs.push_back(b.add(x));
+  for (size_t k = 0; k < n.outputs.size(); ++k) {
+    NDArray y = n.outputs[k];
+    // For higher-order gradients the saved output is this node's output again.
+    if (create_graph) y.set_ag_entry(AGEntry{node, uint32_t(k)});
+    args.outputs.push_back(b.add(y));
   }
-  return order;
+  for (const NDArray& g : out_grads) args.out_grads.push_back(b.add(g));
+  const std::vector<op::GradValue> in_grads = n.op->gradient(args);
+  std::vector<NDArray> out(n.inputs.size());
+  for (size_t i = 0; i < out.size() && i < in_grads.size(); ++i)
+    if (in_grads[i] != op::kNoGrad) out[i] = b.values[size_t(in_grads[i])];
+  return out;
+}
+
+// Input gradients of a user function's node: its hook's, checked against the inputs.
+std::vector<NDArray> function_input_grads(const Node& n, const std::vector<NDArray>& out_grads, bool create_graph) {
+  if (create_graph)  // its backward runs outside the tape, so nothing could differentiate it again
+    fail(MX_ERR_UNSUPPORTED, "backward: create_graph is not supported through an autograd.Function (as in MXNet)");
+  std::vector<NDArray> g = n.function->backward(out_grads);
+  for (NDArray& a : g) a.set_ag_entry({});  // a value only: it may be an array of the tape (a saved output)
+  if (g.size() != n.inputs.size())
+    fail(MX_ERR_INVALID_ARGUMENT, "backward: autograd.Function gave ", g.size(), " gradient(s) for its ",
+         n.inputs.size(), " input(s)");
+  for (size_t i = 0; i < g.size(); ++i)
+    if (g[i].defined() && (g[i].shape() != n.in_shapes[i] || g[i].dtype() != n.inputs[i].dtype()))
+      fail(MX_ERR_SHAPE_MISMATCH, "backward: autograd.Function's gradient ", i, " is ", shape_str(g[i].shape()), " ",
+           dtype_info(g[i].dtype()).name, " but input ", i, " is ", shape_str(n.in_shapes[i]), " ",
+           dtype_info(n.inputs[i].dtype()).name);
+  return g;
 }
 
 // The core pass: gradient of every leaf reached, keyed by leaf node.
@@ -136,48 +155,62 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
     Node* n = it->get();
     auto found = grads.find(n);
     if (found == grads.end()) continue;
-    if (!n->op) {  // a variable
+    if (n->is_variable()) {
       if (!found->second.empty() && found->second[0].defined()) leaf_grads[n] = found->second[0];
       continue;
     }
     if (n->freed) freed_error(*n);
-    if (!n->op->gradient) fail(MX_ERR_UNSUPPORTED, "backward: op ", n->op->name, " has no gradient");
-    ArrayBuilder b;
-    op::GradArgs args{b, n->attrs, {}, {}, {}, n->in_shapes, is_train};
-    for (const NDArray& x : n->inputs) args.inputs.push_back(b.add(x));
-    for (size_t k = 0; k < n->outputs.size(); ++k) {
-      NDArray y = n->outputs[k];
-      // For higher-order gradients the saved output is this node's output again.
-      if (create_graph) y.set_ag_entry(AGEntry{*it, uint32_t(k)});
-      args.outputs.push_back(b.add(y));
-    }
     auto& og = found->second;
     og.resize(n->num_outputs);
     for (size_t k = 0; k < og.size(); ++k)
-      args.out_grads.push_back(b.add(og[k].defined() ? og[k] : call("zeros_like", {&n->outputs[k]})));
-    const std::vector<op::GradValue> in_grads = n->op->gradient(args);
-    for (size_t i = 0; i < n->inputs.size() && i < in_grads.size(); ++i) {
-      if (in_grads[i] == op::kNoGrad) continue;
+      if (!og[k].defined()) og[k] = call("zeros_like", {&n->outputs[k]});
+    const std::vector<NDArray> in_grads =
+        n->function ? function_input_grads(*n, og, create_graph) : op_input_grads(*it, og, create_graph, is_train);
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
       const AGEntry& e = n->inputs[i].ag_entry();
-      if (!e.node) continue;
-      accumulate_into(grads, e.node.get(), e.index, b.values[size_t(in_grads[i])]);
+      if (!in_grads[i].defined() || !e.node) continue;
+      accumulate_into(grads, e.node.get(), e.index, in_grads[i]);
     }
     grads.erase(n);  // consumed: a long tape keeps only the gradients still flowing
   }
   // Variables in the graph that no gradient reached (piecewise-constant paths) get zeros.
   for (const auto& n : order)
-    if (!n->op && n->grad.defined() && !leaf_grads.count(n.get())) leaf_grads[n.get()] = call("zeros_like", {&n->grad});
+    if (n->is_variable() && n->grad.defined() && !leaf_grads.count(n.get())) leaf_grads[n.get()] = call("zeros_like", {&n->grad});
   if (!retain_graph)
     for (const auto& n : order)
-      if (n->op) {
+      if (!n->is_variable()) {
         n->inputs.clear();
         n->outputs.clear();
         n->freed = true;
+        n->function.reset();  // a user function's state goes now, not with the last array
       }
   return leaf_grads;
 }
 
 }  // namespace
+
+// Post-order DFS over the tape from the heads: inputs before the nodes that consumed them.
+std::vector<std::shared_ptr<Node>> topo_order(std::span<const NDArray> heads) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack;
+  for (const NDArray& h : heads) {
+    const auto& root = h.ag_entry().node;
+    if (!root || !seen.insert(root.get()).second) continue;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      if (next < n->inputs.size()) {
+        const auto& child = n->inputs[next++].ag_entry().node;
+        if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
+      } else {
+        order.push_back(n);
+        stack.pop_back();
+      }
+    }
+  }
+  return order;
+}
 
 // The tape is a chain node -> input array -> its entry's node -> ...; releasing the last
 // reference to an input's node from here would recurse once per node. Nodes this one holds the
@@ -201,6 +234,8 @@ Node::~Node() {
   }  // n goes here, its inputs already moved off
 }
 
+const char* Node::label() const { return op ? op->name.c_str() : function ? "autograd.Function" : "variable"; }
+
 bool set_recording(bool on) { return std::exchange(t_recording, on); }
 bool set_training(bool on) { return std::exchange(t_training, on); }
 bool is_recording() { return t_recording; }
@@ -220,6 +255,7 @@ void mark_variables(std::span<NDArray* const> vars, std::span<const int32_t> req
     auto leaf = std::make_shared<Node>();
     leaf->grad = grads[i];
     leaf->grad_req = reqs[i];
+    leaf->var_id = g_next_var_id.fetch_add(1, std::memory_order_relaxed);
     vars[i]->set_ag_entry(AGEntry{std::move(leaf), 0});
   }
 }
@@ -251,11 +287,36 @@ void record(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   }
 }
 
+void record_function(std::span<const NDArray* const> inputs, std::span<NDArray* const> outputs,
+                     std::shared_ptr<FunctionHook> hook) {
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (outputs[i]->ag_entry().node)  // MXNet's check too: the array would leave the graph it is in
+      fail(MX_ERR_INVALID_ARGUMENT, "autograd.Function: output ", i, " ", shape_str(outputs[i]->shape()),
+           " is already on the autograd tape (an input returned as it is?); return a new array, e.g. x.copy()");
+  bool on_tape = false;
+  for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
+  if (!t_recording || !on_tape) return;
+  auto node = std::make_shared<Node>();
+  node->function = std::move(hook);
+  for (const NDArray* a : inputs) {
+    node->inputs.push_back(*a);
+    node->in_shapes.push_back(a->shape());
+  }
+  node->num_outputs = outputs.size();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    NDArray plain = *outputs[i];
+    plain.set_ag_entry({});
+    node->outputs.push_back(std::move(plain));
+    outputs[i]->set_ag_entry(AGEntry{node, uint32_t(i)});
+  }
+}
+
 void backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads, bool retain_graph,
               bool create_graph, bool is_train) {
   auto leaf_grads = run_backward(heads, head_grads, retain_graph, create_graph, is_train);
   for (auto& [leaf, g] : leaf_grads) {
     if (leaf->grad_req == kNull) continue;
+    leaf->fresh_grad = true;
     if (leaf->grad_req == kAdd) {
       std::vector<NDArray> out{leaf->grad};
       const NDArray* in[] = {&leaf->grad, &g};
@@ -273,7 +334,7 @@ std::vector<NDArray> grad(std::span<const NDArray> heads, std::span<const NDArra
   std::vector<NDArray> out;
   for (size_t i = 0; i < vars.size(); ++i) {
     Node* leaf = vars[i].ag_entry().node.get();
-    if (!leaf || leaf->op) fail(MX_ERR_INVALID_ARGUMENT, "grad: variable ", i, " was not marked with mark_variables");
+    if (!leaf || !leaf->is_variable()) fail(MX_ERR_INVALID_ARGUMENT, "grad: variable ", i, " was not marked with mark_variables");
     auto it = leaf_grads.find(leaf);
     if (it != leaf_grads.end()) {
       out.push_back(it->second);

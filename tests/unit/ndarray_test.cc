@@ -607,5 +607,118 @@ TEST(DLPack, ImportIsZeroCopyAndCallsTheDeleterOnce) {
   EXPECT_NE(last_error().find("row-major"), std::string::npos);
 }
 
+// A user function through mx_autograd_record_function: y = exp(x), computed off the tape, with
+// the gradient dy * exp(x) computed by the C callback from a saved view of y.
+struct ExpFunction {
+  mx_ndarray_t saved = nullptr;  // a second handle over y, released with the state
+  int calls = 0, frees = 0;
+  bool fail = false, wrong_shape = false;
+};
+
+int exp_backward(uint32_t num_ograds, const mx_ndarray_t* ograds, uint32_t num_igrads, mx_ndarray_t* igrads,
+                 void* user_data) {
+  auto* f = static_cast<ExpFunction*>(user_data);
+  ++f->calls;
+  Arr dy(ograds[0]);  // the output gradients are ours to free
+  if (num_ograds != 1 || num_igrads != 1) return mx_custom_op_set_error(MX_ERR_INTERNAL, "exp_backward: counts"), -1;
+  if (f->fail) return mx_custom_op_set_error(MX_ERR_INVALID_ARGUMENT, "exp_backward: deliberate"), -1;
+  if (f->wrong_shape) {
+    igrads[0] = Arr(std::vector<int64_t>{7}).release();
+    return 0;
+  }
+  mx_ndarray_t in[] = {dy.get(), f->saved};
+  int32_t n = 0;
+  mx_ndarray_t* out = nullptr;
+  if (mx_imperative_invoke("elemwise_mul", 2, in, &n, &out, 0, nullptr, nullptr) != 0) return -1;
+  igrads[0] = out[0];  // the library takes this handle over
+  return 0;
+}
+
+void exp_free(void* user_data) {
+  auto* f = static_cast<ExpFunction*>(user_data);
+  ++f->frees;
+  mx_ndarray_free(f->saved);
+  f->saved = nullptr;
+}
+
+class RecordFunction : public ::testing::Test {
+ protected:
+  const std::vector<float> xv{-1.f, 0.f, 0.5f, 2.f};
+  Arr x{std::vector<int64_t>{4}}, gx{std::vector<int64_t>{4}};
+  Arr y, z;  // the function's output and 3 * y, alive until the test drops them
+  void SetUp() override {
+    x.set(xv);
+    mx_ndarray_t xh = x.get(), gh = gx.get();
+    int32_t req = MX_GRAD_WRITE;
+    ASSERT_MX_OK(mx_autograd_mark_variables(1, &xh, &req, &gh));
+  }
+  // Records y = f(x) and z = 3 * y, then backpropagates sum(z); returns backward's result.
+  int record_and_backward(ExpFunction& f) {
+    y = invoke1("exp", {x.get()});  // not recording: computed off the tape
+    int64_t shape[] = {4};
+    EXPECT_MX_OK(mx_ndarray_reshape(y.get(), shape, 1, &f.saved));
+    int32_t was = 0;
+    EXPECT_MX_OK(mx_autograd_set_recording(1, &was));
+    mx_ndarray_t xh = x.get(), yh = y.get();
+    EXPECT_MX_OK(mx_autograd_record_function(1, &xh, 1, &yh, exp_backward, exp_free, &f));
+    const char* keys[] = {"scalar"};
+    const char* vals[] = {"3"};
+    z = invoke1("_mul_scalar", {yh}, 1, keys, vals);
+    EXPECT_MX_OK(mx_autograd_set_recording(0, nullptr));
+    mx_ndarray_t zh = z.get();
+    return mx_autograd_backward(1, &zh, nullptr, 0, 0, 1);
+  }
+};
+
+TEST_F(RecordFunction, GradientComesFromTheCallbackAndTheStateIsReleasedOnce) {
+  ExpFunction f;
+  ASSERT_MX_OK(record_and_backward(f));
+  EXPECT_EQ(f.calls, 1);
+  EXPECT_EQ(f.frees, 1);  // backward freed the graph, though y and z still live
+  const std::vector<float> g = gx.to_vector<float>();
+  for (size_t i = 0; i < xv.size(); ++i) EXPECT_NEAR(g[i], 3.0 * std::exp(double(xv[i])), 1e-5 * std::exp(2.0)) << i;
+}
+
+TEST_F(RecordFunction, CallbackErrorsAreReportedAndTheStateStillReleased) {
+  ExpFunction failing;
+  failing.fail = true;
+  EXPECT_EQ(record_and_backward(failing), -1);
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(last_error().find("exp_backward: deliberate"), std::string::npos) << last_error();
+  EXPECT_EQ(failing.frees, 0);  // a failed backward keeps the graph ...
+  z = Arr();
+  EXPECT_EQ(failing.frees, 0);
+  y = Arr();
+  EXPECT_EQ(failing.frees, 1);  // ... until the last array on it goes
+
+  ExpFunction misshapen;
+  misshapen.wrong_shape = true;
+  EXPECT_EQ(record_and_backward(misshapen), -1);
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_SHAPE_MISMATCH);
+  EXPECT_NE(last_error().find("autograd.Function's gradient 0"), std::string::npos) << last_error();
+  y = Arr();
+  z = Arr();
+  EXPECT_EQ(misshapen.frees, 1);
+}
+
+TEST_F(RecordFunction, NothingRecordedOrBadArgumentsReleaseTheStateAtOnce) {
+  y = invoke1("exp", {x.get()});
+  mx_ndarray_t xh = x.get(), yh = y.get();
+  ExpFunction not_recording;
+  EXPECT_MX_OK(mx_autograd_record_function(1, &xh, 1, &yh, exp_backward, exp_free, &not_recording));
+  EXPECT_EQ(not_recording.frees, 1);
+
+  ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+  ExpFunction no_callback, output_on_tape;
+  EXPECT_EQ(mx_autograd_record_function(1, &xh, 1, &yh, nullptr, exp_free, &no_callback), -1);
+  EXPECT_NE(last_error().find("backward callback is NULL"), std::string::npos) << last_error();
+  EXPECT_EQ(no_callback.frees, 1);
+  EXPECT_EQ(mx_autograd_record_function(1, &xh, 1, &xh, exp_backward, exp_free, &output_on_tape), -1);
+  EXPECT_NE(last_error().find("already on the autograd tape"), std::string::npos) << last_error();
+  EXPECT_EQ(output_on_tape.frees, 1);
+  ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+  EXPECT_EQ(not_recording.calls + no_callback.calls + output_on_tape.calls, 0);
+}
+
 }  // namespace
 }  // namespace mx

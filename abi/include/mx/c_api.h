@@ -320,6 +320,38 @@ MX_API int mx_autograd_grad(uint32_t num_heads, const mx_ndarray_t* heads, const
                             int32_t is_training, mx_ndarray_t** out_grads);
 /* The gradient buffer of a marked variable as a new handle (to free), or NULL if none. */
 MX_API int mx_ndarray_get_grad(mx_ndarray_t arr, mx_ndarray_t* out);
+/* Whether backward has written arr's gradient since this flag was last cleared (MXNet's
+ * _fresh_grad; Trainer warns about stale gradients with it). set < 0: queries it into *out;
+ * set 0 / 1: stores it, and *out (may be NULL) receives the value before. An array not on the
+ * tape reads 0, and storing into one is an error. ABI 1.8. */
+MX_API int mx_ndarray_fresh_grad(mx_ndarray_t arr, int32_t set, int32_t* out);
+
+/* A user-defined gradient (mx.autograd.Function), called by backward with one gradient per
+ * recorded output (new handles, the callee's to free, as mx_autograd_grad's) and num_igrads slots,
+ * NULL on entry, one per recorded input: the callee stores a new handle there (NULL: no gradient),
+ * which the library takes over and frees, also when the call fails. Returns 0, or -1 after
+ * mx_custom_op_set_error said why. Runs on the thread that called mx_autograd_backward or
+ * mx_autograd_grad, with recording off. */
+typedef int (*mx_autograd_function_backward)(uint32_t num_ograds, const mx_ndarray_t* ograds, uint32_t num_igrads,
+                                             mx_ndarray_t* igrads, void* user_data);
+/* Releases a user function's state. */
+typedef void (*mx_autograd_function_free)(void* user_data);
+/* Records outputs (computed from inputs with recording off) as the outputs of one tape node whose
+ * gradient bwd computes. The library owns user_data from this call on: del (may be NULL) gets it
+ * exactly once, when the node is destroyed (after a backward without retain_graph, or once the
+ * outputs and all computed from them are freed), at once if nothing is recorded (not recording,
+ * or no input on the tape) or the call fails, and on whichever thread drops the node (the
+ * caller's, unless arrays are handed to other threads). An output already on the tape is an
+ * error. create_graph through the node is not supported (as MXNet). ABI 1.8. */
+MX_API int mx_autograd_record_function(uint32_t num_inputs, const mx_ndarray_t* inputs, uint32_t num_outputs,
+                                       const mx_ndarray_t* outputs, mx_autograd_function_backward bwd,
+                                       mx_autograd_function_free del, void* user_data);
+/* The recorded graph that computed arr as a new symbol (free with mx_symbol_free): marked variables
+ * are "var<n>" (n counts marks since the process started, as MXNet), arrays read but not on the
+ * tape "null<k>", ops "node_<k>". -1 if arr is not on the tape, the graph was freed by backward,
+ * or it holds a user function (no symbol form). ABI 1.8. */
+struct mx_symbol; /* mx_symbol_t, of the symbol API below */
+MX_API int mx_autograd_get_symbol(mx_ndarray_t arr, struct mx_symbol** out);
 
 /* ---------------------------------------------------------------- data iterators (ABI 1.2) */
 

@@ -212,6 +212,17 @@ class NDArray:
         check_call(LIB.mx_ndarray_get_grad(self.handle, ctypes.byref(out)))
         return NDArray(out) if out.value else None
 
+    @property
+    def _fresh_grad(self):
+        """Whether backward wrote this variable's grad since the flag was last cleared (as MXNet)."""
+        out = ctypes.c_int32()
+        check_call(LIB.mx_ndarray_fresh_grad(self.handle, ctypes.c_int32(-1), ctypes.byref(out)))
+        return bool(out.value)
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, state):
+        check_call(LIB.mx_ndarray_fresh_grad(self.handle, ctypes.c_int32(int(bool(state))), None))
+
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
         autograd.backward([self], None if out_grad is None else [out_grad], retain_graph, train_mode)
 
