@@ -124,6 +124,7 @@ def async_states():
     w = mx.nd.zeros((5,))
     kv.pull("w", out=w)
     before = w.asnumpy().copy()
+    kv.barrier()  # every worker holds `before` before anyone pushes (a fast worker's push raced a slow pull)
     kv.push("w", mx.nd.ones((5,)))
     kv.barrier()
     kv.pull("w", out=w)
