@@ -182,6 +182,7 @@ enum UnaryFn : int {
   kTan, kArcsin, kArccos, kArctan, kSinh, kCosh, kArcsinh, kArccosh, kArctanh, kLog10, kLog2, kCbrt,
   kRcbrt, kErfinv, kGamma, kGammaln, kDegrees, kRadians, kRint, kFix, kTrunc,
   kLogicalNot, kIsinf, kIsnan, kIsfinite,  // 1 or 0 in the input's type; any dtype
+  kLogSigmoid, kMish,  // activations of the unary family (core/op/defs/unary.cc)
   kUnaryCount
 };
 
@@ -210,6 +211,9 @@ struct Unary {
       if constexpr (F == kTanh) return std::tanh(x);
       if constexpr (F == kSoftsign) return x / (C(1) + std::fabs(x));
       if constexpr (F == kSoftrelu) return x > C(20) ? x : std::log1p(std::exp(x));  // log(1 + e^x), no overflow
+      // log(1 / (1 + e^-x)) = -softplus(-x), with exp of a non-positive number only: no overflow
+      if constexpr (F == kLogSigmoid) return x < C(0) ? x - std::log1p(std::exp(x)) : -std::log1p(std::exp(-x));
+      if constexpr (F == kMish) return x * std::tanh(x > C(20) ? x : std::log1p(std::exp(x)));  // x tanh(softplus(x))
       if constexpr (F == kExp) return std::exp(x);
       if constexpr (F == kLog) return std::log(x);
       if constexpr (F == kLog1p) return std::log1p(x);

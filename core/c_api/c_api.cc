@@ -272,6 +272,19 @@ int mx_random_seed(uint64_t seed) {
   API_END();
 }
 
+int mx_random_seed_device(int32_t device_type, int32_t device_id, uint64_t seed) {
+  API_BEGIN();
+  mx::plugin::runtime_init();
+  const mx::Device dev{device_type, device_id};
+  try {
+    mx::plugin::registry().for_device(dev);  // an unknown device is an error, not a silent new generator
+  } catch (const mx::Error& e) {
+    mx::fail(e.code(), "mx_random_seed_device (device_type ", device_type, ", device_id ", device_id, "): ", e.what());
+  }
+  mx::resource::seed_device(dev, seed);
+  API_END();
+}
+
 // ---------------------------------------------------------------- NDArray
 
 int mx_ndarray_create(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_id,

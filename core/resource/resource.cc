@@ -78,4 +78,9 @@ void seed_all(uint64_t seed) {
   g_gens.clear();
 }
 
+void seed_device(Device dev, uint64_t seed) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_gens.insert_or_assign(dev, Generator{seed});
+}
+
 }  // namespace mx::resource

@@ -27,5 +27,7 @@ struct RngDraw {
 RngDraw reserve_random(Device dev, uint64_t blocks);
 // Seeds every device's generator and rewinds its offset.
 void seed_all(uint64_t seed);
+// Seeds dev's generator alone and rewinds its offset; seed_all later overrides it.
+void seed_device(Device dev, uint64_t seed);
 
 }  // namespace mx::resource

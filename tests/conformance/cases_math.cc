@@ -1,4 +1,5 @@
-// Conformance cases of the math and creation ops (core/op/defs/math.cc, creation.cc): references
+// Conformance cases of the math and creation ops (core/op/defs/math.cc, creation.cc) and of
+// log_sigmoid, mish and argmax_channel (unary.cc, reduce.cc): references
 // from <cmath> and MXNet's documented definitions, written here independently of the kernels.
 // Dedicated tests below check what a Case cannot: mixed-dtype AMP casts and their output dtypes,
 // integer outputs of the creation ops, all_finite's init_output, and the schema errors.
@@ -174,6 +175,49 @@ std::vector<Case> unary_cases() {
   };
 }
 
+// The activations of the unary family, written naively in double as MXNet documents them: exp
+// overflows only past |x| = 709, so the references hold at the large |x| below, where float32
+// overflows e^|x| (past 88) unless the kernel avoids it.
+double log_sigmoid_ref(double x) { return std::log(1 / (1 + std::exp(-x))); }
+double mish_ref(double x) { return x * std::tanh(std::log(1 + std::exp(x))); }
+
+// argmax over the last axis of rows of length n, the first index on ties.
+Vec argmax_last_ref(const Vec& x, int64_t n) {
+  Vec y;
+  for (size_t row = 0; row < x.size(); row += size_t(n)) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < n; ++j)
+      if (x[row + size_t(j)] > x[row + size_t(best)]) best = j;
+    y.push_back(double(best));
+  }
+  return y;
+}
+
+std::vector<Case> activation_cases() {
+  const Vec big_neg{-500, -120, -90, -35}, big_pos{35, 90, 120, 500};
+  auto at = [](const char* op, double (*f)(double), Vec values) {
+    return Case{op, {}, {{{int64_t(values.size())}, 0, 0, false, values}},
+                [f](const std::vector<Vec>& in) { return map(in[0], f); }};
+  };
+  auto channel = [](Shape s, Vec values = {}) {
+    const int64_t n = s.back();
+    return Case{"argmax_channel", {}, {{s, -2, 2, false, values}},
+                [n](const std::vector<Vec>& in) { return argmax_last_ref(in[0], n); }, false};
+  };
+  return {
+      un("log_sigmoid", log_sigmoid_ref, -6, 6, true),
+      at("log_sigmoid", log_sigmoid_ref, big_neg),
+      at("log_sigmoid", log_sigmoid_ref, big_pos),
+      un("mish", mish_ref, -5, 5, true),
+      at("mish", mish_ref, big_neg),
+      at("mish", mish_ref, big_pos),
+      channel({2, 3}, {0, 1, 2, 3, 4, 5}),  // MXNet's example: [2, 2]
+      channel({3, 4}, {1, 3, 3, 2, 7, 7, 7, 7, -1, -5, -2, -1}),  // ties: the first index
+      channel({2, 3, 5}),
+      channel({6}),  // one axis: a (1,) result
+  };
+}
+
 std::vector<Case> row_cases() {
   const Shape s{3, 4, 2};
   return {
@@ -327,12 +371,16 @@ TEST(MathOps, SchemaErrorsNameOpAndShapes) {
   expect_error(error_of("_eye", {}, {{"N", "-1"}}), {"_eye", "N"});
   expect_error(error_of("_linspace", {}, {{"start", "0"}, {"stop", "1"}}), {"_linspace", "num"});
   expect_error(error_of("tan", {v.get(), v.get()}, {}), {"tan"});
+  Arr scalar(std::vector<int64_t>{}, MX_FLOAT32), ints({3}, MX_INT32);
+  expect_error(error_of("argmax_channel", {scalar.get()}, {}), {"argmax_channel", "()"});
+  expect_error(error_of("log_sigmoid", {ints.get()}, {}), {"log_sigmoid", "int32"});
+  expect_error(error_of("mish", {x.get(), y.get()}, {}), {"mish"});
 }
 
 Family math_family() {
   Family f;
   f.cases = unary_cases();
-  for (auto* more : {row_cases, creation_cases})
+  for (auto* more : {activation_cases, row_cases, creation_cases})
     for (Case& c : more()) f.cases.push_back(std::move(c));
   f.gradient_only = {
       {"_backward_gammaln", "gammaln", nullptr},

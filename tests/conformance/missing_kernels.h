@@ -24,6 +24,9 @@ inline const std::map<std::string, MissingList>& known_missing_kernels() {
   // the shared functors (backends/common); the rest wait for a lent GPU, which must check each new
   // CUDA kernel against the CPU one (scripts/gpu-check.sh) before it can replace an entry here.
   static const std::string k16 = "CPU kernel only so far (issue 16); the CUDA kernel waits for a GPU to check it on";
+  // log_sigmoid and mish are elementwise over the shared functors and have CUDA kernels; argmax_channel
+  // (reduce.cu's argmax over the last axis) waits for a GPU like the issue 16 ops.
+  static const std::string kChannel = "CPU kernel only so far (argmax_channel); the CUDA kernel waits for a GPU to check it on";
   static const std::map<std::string, MissingList> lists = {
       {"cuda",
        {
@@ -157,6 +160,8 @@ inline const std::map<std::string, MissingList>& known_missing_kernels() {
           {"Pad", k16},
           {"UpSampling", k16},
           {"_backward_Pad", k16},
+          // core/op/defs/reduce.cc
+          {"argmax_channel", kChannel},
           // core/op/defs/rnn.cc (issue 16)
           {"RNN", k16},
           {"_backward_RNN", k16},

@@ -8,7 +8,7 @@ CREATION = "ones zeros full arange linspace eye diag ones_like zeros_like".split
 CREATION_ND_ONLY = ["empty", "from_numpy"]
 MATH = ("tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh log10 log2 cbrt rcbrt erfinv gamma gammaln "
         "degrees radians rint fix trunc hypot logical_not hard_sigmoid softmin smooth_l1 nanprod all_finite "
-        "multi_all_finite amp_cast amp_multicast").split()
+        "multi_all_finite amp_cast amp_multicast log_sigmoid mish argmax_channel").split()
 FUNCTIONAL_ND = ("add subtract multiply divide modulo power pow maximum minimum equal not_equal greater lesser "
                  "logical_and logical_or logical_xor").split()
 FUNCTIONAL_SYM = "pow power maximum minimum hypot".split()

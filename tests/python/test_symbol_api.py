@@ -21,9 +21,9 @@ def test_fluent_methods_match_numpy():
     np.testing.assert_allclose(x.sum(axis=1).eval(x=_nd(a))[0].asnumpy(), a.sum(axis=1), rtol=1e-6)
     np.testing.assert_allclose(x.transpose().eval(x=_nd(a))[0].asnumpy(), a.T)
     np.testing.assert_allclose(x.abs().clip(a_min=0.4, a_max=2.5).eval(x=_nd(a))[0].asnumpy(), np.clip(np.abs(a), 0.4, 2.5))
-    for missing in ("argmax_channel", "log_sigmoid", "mish"):
-        if hasattr(mx.sym, missing):
-            assert callable(getattr(x, missing))
+    np.testing.assert_allclose(x.log_sigmoid().eval(x=_nd(a))[0].asnumpy(), np.log(1 / (1 + np.exp(-a))), rtol=1e-6)
+    np.testing.assert_allclose(x.mish().eval(x=_nd(a))[0].asnumpy(), a * np.tanh(np.log1p(np.exp(a))), rtol=1e-6)
+    np.testing.assert_array_equal(x.argmax_channel().eval(x=_nd(a))[0].asnumpy(), [2, 0])
 
 
 def test_eval_bool_children_and_debug_str():

@@ -121,5 +121,57 @@ TEST(Random, MatchesPhiloxReferenceAndDistribution) {
   EXPECT_NEAR(var, 4.0, 0.06);
 }
 
+// n float32 uniforms in [0, 1) on dev: element i is lane i % 4 of Philox block (offset + i / 4).
+std::vector<float> uniform_on(const char* dev, int n) {
+  std::string shape = "(";  // appends, not "(" + std::string&& (GCC 12's -Wrestrict)
+  shape += std::to_string(n) + ",)";
+  const char* k[] = {"shape", "ctx"};
+  const char* v[] = {shape.c_str(), dev};
+  return test::invoke1("_random_uniform", {}, 2, k, v).to_vector<float>();
+}
+
+// What the first n uniforms drawn at counter block `offset` under `seed` must be, from Philox alone.
+std::vector<float> philox_uniform(uint64_t seed, uint64_t offset, int n) {
+  std::vector<float> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(float(mx_philox_block(seed, offset + uint64_t(i / 4)).v[i % 4] >> 8) / 16777216.0f);
+  return out;
+}
+
+TEST(Random, SeedingOneDeviceLeavesTheOthersAlone) {
+  const int n = 64;  // 16 Philox blocks a draw
+  ASSERT_MX_OK(mx_random_seed(42));
+  EXPECT_EQ(uniform_on("cpu(0)", n), philox_uniform(42, 0, n));
+  ASSERT_MX_OK(mx_random_seed_device(MX_DEVICE_CPU, 1, 7));
+  // cpu(0) goes on where it was (seed 42, block 16); cpu(1) starts over under its own seed
+  EXPECT_EQ(uniform_on("cpu(0)", n), philox_uniform(42, 16, n));
+  const auto first = uniform_on("cpu(1)", n), second = uniform_on("cpu(1)", n);
+  EXPECT_EQ(first, philox_uniform(7, 0, n));
+  EXPECT_EQ(second, philox_uniform(7, 16, n));
+  // the same seed again repeats cpu(1)'s numbers, and still leaves cpu(0) alone
+  ASSERT_MX_OK(mx_random_seed_device(MX_DEVICE_CPU, 1, 7));
+  EXPECT_EQ(uniform_on("cpu(1)", n), first);
+  EXPECT_EQ(uniform_on("cpu(1)", n), second);
+  EXPECT_EQ(uniform_on("cpu(0)", n), philox_uniform(42, 32, n));
+  // a later seed of every device overrides the per-device one
+  ASSERT_MX_OK(mx_random_seed(5));
+  EXPECT_EQ(uniform_on("cpu(1)", n), philox_uniform(5, 0, n));
+  EXPECT_EQ(uniform_on("cpu(0)", n), philox_uniform(5, 0, n));
+}
+
+TEST(Random, SeedingAnUnknownDeviceFailsNamingIt) {
+  auto fails_naming = [](int32_t type, int32_t id, const std::string& part) {
+    EXPECT_EQ(mx_random_seed_device(type, id, 1), -1);
+    const std::string msg = mx_get_last_error();
+    EXPECT_NE(msg.find("mx_random_seed_device"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(part), std::string::npos) << msg;
+    EXPECT_EQ(mx_get_last_error_code(), MX_ERR_NOT_FOUND) << msg;
+  };
+  fails_naming(MX_DEVICE_CPU, 4096, "cpu(4096)");
+  fails_naming(MX_DEVICE_CPU, -1, "cpu(-1)");
+  fails_naming(MX_DEVICE_GPU, 4096, "gpu(4096)");
+  fails_naming(77, 0, "device_type 77");
+}
+
 }  // namespace
 }  // namespace mx

@@ -173,6 +173,11 @@ MX_API int mx_storage_set_limit(int32_t device_type, int32_t device_id, uint64_t
 /* Seeds the generator of every device and resets its offset: the same seed then gives the same
  * sequence of random ops the same numbers, whatever the number of worker threads. */
 MX_API int mx_random_seed(uint64_t seed);
+/* Seeds the generator of one device only and resets its offset; the other devices keep their
+ * seeds and offsets (MXNet's mx.random.seed(seed, ctx)). An unknown device (no backend serves
+ * its type, or the id is out of range) is MX_ERR_NOT_FOUND naming it. A later mx_random_seed
+ * reseeds this device too. Random ops pushed before the call keep the numbers they reserved. */
+MX_API int mx_random_seed_device(int32_t device_type, int32_t device_id, uint64_t seed);
 
 /* ---------------------------------------------------------------- NDArray */
 

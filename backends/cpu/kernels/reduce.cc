@@ -79,7 +79,8 @@ void find_rkr(State& st, const bool* mask) {
 }
 
 
-int create_kind(const mx_kernel_args* args, void** out, int kind) {
+// last_axis: argmax_channel, which has no `axis` attribute and reduces the last axis.
+int create_kind(const mx_kernel_args* args, void** out, int kind, bool last_axis = false) {
   const DLTensor& x = args->inputs[0];
   const int32_t dtype = dtype_flag(x.dtype);
   if (!dispatch_numeric(dtype, [](auto) {}))
@@ -99,7 +100,7 @@ int create_kind(const mx_kernel_args* args, void** out, int kind) {
       if (k < 0) mask[d] = true;
     }
   } else {
-    const char* axis_attr = attr(args, "axis");
+    const char* axis_attr = last_axis ? "-1" : attr(args, "axis");
     const bool none = std::strcmp(axis_attr, "None") == 0 || *axis_attr == '\0';
     const auto axes = attr_ints(axis_attr);
     for (int d = 0; d < x.ndim; ++d) mask[d] = none;
@@ -127,6 +128,8 @@ template <int K>
 int create(const mx_kernel_args* args, void** out) {
   return create_kind(args, out, K);
 }
+
+int create_argmax_channel(const mx_kernel_args* args, void** out) { return create_kind(args, out, kArgmax, true); }
 
 template <typename S>
 void reduce(const State& st, const S* x, S* y, int64_t out_n) {
@@ -359,6 +362,7 @@ const mx_kernel kReduceKernels[] = {
     kernel("norm", create<kNorm2>, run, destroy),
     kernel("argmax", create<kArgmax>, run, destroy),
     kernel("argmin", create<kArgmin>, run, destroy),
+    kernel("argmax_channel", create_argmax_channel, run, destroy),
     kernel("_sum_to_like", create<kSumToLike>, run, destroy),
     kEndOfTable,
 };

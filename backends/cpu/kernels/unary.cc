@@ -1,5 +1,5 @@
-// The unary family (core/op/defs/unary.cc): elementwise math (relu … erf) as backends/common's
-// Unary<F>, the scalar comparisons and the scalar mod / power / maximum / minimum / logical ops as
+// The unary family (core/op/defs/unary.cc): elementwise math (relu … erf, log_sigmoid, mish) as
+// backends/common's Unary<F>, the scalar comparisons and the scalar mod / power / maximum / minimum / logical ops as
 // Binary<F> with b = the scalar, and clip as Clip. 16-bit floats compute in float32; integer inputs
 // are accepted only by ops that make sense on them (the core's schema enforces which).
 #include <string>
@@ -97,6 +97,7 @@ const mx_kernel kUnaryKernels[] = {
     MX_UNARY("ceil", kCeil),         MX_UNARY("round", kRound),
     MX_UNARY("sin", kSin),           MX_UNARY("cos", kCos),
     MX_UNARY("erf", kErf),
+    MX_UNARY("log_sigmoid", kLogSigmoid), MX_UNARY("mish", kMish),
     MX_SCALAR("_greater_scalar", kGt),      MX_SCALAR("_greater_equal_scalar", kGe),
     MX_SCALAR("_lesser_scalar", kLt),       MX_SCALAR("_lesser_equal_scalar", kLe),
     MX_SCALAR("_equal_scalar", kEq),        MX_SCALAR("_not_equal_scalar", kNe),

@@ -1,5 +1,5 @@
-// Elementwise unary math (relu … erf), the comparison / mod / power / max / min / logical
-// *_scalar ops and clip on the GPU, as the CPU's unary.cc: backends/common's Unary<F>, Binary<F>
+// Elementwise unary math (relu … erf, log_sigmoid, mish), the comparison / mod / power / max /
+// min / logical *_scalar ops and clip on the GPU, as the CPU's unary.cc: backends/common's Unary<F>, Binary<F>
 // (b = the scalar, static_cast<C>(double) once per call) and Clip, computed in Elem<S>::C for
 // every dispatch_numeric dtype. Same-shape map kernels with 16-byte vectors (elementwise.cuh).
 // Activation is nn.cu's.
@@ -92,6 +92,8 @@ const mx_kernel kUnaryKernels[] = {
     MX_UNARY("sin", kSin),
     MX_UNARY("cos", kCos),
     MX_UNARY("erf", kErf),
+    MX_UNARY("log_sigmoid", kLogSigmoid),
+    MX_UNARY("mish", kMish),
     MX_SCALAR("_greater_scalar", kGt),
     MX_SCALAR("_greater_equal_scalar", kGe),
     MX_SCALAR("_lesser_scalar", kLt),

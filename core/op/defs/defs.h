@@ -16,8 +16,8 @@ void register_elemwise(Registry& r);   // elemwise_add/sub/mul/div, _plus_scalar
 void register_init(Registry& r);       // _zeros _ones _full zeros_like ones_like
 void register_random(Registry& r);     // _random_uniform _random_normal
 void register_dot(Registry& r);        // dot batch_dot FullyConnected (the GEMM family)
-void register_unary(Registry& r);      // relu sigmoid tanh softsign exp log log1p expm1 sqrt rsqrt square abs sign
-                                       // negative reciprocal floor ceil round sin cos erf; _greater_scalar
+void register_unary(Registry& r);      // relu sigmoid tanh softsign log_sigmoid mish exp log log1p expm1 sqrt
+                                       // rsqrt square abs sign negative reciprocal floor ceil round sin cos erf; _greater_scalar
                                        // _greater_equal_scalar _lesser_scalar _lesser_equal_scalar _equal_scalar
                                        // _not_equal_scalar _mod_scalar _rmod_scalar _power_scalar _rpower_scalar
                                        // _maximum_scalar _minimum_scalar _logical_and/or/xor_scalar; clip
@@ -26,7 +26,7 @@ void register_broadcast(Registry& r);  // broadcast_add sub mul div mod power ma
                                        // logical_xor, broadcast_like; _mod _power _maximum _minimum _equal
                                        // _not_equal _greater _greater_equal _lesser _lesser_equal _logical_and
                                        // _logical_or _logical_xor; where
-void register_reduce(Registry& r);     // sum mean prod max min nansum norm argmax argmin _sum_to_like
+void register_reduce(Registry& r);     // sum mean prod max min nansum norm argmax argmin argmax_channel _sum_to_like
 void register_shape(Registry& r);      // Reshape Flatten expand_dims squeeze transpose tile repeat
 void register_nn(Registry& r);         // Activation LeakyReLU softmax log_softmax SoftmaxOutput
                                        // _softmax_output_grad softmax_cross_entropy BatchNorm LayerNorm Dropout

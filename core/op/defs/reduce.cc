@@ -1,5 +1,5 @@
 // The reduce family: reductions over axes (MXNet's sum, mean, prod, max, min, nansum, norm, argmax,
-// argmin) and _sum_to_like (the gradient of broadcasting). Their gradients put the output gradient
+// argmin, argmax_channel) and _sum_to_like (the gradient of broadcasting). Their gradients put the output gradient
 // back on the reduced axes with Reshape + broadcast_like.
 #include <cmath>
 
@@ -139,6 +139,23 @@ void register_reduce(Registry& r) {
     s.gradient = no_gradient;
     r.add(std::move(s));
   }
+
+  // MXNet's argmax_channel: argmax with axis fixed to -1 and keepdims False, so (N, C) -> (N,).
+  OpSchema channel;
+  channel.name = "argmax_channel";
+  channel.doc = "Index of the largest element along the last axis (the first one on ties), in the input's dtype.";
+  channel.inputs = {"data"};
+  channel.dtypes = num;
+  channel.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
+    const Shape& s = a.in_shapes[0];
+    if (s.empty()) fail(MX_ERR_INVALID_ARGUMENT, "argmax_channel: data of shape ", shape_str(s), " has no last axis");
+    std::vector<bool> last(s.size(), false);
+    last.back() = true;
+    out = {reduce_shape(s, last, false)};
+  };
+  channel.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
+  channel.gradient = no_gradient;
+  r.add(std::move(channel));
 
   OpSchema sum_to;
   sum_to.name = "_sum_to_like";

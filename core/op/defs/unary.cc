@@ -1,6 +1,6 @@
-// The unary family: elementwise math (relu … erf), the scalar comparisons, the scalar mod / power /
-// maximum / minimum / logical ops, clip. Each gradient is written in
-// terms of differentiable ops, so gradients of gradients exist wherever the math has them.
+// The unary family: elementwise math (relu … erf, log_sigmoid, mish), the scalar comparisons, the
+// scalar mod / power / maximum / minimum / logical ops, clip. Each gradient is written in terms of
+// differentiable ops, so gradients of gradients exist wherever the math has them.
 #include <cmath>
 
 #include "base/dtype.h"
@@ -53,6 +53,17 @@ void register_unary(Registry& r) {
         }));
   unary(r, "softsign", "x / (1 + |x|).", fl, chain([](Grad& d, GradValue x, GradValue) {
           return d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
+        }));
+  // log_sigmoid' = 1 - sigmoid(x) = sigmoid(-x): no cancellation for large x
+  unary(r, "log_sigmoid", "log(1 / (1 + exp(-x))), computed as -softplus(-x) (no overflow for large |x|).", fl,
+        chain([](Grad& d, GradValue x, GradValue) { return d.op("sigmoid", {d.neg(x)}); }));
+  // mish' = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2) with sp = softplus(x) = -log_sigmoid(-x), as MXNet's
+  // mish_grad; every term stays finite for large |x|
+  unary(r, "mish", "x * tanh(softplus(x)), softplus(x) = log(1 + exp(x)).", fl,
+        chain([](Grad& d, GradValue x, GradValue) {
+          const GradValue t = d.op("tanh", {d.neg(d.op("log_sigmoid", {d.neg(x)}))});
+          const GradValue dt = d.scalar("_rminus_scalar", d.op("square", {t}), 1);  // 1 - t^2
+          return d.op("elemwise_add", {t, d.mul(d.mul(x, d.op("sigmoid", {x})), dt)});
         }));
   unary(r, "exp", "e^x.", fl, chain([](Grad&, GradValue, GradValue y) { return y; }));
   unary(r, "log", "Natural logarithm.", fl, [](const GradArgs& a) {
