@@ -26,8 +26,10 @@ int set_error(int32_t code, const std::string& msg);
 void need(const void* p, const char* fn, const char* what);
 
 // Shapes by name from the C API's flat form: shape i has ndims[i] dims, taken in turn from dims.
+// With zero_is_unknown (shapes for inference, MXNet's convention), each shape is checked and its 0
+// dims become kUnknownDim.
 std::map<std::string, Shape> known_shapes(const char* fn, uint32_t num, const char** keys, const uint32_t* ndims,
-                                          const int64_t* dims);
+                                          const int64_t* dims, bool zero_is_unknown = false);
 
 // "int", "float", "{a, b}", ... as mx_op_info / mx_dataiter_info report a param's type; enum lists
 // are built into `keep`.

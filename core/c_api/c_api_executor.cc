@@ -75,7 +75,7 @@ int mx_executor_simple_bind(mx_symbol_t sym, int32_t device_type, int32_t device
   need(out, fn, "out");
   const mx::sym::Symbol& s = sym_of(sym, fn);
   mx::plugin::runtime_init();
-  const auto shapes = known_shapes(fn, num_shapes, shape_keys, shape_ndims, shape_dims);
+  const auto shapes = known_shapes(fn, num_shapes, shape_keys, shape_ndims, shape_dims, /*zero_is_unknown=*/true);
   std::map<std::string, int32_t> types, req_map;
   if (num_dtypes) {
     need(dtype_keys, fn, "dtype_keys");

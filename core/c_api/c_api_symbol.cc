@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/dtype.h"
+#include "base/partial_shape.h"
 #include "c_api/border.h"
 #include "c_api/handles.h"
 #include "io/file.h"
@@ -39,11 +40,12 @@ struct ShapeGroup {
   std::vector<int32_t> ndims;
   std::vector<mx::Shape> shapes;
   std::vector<const int64_t*> ptrs;
+  // Partial shapes as the C API gives them: 0 for an unknown dim, ndim -1 for an unknown shape.
   void fill(const std::vector<std::optional<mx::Shape>>& v) {
     ndims.clear(), shapes.clear(), ptrs.clear();
     for (const auto& s : v) {
       ndims.push_back(s ? int32_t(s->size()) : -1);
-      shapes.push_back(s ? *s : mx::Shape{});
+      shapes.push_back(s ? mx::unknown_zeros(*s) : mx::Shape{});
     }
     for (const auto& s : shapes) ptrs.push_back(s.data());
   }
@@ -54,7 +56,8 @@ thread_local std::vector<int32_t> t_type_groups[3];
 }  // namespace
 
 std::map<std::string, mx::Shape> mx::capi::known_shapes(const char* fn, uint32_t num, const char** keys,
-                                                       const uint32_t* ndims, const int64_t* dims) {
+                                                       const uint32_t* ndims, const int64_t* dims,
+                                                       bool zero_is_unknown) {
   if (num) {
     need(keys, fn, "keys");
     need(ndims, fn, "ndims");
@@ -67,8 +70,12 @@ std::map<std::string, mx::Shape> mx::capi::known_shapes(const char* fn, uint32_t
       mx::fail(MX_ERR_INVALID_ARGUMENT, fn, ": shape of '", keys[i], "' has ", ndims[i], " dims; at most ", mx::kMaxNdim,
                " are supported");
     if (ndims[i]) need(dims, fn, "dims");
-    known[keys[i]] = mx::Shape(dims + at, dims + at + ndims[i]);
+    mx::Shape& s = known[keys[i]] = mx::Shape(dims + at, dims + at + ndims[i]);
     at += ndims[i];
+    if (zero_is_unknown) {
+      mx::check_shape(s, std::string(fn) + ": shape of '" + keys[i] + "'");
+      s = mx::zeros_unknown(std::move(s));
+    }
   }
   return known;
 }
@@ -246,11 +253,11 @@ int mx_symbol_infer_shape(mx_symbol_t sym, uint32_t num_known, const char** keys
                   static_cast<void*>(out_output_dims), static_cast<void*>(out_num_aux), static_cast<void*>(out_aux_ndims),
                   static_cast<void*>(out_aux_dims), static_cast<void*>(out_complete)})
     need(p, fn, "an output pointer");
-  const auto known = known_shapes(fn, num_known, keys, ndims, dims);
+  const auto known = known_shapes(fn, num_known, keys, ndims, dims, /*zero_is_unknown=*/true);
   const auto r = mx::sym::infer_shapes(s, known, partial != 0);
-  t_shape_groups[0].fill(r.arguments);
-  t_shape_groups[1].fill(r.outputs);
-  t_shape_groups[2].fill(r.aux);
+  t_shape_groups[0].fill(r.partial_arguments);
+  t_shape_groups[1].fill(r.partial_outputs);
+  t_shape_groups[2].fill(r.partial_aux);
   *out_num_args = uint32_t(r.arguments.size());
   *out_arg_ndims = t_shape_groups[0].ndims.data();
   *out_arg_dims = t_shape_groups[0].ptrs.data();

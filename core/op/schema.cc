@@ -173,7 +173,7 @@ std::string normalise(const std::string& owner, const ParamSpec& p, const std::s
 }  // namespace
 
 void bad_inferred_shape(const InferArgs& a, const std::vector<Shape>& out, size_t i) {
-  check_shape(out[i], str_cat(a.op.name, ": output ", i));
+  check_shape(a.symbolic ? known_dims(out[i]) : out[i], str_cat(a.op.name, ": output ", i));
   fail(MX_ERR_INTERNAL, a.op.name, ": output ", i, " shape ", shape_str(out[i]), " failed a size check");
 }
 

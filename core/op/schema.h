@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/partial_shape.h"
 #include "base/shape.h"
 #include "mx/backend.h"
 
@@ -84,6 +85,20 @@ struct InferArgs {
   const Attrs& attrs;
   const std::vector<Shape>& in_shapes;
   const std::vector<int32_t>& in_dtypes;
+  // Symbolic inference (a graph, MXNet's rules) rather than an imperative call: a 0 in the shape
+  // attribute of an op that creates an array means "unknown" there (kUnknownDim in the output, to
+  // be filled from the graph), where an imperative call makes a zero-size array.
+  bool symbolic = false;
+};
+
+// Symbolic inference on partially known shapes (core/symbol/infer.cc, base/partial_shape.h): what
+// is known so far of each input and each output (hidden outputs included). A rule refines them in
+// either direction with unify() and throws MX_ERR_SHAPE_MISMATCH on a contradiction.
+struct PartialInferArgs {
+  const OpSchema& op;
+  const Attrs& attrs;
+  std::vector<PartialShape>& in;
+  std::vector<PartialShape>& out;
 };
 
 struct OpSchema {
@@ -129,6 +144,12 @@ struct OpSchema {
   // the attributes and the known ones, e.g. FullyConnected's weight and bias from data and
   // num_hidden; nullptr when no input can be deduced that way.
   std::function<void(const Attrs&, std::vector<std::optional<Shape>>&)> infer_input_shapes;
+  // MXNet's FInferShape on partially known shapes: while some input of a node is not complete,
+  // symbolic inference lets infer_input_shapes (on the complete inputs), the in-place pairs (an
+  // in-place output has its input's shape) and this rule each add what they know; once every input
+  // is complete, infer_shape alone decides. nullptr: the op has no rule of its own for partial
+  // shapes (its outputs stay unknown until its inputs are complete, unless in-place pairs tell).
+  std::function<void(const PartialInferArgs&)> infer_shape_partial;
   // Philox counter blocks one call draws (random ops); nullptr for deterministic ops.
   std::function<uint64_t(const Attrs&, const std::vector<Shape>& out_shapes)> random_blocks;
   // One gradient per input (kNoGrad allowed); nullptr: the op is not differentiable and autograd
@@ -152,10 +173,11 @@ inline size_t visible_outputs(const OpSchema& op, const Attrs& a, size_t total) 
 // op.infer_shape followed by check_shape on every output, so no overflowing or over-deep shape
 // inferred from huge inputs or attributes reaches allocation. Every caller of inference uses it.
 [[noreturn]] void bad_inferred_shape(const InferArgs& a, const std::vector<Shape>& out, size_t i);
+// In symbolic inference the known dims of a partial output are checked.
 inline void infer_shape_checked(const InferArgs& a, std::vector<Shape>& out) {
   a.op.infer_shape(a, out);
   for (size_t i = 0; i < out.size(); ++i)
-    if (!shape_ok(out[i])) bad_inferred_shape(a, out, i);
+    if (!shape_ok(a.symbolic ? known_dims(out[i]) : out[i])) bad_inferred_shape(a, out, i);
 }
 
 // MXNet's generic attributes that any op accepts and no kernel reads: `__*__` keys (__layout__,

@@ -368,6 +368,116 @@ TEST(SymbolInfer, ContradictionsNameNodeOpAndBothShapes) {
   EXPECT_NE(r.error.find("add"), std::string::npos) << r.error;
 }
 
+// Partial shapes (MXNet 1.x): a 0 dim is unknown per dimension and filled from the graph. The
+// expected shapes are worked out by hand from each op's rule.
+TEST(SymbolPartialInfer, FullyConnectedWeightWithoutTheBatch) {
+  Sym x = var("x");
+  ASSERT_MX_OK(mx_symbol_set_attr(x.h, "__shape__", "(0, 10)"));
+  Sym fc = op("FullyConnected", {{"num_hidden", "5"}}, "fc", {&x});
+  // weight (num_hidden, 10), bias (num_hidden,), out (batch, num_hidden) with the batch unknown
+  ShapeResult r = infer(fc, {}, true);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.complete, 0);
+  EXPECT_EQ(r.args, (Shapes{{0, 10}, {5, 10}, {5}}));
+  EXPECT_EQ(r.outs, (Shapes{{0, 5}}));
+  // the same given by name, and the batch given completes it
+  r = infer(fc, {{"x", {0, 10}}}, true);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.args, (Shapes{{0, 10}, {5, 10}, {5}}));
+  r = infer(fc, {{"x", {7, 10}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.complete, 1);
+  EXPECT_EQ(r.outs, (Shapes{{7, 5}}));
+  // complete inference names what is missing and what is known of it
+  r = infer(fc, {}, false);
+  ASSERT_EQ(r.rc, -1);
+  EXPECT_NE(r.error.find("'x'"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("(0,10)"), std::string::npos) << r.error;
+}
+
+TEST(SymbolPartialInfer, ElementwiseInputsCompleteEachOther) {
+  Sym a = var("a"), b = var("b");
+  Sym add = op("elemwise_add", {}, "add", {&a, &b});
+  // a = (0, 3), b = (4, 0): each knows the dim the other lacks, so both are (4, 3)
+  ShapeResult r = infer(add, {{"a", {0, 3}}, {"b", {4, 0}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.complete, 1);
+  EXPECT_EQ(r.args, (Shapes{{4, 3}, {4, 3}}));
+  EXPECT_EQ(r.outs, (Shapes{{4, 3}}));
+}
+
+TEST(SymbolPartialInfer, ConflictNamesNodeInputAndBothShapes) {
+  Sym a = var("a"), b = var("b");
+  Sym add = op("elemwise_add", {}, "add", {&a, &b});
+  // a's batch is 2, b's is 3: no shape satisfies both
+  ShapeResult r = infer(add, {{"a", {2, 0}}, {"b", {3, 4}}}, true);
+  ASSERT_EQ(r.rc, -1);
+  EXPECT_NE(r.error.find("'add'"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("elemwise_add"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("'lhs'"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("(2,0)"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("(3,4)"), std::string::npos) << r.error;
+  EXPECT_EQ(mx_get_last_error_code(), MX_ERR_SHAPE_MISMATCH);
+  // a rank mismatch as well
+  r = infer(add, {{"a", {0, 4}}, {"b", {3, 4, 0}}}, true);
+  ASSERT_EQ(r.rc, -1);
+  EXPECT_NE(r.error.find("(0,4)"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("(3,4,0)"), std::string::npos) << r.error;
+}
+
+TEST(SymbolPartialInfer, StateOfUnknownBatchThroughFullyConnectedReluAdd) {
+  // out = relu(FC(x, H)) + state, the state (0, H) as an RNN's begin state (a variable's
+  // __shape__, or zeros((0, H)) in the graph): its batch comes from x.
+  const int64_t H = 4;
+  for (bool zeros : {false, true}) {
+    Sym x = var("x");
+    Sym state = zeros ? op("_zeros", {{"shape", "(0, 4)"}}, "state", {}) : var("state");
+    if (!zeros) ASSERT_MX_OK(mx_symbol_set_attr(state.h, "__shape__", "(0, 4)"));
+    Sym fc = op("FullyConnected", {{"num_hidden", "4"}}, "fc", {&x});
+    Sym act = op("relu", {}, "act", {&fc});
+    Sym out = op("elemwise_add", {}, "out", {&act, &state});
+    ShapeResult r = infer(out, {{"x", {3, 5}}}, false);
+    ASSERT_EQ(r.rc, 0) << r.error;
+    EXPECT_EQ(r.complete, 1);
+    if (zeros) EXPECT_EQ(r.args, (Shapes{{3, 5}, {H, 5}, {H}}));
+    else EXPECT_EQ(r.args, (Shapes{{3, 5}, {H, 5}, {H}, {3, H}}));
+    EXPECT_EQ(r.outs, (Shapes{{3, H}}));
+    // without x, only what the state and num_hidden tell
+    r = infer(out, {}, true);
+    ASSERT_EQ(r.rc, 0) << r.error;
+    EXPECT_EQ(r.complete, 0);
+    EXPECT_EQ(r.outs, (Shapes{{0, H}}));
+  }
+}
+
+TEST(SymbolPartialInfer, BackwardFlowReachesAFixedPoint) {
+  // x (0, 10) -> fc (num_hidden 5) -> + s (3, 5); x also feeds relu. s fixes fc's output batch,
+  // which flows back into x (against the graph's order), and from x forward again into relu.
+  Sym x = var("x"), s = var("s");
+  Sym fc = op("FullyConnected", {{"num_hidden", "5"}}, "fc", {&x});
+  Sym add = op("elemwise_add", {}, "add", {&fc, &s});
+  Sym act = op("relu", {}, "act", {&x});
+  Sym tanh_of_act = op("tanh", {}, "t", {&act});
+  mx_symbol_t members[] = {add.h, tanh_of_act.h};
+  mx_symbol_t group = nullptr;
+  ASSERT_MX_OK(mx_symbol_create_group(2, members, &group));
+  Sym g(group);
+  ShapeResult r = infer(g, {{"x", {0, 10}}, {"s", {3, 5}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.complete, 1);
+  EXPECT_EQ(names(mx_symbol_list_arguments, g), (Names{"x", "fc_weight", "fc_bias", "s"}));
+  EXPECT_EQ(r.args, (Shapes{{3, 10}, {5, 10}, {5}, {3, 5}}));
+  EXPECT_EQ(r.outs, (Shapes{{3, 5}, {3, 10}}));
+  // from the last op back to the first: relu's input from tanh's output
+  Sym y = var("y");
+  Sym r1 = op("relu", {}, "r1", {&y});
+  Sym r2 = op("sigmoid", {}, "r2", {&r1});
+  Sym sum = op("elemwise_mul", {}, "mul", {&r2, &s});
+  r = infer(sum, {{"s", {3, 5}}}, false);
+  ASSERT_EQ(r.rc, 0) << r.error;
+  EXPECT_EQ(r.args, (Shapes{{3, 5}, {3, 5}}));
+}
+
 TEST(SymbolInfer, TypesFollowTheData) {
   Sym net = mlp();
   const char* keys[] = {"data"};

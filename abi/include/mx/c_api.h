@@ -482,9 +482,15 @@ MX_API int mx_symbol_list_attr(mx_symbol_t sym, uint32_t* out_num, const char***
 
 /* Shape inference, complete or partial (MXNet's infer_shape / infer_shape_partial). Known shapes
  * are given by argument or auxiliary-state name: shape i has ndims[i] dims, taken in turn from
- * dims. Results follow list_arguments, list_outputs and list_auxiliary_states; an unknown shape
- * has ndim -1. Without `partial`, anything left unknown is an error. A contradiction is an error
- * naming the node, its op and both shapes. Arrays are valid until the next call on this thread. */
+ * dims. A dim of 0 means "unknown" (MXNet 1.x): the known dims are kept and the rest inferred,
+ * forward and backward through the graph (a 0 in a variable's __shape__ or in the shape of
+ * _zeros / _ones / _full in the graph means the same; a 0 in Reshape's shape keeps its meaning,
+ * "copy the input's dim"). Results follow list_arguments, list_outputs and list_auxiliary_states:
+ * a partially known shape has 0 for each unknown dim, as in (0, 5); a wholly unknown shape has
+ * ndim -1. *out_complete is 1 when every argument, auxiliary state and output is fully known.
+ * Without `partial`, anything not fully known is an error naming it and what is known of it. A
+ * contradiction is an error naming the node, its op, the input or output and both shapes. Arrays
+ * are valid until the next call on this thread. */
 MX_API int mx_symbol_infer_shape(mx_symbol_t sym, uint32_t num_known, const char** keys, const uint32_t* ndims,
                                  const int64_t* dims, int32_t partial, uint32_t* out_num_args,
                                  const int32_t** out_arg_ndims, const int64_t* const** out_arg_dims,
@@ -518,8 +524,9 @@ MX_API int mx_executor_bind(mx_symbol_t sym, int32_t device_type, int32_t device
                             const mx_ndarray_t* args, const mx_ndarray_t* arg_grads, const int32_t* grad_reqs,
                             uint32_t num_aux, const mx_ndarray_t* aux, mx_executor_t* out);
 /* Allocates zeroed arguments, gradients and auxiliary states. Shapes by name as in
- * mx_symbol_infer_shape (the rest inferred); dtypes by name (the rest inferred, else float32);
- * grad_reqs by argument name, default_grad_req for the others. */
+ * mx_symbol_infer_shape (the rest inferred; a 0 dim is unknown there too, and a dim still unknown
+ * after inference is an error naming the argument and its partial shape); dtypes by name (the
+ * rest inferred, else float32); grad_reqs by argument name, default_grad_req for the others. */
 MX_API int mx_executor_simple_bind(mx_symbol_t sym, int32_t device_type, int32_t device_id, uint32_t num_shapes,
                                    const char** shape_keys, const uint32_t* shape_ndims, const int64_t* shape_dims,
                                    uint32_t num_dtypes, const char** dtype_keys, const int32_t* dtypes,

@@ -10,9 +10,8 @@ from .base import MXNetError, check_shape
 # ---------------------------------------------------------------- shape / type inference
 
 def _shape_request(sym, fn, args, kwargs):
-    """{name: shape} from positional (list_arguments order) and keyword shapes. A shape with a 0
-    dimension means "unknown" in MXNet 1.x; the core has no partly known shapes, so such an input
-    is treated as wholly unknown (MXNet would keep its known dimensions)."""
+    """{name: shape} from positional (list_arguments order) and keyword shapes. A 0 dimension means
+    "unknown" (MXNet 1.x): the core keeps the known dimensions and infers the rest."""
     if args and kwargs:
         raise TypeError("%s: give shapes by position or by name, not both" % fn)
     if args:
@@ -22,10 +21,12 @@ def _shape_request(sym, fn, args, kwargs):
         kwargs = {k: s for k, s in zip(names, args) if s is not None}
     out = {}
     for key, shape in kwargs.items():
-        shape = check_shape(shape, "%s: argument '%s'" % (fn, key))
-        if 0 not in shape:
-            out[key] = shape
+        out[key] = check_shape(shape, "%s: argument '%s'" % (fn, key))
     return out
+
+
+def _known(shape):
+    return shape is not None and 0 not in shape
 
 
 def infer_shape(self, *args, **kwargs):
@@ -33,10 +34,10 @@ def infer_shape(self, *args, **kwargs):
     shapes do not determine everything, warns and returns (None, None, None), as MXNet 1.x."""
     shapes = _shape_request(self, "infer_shape", args, kwargs)
     arg, out, aux = self._infer_shape(True, (), shapes)
-    if all(s is not None for group in (arg, out, aux) for s in group):
+    if all(_known(s) for group in (arg, out, aux) for s in group):
         return arg, out, aux
     unknown = ["%s: %s" % (name, "()" if s is None else str(s))
-               for name, s in zip(self.list_arguments(), arg) if s is None]
+               for name, s in zip(self.list_arguments(), arg) if not _known(s)]
     msg = ("Cannot decide shape for the following arguments (0s in shape means unknown dimensions). "
            "Consider providing them as input:\n\t" + "\n\t".join(unknown))
     warnings.warn(msg, stacklevel=2)
@@ -44,7 +45,8 @@ def infer_shape(self, *args, **kwargs):
 
 
 def infer_shape_partial(self, *args, **kwargs):
-    """As infer_shape, but never gives up: unknown shapes are () (MXNet 1.x's form)."""
+    """As infer_shape, but never gives up: unknown dimensions are 0, as in (0, 5), and wholly unknown
+    shapes () (MXNet 1.x's form)."""
     shapes = _shape_request(self, "infer_shape_partial", args, kwargs)
     arg, out, aux = self._infer_shape(True, (), shapes)
     unknown_is_empty = lambda group: [() if s is None else s for s in group]

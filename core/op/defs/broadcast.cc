@@ -25,6 +25,40 @@ namespace {
 
 using GradFn = std::function<std::vector<GradValue>(const GradArgs&)>;
 
+// Broadcasting on partially known shapes (both ranks known): an output dim is known where the
+// known dims decide it (a known dim other than 1 wins), and an input's unknown dim is the output's
+// where the other input's is 1 or the output's is 1.
+void broadcast_partial(const PartialInferArgs& a) {
+  if (!a.in[0] || !a.in[1]) return;
+  const Shape &x = *a.in[0], &y = *a.in[1];
+  const size_t n = std::max(x.size(), y.size());
+  auto dim = [n](const Shape& s, size_t i) -> int64_t { return i + s.size() >= n ? s[i + s.size() - n] : 1; };
+  Shape o;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t dx = dim(x, i), dy = dim(y, i);
+    if (dx == kUnknownDim || dy == kUnknownDim) {
+      const int64_t known = dx == kUnknownDim ? dy : dx;
+      o.push_back(known == kUnknownDim || known == 1 ? kUnknownDim : known);
+    } else if (dx != dy && dx != 1 && dy != 1) {
+      fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": shapes ", partial_str(x), " and ", partial_str(y),
+           " cannot be broadcast together (axis ", int(i) - int(n), ": ", dx, " vs ", dy, ")");
+    } else {
+      o.push_back(dx == 1 ? dy : dx);
+    }
+  }
+  unify(a.out[0], PartialShape(o), a.op.name, "the broadcast of the inputs", "the output");
+  const Shape& out = *a.out[0];
+  for (size_t j = 0; j < 2; ++j) {
+    Shape me = *a.in[j];
+    const Shape& other = *a.in[1 - j];
+    for (size_t k = 0; k < me.size(); ++k) {
+      const size_t i = k + n - me.size();
+      if (me[k] == kUnknownDim && out[i] != kUnknownDim && (out[i] == 1 || dim(other, i) == 1)) me[k] = out[i];
+    }
+    a.in[j] = me;
+  }
+}
+
 
 // Gradient parts reduced back to each input's shape.
 std::vector<GradValue> to_inputs(Grad& d, const GradArgs& a, GradValue gl, GradValue gr) {
@@ -43,6 +77,7 @@ void bin(Registry& r, const std::string& name, std::vector<std::string> aliases,
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     out = {broadcast_shapes(a.op.name, a.in_shapes[0], a.in_shapes[1])};
   };
+  s.infer_shape_partial = broadcast_partial;
   s.infer_type = same_dtype;
   s.gradient = std::move(grad);
   r.add(std::move(s));
@@ -125,6 +160,7 @@ void register_broadcast(Registry& r) {
              shape_str(a.in_shapes[1]), " differ (use broadcast_* ops to broadcast)");
       out = {a.in_shapes[0]};
     };
+    s2.infer_shape_partial = same_shape_partial;
     s2.infer_type = same_dtype;
     s2.gradient = b->gradient;
     r.add(std::move(s2));
@@ -140,6 +176,7 @@ void register_broadcast(Registry& r) {
            " and y ", shape_str(a.in_shapes[2]), " must have one shape");
     out = {a.in_shapes[1]};
   };
+  where.infer_shape_partial = same_shape_partial;
   where.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {
     if (a.in_dtypes[1] != a.in_dtypes[2])
       fail(MX_ERR_SHAPE_MISMATCH, "where: x is ", dtype_info(a.in_dtypes[1]).name, " but y is ", dtype_info(a.in_dtypes[2]).name);

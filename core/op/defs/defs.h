@@ -86,6 +86,13 @@ void same_dtype(const InferArgs& a, std::vector<int32_t>& out);
 
 // infer_input_shapes of ops whose inputs all share one shape: the first known one fills the rest.
 void same_input_shapes(const Attrs&, std::vector<std::optional<Shape>>& in);
+// infer_shape_partial of ops whose inputs and outputs all share one shape (where, add_n, Dropout
+// and its mask, ...): every dim known anywhere is known everywhere. first_input_shape_partial: the
+// same for input 0 and the outputs only (the other inputs have shapes of their own).
+void same_shape_partial(const PartialInferArgs& a);
+void first_input_shape_partial(const PartialInferArgs& a);
+// "input 1 'rhs'": input i of op a.op, for messages.
+std::string input_label(const OpSchema& op, size_t i);
 
 // numpy broadcasting of two shapes; throws MX_ERR_SHAPE_MISMATCH naming op and both shapes.
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);

@@ -1,4 +1,6 @@
 // The GEMM family: dot, batch_dot, FullyConnected.
+#include <algorithm>
+
 #include "base/dtype.h"
 #include "base/error.h"
 #include "op/defs/defs.h"
@@ -73,6 +75,54 @@ int64_t fc_k(const Shape& data, bool flatten) {
   return dims_product(data, 1, data.size(), "FullyConnected: flattened data");
 }
 
+// FullyConnected on partial shapes (MXNet's FullyConnectedShape): bias (h,) always; once data's
+// rank is known, weight (h, K) with K from data's last dims where they are known, the output from
+// data's batch (flatten) or leading dims, and back into data: its batch or leading dims from the
+// output, K from a known weight (the one unknown dim of the flattened ones).
+void fc_partial(const PartialInferArgs& a) {
+  const char* op = "FullyConnected";
+  const int64_t h = a.attrs.i("num_hidden");
+  const bool flatten = a.attrs.b("flatten");
+  if (a.in.size() > 2) unify(a.in[2], PartialShape(Shape{h}), op, "the bias that num_hidden=" + std::to_string(h) + " needs", "the bias");
+  if (!a.in[0]) return;
+  Shape d = *a.in[0];
+  if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, op, ": data must have at least one dimension");
+  const size_t first = flatten ? 1 : d.size() - 1;  // K = prod(d[first:]), 1 for 1-d data with flatten
+  auto unknown_in_k = [&] {
+    return size_t(std::count(d.begin() + ptrdiff_t(first), d.end(), kUnknownDim));
+  };
+  // back from the output: the batch (flatten) or every dim but the last
+  if (const PartialShape& o = a.out[0]; o && o->size() == (flatten ? 2 : d.size())) {
+    Shape from = d;
+    for (size_t i = 0; i < (flatten ? 1 : d.size() - 1); ++i) from[i] = (*o)[i];
+    PartialShape dd = d;
+    unify(dd, PartialShape(from), op, "the data that output " + partial_str(o) + " needs", "the data");
+    d = *dd;
+  }
+  // back from the weight: K, when one flattened dim is unknown
+  if (const PartialShape& w = a.in[1]; w && w->size() == 2 && (*w)[1] != kUnknownDim && unknown_in_k() == 1) {
+    int64_t rest = 1;
+    size_t at = first;
+    for (size_t i = first; i < d.size(); ++i)
+      if (d[i] == kUnknownDim) at = i;
+      else rest = checked_mul(rest, d[i], op);
+    if (rest == 0 || (*w)[1] % rest != 0)
+      fail(MX_ERR_SHAPE_MISMATCH, op, ": weight ", partial_str(w), " does not fit data ", partial_str(Shape(d)));
+    d[at] = (*w)[1] / rest;
+  }
+  a.in[0] = d;
+  const int64_t k = unknown_in_k() ? kUnknownDim : (flatten ? dims_product(d, first, d.size(), op) : d.back());
+  unify(a.in[1], PartialShape(Shape{h, k}), op,
+        "the weight that data " + partial_str(Shape(d)) + " with num_hidden=" + std::to_string(h) + " needs", "the weight");
+  Shape o;
+  if (flatten) o = {d[0], h};
+  else {
+    o = Shape(d.begin(), d.end() - 1);
+    o.push_back(h);
+  }
+  unify(a.out[0], PartialShape(o), op, "the output of data " + partial_str(Shape(d)), "the output");
+}
+
 void register_fc(Registry& r) {
   OpSchema s;
   s.name = "FullyConnected";
@@ -83,11 +133,7 @@ void register_fc(Registry& r) {
               param_bool("flatten", "True", "flatten all but the first axis of data")};
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
   s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
-  s.infer_input_shapes = [](const Attrs& a, std::vector<std::optional<Shape>>& in) {
-    const int64_t h = a.i("num_hidden");
-    if (in[0] && !in[0]->empty() && !in[1]) in[1] = Shape{h, fc_k(*in[0], a.b("flatten"))};
-    if (in.size() > 2 && !in[2]) in[2] = Shape{h};
-  };
+  s.infer_shape_partial = fc_partial;
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
     const Shape& d = a.in_shapes[0];
     if (d.empty()) fail(MX_ERR_SHAPE_MISMATCH, "FullyConnected: data must have at least one dimension");

@@ -11,7 +11,9 @@ void shape_from_attrs(const InferArgs& a, std::vector<Shape>& out) {
   const int32_t t = a.attrs.dtype("dtype");
   const uint64_t eb = dtype_info(t < 0 ? MX_FLOAT32 : t).bytes;
   if (!shape_ok(s, eb)) check_shape(s, a.op.name, eb);
-  out = {std::move(s)};
+  // In a graph a 0 dim is unknown and inferred from the rest (MXNet's zeros((0, H)) as an RNN's
+  // begin state, whose batch comes from the data); imperatively it makes a zero-size array.
+  out = {a.symbolic ? zeros_unknown(std::move(s)) : std::move(s)};
 }
 
 void same_dtype(const InferArgs& a, std::vector<int32_t>& out) {
@@ -30,6 +32,27 @@ void same_input_shapes(const Attrs&, std::vector<std::optional<Shape>>& in) {
       return;
     }
 }
+
+std::string input_label(const OpSchema& op, size_t i) {
+  return "input " + std::to_string(i) + " '" + (op.inputs.empty() ? "data" : op.inputs[std::min(i, op.inputs.size() - 1)]) + "'";
+}
+
+namespace {
+
+// One shape for inputs [0, num_in) and every output.
+void one_shape(const PartialInferArgs& a, size_t num_in) {
+  PartialShape s;
+  for (size_t i = 0; i < num_in; ++i) unify(s, a.in[i], a.op.name, input_label(a.op, i), "the shape of the inputs before it");
+  for (size_t o = 0; o < a.out.size(); ++o)
+    unify(s, a.out[o], a.op.name, "output " + std::to_string(o), "the inputs' shape");
+  for (size_t i = 0; i < num_in; ++i) a.in[i] = s;
+  for (PartialShape& o : a.out) o = s;
+}
+
+}  // namespace
+
+void same_shape_partial(const PartialInferArgs& a) { one_shape(a, a.in.size()); }
+void first_input_shape_partial(const PartialInferArgs& a) { one_shape(a, std::min<size_t>(1, a.in.size())); }
 
 const std::vector<int32_t>& float_dtypes() {
   static const std::vector<int32_t> v = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};
@@ -156,6 +179,7 @@ void register_elemwise(Registry& r) {
     s.inputs = {"data"};
     s.params = {param_required(param_dtype("dtype", "", "target dtype"))};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+    s.infer_shape_partial = same_shape_partial;
     s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.attrs.dtype("dtype")}; };
     s.gradient = [](const GradArgs& a) {
       // back to the input's dtype, read off the saved input through a zeros_like-free path
@@ -180,6 +204,7 @@ void register_elemwise(Registry& r) {
     s.doc = "Identity whose gradient is zero.";
     s.inputs = {"data"};
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
+    s.infer_shape_partial = same_shape_partial;
     s.infer_type = first_type;
     s.gradient = no_gradient;
     r.add(std::move(s));
@@ -194,6 +219,7 @@ void register_elemwise(Registry& r) {
     s.num_inputs = [](const Attrs& a) { return size_t(a.i("num_args")); };
     s.dtypes = numeric_dtypes();
     s.infer_input_shapes = same_input_shapes;
+    s.infer_shape_partial = same_shape_partial;
     s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
       for (size_t i = 1; i < a.in_shapes.size(); ++i)
         if (a.in_shapes[i] != a.in_shapes[0])

@@ -52,6 +52,7 @@ void register_softmax(Registry& r) {
       axis_of(a.op.name, a.attrs.i("axis"), a.in_shapes[0].size());
       out = {a.in_shapes[0]};
     };
+    s.infer_shape_partial = same_shape_partial;
     s.infer_type = first_type;
     s.gradient = [log](const GradArgs& a) {
       Grad d{a.g};
@@ -165,6 +166,7 @@ void register_leaky_relu(Registry& r) {
     }
     out = {a.in_shapes[0]};
   };
+  s.infer_shape_partial = first_input_shape_partial;  // prelu's gamma has a shape of its own
   s.infer_type = same_dtype;
   s.gradient = [](const GradArgs& a) {
     Grad d{a.g};
@@ -214,6 +216,7 @@ void register_dropout(Registry& r) {
     if (!a.attrs.shape("axes").empty()) fail(MX_ERR_UNSUPPORTED, "Dropout: axes (variational dropout) is not supported yet");
     out = {a.in_shapes[0], a.in_shapes[0]};
   };
+  s.infer_shape_partial = same_shape_partial;  // data, output and mask
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0]}; };
   s.random_blocks = [](const Attrs&, const std::vector<Shape>& out) { return (uint64_t(shape_size(out[0])) + 3) / 4; };
   s.gradient = [](const GradArgs& a) { return std::vector<GradValue>{Grad{a.g}.mul(a.out_grads[0], a.outputs[1])}; };
@@ -285,6 +288,22 @@ void register_batch_norm(Registry& r) {
         fail(MX_ERR_SHAPE_MISMATCH, "BatchNorm: ", a.op.inputs[i], " is ", shape_str(a.in_shapes[i]), " but data ",
              shape_str(d), " has ", c[0], " channels on axis ", ax);
     out = {d, c, c};
+  };
+  // Partial shapes: output = data; gamma, beta, the moving stats and the hidden mean / var are all
+  // (C,), C being data's dim on axis (known from any of them).
+  s.infer_shape_partial = [](const PartialInferArgs& a) {
+    PartialShape d = a.in[0];
+    unify(d, a.out[0], "BatchNorm", "output", "data");
+    a.in[0] = a.out[0] = d;
+    if (!d) return;
+    const size_t ax = size_t(axis_of("BatchNorm", a.attrs.i("axis"), d->size()));
+    PartialShape c = Shape{(*d)[ax]};
+    for (size_t i = 1; i < a.in.size(); ++i) unify(c, a.in[i], "BatchNorm", "'" + a.op.inputs[i] + "'", "the channels of data on axis " + std::to_string(ax));
+    for (size_t o = 1; o < a.out.size(); ++o) unify(c, a.out[o], "BatchNorm", "output " + std::to_string(o), "the channels of data");
+    (*d)[ax] = (*c)[0];
+    a.in[0] = a.out[0] = d;
+    for (size_t i = 1; i < a.in.size(); ++i) a.in[i] = c;
+    for (size_t o = 1; o < a.out.size(); ++o) a.out[o] = c;
   };
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0], a.in_dtypes[0]}; };
   s.gradient = [](const GradArgs& a) {

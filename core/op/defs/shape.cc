@@ -1,6 +1,8 @@
 // The shape family: Reshape, Flatten, expand_dims, squeeze, transpose, tile, repeat (the same
 // elements in another arrangement). Reshape follows MXNet's codes: 0 copies the input dim, -1 infers one dim, -2 copies
 // all remaining dims, -3 merges two consecutive dims, -4 splits one dim into the next two values.
+#include <algorithm>
+
 #include "base/error.h"
 #include "op/defs/defs.h"
 
@@ -60,6 +62,30 @@ Shape reshape_target(const std::string& op, const Shape& in, const Shape& spec) 
     return bad(str_cat("sizes differ (", known, " vs ", total, ")"));
   }
   return out;
+}
+
+// Reshape on partial shapes, for a target of positive dims and 0 codes only (then output dim i
+// is spec[i] or a copy of input dim i: a 0 in Reshape's shape keeps its MXNet meaning, "copy",
+// whether the dim it copies is known or not). Copied dims also flow back from the output. Other
+// codes (-1 .. -4) wait for a complete input.
+void reshape_partial(const PartialInferArgs& a) {
+  const Shape spec = a.attrs.shape("shape");
+  if (a.attrs.b("reverse") || std::any_of(spec.begin(), spec.end(), [](int64_t c) { return c < 0; })) return;
+  const PartialShape& in = a.in[0];
+  if (in && std::count(spec.begin(), spec.end(), 0) > 0 && in->size() < spec.size()) {
+    for (size_t i = in->size(); i < spec.size(); ++i)
+      if (spec[i] == 0)
+        fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": cannot reshape ", partial_str(in), " with shape=", shape_str(spec),
+             ": 0 refers past the input's dims");
+  }
+  Shape o;
+  for (size_t i = 0; i < spec.size(); ++i) o.push_back(spec[i] > 0 ? spec[i] : in ? (*in)[i] : kUnknownDim);
+  unify(a.out[0], PartialShape(o), a.op.name, "the reshaped " + partial_str(in), "the output");
+  if (!in) return;
+  Shape back = *in;
+  for (size_t i = 0; i < spec.size(); ++i)
+    if (spec[i] == 0) back[i] = (*a.out[0])[i];
+  unify(a.in[0], PartialShape(back), a.op.name, "the data that output " + partial_str(a.out[0]) + " copies", "the data");
 }
 
 void register_layout(Registry& r) {
@@ -150,6 +176,7 @@ void register_shape(Registry& r) {
     if (a.attrs.b("reverse")) fail(MX_ERR_UNSUPPORTED, "Reshape: reverse=True is not supported yet");
     out = {reshape_target(a.op.name, a.in_shapes[0], a.attrs.shape("shape"))};
   };
+  s.infer_shape_partial = reshape_partial;
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0]}; };
   s.gradient = [](const GradArgs& a) {
     return std::vector<GradValue>{Grad{a.g}.op("Reshape", {a.out_grads[0]}, {{"shape", shape_str(a.in_shapes[0])}})};

@@ -212,6 +212,51 @@ void register_split(Registry& r) {
   r.add(std::move(s));
 }
 
+// Concat on partial shapes (MXNet's ConcatShape): every dim but `dim` is one for the inputs and
+// the output; along `dim` the output is the inputs' sum, and one unknown input the difference.
+void concat_partial(const PartialInferArgs& a) {
+  const char* op = "Concat";
+  PartialShape rank_from = a.out[0];
+  for (const PartialShape& v : a.in)
+    if (!rank_from) rank_from = v;
+  if (!rank_from) return;
+  const size_t ndim = rank_from->size();
+  const size_t ax = size_t(axis_of(op, a.attrs.i("dim"), ndim));
+  auto along = [&](const PartialShape& v) { return v && v->size() == ndim ? (*v)[ax] : kUnknownDim; };
+  auto outside = [&](PartialShape v) {  // the dims outside `dim` (a wrong rank is left to unify)
+    if (v && v->size() == ndim) (*v)[ax] = kUnknownDim;
+    return v;
+  };
+  PartialShape common;
+  for (size_t i = 0; i < a.in.size(); ++i)
+    unify(common, outside(a.in[i]), op, input_label(a.op, i), "the shape of the others outside dim " + std::to_string(ax));
+  unify(common, outside(a.out[0]), op, "the output", "the inputs' shape outside dim " + std::to_string(ax));
+  int64_t sum = 0;
+  size_t unknown = 0, which = 0;
+  for (size_t i = 0; i < a.in.size(); ++i) {
+    const int64_t d = along(a.in[i]);
+    if (d == kUnknownDim) ++unknown, which = i;
+    else sum = checked_add(sum, d, op);
+  }
+  std::vector<int64_t> dims(a.in.size());
+  for (size_t i = 0; i < a.in.size(); ++i) dims[i] = along(a.in[i]);
+  int64_t total = along(a.out[0]);
+  if (unknown == 0 && total == kUnknownDim) total = sum;
+  if (unknown == 1 && total != kUnknownDim) {
+    if (total < sum)
+      fail(MX_ERR_SHAPE_MISMATCH, op, ": the output has ", total, " along dim ", ax, " but the inputs have ", sum, " already");
+    dims[which] = total - sum;
+  }
+  if (unknown == 0 && total != sum)
+    fail(MX_ERR_SHAPE_MISMATCH, op, ": the output has ", total, " along dim ", ax, " but the inputs sum to ", sum);
+  for (size_t i = 0; i < a.in.size(); ++i) {
+    a.in[i] = common;
+    (*a.in[i])[ax] = dims[i];
+  }
+  a.out[0] = common;
+  (*a.out[0])[ax] = total;
+}
+
 }  // namespace
 
 void register_slicing(Registry& r) {
@@ -239,6 +284,7 @@ void register_slicing(Registry& r) {
       }
       out = {o};
     };
+    s.infer_shape_partial = concat_partial;
     s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) {
       for (size_t i = 1; i < a.in_dtypes.size(); ++i)
         if (a.in_dtypes[i] != a.in_dtypes[0]) fail(MX_ERR_SHAPE_MISMATCH, "Concat: inputs must share one dtype");
