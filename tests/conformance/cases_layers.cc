@@ -255,13 +255,14 @@ Case pad_case(const char* mode, Shape d, std::vector<int64_t> width, double valu
 // overflows double only past 709, so they hold at |x| = 100, where float32's e^|x| overflows).
 double log_sigmoid_naive(double x) { return std::log(1 / (1 + std::exp(-x))); }
 double mish_naive(double x) { return x * std::tanh(std::log(1 + std::exp(x))); }
+const std::pair<const char*, double (*)(double)> kActs[] = {{"log_sigmoid", log_sigmoid_naive}, {"mish", mish_naive}};
 
 // Random draws in [-6, 6] with gradients of gradients, and fixed large |x| that must stay finite
 // in float32 (forward here, gradient in ActivationActs.Float32GradientsStayFiniteAtLargeX).
 std::vector<Case> activation_act_cases() {
   const Vec large{-100, -89, -40, -15, -0.5, 0, 0.5, 15, 40, 89, 100};
   std::vector<Case> cases;
-  for (auto [act, f] : {std::pair{"log_sigmoid", log_sigmoid_naive}, std::pair{"mish", mish_naive}}) {
+  for (auto [act, f] : kActs) {
     auto ref = [f](const std::vector<Vec>& in) {
       Vec y(in[0].size());
       for (size_t i = 0; i < y.size(); ++i) y[i] = f(in[0][i]);
@@ -440,7 +441,7 @@ TEST(LossLayers, GradientsAreMXNetsLossFormulas) {
 // finite differences of the naive double formula.
 TEST(ActivationActs, Float32GradientsStayFiniteAtLargeX) {
   const std::vector<float> x = {-100, -88.5f, -60, -20, -3, -0.25f, 0, 0.25f, 3, 20, 60, 88.5f, 100};
-  for (auto [act, f] : {std::pair{"log_sigmoid", log_sigmoid_naive}, std::pair{"mish", mish_naive}}) {
+  for (auto [act, f] : kActs) {
     Arr in({int64_t(x.size())}, MX_FLOAT32), g({int64_t(x.size())}, MX_FLOAT32);
     in.set(x);
     mx_ndarray_t vars[] = {in.get()}, grads[] = {g.get()};
