@@ -1,4 +1,5 @@
-// Conformance cases of the norms, losses, sequence ops, UpSampling, Pad. References follow MXNet's
+// Conformance cases of the norms, losses, sequence ops, UpSampling, Pad, and of Activation's
+// log_sigmoid and mish (the older act_types are conformance_test.cc's). References follow MXNet's
 // documented definitions loop by loop. The loss layers' gradients are MXNet's loss formulas, not
 // derivatives of their forward, so they are checked by LossLayers.* below instead of finite
 // differences; so are the schema errors of bad parameters.
@@ -250,6 +251,29 @@ Case pad_case(const char* mode, Shape d, std::vector<int64_t> width, double valu
               }};
 }
 
+// Activation's log_sigmoid and mish, written naively in double as MXNet documents them (exp
+// overflows double only past 709, so they hold at |x| = 100, where float32's e^|x| overflows).
+double log_sigmoid_naive(double x) { return std::log(1 / (1 + std::exp(-x))); }
+double mish_naive(double x) { return x * std::tanh(std::log(1 + std::exp(x))); }
+const std::pair<const char*, double (*)(double)> kActs[] = {{"log_sigmoid", log_sigmoid_naive}, {"mish", mish_naive}};
+
+// Random draws in [-6, 6] with gradients of gradients, and fixed large |x| that must stay finite
+// in float32 (forward here, gradient in ActivationActs.Float32GradientsStayFiniteAtLargeX).
+std::vector<Case> activation_act_cases() {
+  const Vec large{-100, -89, -40, -15, -0.5, 0, 0.5, 15, 40, 89, 100};
+  std::vector<Case> cases;
+  for (auto [act, f] : kActs) {
+    auto ref = [f](const std::vector<Vec>& in) {
+      Vec y(in[0].size());
+      for (size_t i = 0; i < y.size(); ++i) y[i] = f(in[0][i]);
+      return y;
+    };
+    cases.push_back(Case{"Activation", {{"act_type", act}}, {{{3, 4}, -6, 6}}, ref, true, true});
+    cases.push_back(Case{"Activation", {{"act_type", act}}, {{{int64_t(large.size())}, 0, 0, false, large}}, ref});
+  }
+  return cases;
+}
+
 }  // namespace
 
 Family layers_family() {
@@ -293,6 +317,7 @@ Family layers_family() {
       pad_case("reflect", {1, 1, 3, 2, 3}, {0, 0, 0, 0, 1, 2, 1, 0, 2, 1}),
       pad_case("edge", {1, 1, 2, 2, 2}, {0, 0, 0, 0, 1, 1, 0, 2, 1, 0}),
   };
+  for (Case& c : activation_act_cases()) f.cases.push_back(std::move(c));
   f.gradient_only = {
       {"_backward_LRN", "LRN", nullptr},
       {"_backward_SequenceLast", "SequenceLast", nullptr},
@@ -408,6 +433,38 @@ TEST(LossLayers, GradientsAreMXNetsLossFormulas) {
     expect_near_all(recorded_grad({"MakeLoss", {{"normalization", "valid"}, {"valid_thresh", "5"}}}, {{{2, 3}, l}}, head),
                     Vec(6, 1.0), "MakeLoss valid, none valid");
     expect_near_all(recorded_grad({"make_loss", {}}, {{{2, 3}, l}}, head), Vec(6, 1.0), "make_loss");
+  }
+}
+
+// Activation(act_type=log_sigmoid / mish) recorded in float32 at |x| up to 100, where e^|x|
+// overflows float32: outputs and gradients finite, the gradient within float32 rounding of central
+// finite differences of the naive double formula.
+TEST(ActivationActs, Float32GradientsStayFiniteAtLargeX) {
+  const std::vector<float> x = {-100, -88.5f, -60, -20, -3, -0.25f, 0, 0.25f, 3, 20, 60, 88.5f, 100};
+  for (auto [act, f] : kActs) {
+    Arr in({int64_t(x.size())}, MX_FLOAT32), g({int64_t(x.size())}, MX_FLOAT32);
+    in.set(x);
+    mx_ndarray_t vars[] = {in.get()}, grads[] = {g.get()};
+    int32_t reqs[] = {MX_GRAD_WRITE};
+    ASSERT_MX_OK(mx_autograd_mark_variables(1, vars, reqs, grads));
+    const char* k[] = {"act_type"};
+    const char* v[] = {act};
+    ASSERT_MX_OK(mx_autograd_set_recording(1, nullptr));
+    int32_t nout = 0;
+    mx_ndarray_t* outs = nullptr;
+    const int rc = mx_imperative_invoke("Activation", 1, vars, &nout, &outs, 1, k, v);
+    ASSERT_MX_OK(mx_autograd_set_recording(0, nullptr));
+    ASSERT_EQ(rc, 0) << act << ": " << mx_get_last_error();
+    Arr y(outs[0]);
+    ASSERT_MX_OK(mx_autograd_backward(1, outs, nullptr, 0, 0, 1));
+    const std::vector<float> ys = y.to_vector<float>(), gs = g.to_vector<float>();
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double xi = x[i], h = 1e-6;
+      const double dy = (f(xi + h) - f(xi - h)) / (2 * h);
+      ASSERT_TRUE(std::isfinite(ys[i]) && std::isfinite(gs[i])) << act << " at x = " << xi;
+      EXPECT_NEAR(ys[i], f(xi), 1e-6 + 1e-6 * std::fabs(f(xi))) << act << " at x = " << xi;
+      EXPECT_NEAR(gs[i], dy, 1e-6 + 1e-5 * std::fabs(dy)) << act << "' at x = " << xi;
+    }
   }
 }
 

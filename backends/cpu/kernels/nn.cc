@@ -198,6 +198,8 @@ int activation_create(const mx_kernel_args* args, void** out) {
                             : t == "tanh"     ? activation_t<kTanh>
                             : t == "softrelu" ? activation_t<kSoftrelu>
                             : t == "softsign" ? activation_t<kSoftsign>
+                            : t == "log_sigmoid" ? activation_t<kLogSigmoid>
+                            : t == "mish"     ? activation_t<kMish>
                                               : nullptr;
   if (!run) return error(MX_ERR_INVALID_ARGUMENT, "Activation: unknown act_type '" + t + "'");
   const int32_t dtype = dtype_flag(args->inputs[0].dtype);

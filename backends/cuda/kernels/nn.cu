@@ -63,7 +63,7 @@ struct ActPlan {
 int act_create(const mx_kernel_args* args, void** out) {
   const std::string t = attr(args, "act_type");
   const int f = t == "relu" ? kRelu : t == "sigmoid" ? kSigmoid : t == "tanh" ? kTanh : t == "softrelu" ? kSoftrelu
-              : t == "softsign" ? kSoftsign : -1;
+              : t == "softsign" ? kSoftsign : t == "log_sigmoid" ? kLogSigmoid : t == "mish" ? kMish : -1;
   if (f < 0) return error(MX_ERR_INVALID_ARGUMENT, "Activation: unknown act_type '" + t + "'");
   const int32_t dt = dtype_flag(args->inputs[0].dtype);
   if (!dispatch_numeric(dt, [](auto) {})) return unsupported(args, dt);
@@ -84,6 +84,8 @@ int act_launch(int fn, const S* x, S* y, int64_t n, cudaStream_t s) {
       case kSigmoid: r = Unary<kSigmoid>{}(v); break;
       case kTanh: r = Unary<kTanh>{}(v); break;
       case kSoftrelu: r = Unary<kSoftrelu>{}(v); break;
+      case kLogSigmoid: r = Unary<kLogSigmoid>{}(v); break;
+      case kMish: r = Unary<kMish>{}(v); break;
       default: r = Unary<kSoftsign>{}(v); break;
     }
     y[i] = E::store(r);

@@ -123,6 +123,11 @@ struct Grad {
   GradValue scalar(const char* name, GradValue a, double s) { return op(name, {a}, {{"scalar", float_str(s)}}); }
 };
 
+// Local derivatives of log_sigmoid and mish at input x (unary.cc), shared with Activation's
+// act_type='log_sigmoid' / 'mish' so both ops have one gradient.
+GradValue log_sigmoid_derivative(Grad& d, GradValue x);
+GradValue mish_derivative(Grad& d, GradValue x);
+
 inline GradValue reshape_to(Grad& d, GradValue v, const Shape& s) { return d.op("Reshape", {v}, {{"shape", shape_str(s)}}); }
 
 }  // namespace mx::op

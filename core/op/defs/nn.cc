@@ -15,10 +15,11 @@ std::string axis_tuple(int axis) { return "(" + std::to_string(axis) + ",)"; }
 void register_activation(Registry& r) {
   OpSchema s;
   s.name = "Activation";
-  s.doc = "Elementwise activation: relu, sigmoid, tanh, softrelu (log(1 + e^x)) or softsign.";
+  s.doc = "Elementwise activation: relu, sigmoid, log_sigmoid, mish (x tanh(softrelu(x))), softrelu "
+          "(log(1 + e^x)), softsign or tanh.";
   s.inputs = {"data"};
   s.params = {{"act_type", ParamType::kEnum, "", true, -1e308, 1e308,
-               {"relu", "sigmoid", "tanh", "softrelu", "softsign"}, "the activation function"}};
+               {"relu", "sigmoid", "log_sigmoid", "mish", "softrelu", "softsign", "tanh"}, "the activation function"}};
   s.dtypes = float_dtypes();
   s.inplace = {{0, 0}};
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
@@ -32,6 +33,8 @@ void register_activation(Registry& r) {
     else if (t == "sigmoid") local = d.mul(y, d.scalar("_rminus_scalar", y, 1));
     else if (t == "tanh") local = d.scalar("_rminus_scalar", d.op("square", {y}), 1);
     else if (t == "softrelu") local = d.op("sigmoid", {x});
+    else if (t == "log_sigmoid") local = log_sigmoid_derivative(d, x);  // the standalone ops' gradients
+    else if (t == "mish") local = mish_derivative(d, x);
     else local = d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
     return std::vector<GradValue>{d.mul(og, local)};
   };

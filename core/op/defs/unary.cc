@@ -41,6 +41,17 @@ void unary(Registry& r, const std::string& name, const std::string& doc, const s
 
 }  // namespace
 
+// log_sigmoid' = 1 - sigmoid(x) = sigmoid(-x): no cancellation for large x
+GradValue log_sigmoid_derivative(Grad& d, GradValue x) { return d.op("sigmoid", {d.neg(x)}); }
+
+// mish' = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2) with sp = softplus(x) = -log_sigmoid(-x), as MXNet's
+// mish_grad; every term stays finite for large |x|
+GradValue mish_derivative(Grad& d, GradValue x) {
+  const GradValue t = d.op("tanh", {d.neg(d.op("log_sigmoid", {d.neg(x)}))});
+  const GradValue dt = d.scalar("_rminus_scalar", d.op("square", {t}), 1);  // 1 - t^2
+  return d.op("elemwise_add", {t, d.mul(d.mul(x, d.op("sigmoid", {x})), dt)});
+}
+
 void register_unary(Registry& r) {
   const auto& fl = float_dtypes();
   const auto& num = numeric_dtypes();
@@ -54,17 +65,10 @@ void register_unary(Registry& r) {
   unary(r, "softsign", "x / (1 + |x|).", fl, chain([](Grad& d, GradValue x, GradValue) {
           return d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
         }));
-  // log_sigmoid' = 1 - sigmoid(x) = sigmoid(-x): no cancellation for large x
   unary(r, "log_sigmoid", "log(1 / (1 + exp(-x))), computed as -softplus(-x) (no overflow for large |x|).", fl,
-        chain([](Grad& d, GradValue x, GradValue) { return d.op("sigmoid", {d.neg(x)}); }));
-  // mish' = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2) with sp = softplus(x) = -log_sigmoid(-x), as MXNet's
-  // mish_grad; every term stays finite for large |x|
+        chain([](Grad& d, GradValue x, GradValue) { return log_sigmoid_derivative(d, x); }));
   unary(r, "mish", "x * tanh(softplus(x)), softplus(x) = log(1 + exp(x)).", fl,
-        chain([](Grad& d, GradValue x, GradValue) {
-          const GradValue t = d.op("tanh", {d.neg(d.op("log_sigmoid", {d.neg(x)}))});
-          const GradValue dt = d.scalar("_rminus_scalar", d.op("square", {t}), 1);  // 1 - t^2
-          return d.op("elemwise_add", {t, d.mul(d.mul(x, d.op("sigmoid", {x})), dt)});
-        }));
+        chain([](Grad& d, GradValue x, GradValue) { return mish_derivative(d, x); }));
   unary(r, "exp", "e^x.", fl, chain([](Grad&, GradValue, GradValue y) { return y; }));
   unary(r, "log", "Natural logarithm.", fl, [](const GradArgs& a) {
     return std::vector<GradValue>{Grad{a.g}.div(a.out_grads[0], a.inputs[0])};
