@@ -5,6 +5,7 @@ import json
 import warnings
 
 from .base import MXNetError, check_shape
+from .util import is_np_shape
 
 
 # ---------------------------------------------------------------- shape / type inference
@@ -21,8 +22,20 @@ def _shape_request(sym, fn, args, kwargs):
         kwargs = {k: s for k, s in zip(names, args) if s is not None}
     out = {}
     for key, shape in kwargs.items():
+        if is_np_shape():  # numpy semantics: -1 is unknown, 0 a zero-size dimension
+            shape = tuple(shape)
+            if 0 in shape:
+                raise MXNetError("%s: argument '%s' has shape %s: zero-size dimensions are not supported in "
+                                 "symbolic shape inference yet (np_shape is on, so 0 means zero-size; use -1 "
+                                 "for an unknown dimension)" % (fn, key, shape))
+            shape = tuple(0 if d == -1 else d for d in shape)  # the core's "unknown"
         out[key] = check_shape(shape, "%s: argument '%s'" % (fn, key))
     return out
+
+
+def _np_form(group):
+    """Under np_shape, unknown dimensions read -1 (the core reports 0) and unknown shapes None."""
+    return [None if s is None else tuple(-1 if d == 0 else d for d in s) for s in group]
 
 
 def _known(shape):
@@ -36,19 +49,23 @@ def infer_shape(self, *args, **kwargs):
     arg, out, aux = self._infer_shape(True, (), shapes)
     if all(_known(s) for group in (arg, out, aux) for s in group):
         return arg, out, aux
-    unknown = ["%s: %s" % (name, "()" if s is None else str(s))
-               for name, s in zip(self.list_arguments(), arg) if not _known(s)]
-    msg = ("Cannot decide shape for the following arguments (0s in shape means unknown dimensions). "
-           "Consider providing them as input:\n\t" + "\n\t".join(unknown))
+    np_mode = is_np_shape()
+    shown = _np_form(arg) if np_mode else arg
+    unknown = ["%s: %s" % (name, ("None" if np_mode else "()") if s is None else str(s))
+               for name, s, raw in zip(self.list_arguments(), shown, arg) if not _known(raw)]
+    msg = ("Cannot decide shape for the following arguments (%s in shape means unknown dimensions). "
+           "Consider providing them as input:\n\t" % ("-1s" if np_mode else "0s") + "\n\t".join(unknown))
     warnings.warn(msg, stacklevel=2)
     return None, None, None
 
 
 def infer_shape_partial(self, *args, **kwargs):
     """As infer_shape, but never gives up: unknown dimensions are 0, as in (0, 5), and wholly unknown
-    shapes () (MXNet 1.x's form)."""
+    shapes () (MXNet 1.x's form); under mx.util.np_shape -1 and None (MXNet's numpy form)."""
     shapes = _shape_request(self, "infer_shape_partial", args, kwargs)
     arg, out, aux = self._infer_shape(True, (), shapes)
+    if is_np_shape():  # MXNet's numpy semantics: -1 for an unknown dimension, None for an unknown shape
+        return _np_form(arg), _np_form(out), _np_form(aux)
     unknown_is_empty = lambda group: [() if s is None else s for s in group]
     return unknown_is_empty(arg), unknown_is_empty(out), unknown_is_empty(aux)
 

@@ -1,8 +1,11 @@
 """mx.util: MXNet 1.x's numpy-shape switch (np_shape, use_np_shape, is_np_shape, set_np_shape).
 
 In MXNet, "numpy shape semantics" let 0 mean a zero-size dimension and () a scalar instead of
-"unknown". Like MXNet the switch is off by default and kept per thread. Here it is only recorded:
-no other part of mx reads it yet, so turning it on changes no shape inference or op behaviour."""
+"unknown". Like MXNet the switch is off by default and kept per thread. In mx it changes symbolic
+shape inference's encoding (Symbol.infer_shape / infer_shape_partial: -1 for an unknown dimension,
+None for an unknown shape; zero-size dimensions there are refused with a clear error for now).
+Arrays are numpy-like either way (() scalars and zero-size arrays exist), and ops keep MXNet's
+legacy output shapes (a full reduction gives (1,))."""
 import contextlib
 import functools
 import inspect
@@ -20,7 +23,7 @@ def is_np_shape():
 
 def set_np_shape(active):
     """Switches numpy shape semantics on or off for this thread; returns the previous state (a bool),
-    as MXNet's mx.util.set_np_shape. Recorded only: see the module docstring."""
+    as MXNet's mx.util.set_np_shape (what it changes: see the module docstring)."""
     if not isinstance(active, (bool, int)):
         raise TypeError("set_np_shape: active must be a bool, got %s %r" % (type(active).__name__, active))
     previous = is_np_shape()
