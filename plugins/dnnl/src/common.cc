@@ -65,10 +65,31 @@ const char* dnnl_description() {
 
 // ---------------------------------------------------------------- tensors
 
+bool serves_bfloat16() {
+  // oneDNN 2.x has bfloat16 kernels from AVX-512 on; below it every bfloat16 primitive descriptor
+  // is refused. One probe says which, so such calls go back to the host (its CPU backend) whole.
+  static const bool ok = [] {
+    try {
+      const memory::desc md({16}, memory::data_type::bf16, memory::format_tag::a);
+      dnnl::eltwise_forward::primitive_desc({dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, md,
+                                             0.f, 0.f},
+                                            engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return ok;
+}
+
 memory::data_type data_type_of(const DLTensor& t) {
   switch (mx_impl::dtype_flag(t.dtype)) {
     case MX_FLOAT32: return memory::data_type::f32;
-    case MX_BFLOAT16: return memory::data_type::bf16;
+    case MX_BFLOAT16:
+      if (!serves_bfloat16())
+        throw Unsupported(std::string("bfloat16 on this CPU (oneDNN ") + dnnl_description() +
+                          " has no bfloat16 kernels below AVX-512)");
+      return memory::data_type::bf16;
   }
   throw Unsupported(std::string("dtype ") + mx_impl::dtype_name(mx_impl::dtype_flag(t.dtype)) +
                     " (the oneDNN plugin serves float32 and bfloat16)");

@@ -60,6 +60,8 @@ class HostThreads {
 
 // "2.6.3 (OpenMP, avx512_core_bf16)": oneDNN's version, threading runtime and the ISA it uses.
 const char* dnnl_description();
+// Whether oneDNN has bfloat16 kernels on this CPU (AVX-512 and up); bfloat16 calls are Unsupported otherwise.
+bool serves_bfloat16();
 
 // ---------------------------------------------------------------- tensors
 

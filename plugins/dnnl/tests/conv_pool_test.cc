@@ -35,7 +35,7 @@ const ConvCase kConvCases[] = {
 
 TEST(Convolution, ForwardAndGradientsMatchTheDefinition) {
   for (const ConvCase& c : kConvCases)
-    for (int32_t dt : kServed) {
+    for (int32_t dt : served()) {
       const ref::Conv& g = c.g;
       const std::string what = std::string(c.what) + " " + name(dt);
       const Shape xs = nchw(c.one_d, g.n, g.c, g.h, g.w), ys = nchw(c.one_d, g.n, g.f, g.oh(), g.ow());
@@ -90,7 +90,7 @@ TEST(Deconvolution, ScattersEachInputPixelThroughTheKernel) {
        {1, 2, 3, 3}, {2, 3, 3, 3}, {1, 3, 8, 8}, {0, 0, 0, 0, 0, 3, 3, 2, 2, 0, 0}, false},
   };
   for (const DeconvCase& c : cases)
-    for (int32_t dt : kServed) {
+    for (int32_t dt : served()) {
       const Tensor x = random(c.x, dt, -2, 2, 5), w = random(c.w, dt, -1, 1, 6), b = random({c.y[1]}, dt, -1, 1, 7);
       std::vector<Tensor> in = {x, w}, out = {Tensor(c.y, dt)};
       if (c.bias) in.push_back(b);
@@ -135,7 +135,7 @@ const PoolCase kPoolCases[] = {
 
 TEST(Pooling, ForwardAndGradientFollowMXNetsWindows) {
   for (const PoolCase& c : kPoolCases)
-    for (int32_t dt : kServed) {
+    for (int32_t dt : served()) {
       const ref::Pool& g = c.g;
       const std::string what = std::string(c.what) + " " + name(dt);
       Shape ys = c.x;
@@ -155,7 +155,7 @@ TEST(Pooling, ForwardAndGradientFollowMXNetsWindows) {
 
 TEST(Pooling, MaxGradientGoesToTheFirstMaximumOfTies) {
   // Plateaus of equal values: each window's gradient must land on its first (row-major) maximum.
-  for (int32_t dt : kServed) {
+  for (int32_t dt : served()) {
     Vec v(2 * 2 * 4 * 6);
     for (size_t i = 0; i < v.size(); ++i) v[i] = double((i * 7) % 3);  // 0, 1, 2 repeating: ties everywhere
     Tensor x({2, 2, 4, 6}, dt, v), og({2, 2, 2, 3}, dt, ref::uniform(24, 0.5, 1, 10));
