@@ -193,6 +193,9 @@ struct Executor::Impl {
   // Monitored run of nodes [begin, end): one node per push, each reported value copied before
   // any later node can overwrite its buffer (the engine orders the copy's read first).
   void run_monitored(size_t begin, size_t end, bool is_train) {
+    // A copy: the callback may replace or clear this executor's monitor while it runs.
+    const MonitorCallback cb = monitor;
+    const bool all = monitor_all;
     if (per_node.size() != nodes.size()) {
       per_node.clear();
       for (size_t i = 0; i < nodes.size(); ++i) {
@@ -202,23 +205,24 @@ struct Executor::Impl {
     }
     for (size_t i = begin; i < end; ++i) {
       const ExecNode& n = nodes[i];
-      if (monitor_all) {
-        const bool named = n.op->inputs.size() == n.in.size();
+      if (all) {
+        std::vector<std::string> in_names = sym::input_names(*n.op, n.attrs);
+        if (in_names.size() != n.in.size()) in_names.clear();  // e.g. a gradient node: arg<k>
         for (size_t k = 0; k < n.in.size(); ++k) {
           const sym::Node& from = *n.node->inputs[k].node;
-          if (from.is_variable()) report(from.name, n.in[k]);
-          report(n.node->name + "_" + (named ? n.op->inputs[k] : "arg" + std::to_string(k)), n.in[k]);
+          if (from.is_variable()) report(cb, from.name, n.in[k]);
+          report(cb, n.node->name + "_" + (k < in_names.size() ? in_names[k] : "arg" + std::to_string(k)), n.in[k]);
         }
       }
       if (!n.skip) push(per_node[i], is_train);
       const auto names = sym::output_names(*n.node);
-      for (size_t k = 0; k < names.size() && k < n.out.size(); ++k) report(names[k], n.out[k]);
+      for (size_t k = 0; k < names.size() && k < n.out.size(); ++k) report(cb, names[k], n.out[k]);
     }
   }
-  void report(const std::string& name, const NDArray& a) {
+  static void report(const MonitorCallback& cb, const std::string& name, const NDArray& a) {
     NDArray value(a.shape(), a.dtype(), a.device());
     if (a.size() > 0) copy(a, value);
-    monitor(name, value);
+    cb(name, value);
   }
 };
 

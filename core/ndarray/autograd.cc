@@ -234,7 +234,7 @@ Node::~Node() {
   }  // n goes here, its inputs already moved off
 }
 
-const char* Node::label() const { return op ? op->name.c_str() : function ? "autograd.Function" : "variable"; }
+const char* Node::label() const { return op ? op->name.c_str() : is_function ? "autograd.Function" : "variable"; }
 
 bool set_recording(bool on) { return std::exchange(t_recording, on); }
 bool set_training(bool on) { return std::exchange(t_training, on); }
@@ -298,6 +298,7 @@ void record_function(std::span<const NDArray* const> inputs, std::span<NDArray* 
   if (!t_recording || !on_tape) return;
   auto node = std::make_shared<Node>();
   node->function = std::move(hook);
+  node->is_function = true;
   for (const NDArray* a : inputs) {
     node->inputs.push_back(*a);
     node->in_shapes.push_back(a->shape());

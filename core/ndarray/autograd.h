@@ -43,6 +43,7 @@ struct Node {
   std::vector<Shape> in_shapes;
   size_t num_outputs = 1;
   bool freed = false;  // saved values dropped after a backward without retain_graph
+  bool is_function = false;  // a user function's node; survives the reset of `function` when freed
   // leaves
   NDArray grad;
   int32_t grad_req = kWrite;
@@ -55,7 +56,7 @@ struct Node {
   // Iterative: a tape of a million ops must not take a stack frame per node to free.
   ~Node();
 
-  bool is_variable() const { return !op && !function; }
+  bool is_variable() const { return !op && !is_function; }
   const char* label() const;  // the op's name, or "autograd.Function"
 };
 

@@ -48,7 +48,7 @@ sym::Symbol get_symbol(const NDArray& arr) {
       made[n.get()] = variable("var" + std::to_string(n->var_id));
       continue;
     }
-    if (n->function)
+    if (n->is_function)
       fail(MX_ERR_UNSUPPORTED, "get_symbol: the graph holds an autograd.Function, which has no symbol form");
     if (n->freed)
       fail(MX_ERR_INVALID_ARGUMENT, "get_symbol: the graph through ", n->label(),

@@ -29,7 +29,14 @@ std::vector<const char*> cstrs(const std::vector<std::pair<std::string, std::str
   return out;
 }
 
-// Inputs of `op` given its params (num_args for Concat / add_n, no_bias, ...).
+const Node& single_node(const Symbol& s, const char* what) {
+  if (s.outputs.size() != 1) fail(MX_ERR_INVALID_ARGUMENT, "symbol ", what, ": the symbol has ", s.outputs.size(), " outputs, expected one");
+  return *s.outputs[0].node;
+}
+
+}  // namespace
+
+// Declared in symbol.h.
 std::vector<std::string> input_names(const op::OpSchema& op, const op::Attrs& a) {
   const size_t n = op.num_inputs ? op.num_inputs(a) : op.inputs.size();
   std::vector<std::string> names;
@@ -38,13 +45,6 @@ std::vector<std::string> input_names(const op::OpSchema& op, const op::Attrs& a)
                                                                                        : "arg" + std::to_string(i));
   return names;
 }
-
-const Node& single_node(const Symbol& s, const char* what) {
-  if (s.outputs.size() != 1) fail(MX_ERR_INVALID_ARGUMENT, "symbol ", what, ": the symbol has ", s.outputs.size(), " outputs, expected one");
-  return *s.outputs[0].node;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- nodes
 

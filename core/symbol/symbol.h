@@ -117,6 +117,10 @@ class Symbol {
 // "<node>_output" names of a node's visible outputs.
 std::vector<std::string> output_names(const Node& n);
 
+// Names of the inputs of `op` given its params (num_args for Concat / add_n, no_bias, ...):
+// the schema's names where they apply, "arg<i>" otherwise.
+std::vector<std::string> input_names(const op::OpSchema& op, const op::Attrs& a);
+
 // The argument and auxiliary-state variables of a graph, in list_arguments /
 // list_auxiliary_states order, from an order topo_order() gave (one walk serves both lists).
 struct GraphInputs {

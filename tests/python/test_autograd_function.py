@@ -282,3 +282,50 @@ def test_fresh_grad_is_set_by_backward_and_settable():
     assert plain._fresh_grad is False
     with pytest.raises(MXNetError, match="not on the autograd tape"):
         plain._fresh_grad = True
+
+
+def test_backward_through_a_freed_function_node_is_the_freed_error():
+    # A freed Function node lost its hook, but it is no leaf: a second backward through it must
+    # say the graph was freed, as through a plain op.
+    x = mx.nd.array(np.linspace(-1, 1, 5), dtype=np.float64)
+    x.attach_grad()
+    with mx.autograd.record():
+        y = Sigmoid()(x)
+        z = y * 2
+    z.backward()
+    with mx.autograd.record():
+        w = y * 3
+    with pytest.raises(MXNetError, match="autograd.Function.*freed.*retain_graph"):
+        w.backward()
+
+
+def test_get_symbol_after_backward_through_a_function_raises():
+    x = mx.nd.array([1.0, 2.0, 3.0])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = Sigmoid()(x)
+    y.backward()
+    with pytest.raises(MXNetError, match="autograd.Function"):
+        mx.autograd.get_symbol(y)
+
+
+def test_a_missing_function_still_takes_ownership_of_the_out_grads(monkeypatch):
+    # The core hands the callee new handles; the error path must wrap (and so free) them too.
+    import ctypes
+    import mx.ndarray
+    wrapped = []
+
+    class Recording(mx.ndarray.NDArray):
+        def __init__(self, handle, *args, **kwargs):
+            wrapped.append(handle.value)
+            super().__init__(handle, *args, **kwargs)
+
+    h = mx.autograd._new_handle(mx.nd.ones((2,)))
+    ograds = (ctypes.c_void_p * 1)(h.value)
+    igrads = (ctypes.c_void_p * 1)()
+    monkeypatch.setattr(mx.ndarray, "NDArray", Recording)
+    missing = max(mx.autograd._live_functions, default=0) + 10 ** 9
+    rc = mx.autograd._function_backward(1, ograds, 1, igrads, missing)
+    monkeypatch.undo()
+    assert rc != 0
+    assert wrapped == [h.value]

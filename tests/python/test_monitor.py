@@ -282,3 +282,46 @@ def test_states_split_and_merge_over_contexts():
     np.testing.assert_array_equal(mod.get_states()[0].asnumpy(), s)
     mod.set_states([[mx.nd.ones((2, 3)), mx.nd.zeros((2, 3))]])
     np.testing.assert_array_equal(mod.get_states()[0].asnumpy(), np.repeat([[1.0], [0.0]], 2, axis=0) * np.ones(3))
+
+
+def test_monitor_all_names_inputs_of_fc_without_bias():
+    net = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=3, no_bias=True, name="fc1")
+    exe = net.simple_bind(mx.cpu(), data=(2, 4))
+    seen = []
+    exe.set_monitor_callback(collect_into(seen), monitor_all=True)
+    exe.forward()
+    assert [n for n, _ in seen] == ["data", "fc1_data", "fc1_weight", "fc1_weight", "fc1_output"]
+
+
+def test_a_callback_that_removes_itself_during_forward():
+    exe, _, want = bound_net()
+    seen = []
+
+    def once(name, handle):
+        seen.append((name.decode(), NDArray(handle)))
+        exe.set_monitor_callback(None)
+
+    exe.set_monitor_callback(once)
+    out = exe.forward(is_train=False)  # the running pass may finish with the callback it began with
+    assert seen[0][0] == "fc1_output"
+    np.testing.assert_allclose(out[0].asnumpy(), want["fc2_output"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(seen[0][1].asnumpy(), want["fc1_output"], rtol=1e-5, atol=1e-6)
+    before = len(seen)
+    exe.forward(is_train=False)  # no monitor now
+    assert len(seen) == before
+
+
+def test_a_monitored_executor_is_freed_without_the_cyclic_gc():
+    import gc
+    import weakref
+    gc.collect()
+    gc.disable()
+    try:
+        exe, _, _ = bound_net()
+        exe.set_monitor_callback(collect_into([]))
+        exe.forward()
+        ref = weakref.ref(exe)
+        del exe
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -137,9 +137,10 @@ def _function_backward(num_ograds, ograds, num_igrads, igrads, key):
     fn = _live_functions.get(key)
     name = type(fn).__name__ if fn is not None else "autograd.Function"
     try:
+        # Wrapped first: the handles are ours to free, whatever happens next.
+        out_grads = [NDArray(_handle(ograds[i])) for i in range(num_ograds)]
         if fn is None:
             raise MXNetError("the function was released before its backward ran")
-        out_grads = [NDArray(_handle(ograds[i])) for i in range(num_ograds)]
         rets = fn.backward(*out_grads)
         rets = (rets,) if isinstance(rets, NDArray) or rets is None else tuple(rets)
         if len(rets) != num_igrads:

@@ -1,5 +1,6 @@
 """mx.executor: a bound symbol (Symbol.bind / simple_bind) running forward and backward."""
 import ctypes
+import weakref
 
 from .base import LIB, check_call, check_shape, c_array, c_str
 from .ndarray import NDArray
@@ -25,6 +26,9 @@ class Executor:
         self.handle = handle
         self._symbol = symbol
         self._monitor_callback = None  # the ctypes function the library calls: kept alive here
+        # Callbacks replaced while a forward / backward may be calling them (a callback that
+        # removes itself): kept alive until that call returns.
+        self._retired_callbacks = []
         self._monitor_error = None
         self._refresh()
 
@@ -54,7 +58,10 @@ class Executor:
             if k not in self.arg_dict:
                 raise ValueError("forward: %r is not an argument" % k)
             self.arg_dict[k][:] = v
-        check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
+        try:
+            check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
+        finally:
+            self._retired_callbacks.clear()
         self._raise_monitor_error()
         return self.outputs
 
@@ -65,8 +72,11 @@ class Executor:
         if isinstance(out_grads, NDArray):
             out_grads = [out_grads]
         grads = list(out_grads or [])
-        check_call(LIB.mx_executor_backward(self.handle, ctypes.c_uint32(len(grads)),
-                                            c_array(_handle, [g.handle if g is not None else None for g in grads])))
+        try:
+            check_call(LIB.mx_executor_backward(self.handle, ctypes.c_uint32(len(grads)),
+                                                c_array(_handle, [g.handle if g is not None else None for g in grads])))
+        finally:
+            self._retired_callbacks.clear()
         self._raise_monitor_error()
 
     def set_monitor_callback(self, callback, monitor_all=False):
@@ -76,17 +86,24 @@ class Executor:
         copy of the value (later nodes may reuse the node's memory) that the callback owns: wrap
         it, NDArray(handle) (mx.monitor.Monitor does), or it is never freed. An exception in the
         callback is raised from forward / backward once the pass is pushed. None removes it."""
+        if self._monitor_callback is not None:
+            self._retired_callbacks.append(self._monitor_callback)
         if callback is None:
             check_call(LIB.mx_executor_set_monitor_callback(self.handle, None, None, ctypes.c_int32(0)))
             self._monitor_callback = None
             return
 
+        # A weak reference: the executor keeps the callback, so a strong one would be a cycle
+        # only the cyclic GC frees.
+        self_ref = weakref.ref(self)
+
         def call(name, handle, _):
             try:
                 callback(name, _handle(handle))
             except BaseException as e:  # noqa: B036 - ctypes would print and drop it
-                if self._monitor_error is None:
-                    self._monitor_error = e
+                ex = self_ref()
+                if ex is not None and ex._monitor_error is None:
+                    ex._monitor_error = e
 
         cb = _MONITOR_CALLBACK(call)
         check_call(LIB.mx_executor_set_monitor_callback(self.handle, cb, None, ctypes.c_int32(int(bool(monitor_all)))))
