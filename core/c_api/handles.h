@@ -97,5 +97,8 @@ inline mx::NDArray& arr_at(mx_ndarray_t h, const char* fn, const char* what, siz
 
 // The symbol behind a handle.
 inline const mx::sym::Symbol& sym_of(mx_symbol_t h, const char* fn) { return deref(h, fn).s; }
+inline const mx::NDArray& arr_of(mx_ndarray_t h, const char* fn) { return deref(h, fn).arr; }
+// A new handle to the caller for a.
+inline mx_ndarray_t wrap(mx::NDArray a) { return issue(mx_ndarray{std::move(a)}); }
 
 }  // namespace mx::capi

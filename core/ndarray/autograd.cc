@@ -260,12 +260,39 @@ void mark_variables(std::span<NDArray* const> vars, std::span<const int32_t> req
   }
 }
 
+namespace {
+
+bool any_on_tape(std::span<const NDArray* const> inputs) {
+  for (const NDArray* a : inputs)
+    if (a->ag_entry().node) return true;
+  return false;
+}
+
+// Hangs node between its inputs (kept with their entries) and its outputs: each output array
+// points at the node, which keeps an entry-less copy (an entry there would be a cycle).
+template <class OutputAt>
+void link(const std::shared_ptr<Node>& node, std::span<const NDArray* const> inputs, size_t num_outputs,
+          OutputAt output_at) {
+  for (const NDArray* a : inputs) {
+    node->inputs.push_back(*a);
+    node->in_shapes.push_back(a->shape());
+  }
+  node->num_outputs = num_outputs;
+  for (size_t i = 0; i < num_outputs; ++i) {
+    NDArray& out = output_at(i);
+    NDArray plain = out;
+    plain.set_ag_entry({});
+    node->outputs.push_back(std::move(plain));
+    out.set_ag_entry(AGEntry{node, uint32_t(i)});
+  }
+}
+
+}  // namespace
+
 void record(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDArray* const> inputs,
             std::vector<NDArray>& outputs) {
   if (!t_recording || !op.gradient) return;  // optimizer updates and the like are never on the tape
-  bool on_tape = false;
-  for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
-  if (!on_tape) return;
+  if (!any_on_tape(inputs)) return;
   for (const NDArray* a : inputs)
     for (const NDArray& o : outputs)
       if (a->ag_entry().node && a->var() == o.var())
@@ -274,17 +301,7 @@ void record(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   auto node = std::make_shared<Node>();
   node->op = &op;
   node->attrs = attrs;
-  for (const NDArray* a : inputs) {
-    node->inputs.push_back(*a);
-    node->in_shapes.push_back(a->shape());
-  }
-  node->num_outputs = outputs.size();
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    NDArray plain = outputs[i];
-    plain.set_ag_entry({});
-    node->outputs.push_back(std::move(plain));
-    outputs[i].set_ag_entry(AGEntry{node, uint32_t(i)});
-  }
+  link(node, inputs, outputs.size(), [&](size_t i) -> NDArray& { return outputs[i]; });
 }
 
 void record_function(std::span<const NDArray* const> inputs, std::span<NDArray* const> outputs,
@@ -293,23 +310,11 @@ void record_function(std::span<const NDArray* const> inputs, std::span<NDArray* 
     if (outputs[i]->ag_entry().node)  // MXNet's check too: the array would leave the graph it is in
       fail(MX_ERR_INVALID_ARGUMENT, "autograd.Function: output ", i, " ", shape_str(outputs[i]->shape()),
            " is already on the autograd tape (an input returned as it is?); return a new array, e.g. x.copy()");
-  bool on_tape = false;
-  for (const NDArray* a : inputs) on_tape |= a->ag_entry().node != nullptr;
-  if (!t_recording || !on_tape) return;
+  if (!t_recording || !any_on_tape(inputs)) return;
   auto node = std::make_shared<Node>();
   node->function = std::move(hook);
   node->is_function = true;
-  for (const NDArray* a : inputs) {
-    node->inputs.push_back(*a);
-    node->in_shapes.push_back(a->shape());
-  }
-  node->num_outputs = outputs.size();
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    NDArray plain = *outputs[i];
-    plain.set_ag_entry({});
-    node->outputs.push_back(std::move(plain));
-    outputs[i]->set_ag_entry(AGEntry{node, uint32_t(i)});
-  }
+  link(node, inputs, outputs.size(), [&](size_t i) -> NDArray& { return *outputs[i]; });
 }
 
 void backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads, bool retain_graph,

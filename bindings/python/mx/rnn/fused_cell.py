@@ -17,7 +17,8 @@ from .rnn_cell import (BaseRNNCell, BidirectionalCell, DropoutCell, GRUCell, LST
 
 def _fused_zeros_batch_of(data):
     """begin_state's func for unroll without begin states: zeros (L*D, N, H) with the batch N taken
-    from data (T, N, C), since mx's shapes cannot leave the batch 0 (unknown) as MXNet's do."""
+    from data (T, N, C). MXNet leaves the batch 0 (unknown) for inference to fill; mx's inference now
+    can too, but this one form is what the tests cover (the rnn_cell begin states likewise)."""
     def func(name=None, shape=None, **kwargs):
         if shape is not None and len(shape) == 3 and shape[1] == 0:
             one = symbol.slice_axis(symbol.slice_axis(data, axis=0, begin=0, end=1), axis=2, begin=0, end=1)
