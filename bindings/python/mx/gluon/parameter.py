@@ -11,6 +11,7 @@ from .. import ndarray as nd
 from .. import symbol
 from ..base import MXNetError, MXNetValueError
 from ..context import Context, cpu, current_context
+from .utils import shape_is_known
 
 __all__ = ["DeferredInitializationError", "Parameter", "Constant", "tensor_types"]
 
@@ -19,13 +20,6 @@ tensor_types = (symbol.Symbol, nd.NDArray)
 
 class DeferredInitializationError(MXNetError):
     """A Parameter's data was asked for before its deferred initialization finished."""
-
-
-def shape_is_known(shape):
-    """Whether every dimension of `shape` is known (MXNet 1.x: 0 means unknown)."""
-    if shape is None:
-        return False
-    return all(d > 0 for d in shape)
 
 
 def _contexts(ctx):
