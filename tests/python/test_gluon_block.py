@@ -332,3 +332,28 @@ def test_deferred_init_failure_names_the_problem():
     blk.initialize()
     with pytest.raises(ValueError, match="Parameter .noshape0_w. because it has invalid shape"):
         blk(mx.nd.ones((2,)))
+
+
+def test_export_writes_aux_states_and_infer_shape(tmp_path):
+    data = mx.sym.var("data")
+    blk = SymbolBlock(mx.sym.BatchNorm(mx.sym.FullyConnected(data, num_hidden=3, name="fc"), name="bn"), data)
+    blk.infer_shape(mx.nd.ones((2, 4)))  # shapes without running
+    assert blk.collect_params()["fc_weight"].shape == (3, 4)
+    assert blk.collect_params()["bn_moving_var"].shape == (3,)
+    blk.initialize(mx.init.Normal(1.0))  # Gluon gives every Parameter this init: set the stats by hand
+    blk.collect_params()["bn_moving_mean"].set_data(mx.nd.array([0.5, -1.0, 2.0]))
+    blk.collect_params()["bn_moving_var"].set_data(mx.nd.array([1.0, 4.0, 0.25]))
+    blk.hybridize()
+    x = rand(2, 4, seed=14)
+    y = blk(mx.nd.array(x)).asnumpy()
+    sym_file, params_file = blk.export(str(tmp_path / "bn"))
+    keys = sorted(mx.nd.load(params_file))
+    assert keys == ["arg:bn_beta", "arg:bn_gamma", "arg:fc_bias", "arg:fc_weight", "aux:bn_moving_mean",
+                    "aux:bn_moving_var"]
+    again = SymbolBlock.imports(sym_file, "data", params_file, ctx=mx.cpu(1))
+    np.testing.assert_allclose(again(mx.nd.array(x, ctx=mx.cpu(1))).asnumpy(), y, rtol=1e-5, atol=1e-6)
+    # inference BatchNorm normalises with the moving stats (eps 1e-3, fix_gamma: MXNet defaults)
+    p = {k: v.data().asnumpy() for k, v in blk.collect_params().items()}
+    fc = x @ p["fc_weight"].T + p["fc_bias"]
+    ref = (fc - p["bn_moving_mean"]) / np.sqrt(p["bn_moving_var"] + 1e-3) + p["bn_beta"]
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-5)
