@@ -357,3 +357,44 @@ def test_export_writes_aux_states_and_infer_shape(tmp_path):
     fc = x @ p["fc_weight"].T + p["fc_bias"]
     ref = (fc - p["bn_moving_mean"]) / np.sqrt(p["bn_moving_var"] + 1e-3) + p["bn_beta"]
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_constant_and_frozen_params_in_hybridized_graph():
+    class Affine(HybridBlock):
+        def __init__(self):
+            super().__init__(prefix="aff_")
+            with self.name_scope():
+                self.scale = self.params.get_constant("scale", [[2.0, 3.0]])
+                self.shift = self.params.get("shift", shape=(1, 2), init=mx.init.Constant(0.5))
+
+        def hybrid_forward(self, F, x, scale, shift):
+            return F.broadcast_add(F.broadcast_mul(x, scale), shift)
+
+    x = rand(3, 2, seed=15)
+    blk = Affine()
+    blk.initialize()
+    blk.shift.grad_req = "null"
+    blk.hybridize()
+    xa = mx.nd.array(x)
+    xa.attach_grad()
+    with mx.autograd.record():
+        y = blk(xa)
+    y.backward()
+    np.testing.assert_allclose(y.asnumpy(), x * [[2.0, 3.0]] + 0.5, rtol=1e-6)
+    np.testing.assert_allclose(xa.grad.asnumpy(), np.broadcast_to([[2.0, 3.0]], (3, 2)))
+    assert blk.scale.grad_req == "null" and blk.shift.grad_req == "null"
+
+
+def test_load_parameters_dtype_checks(tmp_path):
+    fname = str(tmp_path / "f32.params")
+    net = TwoLayer()
+    net.initialize()
+    net(mx.nd.ones((1, 5)))
+    net.save_parameters(fname)
+    wide = TwoLayer()
+    wide.cast("float64")
+    with pytest.raises(ValueError, match="'.*dense0_weight' from saved params: dtype incompatible"):
+        wide.load_parameters(fname)
+    wide.load_parameters(fname, cast_dtype=True)
+    assert wide.hidden.weight.data().dtype == np.float64
+    np.testing.assert_allclose(wide.hidden.weight.data().asnumpy(), net.hidden.weight.data().asnumpy())
