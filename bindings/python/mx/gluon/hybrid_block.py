@@ -25,7 +25,7 @@ def _flatten(args, inout_str):
     if args is None:
         return [None], -1
     if not isinstance(args, (list, tuple)):
-        raise MXNetValueError("HybridBlock %s must be (nested) list of Symbol or NDArray, but got %s of type %s"
+        raise MXNetValueError("HybridBlock %s must be a (nested) list of Symbol or NDArray, but got %s of type %s"
                               % (inout_str, str(args), str(type(args))))
     flat, fmts = [], []
     for i in args:
@@ -114,7 +114,7 @@ class HybridBlock(Block):
 
     # ---- graph
     def _trace(self, args, in_format):
-        flat = _flatten(args, "input")[0]
+        flat = _flatten(args, "%s input" % self.name)[0]
         if len(flat) > 1:
             inputs = [symbol.var("data%d" % i) if a is not None else None for i, a in enumerate(flat)]
         else:
@@ -123,13 +123,13 @@ class HybridBlock(Block):
         params = {i: j.var() for i, j in self._reg_params.items()}
         with self.name_scope():
             out = self.hybrid_forward(symbol, *grouped, **params)
-        out, out_format = _flatten(out, "output")
+        out, out_format = _flatten(out, "%s output" % self.name)
         return _Graph([i for i in inputs if i is not None], symbol.Group(out) if len(out) > 1 else out[0],
                       out_format)
 
     def _get_graph(self, *args):
         """The _Graph for these inputs' structure, traced with F = mx.sym the first time."""
-        in_format = _flatten(args, "input")[1]
+        in_format = _flatten(args, "%s input" % self.name)[1]
         key = _key(in_format)
         graph = self._graphs.get(key)
         if graph is None:
@@ -162,7 +162,7 @@ class HybridBlock(Block):
         graph = self._get_graph(*args)
         if graph.op is None:
             self._build_cache(graph)
-        flat = [a for a in _flatten(args, "input")[0] if a is not None]
+        flat = [a for a in _flatten(args, "%s input" % self.name)[0] if a is not None]
         ctx = flat[0].context
         try:
             cargs = [flat[i] if is_arg else i.data(ctx) for is_arg, i in graph.op_args]
@@ -188,7 +188,7 @@ class HybridBlock(Block):
 
     def _infer_attrs(self, infer_fn, attr, *args):
         graph = self._get_graph(*args)
-        flat = [a for a in _flatten(args, "input")[0] if a is not None]
+        flat = [a for a in _flatten(args, "%s input" % self.name)[0] if a is not None]
         given = {i.name: getattr(j, attr) for i, j in zip(graph.inputs, flat)}
         arg_attrs, _, aux_attrs = getattr(graph.out, infer_fn)(**given)
         if arg_attrs is None:
@@ -212,7 +212,7 @@ class HybridBlock(Block):
     def forward(self, x, *args):
         """On NDArrays: hybrid_forward with F = mx.nd (or the CachedOp when hybridized); on Symbols:
         hybrid_forward with F = mx.sym."""
-        flat = [a for a in _flatten([x] + list(args), "input")[0] if a is not None]
+        flat = [a for a in _flatten([x] + list(args), "%s input" % self.name)[0] if a is not None]
         if flat and isinstance(flat[0], nd.NDArray):
             ctx = flat[0].context
             with ctx:
