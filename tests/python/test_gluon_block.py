@@ -398,3 +398,19 @@ def test_load_parameters_dtype_checks(tmp_path):
     wide.load_parameters(fname, cast_dtype=True)
     assert wide.hidden.weight.data().dtype == np.float64
     np.testing.assert_allclose(wide.hidden.weight.data().asnumpy(), net.hidden.weight.data().asnumpy())
+
+
+def test_cached_op_wrapper_directly():
+    from mx.cached_op import CachedOp
+    x, w = mx.sym.var("x"), mx.sym.var("w")
+    op = CachedOp(mx.sym.Group([mx.sym.dot(x, w), mx.sym.exp(x)]), {"static_alloc": True})
+    a, b = rand(2, 3, seed=16), rand(3, 4, seed=17)
+    prod, ex = op(mx.nd.array(a), mx.nd.array(b))
+    np.testing.assert_allclose(prod.asnumpy(), a @ b, rtol=1e-5)
+    np.testing.assert_allclose(ex.asnumpy(), np.exp(a), rtol=1e-5)
+    with pytest.raises(mx.base.MXNetError, match="1 inputs given, the symbol takes 2 \\(x, w\\)"):
+        op(mx.nd.array(a))
+    with pytest.raises(TypeError, match="input 1 \\(w\\)"):
+        op(mx.nd.array(a), b)
+    with pytest.raises(mx.base.MXNetError, match="unknown flag 'fast'"):
+        CachedOp(x, [("fast", True)])
