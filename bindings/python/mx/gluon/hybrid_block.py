@@ -97,9 +97,17 @@ class HybridBlock(Block):
         super().register_child(block, name)
         self._clear_cached_op()
 
-    def hybridize(self, active=True, static_alloc=False, static_shape=False, **kwargs):
+    def hybridize(self, active=True, backend=None, backend_opts=None, clear=True, partition_if_dynamic=True,
+                  static_alloc=False, static_shape=False, **kwargs):
         """Makes later calls run the traced graph as a CachedOp (flags static_alloc, static_shape);
-        recurses into children."""
+        recurses into children. MXNet's tuning flags inline_limit, forward_bulk_size and
+        backward_bulk_size are accepted and have no effect here."""
+        if backend is not None:
+            raise MXNetError("%s.hybridize: backend %r: mx has no subgraph backends (optimize_for)"
+                             % (self.name, backend))
+        unknown = set(kwargs) - {"inline_limit", "forward_bulk_size", "backward_bulk_size"}
+        if unknown:
+            raise TypeError("%s.hybridize got unexpected arguments %s" % (self.name, sorted(unknown)))
         self._active = active
         self._flags = [("static_alloc", static_alloc), ("static_shape", static_shape)]
         self._clear_cached_op()
@@ -134,7 +142,8 @@ class HybridBlock(Block):
         graph = self._graphs.get(key)
         if graph is None:
             graph = self._graphs[key] = self._trace(args, in_format)
-        self._cached_graph = graph.inputs, graph.out
+        if not self._cached_graph or self._cached_graph[1] is not graph.out:
+            self._cached_graph = graph.inputs, graph.out
         return graph
 
     def _build_cache(self, graph):
@@ -158,12 +167,13 @@ class HybridBlock(Block):
         graph.op_args = [(True, flat_names[n]) if n in flat_names else (False, params[n]) for n in input_names]
         graph.op = CachedOp(graph.out, self._flags)
 
-    def _call_cached_op(self, *args):
+    def _call_cached_op(self, *args, ctx=None):
         graph = self._get_graph(*args)
         if graph.op is None:
             self._build_cache(graph)
         flat = [a for a in _flatten(args, "%s input" % self.name)[0] if a is not None]
-        ctx = flat[0].context
+        if ctx is None:
+            ctx = flat[0].context
         try:
             cargs = [flat[i] if is_arg else i.data(ctx) for is_arg, i in graph.op_args]
         except DeferredInitializationError:
@@ -217,7 +227,7 @@ class HybridBlock(Block):
             ctx = flat[0].context
             with ctx:
                 if self._active:
-                    return self._call_cached_op(x, *args)
+                    return self._call_cached_op(x, *args, ctx=ctx)
                 try:
                     params = {k: v.data(ctx) for k, v in self._reg_params.items()}
                 except DeferredInitializationError:
