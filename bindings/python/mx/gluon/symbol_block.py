@@ -104,7 +104,8 @@ class SymbolBlock(HybridBlock):
         if _key(in_fmt) != _key(self._in_format):
             raise MXNetValueError("SymbolBlock: invalid input format %s, expected %s" % (in_fmt, self._in_format))
         ret = self._fixed.out(**{k.name: v for k, v in zip(self._fixed.inputs, flat)})
-        return _regroup(list(ret), self._fixed.out_format)[0]
+        n = len(ret.list_outputs())
+        return _regroup([ret] if n == 1 else [ret[i] for i in range(n)], self._fixed.out_format)[0]
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         raise NotImplementedError
