@@ -108,8 +108,9 @@ def test_layer_names_defaults_deferred_init_and_begin_state():
     out2, new = layer(mx.nd.array(X), states)
     np.testing.assert_allclose(out2.asnumpy(), out.asnumpy(), rtol=1e-6)  # zeros == no states
     assert len(new) == 2
-    gru = rnn.GRU(H, input_size=C)
+    gru = rnn.GRU(H, input_size=C, dropout=0.5)
     assert gru.l0_i2h_weight.shape == (3 * H, C)
+    assert repr(gru) == "GRU(%d -> %d, TNC, dropout=0.5)" % (C, H)
     assert [s["shape"] for s in gru.state_info(7)] == [(1, 7, H)]
 
 

@@ -68,9 +68,15 @@ class _RNNLayer(HybridBlock):
 
     def __repr__(self):
         shape = self.l0_i2h_weight.shape
-        mapping = "%s -> %s" % (shape[1] if shape[1] else None, shape[0] // self._gates)
-        extra = (", dropout=%s" % self._dropout if self._dropout else "") + (", bidirectional" if self._dir == 2 else "")
-        return "%s(%s, %s, num_layers=%d%s)" % (type(self).__name__, mapping, self._layout, self._num_layers, extra)
+        s = "%s(%s -> %s, %s" % (type(self).__name__, shape[1] if shape[1] else None, shape[0] // self._gates,
+                                 self._layout)
+        if self._num_layers != 1:
+            s += ", num_layers=%d" % self._num_layers
+        if self._dropout != 0:
+            s += ", dropout=%s" % self._dropout
+        if self._dir == 2:
+            s += ", bidirectional"
+        return s + ")"
 
     def _collect_params_with_prefix(self, prefix=""):
         """Parameter keys for save_parameters / load_parameters as MXNet 1.9.1 writes them for fused
