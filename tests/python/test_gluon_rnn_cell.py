@@ -217,6 +217,8 @@ def test_cell_names_and_bad_arguments():
     assert cell.state_info(2) == [{"shape": (2, H), "__layout__": "NC"}] * 2
     states = cell.begin_state(batch_size=2, func=mx.sym.zeros)
     assert [s.name for s in states] == ["enc_begin_state_0", "enc_begin_state_1"]
+    assert repr(cell) == "LSTMCell(None -> %d)" % (4 * H)
+    assert repr(rnn.RNNCell(H, input_size=C)) == "RNNCell(%d -> %d, tanh)" % (C, H)
     with pytest.raises(ValueError, match="hidden_size"):
         rnn.GRUCell(-1)
     cell.initialize()

@@ -145,12 +145,12 @@ class RecurrentCell(Block):
         return outputs, states
 
     def _get_activation(self, F, inputs, activation, **kwargs):
-        """activation by name (an Activation act_type, or 'leaky' style LeakyReLU), or a callable / Block."""
+        """activation by name (an Activation act_type), a gluon.nn.LeakyReLU block, or a callable."""
         if isinstance(activation, str):
-            if activation in ("relu", "sigmoid", "tanh", "softrelu", "softsign"):
-                return F.Activation(inputs, act_type=activation, **kwargs)
-            return F.LeakyReLU(inputs, act_type=activation, **kwargs)
-        return activation(inputs, **kwargs) if not isinstance(activation, Block) else activation(inputs)
+            return F.Activation(inputs, act_type=activation, **kwargs)
+        if isinstance(activation, Block) and type(activation).__name__ == "LeakyReLU":
+            return F.LeakyReLU(inputs, act_type="leaky", slope=activation._alpha, **kwargs)
+        return activation(inputs) if isinstance(activation, Block) else activation(inputs, **kwargs)
 
     def forward(self, inputs, states):
         """One step: (output, new states)."""
@@ -222,6 +222,9 @@ class RNNCell(_GatedCell):
 
     def _alias(self):
         return "rnn"
+
+    def __repr__(self):
+        return "%s, %s)" % (super().__repr__()[:-1], self._activation)
 
     def hybrid_forward(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         prefix = "t%d_" % self._counter
