@@ -165,18 +165,22 @@ class HybridRecurrentCell(RecurrentCell, HybridBlock):
         raise NotImplementedError
 
 
+def _check_size(cell, what, value, least):
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValueError("%s: %s must be an integer >= %d, got %r" % (type(cell).__name__, what, least, value))
+
+
 class _GatedCell(HybridRecurrentCell):
     """The i2h / h2h weights and biases of RNNCell, LSTMCell and GRUCell: (gates*H, input_size),
-    (gates*H, H), (gates*H,), (gates*H,)."""
+    (gates*H, H), (gates*H,), (gates*H,), where RNNCell counts as one gate."""
     _num_gates = 1
+    _state_names = ("h",)
 
     def __init__(self, hidden_size, i2h_weight_initializer, h2h_weight_initializer, i2h_bias_initializer,
                  h2h_bias_initializer, input_size, prefix, params):
+        _check_size(self, "hidden_size", hidden_size, 1)
+        _check_size(self, "input_size", input_size, 0)  # 0: inferred at the first call
         super().__init__(prefix=prefix, params=params)
-        for what, value in (("hidden_size", hidden_size), ("input_size", input_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if what == "hidden_size" else 0):
-                raise ValueError("%s: %s must be a %s integer, got %r" % (
-                    type(self).__name__, what, "positive" if what == "hidden_size" else "non-negative", value))
         self._hidden_size = hidden_size
         self._input_size = input_size
         rows = self._num_gates * hidden_size
@@ -189,8 +193,6 @@ class _GatedCell(HybridRecurrentCell):
 
     def state_info(self, batch_size=0):
         return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}] * len(self._state_names)
-
-    _state_names = ("h",)
 
     def infer_shape(self, inputs, *args):
         """The i2h weight's input size from the first step's input (deferred initialization)."""
