@@ -217,3 +217,19 @@ def test_lstm_state_clip_matches_numpy():
         np.testing.assert_allclose(out.asnumpy()[t], h, rtol=1e-4, atol=1e-5)
     assert cy.asnumpy().min() >= lo - 1e-6 and cy.asnumpy().max() <= hi + 1e-6
     assert np.isclose(cy.asnumpy(), lo).any() or np.isclose(cy.asnumpy(), hi).any()  # the clip did bite
+
+
+def test_layer_dtype_and_cast():
+    layer = rnn.LSTM(H, dtype="float64")
+    layer.initialize()
+    assert layer.l0_h2h_weight.dtype in ("float64", np.float64)
+    out, states = layer(mx.nd.array(X, dtype=np.float64), layer.begin_state(N))
+    assert out.dtype == np.float64 and states[1].dtype == np.float64
+    gru = rnn.GRU(H, input_size=C)
+    gru.initialize()
+    want = gru(mx.nd.array(X)).asnumpy()
+    gru.cast("float64")
+    assert gru.state_info(N)[0]["dtype"] == "float64"
+    got = gru(mx.nd.array(X, dtype=np.float64))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-5, atol=1e-6)

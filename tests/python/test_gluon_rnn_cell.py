@@ -248,3 +248,16 @@ def test_hybrid_sequential_cell_hybridized_before_first_call():
         h1 = np.maximum(i2h, 0)
         np.testing.assert_allclose(got.asnumpy()[t], h1, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(states[0].asnumpy(), h0, rtol=1e-4, atol=1e-5)
+
+
+def test_cells_run_in_float64():
+    stack = rnn.SequentialRNNCell()
+    stack.add(rnn.LSTMCell(H, input_size=C))
+    stack.add(rnn.ResidualCell(rnn.GRUCell(H, input_size=H)))
+    stack.initialize()
+    x = mx.nd.array(X, dtype=np.float64)
+    want, _ = stack.unroll(T, mx.nd.array(X), layout="TNC", merge_outputs=True)
+    stack.cast("float64")
+    got, states = stack.unroll(T, x, layout="TNC", merge_outputs=True)
+    assert got.dtype == np.float64 and states[0].dtype == np.float64
+    np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5, atol=1e-6)

@@ -25,12 +25,12 @@ def _cells_begin_state(cells, **kwargs):
 
 
 def _get_begin_state(cell, F, begin_state, inputs, batch_size):
-    """The given begin states, or zeros from cell.begin_state on the inputs' context."""
+    """The given begin states, or zeros from cell.begin_state on the inputs' context and dtype."""
     if begin_state is not None:
         return begin_state
     if F is ndarray:
-        ctx = (inputs if isinstance(inputs, ndarray.NDArray) else inputs[0]).context
-        return cell.begin_state(func=F.zeros, batch_size=batch_size, ctx=ctx)
+        first = inputs if isinstance(inputs, ndarray.NDArray) else inputs[0]
+        return cell.begin_state(func=F.zeros, batch_size=batch_size, ctx=first.context, dtype=first.dtype)
     return cell.begin_state(func=F.zeros, batch_size=batch_size)
 
 

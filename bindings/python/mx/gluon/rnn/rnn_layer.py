@@ -195,7 +195,9 @@ _DOC_COMMON = """
     i2h_bias_initializer, h2h_bias_initializer : str or Initializer, default 'zeros'
         Initializers of the biases.
     input_size : int, default 0
-        The number of expected input features; 0 infers it from the first input.
+        The number of expected input features; 0 infers it from the first NDArray input (a
+        symbolic call, layer(mx.sym.var('data')), needs it given: mx has no backward shape
+        inference through the parameter concatenation that MXNet's _rnn_param_concat provides).
     dtype : str, default 'float32'
     prefix, params : see Block.
 
