@@ -119,7 +119,8 @@ class _RNNLayer(HybridBlock):
     def infer_shape(self, inputs, *args):
         """The first layer's input size from the inputs (deferred initialization)."""
         if len(inputs.shape) != 3:
-            raise ValueError("%s: inputs must be 3-d in layout %s, got shape %s" % (self.name, self._layout, inputs.shape))
+            raise ValueError("%s: inputs must be 3-d in layout %s, got shape %s"
+                             % (self.name, self._layout, inputs.shape))
         for j in ["l", "r"][:self._dir]:
             getattr(self, "%s0_i2h_weight" % j).shape = (self._gates * self._hidden_size, inputs.shape[2])
 
