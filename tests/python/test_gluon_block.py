@@ -398,3 +398,45 @@ def test_load_parameters_dtype_checks(tmp_path):
     wide.load_parameters(fname, cast_dtype=True)
     assert wide.hidden.weight.data().dtype == np.float64
     np.testing.assert_allclose(wide.hidden.weight.data().asnumpy(), net.hidden.weight.data().asnumpy())
+
+
+def test_cached_op_wrapper_directly():
+    from mx.cached_op import CachedOp
+    x, w = mx.sym.var("x"), mx.sym.var("w")
+    op = CachedOp(mx.sym.Group([mx.sym.dot(x, w), mx.sym.exp(x)]), {"static_alloc": True})
+    a, b = rand(2, 3, seed=16), rand(3, 4, seed=17)
+    prod, ex = op(mx.nd.array(a), mx.nd.array(b))
+    np.testing.assert_allclose(prod.asnumpy(), a @ b, rtol=1e-5)
+    np.testing.assert_allclose(ex.asnumpy(), np.exp(a), rtol=1e-5)
+    with pytest.raises(mx.base.MXNetError, match="1 inputs given, the symbol takes 2 \\(x, w\\)"):
+        op(mx.nd.array(a))
+    with pytest.raises(TypeError, match="input 1 \\(w\\)"):
+        op(mx.nd.array(a), b)
+    with pytest.raises(mx.base.MXNetError, match="unknown flag 'fast'"):
+        CachedOp(x, [("fast", True)])
+
+
+def test_hybridized_gradient_matches_central_differences_float64():
+    x = rand(2, 3, seed=18).astype(np.float64)
+    net = TwoLayer()
+    net.initialize(mx.init.Normal(0.5))
+    net.cast("float64")
+    net.hybridize()
+    xa = mx.nd.array(x, dtype="float64")
+
+    def loss():
+        return float((net(xa) ** 2).sum().asscalar())
+    with mx.autograd.record():
+        y = (net(xa) ** 2).sum()
+    y.backward()
+    for p in (net.hidden.weight, net.out.bias):
+        w = p.data().asnumpy()
+        numeric = np.zeros_like(w)
+        for idx in np.ndindex(*w.shape):
+            for sign in (1, -1):
+                shifted = w.copy()
+                shifted[idx] += sign * 1e-6
+                p.set_data(mx.nd.array(shifted, dtype="float64"))
+                numeric[idx] += sign * loss() / 2e-6
+        p.set_data(mx.nd.array(w, dtype="float64"))
+        np.testing.assert_allclose(p.grad().asnumpy(), numeric, rtol=1e-6, atol=1e-8, err_msg=p.name)

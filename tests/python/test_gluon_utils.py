@@ -85,3 +85,13 @@ def test_check_sha1_and_download(tmp_path):
         with pytest.raises(mx.base.MXNetError, match="failed to fetch http://127.0.0.1:9/model.params"):
             download(url, path=str(tmp_path / "model.params"), retries=0, timeout=5)
     assert not (tmp_path / "model.params").exists()
+
+
+def test_repo_url_from_environment(monkeypatch):
+    from mx.gluon.utils import _get_repo_file_url
+    monkeypatch.setenv("MXNET_GLUON_REPO", "file:///srv/gluon")
+    assert _get_repo_file_url("gluon/models", "resnet18_v1-a0666292.zip") == \
+        "file:///srv/gluon/gluon/models/resnet18_v1-a0666292.zip"
+    monkeypatch.delenv("MXNET_GLUON_REPO")
+    assert _get_repo_file_url("gluon/dataset", "x.zip") == \
+        "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/dataset/x.zip"

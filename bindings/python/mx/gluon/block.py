@@ -239,5 +239,5 @@ class Block:
         summary(self, *inputs)
 
 
-from .hybrid_block import HybridBlock  # noqa: E402  (MXNet's mx.gluon.block.HybridBlock)
+from .hybrid_block import HybridBlock, _flatten, _regroup  # noqa: E402,F401  (MXNet's names in gluon.block)
 from .symbol_block import SymbolBlock  # noqa: E402

@@ -110,7 +110,7 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
                 raise MXNetError("File {} is downloaded but the content hash does not match. The repo may be "
                                  "outdated or download may be incomplete. If the \"repo_url\" is overridden, "
                                  "consider switching to the default repo.".format(fname))
-            os.replace(tmp, fname)
+            replace_file(tmp, fname)
             return fname
         except (OSError, ValueError, MXNetError) as err:
             last = err
@@ -119,6 +119,24 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
             if isinstance(err, MXNetError):
                 raise
     raise MXNetError("download: failed to fetch %s to %s (no network access? %s)" % (url, fname, last))
+
+
+def replace_file(src, dst):
+    """Moves src over dst atomically (as MXNet's replace_file)."""
+    os.replace(src, dst)
+
+
+def _get_repo_url():
+    """The Gluon file repository (MXNET_GLUON_REPO, default MXNet's), ending in '/'."""
+    default_repo = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/"
+    repo_url = os.environ.get("MXNET_GLUON_REPO", default_repo)
+    return repo_url if repo_url.endswith("/") else repo_url + "/"
+
+
+def _get_repo_file_url(namespace, filename):
+    """URL of filename under namespace in the Gluon repository (what model_zoo downloads)."""
+    return "{base_url}{namespace}/{filename}".format(base_url=_get_repo_url(), namespace=namespace,
+                                                     filename=filename)
 
 
 def shape_is_known(shape):
