@@ -132,6 +132,20 @@ def test_conv_deferred_in_channels_and_names():
     assert repr(conv) == "Conv2D(6 -> 4, kernel_size=(3, 3), stride=(1, 1), groups=2)"
 
 
+@pytest.mark.parametrize("hybridize", [False, True])
+@pytest.mark.parametrize("cls, conv", [(nn.Conv3D, tf.conv3d), (nn.Conv3DTranspose, tf.conv_transpose3d)])
+def test_conv3d_deferred_in_channels_vs_torch(cls, conv, hybridize):
+    # The 3-d layers are built from 2-d ops; inference must still find in_channels (6) from data.
+    x = rand(1, 6, 3, 4, 3)
+    layer = cls(4, (2, 1, 2), groups=2)
+    layer.initialize(mx.init.Normal(0.5))
+    layer.hybridize(hybridize)
+    out = layer(mx.nd.array(x)).asnumpy()
+    assert layer.weight.shape == ((4, 3, 2, 1, 2) if cls is nn.Conv3D else (6, 2, 2, 1, 2))
+    expected = conv(t(x), t(layer.weight.data()), t(layer.bias.data()), groups=2).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
 def test_conv_bad_input_and_arguments():
     layer = nn.Conv2D(4, 3, in_channels=3, prefix="stem_")
     layer.initialize()
@@ -139,6 +153,9 @@ def test_conv_bad_input_and_arguments():
         layer(mx.nd.ones((1, 5, 6, 6)))
     msg = str(err.value)
     assert "stem" in msg and "(1, 5, 6, 6)" in msg and "(4,3,3,3)" in msg.replace(" ", "")
+    layer.hybridize()
+    with pytest.raises(mx.base.MXNetError, match=r"stem.*\(1,5,6,6\)"):
+        layer(mx.nd.ones((1, 5, 6, 6)))
     with pytest.raises(ValueError, match="NHWC"):
         nn.Conv2D(4, 3, layout="NHWC")
     with pytest.raises(ValueError, match="kernel_size"):

@@ -105,6 +105,15 @@ def test_dense_wrong_input_names_layer_and_shapes():
     assert "fc" in msg and "(2, 5)" in msg and "(3,4)" in msg.replace(" ", "")
 
 
+def test_dense_float64():
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    layer = nn.Dense(2, dtype="float64", in_units=3)
+    layer.initialize(mx.init.Normal(1.0))
+    out = layer(mx.nd.array(x, dtype="float64"))
+    assert np.dtype(layer.weight.dtype) == np.float64 and out.dtype == np.float64
+    np.testing.assert_allclose(out.asnumpy(), x @ layer.weight.data().asnumpy().T, rtol=1e-12)
+
+
 # ---------------------------------------------------------------- BatchNorm
 
 
@@ -163,7 +172,6 @@ def test_batchnorm_gradients_vs_torch_autograd():
 
 
 def test_batchnorm_names_deferred_and_options():
-    net = nn.HybridSequential(prefix="")
     with mx.name.NameManager():
         bn = nn.BatchNorm()
     assert [p for p in bn.collect_params()] == [
@@ -180,7 +188,9 @@ def test_batchnorm_names_deferred_and_options():
     with mx.autograd.record():
         out = fixed(mx.nd.array(x))
     np.testing.assert_allclose(out.asnumpy(), x / np.sqrt(1 + 1e-5), rtol=1e-5)
-    del net
+    # float16 parameters would lose the running statistics: MXNet keeps BatchNorm at float32.
+    fixed.cast("float16")
+    assert np.dtype(fixed.gamma.dtype) == np.float32 and np.dtype(fixed.running_var.dtype) == np.float32
 
 
 def test_batchnorm_wrong_channels_names_layer():

@@ -1,6 +1,7 @@
 """Convolution layers (MXNet 1.9.1 gluon.nn): Conv1D/2D/3D and Conv1D/2D/3DTranspose.
 The Convolution / Deconvolution ops are 1-d and 2-d; the 3-d layers run as a sum of 2-d
 convolutions over the depth taps (see _conv3d.py)."""
+from ... import symbol
 from ..block import HybridBlock
 from ._layer_utils import as_tuple, named_errors
 from .activations import Activation
@@ -67,6 +68,10 @@ class _Conv(HybridBlock):
         inputs = [x, weight] if bias is None else [x, weight, bias]
         with named_errors(self, x):
             if len(self._kwargs['kernel']) == 3:
+                if self._in_channels == 0 and F is symbol:  # deferred: let inference see C
+                    inputs[1] = _conv3d.tie_weight_shape(
+                        F, self._op_name, x, weight, self._kwargs['kernel'],
+                        self._channels, self._kwargs['num_group'])
                 out = _conv3d.convolution(F, self._op_name, *inputs, **self._kwargs)
             else:
                 out = getattr(F, self._op_name)(*inputs, name='fwd', **self._kwargs)
