@@ -3,7 +3,7 @@ The Convolution / Deconvolution ops are 1-d and 2-d; the 3-d layers run as a sum
 convolutions over the depth taps (see _conv3d.py)."""
 from ... import symbol
 from ..block import HybridBlock
-from ._layer_utils import as_tuple, named_errors
+from ._layer_utils import as_tuple, named_errors, non_default
 from .activations import Activation
 from . import _conv3d
 
@@ -48,6 +48,11 @@ class _Conv(HybridBlock):
                 'num_filter': channels, 'num_group': groups, 'no_bias': not use_bias}
             if adj is not None:
                 self._kwargs['adj'] = adj
+            ones, zeros = (1,) * ndim, (0,) * ndim
+            defaults = {'stride': ones, 'dilate': ones, 'pad': zeros, 'num_group': 1, 'adj': zeros}
+            if op_name == 'Convolution':  # Deconvolution's no_bias defaults to True: always pass it
+                defaults['no_bias'] = False
+            self._op_kwargs = non_default(self._kwargs, defaults)
             if op_name == 'Convolution':
                 wshape = (channels, in_channels // groups) + kernel_size
             else:
@@ -74,7 +79,7 @@ class _Conv(HybridBlock):
                         self._channels, self._kwargs['num_group'])
                 out = _conv3d.convolution(F, self._op_name, *inputs, **self._kwargs)
             else:
-                out = getattr(F, self._op_name)(*inputs, name='fwd', **self._kwargs)
+                out = getattr(F, self._op_name)(*inputs, name='fwd', **self._op_kwargs)
         return self.act(out) if self.act is not None else out
 
     def __repr__(self):
