@@ -193,6 +193,24 @@ def test_batchnorm_names_deferred_and_options():
     assert np.dtype(fixed.gamma.dtype) == np.float32 and np.dtype(fixed.running_var.dtype) == np.float32
 
 
+def test_batchnorm_relu_vs_numpy():
+    x = rand(4, 3, 2, 2)
+    layer = nn.BatchNormReLU()
+    layer.initialize()
+    for hybridize in (False, True):
+        layer.hybridize(hybridize)
+        with mx.autograd.record():
+            out = layer(mx.nd.array(x)).asnumpy()
+        expected = np.maximum(_bn_reference(x, np.ones(3), np.zeros(3), 1e-5), 0)
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_nn_reexports_blocks():
+    from mx.gluon import block
+    assert nn.Block is block.Block and nn.HybridBlock is block.HybridBlock
+    assert nn.SymbolBlock is block.SymbolBlock
+
+
 def test_batchnorm_wrong_channels_names_layer():
     bn = nn.BatchNorm(in_channels=4, prefix="bn_")
     bn.initialize()
