@@ -6,8 +6,6 @@ o * stride + t * dilation - pad. Each tap is one 2-d op over the depth-strided s
 input, with depth folded into the batch axis; the taps are then combined. Every step is an op of
 both mx.nd and mx.sym, so the layers hybridize; nothing needs the input's shape in Python."""
 
-_NONE5 = (None,) * 5
-
 
 def _depth_pad(F, x, before, after, value=0.0):
     if before == 0 and after == 0:
