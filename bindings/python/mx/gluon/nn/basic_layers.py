@@ -5,7 +5,7 @@ import warnings
 from ... import ndarray as nd
 from ... import symbol as sym
 from ..block import Block, HybridBlock
-from ..parameter_dict import _indent
+from ..utils import _indent
 from ._layer_utils import named_errors
 from .activations import Activation
 
