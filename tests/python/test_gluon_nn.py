@@ -147,6 +147,17 @@ def test_batchnorm_running_stats_update_in_training_only(hybridize):
     np.testing.assert_allclose(layer.running_var.data().asnumpy(),
                                0.8 + 0.2 * x.var(axis=(0, 2, 3)), rtol=1e-4, atol=1e-5)
     assert layer.running_mean.grad_req == "null" and layer.running_var.grad_req == "null"
+    # record(train_mode=False) is inference (running stats used, not moved); train_mode() without
+    # recording is training.
+    mean = layer.running_mean.data().asnumpy()
+    with mx.autograd.record(train_mode=False):
+        out = layer(mx.nd.array(x)).asnumpy()
+    np.testing.assert_array_equal(layer.running_mean.data().asnumpy(), mean)
+    with mx.autograd.train_mode():
+        out = layer(mx.nd.array(x)).asnumpy()
+    np.testing.assert_allclose(out, _bn_reference(x, gamma, beta, 1e-3), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.running_mean.data().asnumpy(), 0.8 * mean + 0.2 * x.mean(axis=(0, 2, 3)),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_batchnorm_gradients_vs_torch_autograd():
