@@ -156,6 +156,13 @@ def test_conv_bad_input_and_arguments():
     layer.hybridize()
     with pytest.raises(mx.base.MXNetError, match=r"stem.*\(1,5,6,6\)"):
         layer(mx.nd.ones((1, 5, 6, 6)))
+    # The 3-d layers name the user's 5-d shapes, not those of the 2-d ops they are built from.
+    deconv = nn.Conv3DTranspose(2, 2, in_channels=2, prefix="up_")
+    deconv.initialize()
+    with pytest.raises(mx.base.MXNetError, match=r"up.*\(2, 2, 2, 2, 2\).*\(1, 3, 4, 4, 4\).*3 channels"):
+        deconv(mx.nd.ones((1, 3, 4, 4, 4)))
+    with pytest.raises(mx.base.MXNetError, match=r"pool.*\(1, 3, 8, 8\) must be 5-d"):
+        nn.MaxPool3D()(mx.nd.ones((1, 3, 8, 8)))
     with pytest.raises(ValueError, match="NHWC"):
         nn.Conv2D(4, 3, layout="NHWC")
     with pytest.raises(ValueError, match="kernel_size"):

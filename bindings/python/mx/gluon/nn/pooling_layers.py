@@ -1,6 +1,7 @@
 """Pooling and padding layers (MXNet 1.9.1 gluon.nn): MaxPool1D/2D/3D, AvgPool1D/2D/3D,
 GlobalMaxPool1D/2D/3D, GlobalAvgPool1D/2D/3D, ReflectionPad2D. The Pooling op is 1-d and 2-d;
 the 3-d layers pool 2-d slices, then across depth (see _conv3d.py)."""
+from ... import symbol
 from ..block import HybridBlock
 from ._layer_utils import as_tuple, named_errors, non_default
 from .conv_layers import check_layout
@@ -38,6 +39,8 @@ class _Pooling(HybridBlock):
     def hybrid_forward(self, F, x):
         with named_errors(self, x):
             if len(self._kwargs['kernel']) == 3:
+                if F is not symbol:
+                    _conv3d.check_input('Pooling', x.shape)
                 return _conv3d.pooling(F, x, **self._kwargs)
             return F.Pooling(x, name='fwd', **self._op_kwargs)
 
