@@ -217,4 +217,4 @@ def test_reflection_pad_vs_torch():
 
 def test_pool_repr():
     assert repr(nn.MaxPool2D()) == ("MaxPool2D(size=(2, 2), stride=(2, 2), padding=(0, 0), "
-                                    "ceil_mode=False, global_pool=False, pool_type=max)")
+                                    "ceil_mode=False, global_pool=False, pool_type=max, layout=NCHW)")

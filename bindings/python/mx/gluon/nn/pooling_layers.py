@@ -21,6 +21,7 @@ class _Pooling(HybridBlock):
         super().__init__(**kwargs)
         name = type(self).__name__
         check_layout(name, layout, ndim)
+        self._layout = layout
         pool_size = as_tuple(pool_size, ndim, name + ' pool_size')
         strides = pool_size if strides is None else as_tuple(strides, ndim, name + ' strides')
         self._kwargs = {
@@ -46,9 +47,10 @@ class _Pooling(HybridBlock):
 
     def __repr__(self):
         kw = self._kwargs
-        return '%s(size=%s, stride=%s, padding=%s, ceil_mode=%s, global_pool=%s, pool_type=%s)' \
-            % (type(self).__name__, kw['kernel'], kw['stride'], kw['pad'],
-               kw['pooling_convention'] == 'full', kw['global_pool'], kw['pool_type'])
+        return ('%s(size=%s, stride=%s, padding=%s, ceil_mode=%s, global_pool=%s, pool_type=%s, '
+                'layout=%s)' % (type(self).__name__, kw['kernel'], kw['stride'], kw['pad'],
+                                kw['pooling_convention'] == 'full', kw['global_pool'],
+                                kw['pool_type'], self._layout))
 
 
 class MaxPool1D(_Pooling):
