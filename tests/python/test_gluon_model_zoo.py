@@ -284,3 +284,14 @@ def test_default_root_follows_mxnet_home(tmp_path, monkeypatch):
     assert model_store.default_root() == os.path.join(str(tmp_path), "models")
     monkeypatch.delenv("MXNET_HOME")
     assert model_store.default_root() == os.path.join("~", ".mxnet", "models")
+
+
+@pytest.mark.parametrize("name", ["resnet18_v1", "mobilenet1_0"])
+def test_viz_summary_of_a_zoo_model_counts_published_parameters(name, capsys):
+    from mx import visualization as viz
+    sym = getattr(vision, name)()(mx.sym.var("data"))
+    viz.print_summary(sym, shape={"data": (1, 3, 224, 224)})
+    out = capsys.readouterr().out
+    assert "Total params: %d" % PUBLISHED[name] in out
+    assert re.search(r"dense0_fwd\(FullyConnected\)\s+1000\s+%d" % (1024 * 1000 + 1000 if name == "mobilenet1_0"
+                                                                    else 512 * 1000 + 1000), out)
