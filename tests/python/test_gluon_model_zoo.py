@@ -39,6 +39,9 @@ BN_V2 = 2 * (64 + 4 * 64 + (64 + 3 * 128) + (128 + 3 * 256) + (256 + 3 * 512) + 
 # MobileNetV2: Gluon's first bottleneck (t=1) keeps a 1x1 expansion 32->32 (+BN) that torchvision
 # omits, and the classifier is a 1x1 convolution without bias.
 MOBILENET_V2_EXTRA = 32 * 32 + 2 * 32 - 1000
+# Inception v3: torchvision's 27,161,264 include the auxiliary classifier, which Gluon's lacks:
+# 1x1 conv 768->128 + BN, 5x5 conv 128->768 + BN, Dense 768->1000.
+INCEPTION_AUX = 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
 PUBLISHED = {
     "resnet18_v1": 11689512,
     "resnet34_v1": 21797672,
@@ -52,12 +55,14 @@ PUBLISHED = {
     "squeezenet1_0": 1248424,
     "squeezenet1_1": 1235496,
     "densenet121": 7978856,
+    "inception_v3": 27161264 - INCEPTION_AUX,
 }
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_parameter_count_matches_published(name):
-    trainable, _ = trainable_count(getattr(vision, name)())
+    size = 299 if name == "inception_v3" else 224
+    trainable, _ = trainable_count(getattr(vision, name)(), (1, 3, size, size))
     assert trainable == PUBLISHED[name]
 
 
@@ -113,6 +118,11 @@ def test_resnet_parameter_names_are_mxnets():
                                    "dense2_bias"]),
     (vision.alexnet, r"alexnet\d+_", ["conv4_weight", "dense0_weight", "dense2_bias"]),
     (vision.squeezenet1_1, r"squeezenet\d+_", ["conv0_weight", "conv25_weight", "conv25_bias"]),
+    # Inception: each A/B/C/D/E module is a name scope numbering its branches' convs in order
+    (vision.inception_v3, r"inception3\d+_", ["conv4_weight", "A1_conv6_weight", "A3_batchnorm6_beta",
+                                              "B_conv3_weight", "C1_conv9_weight", "C4_conv9_weight",
+                                              "D_conv5_weight", "E1_conv8_weight", "E2_batchnorm8_running_var",
+                                              "dense0_weight"]),
     (vision.densenet121, r"densenet\d+_", ["conv0_weight", "stage1_conv11_weight", "stage4_conv31_weight",
                                            "conv3_weight", "batchnorm4_gamma", "dense0_weight"]),
 ])
@@ -238,6 +248,7 @@ def test_get_model():
     assert isinstance(vision.get_model("mobilenet0.5"), vision.MobileNet)
     assert isinstance(vision.get_model("mobilenetv2_0.25"), vision.MobileNetV2)
     assert isinstance(vision.get_model("squeezenet1.1"), vision.SqueezeNet)
+    assert isinstance(vision.get_model("inceptionv3"), vision.Inception3)
     with pytest.raises(ValueError, match=r"(?s)resnet19_v1 is not supported.*\n\tresnet18_v1\n"):
         vision.get_model("resnet19_v1")
     with pytest.raises(ValueError, match="layers"):

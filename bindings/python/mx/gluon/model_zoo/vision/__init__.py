@@ -1,6 +1,6 @@
-r"""Predefined vision models of MXNet 1.9.1's Gluon model zoo: AlexNet, DenseNet, ResNet V1 / V2,
-SqueezeNet, VGG, MobileNet / MobileNetV2 — same classes, constructors, children and parameter
-names, so MXNet's .params files load.
+r"""Predefined vision models of MXNet 1.9.1's Gluon model zoo: AlexNet, DenseNet, Inception v3,
+ResNet V1 / V2, SqueezeNet, VGG, MobileNet / MobileNetV2 — same classes, constructors, children and
+parameter names, so MXNet's .params files load.
 
     from mx.gluon.model_zoo import vision
     net = vision.resnet18_v1(classes=10)          # random weights: net.initialize()
@@ -14,6 +14,7 @@ H and W at least 224.
 """
 from .alexnet import *      # noqa: F401,F403
 from .densenet import *     # noqa: F401,F403
+from .inception import *    # noqa: F401,F403
 from .resnet import *       # noqa: F401,F403
 from .squeezenet import *   # noqa: F401,F403
 from .vgg import *          # noqa: F401,F403
@@ -30,6 +31,7 @@ _models = {
     "densenet121": densenet121, "densenet161": densenet161, "densenet169": densenet169,
     "densenet201": densenet201,
     "squeezenet1.0": squeezenet1_0, "squeezenet1.1": squeezenet1_1,
+    "inceptionv3": inception_v3,
     "mobilenet1.0": mobilenet1_0, "mobilenet0.75": mobilenet0_75, "mobilenet0.5": mobilenet0_5,
     "mobilenet0.25": mobilenet0_25,
     "mobilenetv2_1.0": mobilenet_v2_1_0, "mobilenetv2_0.75": mobilenet_v2_0_75,
