@@ -4,8 +4,6 @@ generated from its naming rules, a PyTorch re-implementation of ResNet V1 fed th
 and hand-computed output shapes. Big models are only shape-inferred (no forward): CPU time."""
 import os
 import re
-import shutil
-import warnings
 
 import numpy as np
 import pytest
