@@ -4,6 +4,7 @@ generated from its naming rules, a PyTorch re-implementation of ResNet V1 fed th
 and hand-computed output shapes. Big models are only shape-inferred (no forward): CPU time."""
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -304,3 +305,20 @@ def test_viz_summary_of_a_zoo_model_counts_published_parameters(name, capsys):
     assert "Total params: %d" % PUBLISHED[name] in out
     assert re.search(r"dense0_fwd\(FullyConnected\)\s+1000\s+%d" % (1024 * 1000 + 1000 if name == "mobilenet1_0"
                                                                     else 512 * 1000 + 1000), out)
+
+
+def test_matching_file_loads_without_warning(tmp_path, monkeypatch):
+    import hashlib
+    src = vision.mobilenet0_25(classes=4)
+    src.initialize()
+    src(mx.nd.zeros((1, 3, 32, 32)))
+    path = str(tmp_path / "file.params")
+    src.save_parameters(path)
+    sha1 = hashlib.sha1(open(path, "rb").read()).hexdigest()
+    monkeypatch.setitem(model_store._model_sha1, "mobilenet0.25", sha1)
+    os.rename(path, str(tmp_path / ("mobilenet0.25-%s.params" % sha1[:8])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = vision.mobilenet0_25(classes=4, pretrained=True, root=str(tmp_path))
+    np.testing.assert_array_equal(net.collect_params()[net.prefix + "dense0_weight"].data().asnumpy(),
+                                  src.collect_params()[src.prefix + "dense0_weight"].data().asnumpy())

@@ -5,9 +5,10 @@ its published weights (short hash: the first 8 hex digits of the file's SHA-1), 
 files load unchanged. mx never downloads: a missing file is an error that names the path to put it
 at. root defaults to $MXNET_HOME/models, i.e. ~/.mxnet/models.
 """
-import hashlib
 import os
 import warnings
+
+from ..utils import check_sha1, _get_repo_file_url
 
 __all__ = ["get_model_file", "purge", "short_hash", "default_root"]
 
@@ -48,8 +49,6 @@ _model_sha1 = {name: checksum for checksum, name in [
     ("ad2f660d101905472b83590b59708b71ea22b2e5", "vgg19"),
     ("f360b758e856f1074a85abd5fd873ed1d98297c3", "vgg19_bn")]}
 
-_URL = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/gluon/models/{file_name}.zip"
-
 
 def default_root():
     """$MXNET_HOME/models (MXNET_HOME defaults to ~/.mxnet), as MXNet's base.data_dir()."""
@@ -62,14 +61,6 @@ def short_hash(name):
         raise ValueError("Pretrained model for {name} is not available (models with weights: {known})."
                          .format(name=name, known=", ".join(sorted(_model_sha1))))
     return _model_sha1[name][:8]
-
-
-def _sha1(path):
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def get_model_file(name, root=None):
@@ -96,8 +87,9 @@ def get_model_file(name, root=None):
             "Pretrained weights for model '{name}' not found: {path} does not exist. mx does not "
             "download model files: put MXNet 1.9.1's {file}.params there (unzipped from {url}), or "
             "pass root= the directory that holds it.".format(
-                name=name, path=file_path, file=file_name, url=_URL.format(file_name=file_name)))
-    if _sha1(file_path) != _model_sha1[name]:
+                name=name, path=file_path, file=file_name,
+                url=_get_repo_file_url("gluon/models", file_name + ".zip")))
+    if not check_sha1(file_path, _model_sha1[name]):
         warnings.warn("{path}: the content differs from MXNet's published weights for '{name}' "
                       "(SHA-1 {sha}); loading it anyway".format(path=file_path, name=name,
                                                                  sha=_model_sha1[name]), stacklevel=2)
