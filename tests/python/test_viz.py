@@ -157,3 +157,10 @@ def test_plot_network_bad_input():
         viz.plot_network(42)
     with pytest.raises(ValueError, match="incomplete"):
         viz.plot_network(mx.sym.Variable("a") + mx.sym.Variable("b"), shape={"a": (0, 3)})
+
+
+def test_plot_network_without_graphviz_names_the_package(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
+    with pytest.raises(ImportError, match="python3-graphviz"):
+        viz.plot_network(lenet())
