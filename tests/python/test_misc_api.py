@@ -206,3 +206,12 @@ def test_seed_rejects_bad_arguments():
         mx.random.seed(1, ctx="cpu")
     with pytest.raises(mx.base.MXNetError, match="gpu"):
         mx.random.seed(1, ctx=mx.gpu(mx.context.num_gpus()))
+
+
+def test_symbol_op_takes_params_by_position_like_ndarray():
+    x = mx.sym.var("x")
+    v = np.array([-1.0, 3.0, 7.0], np.float32)
+    got = mx.sym.clip(x, 0, 6).eval(x=mx.nd.array(v))[0].asnumpy()
+    np.testing.assert_array_equal(got, np.clip(v, 0, 6))
+    with pytest.raises(TypeError, match="clip: 3 positional values"):
+        mx.sym.clip(x, 0, 6, 7)

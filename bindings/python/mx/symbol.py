@@ -288,8 +288,20 @@ def _make(op_name, info):
     inputs = info["inputs"]
     variadic = "num_args" in {p[0] for p in info["params"]}
     shapes = _ops.shape_params(op_name, info["params"])
+    param_order = [p[0] for p in info["params"]]
 
     def op(*args, name=None, attr=None, **kwargs):
+        # As mx.nd: positional values after the Symbols fill the params in order (sym.clip(x, 0, 6)).
+        n_syms = 0
+        while n_syms < len(args) and isinstance(args[n_syms], Symbol):
+            n_syms += 1
+        if n_syms < len(args):
+            extra, args = args[n_syms:], args[:n_syms]
+            free = [p for p in param_order if p not in kwargs]
+            if len(extra) > len(free) or any(isinstance(v, Symbol) for v in extra):
+                raise TypeError("%s: %d positional values after the inputs, but only the params %s are left "
+                                "(Symbols come first)" % (op_name, len(extra), ", ".join(free)))
+            kwargs.update(zip(free, extra))
         syms = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], Symbol)}
         if shapes:
             _ops.check_shape_params(op_name, shapes, kwargs)
