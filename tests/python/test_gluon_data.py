@@ -280,3 +280,18 @@ def test_abandoned_iteration_frees_its_batches():
     del it  # 4 batches were prefetched and are freed when they arrive
     _check_epoch(loader, np.arange(23))
     assert os.listdir(loader._pool.shm_dir) == []
+
+
+def test_workers_draw_different_random_numbers():
+    class Noise(SimpleDataset):
+        def __getitem__(self, idx):
+            return np.random.rand(4)
+
+    np.random.seed(7)
+    first = np.concatenate([b.asnumpy() for b in DataLoader(Noise(list(range(8))), batch_size=1, num_workers=2)])
+    assert len({row.tobytes() for row in first}) == 8  # no two workers repeat one stream
+    def one_worker_epoch():
+        np.random.seed(7)
+        return np.concatenate([b.asnumpy() for b in DataLoader(Noise(list(range(4))), batch_size=1, num_workers=1)])
+
+    np.testing.assert_array_equal(one_worker_epoch(), one_worker_epoch())  # seeded from the parent's RNG

@@ -4,6 +4,7 @@ are pickled. The parent copies each array once into an NDArray and removes the f
 import multiprocessing
 import os
 import queue
+import random
 import shutil
 import tempfile
 import time
@@ -73,8 +74,11 @@ def read_shm(path, layout, wrap):
         os.unlink(path)
 
 
-def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir):
+def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
     enter_worker()
+    # a forked child starts with the parent's RNG states: give every worker its own streams
+    np.random.seed(seed)
+    random.seed(seed)
     while True:
         task = tasks.get()
         if task is None:
@@ -111,9 +115,11 @@ class WorkerPool:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
         self.shm_dir = tempfile.mkdtemp(prefix="mx-dataloader-", dir=base)
         self.tasks, self.results = ctx.Queue(), ctx.Queue()
+        base_seed = int(np.random.randint(0, 2**31 - num_workers))  # np.random.seed makes it repeatable
         self.workers = [ctx.Process(target=_worker_loop, daemon=True,
-                                    args=(dataset, batchify_fn, self.tasks, self.results, self.shm_dir))
-                        for _ in range(num_workers)]
+                                    args=(dataset, batchify_fn, self.tasks, self.results, self.shm_dir,
+                                          base_seed + i))
+                        for i in range(num_workers)]
         for w in self.workers:
             w.start()
         self.done = {}  # results that arrived for any iterator, by (iterator id, batch index)
