@@ -212,3 +212,41 @@ def test_transforms_run_in_worker_processes():
         data = np.concatenate([b[0].asnumpy() for b in batches])
         np.testing.assert_allclose(data, ref, rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(np.concatenate([b[1].asnumpy() for b in batches]), labels)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_random_brightness_and_contrast(hybridize):
+    img = np.array([[[10, 100, 250], [40, 0, 200]], [[255, 30, 60], [90, 120, 5]]], np.uint8)  # 2x2x3
+
+    def alpha_after(seed, low, high):  # the factor the block draws after mx.random.seed(seed)
+        mx.random.seed(seed)
+        return float(mx.nd.random.uniform(low=low, high=high, shape=(1,)).asnumpy()[0])
+
+    def contrast_ref(src, alpha):
+        f = src.astype(np.float64)
+        gray = (0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]).mean()
+        return alpha * f + (1 - alpha) * gray
+
+    for cls, amount, ref in ((T.RandomBrightness, 0.6, lambda s, a: s.astype(np.float64) * a),
+                             (T.RandomContrast, 0.8, contrast_ref)):
+        block = cls(amount)
+        if hybridize:
+            block.hybridize()
+        for seed in (1, 2, 3):
+            alpha = alpha_after(seed, 1 - amount, 1 + amount)
+            mx.random.seed(seed)
+            out = block(mx.nd.array(img, dtype="uint8")).asnumpy()
+            assert out.dtype == np.uint8
+            expect = np.clip(ref(img, alpha), 0, 255)
+            assert np.all(np.abs(out - expect) <= 1.0 + 1e-3), (cls.__name__, alpha, out, expect)
+            mx.random.seed(seed)
+            flt = block(mx.nd.array(img / 255.0, dtype="float32")).asnumpy()  # floats: no clipping
+            assert flt.dtype == np.float32
+            np.testing.assert_allclose(flt, ref(img / 255.0, alpha), rtol=1e-4, atol=1e-5)
+        np.random.seed(5)
+        alpha = np.random.uniform(1 - amount, 1 + amount)
+        np.random.seed(5)
+        out = block(img)  # the numpy path (worker processes)
+        assert out.dtype == np.uint8 and np.all(np.abs(out - np.clip(ref(img, alpha), 0, 255)) <= 1.0 + 1e-3)
+    with pytest.raises(ValueError, match="HxWx3"):
+        T.RandomContrast(0.5)(mx.nd.zeros((2, 2, 1)))

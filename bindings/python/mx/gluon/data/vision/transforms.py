@@ -17,7 +17,7 @@ from ...block import Block
 from ...hybrid_block import HybridBlock
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop",
-           "RandomFlipLeftRight", "RandomFlipTopBottom"]
+           "RandomFlipLeftRight", "RandomFlipTopBottom", "RandomBrightness", "RandomContrast"]
 
 
 class Compose(Block):
@@ -149,6 +149,75 @@ class RandomFlipLeftRight(_RandomFlip):
 class RandomFlipTopBottom(_RandomFlip):
     """Flips an HxWxC image top-bottom with probability 0.5."""
     _axis = -3
+
+
+def _saturate_like(F, y, x):
+    """float32 y cast to x's dtype; for an integer x (uint8 images) clipped to [0, 255] first, as
+    MXNet's saturating image ops. Works without knowing x's dtype (a Symbol's isn't known): 0.5
+    cast to x's dtype and back is 0.5 for a float type and 0 for an integer one."""
+    is_float = F.cast(F._cast_like(F.ones(shape=(1,)) * 0.5, x), dtype="float32") * 2
+    clipped = F.clip(y, a_min=0.0, a_max=255.0)
+    return F._cast_like(F.broadcast_add(clipped, F.broadcast_mul(y - clipped, is_float)), x)
+
+
+def _saturate_np(y, x):
+    if np.issubdtype(x.dtype, np.integer):
+        y = np.clip(y, 0, 255)
+    return y.astype(x.dtype)
+
+
+class _RandomJitter(_HybridTransform):
+    """Scales by a factor alpha drawn uniformly from [max(0, 1 - amount), 1 + amount]."""
+
+    def __init__(self, amount):
+        super().__init__()
+        if amount < 0:
+            raise ValueError("%s: the amount must be >= 0, got %r" % (type(self).__name__, amount))
+        self._low, self._high = max(0.0, 1.0 - amount), 1.0 + amount
+
+
+class RandomBrightness(_RandomJitter):
+    """Multiplies the image by alpha in [max(0, 1 - brightness), 1 + brightness]."""
+
+    def __init__(self, brightness):
+        super().__init__(brightness)
+
+    def hybrid_forward(self, F, x):
+        alpha = F.random.uniform(low=self._low, high=self._high, shape=(1,))
+        return _saturate_like(F, F.broadcast_mul(F.cast(x, dtype="float32"), alpha), x)
+
+    def _forward_numpy(self, x):
+        alpha = np.random.uniform(self._low, self._high)
+        return _saturate_np(x.astype(np.float32) * np.float32(alpha), x)
+
+
+class RandomContrast(_RandomJitter):
+    """Blends an HxWx3 RGB image with its mean gray level (0.299 R + 0.587 G + 0.114 B):
+    alpha * x + (1 - alpha) * gray, alpha in [max(0, 1 - contrast), 1 + contrast]."""
+
+    def __init__(self, contrast):
+        super().__init__(contrast)
+
+    def _check(self, shape):
+        if len(shape) != 3 or shape[2] != 3:
+            raise ValueError("RandomContrast: expects one HxWx3 RGB image, got shape %s" % (tuple(shape),))
+
+    def hybrid_forward(self, F, x):
+        if isinstance(x, nd.NDArray):
+            self._check(x.shape)
+        alpha = F.random.uniform(low=self._low, high=self._high, shape=(1,))
+        xf = F.cast(x, dtype="float32")
+        rgb = F.split(xf, num_outputs=3, axis=-1)
+        gray = F.mean(rgb[0] * 0.299 + rgb[1] * 0.587 + rgb[2] * 0.114)
+        y = F.broadcast_add(F.broadcast_mul(xf, alpha), F.broadcast_mul(1 - alpha, gray))
+        return _saturate_like(F, y, x)
+
+    def _forward_numpy(self, x):
+        self._check(x.shape)
+        alpha = np.float32(np.random.uniform(self._low, self._high))
+        xf = x.astype(np.float32)
+        gray = (xf @ np.array([0.299, 0.587, 0.114], np.float32)).mean()
+        return _saturate_np(xf * alpha + (1 - alpha) * gray, x)
 
 
 # ---------------------------------------------------------------- Pillow-resampled transforms
