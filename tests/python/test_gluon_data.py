@@ -295,3 +295,19 @@ def test_workers_draw_different_random_numbers():
         return np.concatenate([b.asnumpy() for b in DataLoader(Noise(list(range(4))), batch_size=1, num_workers=1)])
 
     np.testing.assert_array_equal(one_worker_epoch(), one_worker_epoch())  # seeded from the parent's RNG
+
+
+def test_unpicklable_results_are_errors_not_timeouts():
+    class LocalError(Exception):  # defined in a function: its class cannot be pickled
+        pass
+
+    class Raises(SimpleDataset):
+        def __getitem__(self, idx):
+            raise LocalError("local failure %d" % idx)
+
+    start = time.monotonic()
+    with pytest.raises(mx.MXNetError, match="LocalError: local failure 0"):
+        list(DataLoader(Raises([0, 1]), batch_size=2, num_workers=1))
+    with pytest.raises(Exception, match="pickle"):  # a batch holding a lambda cannot cross processes
+        list(DataLoader(SimpleDataset([0, 1]), batch_size=2, num_workers=1, batchify_fn=lambda s: (lambda: s)))
+    assert time.monotonic() - start < 10

@@ -3,6 +3,7 @@ back through shared memory (one file per batch under /dev/shm), so only a few by
 are pickled. The parent copies each array once into an NDArray and removes the file."""
 import multiprocessing
 import os
+import pickle
 import queue
 import random
 import shutil
@@ -87,9 +88,17 @@ def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
         try:
             batch = batchify_fn([dataset[i] for i in indices])
             path = os.path.join(shm_dir, "%d-%d-%d" % (os.getpid(), key[0], key[1]))
-            results.put((key, path, _write_shm(path, batch), None))
+            # pickled here, not in the queue's feeder thread, which would drop what fails to pickle
+            reply = pickle.dumps((key, path, _write_shm(path, batch), None))
         except BaseException as e:  # pylint: disable=broad-except
-            results.put((key, None, None, (type(e), str(e), traceback.format_exc(), os.getpid())))
+            etype = type(e)
+            try:
+                pickle.dumps(etype)
+            except Exception:  # pylint: disable=broad-except  (a class defined in a function)
+                etype = MXNetError
+            reply = pickle.dumps((key, None, None, (etype, "%s: %s" % (type(e).__name__, e) if etype is MXNetError
+                                                    else str(e), traceback.format_exc(), os.getpid())))
+        results.put(reply)
 
 
 def _shutdown(workers, tasks, shm_dir):
@@ -137,7 +146,7 @@ class WorkerPool:
             if self.broken:
                 raise MXNetError(self.broken)
             try:
-                got = self.results.get(timeout=_POLL_S)
+                got = pickle.loads(self.results.get(timeout=_POLL_S))
                 self.done[got[0]] = got[1:]
                 if got[0][0] in self.abandoned:
                     self.discard(got[0][0])
