@@ -69,9 +69,8 @@ def read_shm(path, layout, wrap):
         return item
 
     try:
-        return build(layout)
+        return build(layout)  # wrap copies, so the mapping may go once this returns
     finally:
-        del buf
         os.unlink(path)
 
 
