@@ -311,3 +311,26 @@ def test_unpicklable_results_are_errors_not_timeouts():
     with pytest.raises(Exception, match="pickle"):  # a batch holding a lambda cannot cross processes
         list(DataLoader(SimpleDataset([0, 1]), batch_size=2, num_workers=1, batchify_fn=lambda s: (lambda: s)))
     assert time.monotonic() - start < 10
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time, numpy as np\n"
+        "sys.path.insert(0, %r)\n"
+        "from mx.gluon.data import ArrayDataset, DataLoader\n"
+        "dl = DataLoader(ArrayDataset(np.zeros((40, 8), np.float32)), batch_size=4, num_workers=2)\n"
+        "it = iter(dl); next(it)\n"
+        "print(' '.join(str(w.pid) for w in dl._pool.workers), dl._pool.shm_dir, flush=True)\n"
+        "time.sleep(60)\n" % os.path.join(os.path.dirname(mx.__file__), ".."))
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    *pids, shm_dir = proc.stdout.readline().split()
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = lambda pid: os.path.exists("/proc/%s" % pid) and "zombie" not in open("/proc/%s/status" % pid).read()
+    while (any(alive(p) for p in pids) or os.path.exists(shm_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids) and not os.path.exists(shm_dir)

@@ -79,8 +79,15 @@ def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
     # a forked child starts with the parent's RNG states: give every worker its own streams
     np.random.seed(seed)
     random.seed(seed)
+    parent = os.getppid()
     while True:
-        task = tasks.get()
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the parent was killed: nobody will read or free our files
+                shutil.rmtree(shm_dir, ignore_errors=True)
+                return
+            continue
         if task is None:
             return
         key, indices = task
