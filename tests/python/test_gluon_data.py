@@ -9,7 +9,8 @@ import pytest
 
 import mx
 from mx.gluon.data import (ArrayDataset, BatchSampler, DataLoader, FilterSampler, IntervalSampler,
-                           RandomSampler, RecordFileDataset, SequentialSampler, SimpleDataset)
+                           RandomSampler, RecordFileDataset, SequentialSampler, SimpleDataset,
+                           default_batchify_fn)
 from mx.gluon.data.vision import ImageRecordDataset
 
 
@@ -174,6 +175,9 @@ def test_dataloader_last_batch_and_batchify():
         for i, (x, _) in enumerate(samples):
             data[i, :3] = x
         return data, np.array([y for _, y in samples], np.int64)
+
+    explicit = list(DataLoader(ds, batch_size=12, batchify_fn=default_batchify_fn, num_workers=2))
+    np.testing.assert_array_equal(explicit[1][0].asnumpy(), X[12:])  # numpy in the workers, NDArray here
 
     for workers in (0, 2):
         data, label = next(iter(DataLoader(ds, batch_size=3, batchify_fn=pad_batchify, num_workers=workers)))
