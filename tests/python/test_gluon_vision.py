@@ -200,6 +200,19 @@ def test_resize_and_crops():
         T.Resize((0, 3))
 
 
+def test_random_crop_with_padding():
+    padded = np.pad(IMG, ((2, 2), (2, 2), (0, 0)), constant_values=7)  # 10 x 12
+    offsets = set()
+    for _ in range(40):
+        out = T.RandomCrop((8, 6), pad=2, pad_value=7)(mx.nd.array(IMG, dtype="uint8")).asnumpy()
+        assert out.shape == (6, 8, 3)
+        found = [(dy, dx) for dy in range(5) for dx in range(5) if np.array_equal(out, padded[dy:dy + 6, dx:dx + 8])]
+        assert found, "the crop is no window of the padded image"
+        offsets.update(found)
+    assert len(offsets) > 5
+    np.testing.assert_array_equal(T.RandomCrop((8, 6))(IMG), IMG)  # nothing to choose
+
+
 def test_transforms_run_in_worker_processes():
     labels = np.arange(7, dtype=np.int32)
     images = RNG.randint(0, 256, (7, 6, 8, 3)).astype(np.uint8)

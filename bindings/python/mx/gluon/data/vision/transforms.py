@@ -16,7 +16,7 @@ from .... import ndarray as nd
 from ...block import Block
 from ...hybrid_block import HybridBlock
 
-__all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop",
+__all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop",
            "RandomFlipLeftRight", "RandomFlipTopBottom", "RandomBrightness", "RandomContrast"]
 
 
@@ -316,6 +316,29 @@ class CenterCrop(_HostTransform):
 
     def _one(self, img):
         return _center_crop(img, self._size, self._interp)
+
+
+class RandomCrop(_HostTransform):
+    """Pads each side by pad (an int, or numpy.pad's per-axis widths) with pad_value, then crops
+    a random size = (width, height) window; a too small image is cropped at its own aspect ratio
+    and resized up, as MXNet's image.random_crop."""
+
+    def __init__(self, size, pad=None, pad_value=0, interpolation=1):
+        super().__init__()
+        self._size = _size_pair("RandomCrop", size)
+        self._pad = ((pad, pad), (pad, pad), (0, 0)) if isinstance(pad, (int, np.integer)) else pad
+        self._pad_value, self._interp = pad_value, interpolation
+
+    def _one(self, img):
+        if self._pad:
+            img = np.pad(img, self._pad, mode="constant", constant_values=self._pad_value)
+        h, w = img.shape[:2]
+        cw, ch = self._size
+        if cw > w or ch > h:
+            scale = min(w / cw, h / ch)
+            cw, ch = int(cw * scale), int(ch * scale)
+        x0, y0 = random.randint(0, w - cw), random.randint(0, h - ch)
+        return _crop_resize(img, x0, y0, cw, ch, self._size, self._interp)
 
 
 class RandomResizedCrop(_HostTransform):
