@@ -126,14 +126,19 @@ def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
             # pickled here, not in the queue's feeder thread, which would drop what fails to pickle
             reply = pickle.dumps((key, path, layout, None))
         except BaseException as e:  # pylint: disable=broad-except
-            etype = type(e)
-            try:
-                pickle.dumps(etype)
-            except Exception:  # pylint: disable=broad-except  (a class defined in a function)
-                etype = MXNetError
-            reply = pickle.dumps((key, None, None, (etype, "%s: %s" % (type(e).__name__, e) if etype is MXNetError
-                                                    else str(e), traceback.format_exc(), os.getpid())))
+            reply = pickle.dumps((key, None, None, _error_info(e)))
         results.put(reply)
+
+
+def _error_info(e):
+    """(type, message, traceback text, pid) of the exception e, all picklable: a type that isn't
+    (a class defined inside a function) becomes MXNetError with the type's name in the message."""
+    try:
+        pickle.dumps(type(e))
+        etype, message = type(e), str(e)
+    except Exception:  # pylint: disable=broad-except
+        etype, message = MXNetError, "%s: %s" % (type(e).__name__, e)
+    return etype, message, traceback.format_exc(), os.getpid()
 
 
 def _shutdown(workers, tasks, shm_dir):
