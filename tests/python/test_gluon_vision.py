@@ -156,6 +156,21 @@ def test_cast_and_compose():
     np.testing.assert_allclose(pipeline(mx.nd.array(IMG, dtype="uint8")).asnumpy(), ref, rtol=1e-5, atol=1e-6)
 
 
+def test_hybrid_compose_and_random_apply():
+    pipe = T.HybridCompose([T.ToTensor(), T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))])
+    ref = (np.moveaxis(IMG / 255.0, -1, 0) - np.array([0.5, 0.4, 0.3]).reshape(3, 1, 1)) / np.array([0.2, 0.25, 0.5]).reshape(3, 1, 1)
+    np.testing.assert_allclose(pipe(mx.nd.array(IMG, dtype="uint8")).asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pipe(IMG), ref, rtol=1e-5, atol=1e-6)
+    pipe.hybridize()
+    np.testing.assert_allclose(pipe(mx.nd.array(IMG, dtype="uint8")).asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="transform 1"):
+        T.HybridCompose([T.ToTensor(), T.Resize(3)])
+    negate = T.RandomApply(lambda x: -x, p=0.5)
+    outs = {float(negate(np.float32(1))) for _ in range(40)}
+    assert outs == {1.0, -1.0}
+    assert float(T.RandomApply(lambda x: -x, p=0.0)(np.float32(1))) == 1.0
+
+
 @pytest.mark.parametrize("cls,flip", [(T.RandomFlipLeftRight, lambda a: a[..., ::-1, :]),
                                       (T.RandomFlipTopBottom, lambda a: a[..., ::-1, :, :])])
 def test_random_flips(cls, flip):
