@@ -101,10 +101,12 @@ class ToTensor(_HybridTransform):
     """HxWxC (NxHxWxC) uint8 in [0, 255] -> CxHxW (NxCxHxW) float32 in [0, 1]."""
 
     def hybrid_forward(self, F, x):
-        if isinstance(x, nd.NDArray):
+        if isinstance(x, nd.NDArray):  # the rank is known: one transpose instead of two swaps
             _check_image_ndim(self, x.shape)
-        x = F.cast(x, dtype="float32") / 255.0
-        return F.swapaxes(F.swapaxes(x, dim1=-3, dim2=-1), dim1=-2, dim2=-1)  # HWC -> CWH -> CHW
+            x = F.transpose(x, axes=(2, 0, 1) if x.ndim == 3 else (0, 3, 1, 2))
+        else:
+            x = F.swapaxes(F.swapaxes(x, dim1=-3, dim2=-1), dim1=-2, dim2=-1)  # HWC -> CWH -> CHW
+        return F.cast(x, dtype="float32") / 255.0
 
     def _forward_numpy(self, x):
         _check_image_ndim(self, x.shape)
@@ -124,6 +126,7 @@ class Normalize(_HybridTransform):
             if len(values) not in (1, self._channels):
                 raise ValueError("Normalize: mean has %d values and std has %d; each must have 1 or "
                                  "one per channel" % (len(self._mean), len(self._std)))
+        self._cached_key = self._cached = None  # the (C, 1, 1) mean and std NDArrays, per device and dtype
         if any(s == 0 for s in self._std):
             raise ValueError("Normalize: std must not be 0, got %s" % (self._std,))
 
@@ -137,14 +140,27 @@ class Normalize(_HybridTransform):
                              % (self._channels, tuple(shape), shape[-3]))
 
     def hybrid_forward(self, F, x):
-        if isinstance(x, nd.NDArray):
-            self._check(x.shape)
         if self._channels == 1:
+            if isinstance(x, nd.NDArray):
+                self._check(x.shape)
             return (x - self._mean[0]) / self._std[0]
+        if isinstance(x, nd.NDArray):  # two broadcast ops against cached (C, 1, 1) arrays
+            self._check(x.shape)
+            mean, std = self._constants(x)
+            return F.broadcast_div(F.broadcast_sub(x, mean), std)
         parts = F.split(x, num_outputs=self._channels, axis=-3)
         mean, std = self._per_channel(self._mean), self._per_channel(self._std)
         out = [(parts[c] - mean[c]) / std[c] for c in range(self._channels)]  # index: a Symbol doesn't iterate
         return F.concat(*out, dim=-3)
+
+    def _constants(self, x):
+        key = (x.context, x.dtype)
+        if self._cached_key != key:
+            shape = (self._channels, 1, 1)
+            self._cached = tuple(nd.array(np.reshape(self._per_channel(v), shape), ctx=x.context, dtype=x.dtype)
+                                 for v in (self._mean, self._std))
+            self._cached_key = key
+        return self._cached
 
     def _forward_numpy(self, x):
         self._check(x.shape)
