@@ -215,3 +215,14 @@ def test_symbol_op_takes_params_by_position_like_ndarray():
     np.testing.assert_array_equal(got, np.clip(v, 0, 6))
     with pytest.raises(TypeError, match="clip: 3 positional values"):
         mx.sym.clip(x, 0, 6, 7)
+
+
+def test_symbol_outputs_iterate_and_index_like_a_sequence():
+    parts = mx.sym.split(mx.sym.var("x"), num_outputs=3, axis=0)
+    outs = [o for o in parts]  # a for loop stops at IndexError
+    assert len(outs) == 3
+    v = np.arange(6, dtype=np.float32).reshape(3, 2)
+    got = parts[-1].eval(x=mx.nd.array(v))[0].asnumpy()
+    np.testing.assert_array_equal(got, v[2:3])
+    with pytest.raises(IndexError, match="3 outputs, index 3"):
+        parts[3]

@@ -72,6 +72,12 @@ class Symbol:
             if index not in names:
                 raise ValueError("no output named %r (outputs: %s)" % (index, ", ".join(names)))
             index = names.index(index)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError("Symbol index must be an int or an output name, got %r" % (index,))
+        n = len(self)
+        if not -n <= index < n:  # IndexError ends a for loop / zip over the outputs, as MXNet
+            raise IndexError("Symbol has %d outputs, index %d is out of range" % (n, index))
+        index %= n
         out = _handle()
         check_call(LIB.mx_symbol_get_output(self.handle, ctypes.c_uint32(index), ctypes.byref(out)))
         return Symbol(out)
