@@ -272,3 +272,19 @@ def test_hybridized_gradient_matches_central_differences_float64():
                 numeric[idx] += sign * loss() / 2e-6
         p.set_data(mx.nd.array(w, dtype="float64"))
         np.testing.assert_allclose(p.grad().asnumpy(), numeric, rtol=1e-6, atol=1e-8, err_msg=p.name)
+
+
+def test_gluon_is_reachable_as_in_mxnet():
+    assert mx.gluon.nn.Dense is nn_dense()
+    net = mx.gluon.contrib.nn.Concurrent(axis=1)
+    net.add(mx.gluon.nn.Dense(2, in_units=3), mx.gluon.nn.Dense(1, in_units=3))
+    net.initialize(mx.init.One())
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    got = net(mx.nd.array(x)).asnumpy()
+    ref = np.concatenate([x.sum(1, keepdims=True).repeat(2, 1), x.sum(1, keepdims=True)], 1)
+    np.testing.assert_allclose(got, ref)  # ones weights; Dense biases keep their own zeros init
+
+
+def nn_dense():
+    from mx.gluon.nn import Dense
+    return Dense

@@ -41,6 +41,9 @@ from . import name
 from . import attribute
 from .attribute import AttrScope
 from . import rnn
+from . import gluon
+from . import visualization
+from . import visualization as viz
 ndarray.Custom = operator._nd_custom
 symbol.Custom = operator._sym_custom
 

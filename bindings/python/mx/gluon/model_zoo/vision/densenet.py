@@ -7,7 +7,7 @@ from ....context import cpu
 from ...block import HybridBlock
 from ... import nn
 from .. import model_store
-from ._concurrent import HybridConcurrent, Identity
+from ...contrib.nn import HybridConcurrent, Identity
 
 
 def _make_dense_layer(growth_rate, bn_size, dropout):

@@ -8,7 +8,7 @@ from ....context import cpu
 from ...block import HybridBlock
 from ... import nn
 from .. import model_store
-from ._concurrent import HybridConcurrent
+from ...contrib.nn import HybridConcurrent
 
 
 def _make_basic_conv(**conv_args):

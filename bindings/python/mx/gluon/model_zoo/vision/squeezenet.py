@@ -7,7 +7,7 @@ from ....context import cpu
 from ...block import HybridBlock
 from ... import nn
 from .. import model_store
-from ._concurrent import HybridConcurrent
+from ...contrib.nn import HybridConcurrent
 
 
 def _make_fire_conv(channels, kernel_size, padding=0):

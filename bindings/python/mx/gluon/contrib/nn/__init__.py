@@ -1,0 +1,2 @@
+"""mx.gluon.contrib.nn: Concurrent, HybridConcurrent, Identity."""
+from .basic_layers import *
