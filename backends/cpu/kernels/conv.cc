@@ -88,24 +88,32 @@ void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& 
   }
 }
 
+// ceil(a / b) for b > 0 and any a.
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
 // Walks the column matrix of `channels` channels row by row: column row (ci, a, i, j) (a kernel
 // tap) holds, for every output position (oz, oy, ox), the input x[ci][oz*s0 - p0 + a*d0]
-// [oy*s1 - p1 + i*d1][ox*s2 - p2 + j*d2] (0 outside). f(col_offset, x_offset or -1 when the input
-// line is padding, j) is called once per output line (oz, oy) of each column row.
+// [oy*s1 - p1 + i*d1][ox*s2 - p2 + j*d2] (0 outside). f(col_offset, x_offset, lo, hi) is called
+// once per output line (oz, oy) of each column row whose input line exists: output columns ox in
+// [lo, hi) read x[x_offset + ox * s2], the others are padding.
 template <typename F>
 void col_lines(const Geo& g, int64_t channels, F&& f) {
-  const int64_t ohw = g.out_plane();
+  const int64_t ohw = g.out_plane(), ow = g.out[2];
   for (int64_t ci = 0; ci < channels; ++ci)
     for (int64_t a = 0; a < g.k[0]; ++a)
       for (int64_t i = 0; i < g.k[1]; ++i)
         for (int64_t j = 0; j < g.k[2]; ++j) {
           const int64_t row = (((ci * g.k[0] + a) * g.k[1] + i) * g.k[2] + j) * ohw;
+          const int64_t shift = j * g.d[2] - g.p[2];  // xx = ox * s2 + shift
+          const int64_t lo = std::min(ow, std::max<int64_t>(0, ceil_div(-shift, g.s[2])));
+          const int64_t hi = std::max(lo, std::min(ow, ceil_div(g.in[2] - shift, g.s[2])));
           for (int64_t oz = 0; oz < g.out[0]; ++oz) {
             const int64_t z = oz * g.s[0] - g.p[0] + a * g.d[0];
             for (int64_t oy = 0; oy < g.out[1]; ++oy) {
               const int64_t y = oy * g.s[1] - g.p[1] + i * g.d[1];
               const bool inside = z >= 0 && z < g.in[0] && y >= 0 && y < g.in[1];
-              f(row + (oz * g.out[1] + oy) * g.out[2], inside ? ((ci * g.in[0] + z) * g.in[1] + y) * g.in[2] : -1, j);
+              f(row + (oz * g.out[1] + oy) * ow, inside ? ((ci * g.in[0] + z) * g.in[1] + y) * g.in[2] + shift : 0,
+                inside ? lo : ow, inside ? hi : ow);
             }
           }
         }
@@ -113,27 +121,21 @@ void col_lines(const Geo& g, int64_t channels, F&& f) {
 
 template <typename T>
 void im2col(const Geo& g, const T* x, int64_t channels, T* col) {
-  col_lines(g, channels, [&](int64_t co, int64_t xo, int64_t j) {
+  const int64_t ow = g.out[2], sw = g.s[2];
+  col_lines(g, channels, [&, ow, sw](int64_t co, int64_t xo, int64_t lo, int64_t hi) {
     T* r = col + co;
-    if (xo < 0) {
-      std::fill(r, r + g.out[2], T(0));
-      return;
-    }
-    for (int64_t ox = 0; ox < g.out[2]; ++ox) {
-      const int64_t xx = ox * g.s[2] - g.p[2] + j * g.d[2];
-      r[ox] = xx >= 0 && xx < g.in[2] ? x[xo + xx] : T(0);
-    }
+    std::fill(r, r + lo, T(0));
+    for (int64_t ox = lo; ox < hi; ++ox) r[ox] = x[xo + ox * sw];  // xo + lo * sw >= 0
+    std::fill(r + hi, r + ow, T(0));
   });
 }
 
 template <typename T>
 void col2im_add(const Geo& g, const T* col, int64_t channels, T* x) {
-  col_lines(g, channels, [&](int64_t co, int64_t xo, int64_t j) {
-    if (xo < 0) return;
-    for (int64_t ox = 0; ox < g.out[2]; ++ox) {
-      const int64_t xx = ox * g.s[2] - g.p[2] + j * g.d[2];
-      if (xx >= 0 && xx < g.in[2]) x[xo + xx] += col[co + ox];
-    }
+  const int64_t sw = g.s[2];
+  col_lines(g, channels, [&, sw](int64_t co, int64_t xo, int64_t lo, int64_t hi) {
+    const T* r = col + co;
+    for (int64_t ox = lo; ox < hi; ++ox) x[xo + ox * sw] += r[ox];
   });
 }
 
@@ -283,24 +285,39 @@ struct Window {
   bool empty() const { return lo[0] >= hi[0] || lo[1] >= hi[1] || lo[2] >= hi[2]; }
 };
 
+// Per spatial dim and output index: the window's [lo, hi) clipped to the data and its length
+// within the padded data. Built once per call; every plane reuses it.
+struct WindowTable {
+  std::vector<int64_t> lo[kDims], hi[kDims], padded[kDims];
+  explicit WindowTable(const Geo& g) {
+    for (int i = 0; i < kDims; ++i)
+      for (int64_t o = 0; o < g.out[i]; ++o) {
+        const int64_t l = o * g.s[i] - g.p[i], h = std::min(l + g.k[i], g.in[i] + g.p[i]);
+        padded[i].push_back(std::max<int64_t>(h - l, 0));
+        lo[i].push_back(std::max<int64_t>(l, 0));
+        hi[i].push_back(std::min(h, g.in[i]));
+      }
+  }
+};
+
 // Calls f(output offset within the plane, window) for every output position of one plane.
 template <typename F>
-void windows(const Geo& g, F&& f) {
-  int64_t o[kDims];
+void windows(const Geo& g, const WindowTable& t, F&& f) {
   Window w;
-  for (o[0] = 0; o[0] < g.out[0]; ++o[0])
-    for (o[1] = 0; o[1] < g.out[1]; ++o[1])
-      for (o[2] = 0; o[2] < g.out[2]; ++o[2]) {
+  int64_t o = 0;
+  for (int64_t a = 0; a < g.out[0]; ++a)
+    for (int64_t b = 0; b < g.out[1]; ++b)
+      for (int64_t c = 0; c < g.out[2]; ++c, ++o) {
+        const int64_t idx[kDims] = {a, b, c};
         int64_t padded = 1, real = 1;
         for (int i = 0; i < kDims; ++i) {
-          const int64_t lo = o[i] * g.s[i] - g.p[i], hi = std::min(lo + g.k[i], g.in[i] + g.p[i]);
-          padded *= std::max<int64_t>(hi - lo, 0);
-          w.lo[i] = std::max<int64_t>(lo, 0);
-          w.hi[i] = std::min(hi, g.in[i]);
+          w.lo[i] = t.lo[i][size_t(idx[i])];
+          w.hi[i] = t.hi[i][size_t(idx[i])];
+          padded *= t.padded[i][size_t(idx[i])];
           real *= std::max<int64_t>(w.hi[i] - w.lo[i], 0);
         }
         w.size = g.count_include_pad ? padded : real;
-        f((o[0] * g.out[1] + o[1]) * g.out[2] + o[2], w);
+        f(o, w);
       }
 }
 
@@ -308,8 +325,10 @@ void windows(const Geo& g, F&& f) {
 template <typename F>
 void window_elements(const Geo& g, const Window& w, F&& f) {
   for (int64_t z = w.lo[0]; z < w.hi[0]; ++z)
-    for (int64_t y = w.lo[1]; y < w.hi[1]; ++y)
-      for (int64_t x = w.lo[2]; x < w.hi[2]; ++x) f((z * g.in[1] + y) * g.in[2] + x);
+    for (int64_t y = w.lo[1]; y < w.hi[1]; ++y) {
+      const int64_t row = (z * g.in[1] + y) * g.in[2];
+      for (int64_t x = w.lo[2]; x < w.hi[2]; ++x) f(row + x);
+    }
 }
 
 // Planes (image, channel) are independent: pooling runs in parallel over them.
@@ -318,11 +337,12 @@ int64_t planes_per_task(const Geo& g) { return std::max<int64_t>(1, (int64_t(1) 
 template <typename T>
 void pool_fwd(const Geo& g, const T* x, T* y) {
   const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
+  const WindowTable table(g);
   parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
   for (int64_t p = lo; p < hi; ++p) {
     const T* xp = x + p * in_plane;
     T* yp = y + p * out_plane;
-    windows(g, [&](int64_t o, const Window& w) {
+    windows(g, table, [&](int64_t o, const Window& w) {
       T acc = g.pool == 0 ? -std::numeric_limits<T>::infinity() : T(0);
       window_elements(g, w, [&](int64_t i) { acc = g.pool == 0 ? std::max(acc, xp[i]) : acc + xp[i]; });
       if (g.pool == 0 && w.empty()) acc = T(0);
@@ -336,13 +356,14 @@ void pool_fwd(const Geo& g, const T* x, T* y) {
 template <typename T>
 void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
   const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
+  const WindowTable table(g);
   parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
   std::fill(dx + lo * in_plane, dx + hi * in_plane, T(0));
   for (int64_t p = lo; p < hi; ++p) {
     const T* xp = x + p * in_plane;
     const T* gp = og + p * out_plane;
     T* dp = dx + p * in_plane;
-    windows(g, [&](int64_t o, const Window& w) {
+    windows(g, table, [&](int64_t o, const Window& w) {
       const T gv = gp[o];
       if (g.pool == 0) {  // to the first maximum of the window
         int64_t best = -1;
