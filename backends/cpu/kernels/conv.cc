@@ -1,7 +1,8 @@
 // The conv family (core/op/defs/conv.cc): Convolution (forward, data gradient, weight gradient)
 // and Deconvolution by im2col + OpenBLAS GEMM per image and group, and Pooling (forward and
-// gradient) by direct loops. 1-d data (NCW) runs as 2-d with a
-// height of 1. The im2col buffer is the worker's temp space, sized by the core's schema.
+// gradient) by direct loops. Every geometry is 3-d (depth, height, width): 1-d (NCW) and 2-d
+// (NCHW) data run as 3-d with leading spatial dims of 1 (kernel 1, stride 1, pad 0), so one set of
+// loops serves NCW, NCHW and NCDHW.
 // float16 / bfloat16 run the float32 path on float32 scratch (widen16.h: correct, not fast, the
 // same values as the core's former promotion to float32).
 
@@ -24,45 +25,59 @@ namespace {
 
 bool conv_dtype(int32_t dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
 
+constexpr int kDims = 3;  // spatial dims every geometry is widened to: depth, height, width
 
 struct Geo {
   bool f64;
-  int64_t n, c, h, w;         // data
-  int64_t f, kh, kw;          // filters, kernel
-  int64_t sh, sw, dh, dw, ph, pw;
-  int64_t oh, ow;             // output spatial
+  int64_t n, c;                 // data batch and channels
+  int64_t in[kDims];            // data spatial extent
+  int64_t f;                    // filters
+  int64_t k[kDims], s[kDims], d[kDims], p[kDims];  // kernel, stride, dilate, pad
+  int64_t out[kDims];           // output spatial extent
   int64_t groups;
   bool bias;
   // pooling
   int pool;  // 0 max, 1 avg, 2 sum
   bool count_include_pad;
+
+  int64_t in_plane() const { return in[0] * in[1] * in[2]; }
+  int64_t out_plane() const { return out[0] * out[1] * out[2]; }
+  int64_t taps() const { return k[0] * k[1] * k[2]; }
 };
 
-// Fills the 2-d geometry from the data shape and attributes (1-d: height 1).
+// Leading spatial dims a tensor of ndim dims lacks to be 3-d.
+int missing_dims(const DLTensor& t) { return kDims - int(t.ndim - 2); }
+
+// The spatial extent of t, widened to 3 dims with leading 1s.
+void spatial_of(const DLTensor& t, int64_t (&e)[kDims]) {
+  const int off = missing_dims(t);
+  for (int i = 0; i < kDims; ++i) e[i] = i < off ? 1 : t.shape[2 + i - off];
+}
+
+// Fills the 3-d geometry from the data shape and attributes.
 void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& g) {
   g.f64 = data.dtype.bits == 64;
-  const bool one_d = data.ndim == 3;
+  const int off = missing_dims(data);
   g.n = data.shape[0];
   g.c = data.shape[1];
-  g.h = one_d ? 1 : data.shape[2];
-  g.w = data.shape[data.ndim - 1];
-  auto pick = [&](const char* name, int64_t def, int64_t& a, int64_t& b) {
-    auto v = attr_ints(attr(args, name));
-    if (v.empty()) v = std::vector<int64_t>(one_d ? 1 : 2, def);
-    a = one_d ? (std::strcmp(name, "kernel") == 0 ? 1 : (std::strcmp(name, "pad") == 0 ? 0 : 1)) : v[0];
-    b = v.back();
+  spatial_of(data, g.in);
+  // An absent attribute is def on every real dim; the added leading dims are 1 (pad 0).
+  auto pick = [&](const char* name, int64_t def, int64_t (&v)[kDims]) {
+    const auto a = attr_ints(attr(args, name));
+    for (int i = 0; i < kDims; ++i)
+      v[i] = i < off ? (std::strcmp(name, "pad") == 0 ? 0 : 1) : a.empty() ? def : a[size_t(i - off)];
   };
   const bool global = !conv && std::strcmp(attr(args, "global_pool"), "True") == 0;
   if (global) {
-    g.kh = g.h, g.kw = g.w, g.sh = g.sw = 1, g.ph = g.pw = 0;
+    for (int i = 0; i < kDims; ++i) g.k[i] = g.in[i], g.s[i] = 1, g.p[i] = 0;
   } else {
-    pick("kernel", 1, g.kh, g.kw);
-    pick("stride", 1, g.sh, g.sw);
-    pick("pad", 0, g.ph, g.pw);
+    pick("kernel", 1, g.k);
+    pick("stride", 1, g.s);
+    pick("pad", 0, g.p);
   }
-  g.dh = g.dw = 1;
+  for (auto& v : g.d) v = 1;
   if (conv) {
-    pick("dilate", 1, g.dh, g.dw);
+    pick("dilate", 1, g.d);
     g.f = std::strtoll(attr(args, "num_filter"), nullptr, 10);
     g.groups = std::strtoll(attr(args, "num_group"), nullptr, 10);
     g.bias = std::strcmp(attr(args, "no_bias"), "True") != 0;
@@ -73,47 +88,55 @@ void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& 
   }
 }
 
-// col[(ci * kh + i) * kw + j][oy * ow + ox] = x[ci][oy*sh - ph + i*dh][ox*sw - pw + j*dw] (0 outside).
-template <typename T>
-void im2col(const Geo& g, const T* x, int64_t channels, T* col) {
-  const int64_t ohw = g.oh * g.ow;
+// ceil(a / b) for b > 0 and any a.
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// Walks the column matrix of `channels` channels row by row: column row (ci, a, i, j) (a kernel
+// tap) holds, for every output position (oz, oy, ox), the input x[ci][oz*s0 - p0 + a*d0]
+// [oy*s1 - p1 + i*d1][ox*s2 - p2 + j*d2] (0 outside). f(col_offset, x_offset, lo, hi) is called
+// once per output line (oz, oy) of each column row whose input line exists: output columns ox in
+// [lo, hi) read x[x_offset + ox * s2], the others are padding.
+template <typename F>
+void col_lines(const Geo& g, int64_t channels, F&& f) {
+  const int64_t ohw = g.out_plane(), ow = g.out[2];
   for (int64_t ci = 0; ci < channels; ++ci)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
-        T* row = col + ((ci * g.kh + i) * g.kw + j) * ohw;
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t y = oy * g.sh - g.ph + i * g.dh;
-          T* r = row + oy * g.ow;
-          if (y < 0 || y >= g.h) {
-            std::fill(r, r + g.ow, T(0));
-            continue;
-          }
-          const T* xr = x + (ci * g.h + y) * g.w;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t xx = ox * g.sw - g.pw + j * g.dw;
-            r[ox] = xx >= 0 && xx < g.w ? xr[xx] : T(0);
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t i = 0; i < g.k[1]; ++i)
+        for (int64_t j = 0; j < g.k[2]; ++j) {
+          const int64_t row = (((ci * g.k[0] + a) * g.k[1] + i) * g.k[2] + j) * ohw;
+          const int64_t shift = j * g.d[2] - g.p[2];  // xx = ox * s2 + shift
+          const int64_t lo = std::min(ow, std::max<int64_t>(0, ceil_div(-shift, g.s[2])));
+          const int64_t hi = std::max(lo, std::min(ow, ceil_div(g.in[2] - shift, g.s[2])));
+          for (int64_t oz = 0; oz < g.out[0]; ++oz) {
+            const int64_t z = oz * g.s[0] - g.p[0] + a * g.d[0];
+            for (int64_t oy = 0; oy < g.out[1]; ++oy) {
+              const int64_t y = oy * g.s[1] - g.p[1] + i * g.d[1];
+              const bool inside = z >= 0 && z < g.in[0] && y >= 0 && y < g.in[1];
+              f(row + (oz * g.out[1] + oy) * ow, inside ? ((ci * g.in[0] + z) * g.in[1] + y) * g.in[2] + shift : 0,
+                inside ? lo : ow, inside ? hi : ow);
+            }
           }
         }
-      }
+}
+
+template <typename T>
+void im2col(const Geo& g, const T* x, int64_t channels, T* col) {
+  const int64_t ow = g.out[2], sw = g.s[2];
+  col_lines(g, channels, [&, ow, sw](int64_t co, int64_t xo, int64_t lo, int64_t hi) {
+    T* r = col + co;
+    std::fill(r, r + lo, T(0));
+    for (int64_t ox = lo; ox < hi; ++ox) r[ox] = x[xo + ox * sw];  // xo + lo * sw >= 0
+    std::fill(r + hi, r + ow, T(0));
+  });
 }
 
 template <typename T>
 void col2im_add(const Geo& g, const T* col, int64_t channels, T* x) {
-  const int64_t ohw = g.oh * g.ow;
-  for (int64_t ci = 0; ci < channels; ++ci)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const T* row = col + ((ci * g.kh + i) * g.kw + j) * ohw;
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t y = oy * g.sh - g.ph + i * g.dh;
-          if (y < 0 || y >= g.h) continue;
-          T* xr = x + (ci * g.h + y) * g.w;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t xx = ox * g.sw - g.pw + j * g.dw;
-            if (xx >= 0 && xx < g.w) xr[xx] += row[oy * g.ow + ox];
-          }
-        }
-      }
+  const int64_t sw = g.s[2];
+  col_lines(g, channels, [&, sw](int64_t co, int64_t xo, int64_t lo, int64_t hi) {
+    const T* r = col + co;
+    for (int64_t ox = lo; ox < hi; ++ox) x[xo + ox * sw] += r[ox];
+  });
 }
 
 enum ConvKind { kFwd, kBwdData, kBwdWeight, kDeconv };
@@ -126,17 +149,15 @@ void deconv_geo(const mx_kernel_args* args, Geo& g) {
   const DLTensor& y = args->outputs[0];
   geo_from(args, y, true, g);
   g.f = x.shape[1];
-  g.oh = x.ndim == 3 ? 1 : x.shape[2];
-  g.ow = x.shape[x.ndim - 1];
+  spatial_of(x, g.out);
   g.bias = args->num_inputs > 2;
   const auto target = attr_ints(attr(args, "target_shape"));
   if (target.empty()) return;
-  auto pad = [](int64_t in, int64_t s, int64_t d, int64_t k, int64_t t) {
-    const int64_t total = s * (in - 1) + d * (k - 1) + 1 - t;
-    return (total + 1) / 2;
-  };
-  g.pw = pad(g.ow, g.sw, g.dw, g.kw, target.back());
-  if (x.ndim == 4) g.ph = pad(g.oh, g.sh, g.dh, g.kh, target[0]);
+  const int off = missing_dims(x);
+  for (int i = off; i < kDims; ++i) {
+    const int64_t total = g.s[i] * (g.out[i] - 1) + g.d[i] * (g.k[i] - 1) + 1 - target[size_t(i - off)];
+    g.p[i] = (total + 1) / 2;
+  }
 }
 
 template <int K>
@@ -155,8 +176,7 @@ int conv_create(const mx_kernel_args* args, void** out) {
     return 0;
   }
   geo_from(args, data, true, *g);
-  g->oh = y.ndim == 3 ? 1 : y.shape[2];
-  g->ow = y.shape[y.ndim - 1];
+  spatial_of(y, g->out);
   if (K != kFwd) g->bias = false;
   else g->bias = args->num_inputs > 2;
   *out = g;
@@ -168,7 +188,7 @@ int conv_create(const mx_kernel_args* args, void** out) {
 // gradient, where each chunk sums into its own buffer and the chunks are added in sample order.
 template <typename T, int K>
 void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
-  const int64_t cg = g.c / g.groups, fg = g.f / g.groups, kk = cg * g.kh * g.kw, ohw = g.oh * g.ow;
+  const int64_t cg = g.c / g.groups, fg = g.f / g.groups, kk = cg * g.taps(), ohw = g.out_plane();
   auto ptr = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
   if constexpr (K == kFwd) {
     const T *x = ptr(in[0]), *w = ptr(in[1]), *b = g.bias ? ptr(in[2]) : nullptr;
@@ -177,7 +197,7 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
       std::vector<T> col(size_t(kk * ohw));
       for (int64_t n = lo; n < hi; ++n) {
         for (int64_t gi = 0; gi < g.groups; ++gi) {
-          im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col.data());
+          im2col(g, x + (n * g.c + gi * cg) * g.in_plane(), cg, col.data());
           gemm<T>(false, false, fg, ohw, kk, T(1), w + gi * fg * kk, kk, col.data(), ohw, T(0),
                   y + (n * g.f + gi * fg) * ohw, ohw);
         }
@@ -191,7 +211,7 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
     // Deconvolution is the data gradient of a convolution over its output (deconv_geo).
     const T *og = ptr(in[0]), *w = ptr(in[1]), *b = K == kDeconv && g.bias ? ptr(in[2]) : nullptr;
     T* dx = ptr(out);
-    const int64_t plane = g.h * g.w;
+    const int64_t plane = g.in_plane();
     parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
       std::vector<T> col(size_t(kk * ohw));
       std::fill(dx + lo * g.c * plane, dx + hi * g.c * plane, T(0));
@@ -217,7 +237,7 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
       std::vector<T> col(size_t(kk * ohw)), acc(size_t(wsize), T(0));
       for (int64_t n = lo; n < hi; ++n)
         for (int64_t gi = 0; gi < g.groups; ++gi) {
-          im2col(g, x + (n * g.c + gi * cg) * g.h * g.w, cg, col.data());
+          im2col(g, x + (n * g.c + gi * cg) * g.in_plane(), cg, col.data());
           gemm<T>(false, true, fg, kk, ohw, T(1), og + (n * g.f + gi * fg) * ohw, ohw, col.data(), ohw, T(1),
                   acc.data() + gi * fg * kk, kk);
         }
@@ -253,47 +273,81 @@ int pool_create(const mx_kernel_args* args, void** out) {
   const DLTensor& y = BACKWARD ? args->inputs[0] : args->outputs[0];
   auto* g = new Geo{};
   geo_from(args, data, false, *g);
-  g->oh = y.ndim == 3 ? 1 : y.shape[2];
-  g->ow = y.shape[y.ndim - 1];
+  spatial_of(y, g->out);
   *out = g;
   return 0;
 }
 
-// Calls f(oy, ox, y0, y1, x0, x1, pool_size) for every output position of one plane.
+// One pooling window clipped to the data: [lo, hi) per spatial dim, and the count an average
+// divides by (the window within the padded data if count_include_pad, else within the data).
+struct Window {
+  int64_t lo[kDims], hi[kDims], size;
+  bool empty() const { return lo[0] >= hi[0] || lo[1] >= hi[1] || lo[2] >= hi[2]; }
+};
+
+// Per spatial dim and output index: the window's [lo, hi) clipped to the data and its length
+// within the padded data. Built once per call; every plane reuses it.
+struct WindowTable {
+  std::vector<int64_t> lo[kDims], hi[kDims], padded[kDims];
+  explicit WindowTable(const Geo& g) {
+    for (int i = 0; i < kDims; ++i)
+      for (int64_t o = 0; o < g.out[i]; ++o) {
+        const int64_t l = o * g.s[i] - g.p[i], h = std::min(l + g.k[i], g.in[i] + g.p[i]);
+        padded[i].push_back(std::max<int64_t>(h - l, 0));
+        lo[i].push_back(std::max<int64_t>(l, 0));
+        hi[i].push_back(std::min(h, g.in[i]));
+      }
+  }
+};
+
+// Calls f(output offset within the plane, window) for every output position of one plane.
 template <typename F>
-void windows(const Geo& g, F&& f) {
-  for (int64_t oy = 0; oy < g.oh; ++oy)
-    for (int64_t ox = 0; ox < g.ow; ++ox) {
-      int64_t y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
-      int64_t y1 = std::min(y0 + g.kh, g.h + g.ph), x1 = std::min(x0 + g.kw, g.w + g.pw);
-      const int64_t padded = (y1 - y0) * (x1 - x0);
-      y0 = std::max<int64_t>(y0, 0);
-      x0 = std::max<int64_t>(x0, 0);
-      y1 = std::min(y1, g.h);
-      x1 = std::min(x1, g.w);
-      f(oy, ox, y0, y1, x0, x1, g.count_include_pad ? padded : (y1 - y0) * (x1 - x0));
+void windows(const Geo& g, const WindowTable& t, F&& f) {
+  Window w;
+  int64_t o = 0;
+  for (int64_t a = 0; a < g.out[0]; ++a)
+    for (int64_t b = 0; b < g.out[1]; ++b)
+      for (int64_t c = 0; c < g.out[2]; ++c, ++o) {
+        const int64_t idx[kDims] = {a, b, c};
+        int64_t padded = 1, real = 1;
+        for (int i = 0; i < kDims; ++i) {
+          w.lo[i] = t.lo[i][size_t(idx[i])];
+          w.hi[i] = t.hi[i][size_t(idx[i])];
+          padded *= t.padded[i][size_t(idx[i])];
+          real *= std::max<int64_t>(w.hi[i] - w.lo[i], 0);
+        }
+        w.size = g.count_include_pad ? padded : real;
+        f(o, w);
+      }
+}
+
+// Calls f(offset within the plane) for every data element of window w.
+template <typename F>
+void window_elements(const Geo& g, const Window& w, F&& f) {
+  for (int64_t z = w.lo[0]; z < w.hi[0]; ++z)
+    for (int64_t y = w.lo[1]; y < w.hi[1]; ++y) {
+      const int64_t row = (z * g.in[1] + y) * g.in[2];
+      for (int64_t x = w.lo[2]; x < w.hi[2]; ++x) f(row + x);
     }
 }
 
 // Planes (image, channel) are independent: pooling runs in parallel over them.
-int64_t planes_per_task(const Geo& g) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(g.h * g.w, 1)); }
+int64_t planes_per_task(const Geo& g) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(g.in_plane(), 1)); }
 
 template <typename T>
 void pool_fwd(const Geo& g, const T* x, T* y) {
+  const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
+  const WindowTable table(g);
   parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
   for (int64_t p = lo; p < hi; ++p) {
-    const T* xp = x + p * g.h * g.w;
-    T* yp = y + p * g.oh * g.ow;
-    windows(g, [&](int64_t oy, int64_t ox, int64_t y0, int64_t y1, int64_t x0, int64_t x1, int64_t size) {
+    const T* xp = x + p * in_plane;
+    T* yp = y + p * out_plane;
+    windows(g, table, [&](int64_t o, const Window& w) {
       T acc = g.pool == 0 ? -std::numeric_limits<T>::infinity() : T(0);
-      for (int64_t yy = y0; yy < y1; ++yy)
-        for (int64_t xx = x0; xx < x1; ++xx) {
-          const T v = xp[yy * g.w + xx];
-          acc = g.pool == 0 ? std::max(acc, v) : acc + v;
-        }
-      if (g.pool == 0 && (y0 >= y1 || x0 >= x1)) acc = T(0);
-      if (g.pool == 1) acc = size > 0 ? acc / T(size) : T(0);
-      yp[oy * g.ow + ox] = acc;
+      window_elements(g, w, [&](int64_t i) { acc = g.pool == 0 ? std::max(acc, xp[i]) : acc + xp[i]; });
+      if (g.pool == 0 && w.empty()) acc = T(0);
+      if (g.pool == 1) acc = w.size > 0 ? acc / T(w.size) : T(0);
+      yp[o] = acc;
     });
   }
   });
@@ -301,24 +355,25 @@ void pool_fwd(const Geo& g, const T* x, T* y) {
 
 template <typename T>
 void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
+  const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
+  const WindowTable table(g);
   parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
-  std::fill(dx + lo * g.h * g.w, dx + hi * g.h * g.w, T(0));
+  std::fill(dx + lo * in_plane, dx + hi * in_plane, T(0));
   for (int64_t p = lo; p < hi; ++p) {
-    const T* xp = x + p * g.h * g.w;
-    const T* gp = og + p * g.oh * g.ow;
-    T* dp = dx + p * g.h * g.w;
-    windows(g, [&](int64_t oy, int64_t ox, int64_t y0, int64_t y1, int64_t x0, int64_t x1, int64_t size) {
-      const T gv = gp[oy * g.ow + ox];
+    const T* xp = x + p * in_plane;
+    const T* gp = og + p * out_plane;
+    T* dp = dx + p * in_plane;
+    windows(g, table, [&](int64_t o, const Window& w) {
+      const T gv = gp[o];
       if (g.pool == 0) {  // to the first maximum of the window
         int64_t best = -1;
-        for (int64_t yy = y0; yy < y1; ++yy)
-          for (int64_t xx = x0; xx < x1; ++xx)
-            if (best < 0 || xp[yy * g.w + xx] > xp[best]) best = yy * g.w + xx;
+        window_elements(g, w, [&](int64_t i) {
+          if (best < 0 || xp[i] > xp[best]) best = i;
+        });
         if (best >= 0) dp[best] += gv;
       } else {
-        const T share = g.pool == 1 ? (size > 0 ? gv / T(size) : T(0)) : gv;
-        for (int64_t yy = y0; yy < y1; ++yy)
-          for (int64_t xx = x0; xx < x1; ++xx) dp[yy * g.w + xx] += share;
+        const T share = g.pool == 1 ? (w.size > 0 ? gv / T(w.size) : T(0)) : gv;
+        window_elements(g, w, [&](int64_t i) { dp[i] += share; });
       }
     });
   }

@@ -270,6 +270,30 @@ struct DropoutPlan {
   int32_t dtype;
 };
 
+// Calls f(i, j) for every element i of y (row-major) with j the element of mask (y's shape with
+// some axes 1) that it broadcasts from.
+template <typename F>
+void broadcast_mask(const DLTensor& y, const DLTensor& mask, F&& f) {
+  const int nd = y.ndim;
+  std::vector<int64_t> stride(size_t(nd), 0), idx(size_t(nd), 0);
+  int64_t s = 1;
+  for (int a = nd - 1; a >= 0; --a) {
+    stride[size_t(a)] = mask.shape[a] == 1 ? 0 : s;
+    s *= mask.shape[a];
+  }
+  const int64_t n = numel(y);
+  int64_t j = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    f(i, j);
+    for (int a = nd - 1; a >= 0; --a) {  // next index: carry through the axes, last fastest
+      j += stride[size_t(a)];
+      if (++idx[size_t(a)] < y.shape[a]) break;
+      j -= stride[size_t(a)] * y.shape[a];
+      idx[size_t(a)] = 0;
+    }
+  }
+}
+
 int dropout_create(const mx_kernel_args* args, void** out) {
   auto* d = new DropoutPlan{attr_float(args, "p"), std::strcmp(attr(args, "mode"), "always") == 0,
                             dtype_flag(args->inputs[0].dtype)};
@@ -289,16 +313,20 @@ int dropout_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32
     const S* x = reinterpret_cast<const S*>(data_of(in[0]));
     S* y = reinterpret_cast<S*>(data_of(out[0]));
     S* mask = reinterpret_cast<S*>(data_of(out[1]));
-    for (int64_t base = 0; base < n; base += 4) {
+    const int64_t m = numel(out[1]);  // smaller than n with axes: one value per shared slice
+    for (int64_t base = 0; base < m; base += 4) {
       mx_philox_u32x4 r{};
       if (drop) r = mx_philox_block(ctx->rng_seed, ctx->rng_offset + uint64_t(base / 4));
-      for (int l = 0; l < 4 && base + l < n; ++l) {
+      for (int l = 0; l < 4 && base + l < m; ++l) {
         const int64_t i = base + l;
-        const double m = !drop ? 1.0 : (keep_lane(r, l, float(d.p)) ? keep_scale : 0.0);
-        mask[i] = E::store(static_cast<typename E::C>(m));
-        y[i] = E::store(static_cast<typename E::C>(double(E::load(x[i])) * m));
+        const double v = !drop ? 1.0 : (keep_lane(r, l, float(d.p)) ? keep_scale : 0.0);
+        mask[i] = E::store(static_cast<typename E::C>(v));
+        if (m == n) y[i] = E::store(static_cast<typename E::C>(double(E::load(x[i])) * v));
       }
     }
+    if (m != n) broadcast_mask(out[0], out[1], [&](int64_t i, int64_t j) {
+      y[i] = E::store(static_cast<typename E::C>(double(E::load(x[i])) * double(E::load(mask[j]))));
+    });
   });
   return 0;
 }

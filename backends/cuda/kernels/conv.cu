@@ -199,6 +199,10 @@ int conv_create_impl(const mx_kernel_args* args, ConvState& st) {
                          : K == kBwdWeight ? args->inputs[1]
                                            : args->outputs[0];
   const DLTensor& out = K == kFwd ? args->outputs[0] : args->inputs[0];
+  // 3-d (NCDHW) is not served here yet: MX_ERR_UNSUPPORTED lets the host run the CPU kernel.
+  if (data.ndim != 3 && data.ndim != 4)
+    return error(MX_ERR_UNSUPPORTED, std::string(op) + ": " + std::to_string(data.ndim - 2) +
+                                         "-d data is not served on cuda (1-d NCW and 2-d NCHW only)");
   const bool one_d = data.ndim == 3;
   const int64_t n = data.shape[0], c = data.shape[1], h = one_d ? 1 : data.shape[2], w = data.shape[data.ndim - 1];
   // The CPU takes F from num_filter, and for Deconvolution from its input's channels.
@@ -414,6 +418,10 @@ int pool_create(const mx_kernel_args* args, void** out) {
                                            dtype_name(flag) + ") on cuda");
   const DLTensor& data = BACKWARD ? args->inputs[1] : args->inputs[0];
   const DLTensor& y = BACKWARD ? args->inputs[0] : args->outputs[0];
+  // 3-d (NCDHW) is not served here yet: MX_ERR_UNSUPPORTED lets the host run the CPU kernel.
+  if (data.ndim != 3 && data.ndim != 4)
+    return error(MX_ERR_UNSUPPORTED, std::string(op) + ": " + std::to_string(data.ndim - 2) +
+                                         "-d data is not served on cuda (1-d NCW and 2-d NCHW only)");
   const bool one_d = data.ndim == 3;
   PoolGeo g{};
   g.n = data.shape[0];

@@ -575,6 +575,8 @@ struct DropoutPlan {
 int dropout_create(const mx_kernel_args* args, void** out) {
   const int32_t dt = dtype_flag(args->inputs[0].dtype);
   if (!dispatch_numeric(dt, [](auto) {})) return unsupported(args, dt);
+  if (numel(args->outputs[1]) != numel(args->outputs[0]))  // a mask shared along axes
+    return error(MX_ERR_UNSUPPORTED, "Dropout: axes (a mask shared along axes) is not served on cuda");
   *out = new DropoutPlan{attr_float(args, "p"), std::string(attr(args, "mode")) == "always", dt};
   return 0;
 }

@@ -1,4 +1,4 @@
-// Convolution, Deconvolution and Pooling over 1-d (NCW) and 2-d (NCHW) data. The data and weight gradients of
+// Convolution, Deconvolution and Pooling over 1-d (NCW), 2-d (NCHW) and 3-d (NCDHW) data. The data and weight gradients of
 // Convolution are the internal ops _conv_backward_data / _conv_backward_weight (im2col + GEMM on
 // the CPU), the bias gradient a sum; Pooling's gradient is _pooling_backward.
 #include "base/dtype.h"
@@ -7,6 +7,9 @@
 
 namespace mx::op {
 namespace {
+
+// The layout named by the number of spatial dims.
+const char* layout_name(size_t spatial) { return spatial == 1 ? "NCW" : spatial == 2 ? "NCHW" : "NCDHW"; }
 
 struct Geometry {
   Shape kernel, stride, dilate, pad;
@@ -23,7 +26,7 @@ Geometry geometry(const std::string& op, const Attrs& a, bool with_dilate) {
   Geometry g;
   g.kernel = a.shape("kernel");
   const size_t n = g.kernel.size();
-  if (n < 1 || n > 2) fail(MX_ERR_UNSUPPORTED, op, ": kernel ", shape_str(g.kernel), " must have 1 or 2 dims");
+  if (n < 1 || n > 3) fail(MX_ERR_UNSUPPORTED, op, ": kernel ", shape_str(g.kernel), " must have 1, 2 or 3 dims");
   g.stride = fill(a, "stride", n, 1);
   g.dilate = with_dilate ? fill(a, "dilate", n, 1) : fill(a, "stride", n, 1);
   if (!with_dilate)
@@ -41,7 +44,7 @@ Shape conv_out_shape(const std::string& op, const Attrs& a, const Shape& data) {
   const Geometry g = geometry(op, a, true);
   const size_t n = g.kernel.size();
   if (data.size() != n + 2)
-    fail(MX_ERR_SHAPE_MISMATCH, op, ": data ", shape_str(data), " must be ", n == 1 ? "NCW" : "NCHW", " for kernel ",
+    fail(MX_ERR_SHAPE_MISMATCH, op, ": data ", shape_str(data), " must be ", layout_name(n), " for kernel ",
          shape_str(g.kernel));
   const int64_t group = a.i("num_group");
   if (data[1] % group != 0) fail(MX_ERR_SHAPE_MISMATCH, op, ": ", data[1], " channels do not split into ", group, " groups");
@@ -70,7 +73,7 @@ ParamSpec geometry_param(const std::string& name, const std::string& def, const 
 }
 
 std::vector<ParamSpec> conv_params() {
-  return {param_required(geometry_param("kernel", "", "kernel size, (w,) or (h, w)")),
+  return {param_required(geometry_param("kernel", "", "kernel size, (w,), (h, w) or (d, h, w)")),
           geometry_param("stride", "()", "stride (default 1)"),
           geometry_param("dilate", "()", "dilation (default 1)"),
           geometry_param("pad", "()", "zero padding on both sides (default 0)", 0),
@@ -80,7 +83,7 @@ std::vector<ParamSpec> conv_params() {
           with_range(param_int("workspace", "1024", "accepted for compatibility"), 0, double(INT64_MAX)),
           {"cudnn_tune", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "off", "limited_workspace", "fastest"}, "accepted for compatibility"},
           param_bool("cudnn_off", "False", "accepted for compatibility"),
-          {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW"}, "data layout (channels first)"}};
+          {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW", "NCDHW"}, "data layout (channels first)"}};
 }
 
 std::vector<std::pair<std::string, std::string>> all_attrs(const Attrs& a) { return {a.kv.begin(), a.kv.end()}; }
@@ -89,7 +92,7 @@ std::vector<std::pair<std::string, std::string>> all_attrs(const Attrs& a) { ret
 void register_convolution(Registry& r) {
   OpSchema s;
   s.name = "Convolution";
-  s.doc = "1-d or 2-d convolution (cross-correlation) with stride, dilation, padding and groups.";
+  s.doc = "1-d, 2-d or 3-d convolution (cross-correlation) with stride, dilation, padding and groups.";
   s.inputs = {"data", "weight", "bias"};
   s.params = conv_params();
   s.num_inputs = [](const Attrs& a) -> size_t { return a.b("no_bias") ? 2 : 3; };
@@ -167,7 +170,7 @@ DeconvGeometry deconv_geometry(const Attrs& a, const Shape& data) {
   d.g = geometry("Deconvolution", a, true);
   const size_t n = d.g.kernel.size();
   if (data.size() != n + 2)
-    fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: data ", shape_str(data), " must be ", n == 1 ? "NCW" : "NCHW",
+    fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: data ", shape_str(data), " must be ", layout_name(n),
          " for kernel ", shape_str(d.g.kernel));
   if (data[1] % a.i("num_group") != 0 || a.i("num_filter") % a.i("num_group") != 0)
     fail(MX_ERR_SHAPE_MISMATCH, "Deconvolution: ", data[1], " input channels and num_filter ", a.i("num_filter"),
@@ -206,7 +209,7 @@ DeconvGeometry deconv_geometry(const Attrs& a, const Shape& data) {
 void register_deconvolution(Registry& r) {
   OpSchema s;
   s.name = "Deconvolution";
-  s.doc = "1-d or 2-d transposed convolution (the data gradient of Convolution), with stride, dilation, padding, adj, "
+  s.doc = "1-d, 2-d or 3-d transposed convolution (the data gradient of Convolution), with stride, dilation, padding, adj, "
           "target_shape and groups.";
   s.inputs = {"data", "weight", "bias"};
   s.params = deconv_params();
@@ -261,12 +264,12 @@ std::vector<ParamSpec> pool_params() {
           geometry_param("pad", "()", "zero padding (default 0)", 0),
           param_bool("count_include_pad", "True", "avg: divide by the full window, padding included"),
           param_bool("cudnn_off", "False", "accepted for compatibility"),
-          {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW"}, "data layout (channels first)"}};
+          {"layout", ParamType::kEnum, "None", false, -1e308, 1e308, {"None", "NCW", "NCHW", "NCDHW"}, "data layout (channels first)"}};
 }
 
 Shape pool_out_shape(const Attrs& a, const Shape& data) {
-  if (data.size() != 3 && data.size() != 4)
-    fail(MX_ERR_SHAPE_MISMATCH, "Pooling: data ", shape_str(data), " must be NCW or NCHW");
+  if (data.size() < 3 || data.size() > 5)
+    fail(MX_ERR_SHAPE_MISMATCH, "Pooling: data ", shape_str(data), " must be NCW, NCHW or NCDHW");
   const size_t n = data.size() - 2;
   Shape out{data[0], data[1]};
   if (a.b("global_pool")) {
@@ -288,7 +291,7 @@ Shape pool_out_shape(const Attrs& a, const Shape& data) {
 void register_pooling(Registry& r) {
   OpSchema s;
   s.name = "Pooling";
-  s.doc = "Max, average or sum pooling over 1-d or 2-d windows.";
+  s.doc = "Max, average or sum pooling over 1-d, 2-d or 3-d windows.";
   s.inputs = {"data"};
   s.params = pool_params();
   s.dtypes = {MX_FLOAT32, MX_FLOAT64, MX_FLOAT16, MX_BFLOAT16};

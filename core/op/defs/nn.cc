@@ -198,6 +198,19 @@ void register_leaky_relu(Registry& r) {
   r.add(std::move(s));
 }
 
+// MXNet's mask: the data's shape with each of `axes` set to 1, so that one mask value is shared
+// (broadcast) along those axes.
+Shape dropout_mask_shape(const Attrs& a, const Shape& data) {
+  Shape mask = data;
+  for (int64_t axis : a.shape("axes")) {
+    const int64_t nd = int64_t(data.size());
+    if (axis < -nd || axis >= nd)
+      fail(MX_ERR_INVALID_ARGUMENT, "Dropout: axes ", a.str("axes"), " out of range for data ", shape_str(data));
+    mask[size_t(axis < 0 ? axis + nd : axis)] = 1;
+  }
+  return mask;
+}
+
 void register_dropout(Registry& r) {
   OpSchema s;
   s.name = "Dropout";
@@ -210,19 +223,27 @@ void register_dropout(Registry& r) {
   s.params = {p,
               {"mode", ParamType::kEnum, "training", false, -1e308, 1e308, {"training", "always"},
                "drop only in training, or always"},
-              param_shape("axes", "()", "axes along which one mask value is shared (not supported yet: must be ())"),
+              param_shape("axes", "()", "axes along which one mask value is shared (variational dropout)"),
               param_bool("cudnn_off", "False", "accepted for compatibility")};
   s.num_outputs = 2;
   s.num_visible_outputs = 1;
   s.dtypes = float_dtypes();
   s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) {
-    if (!a.attrs.shape("axes").empty()) fail(MX_ERR_UNSUPPORTED, "Dropout: axes (variational dropout) is not supported yet");
-    out = {a.in_shapes[0], a.in_shapes[0]};
+    out = {a.in_shapes[0], dropout_mask_shape(a.attrs, a.in_shapes[0])};
   };
-  s.infer_shape_partial = same_shape_partial;  // data, output and mask
+  s.infer_shape_partial = [](const PartialInferArgs& a) {  // data, output and (without axes) mask: one shape
+    if (a.attrs.shape("axes").empty()) return same_shape_partial(a);
+    std::vector<PartialShape> out = {a.out[0]};
+    same_shape_partial(PartialInferArgs{a.op, a.attrs, a.in, out});
+    a.out[0] = out[0];
+  };
   s.infer_type = [](const InferArgs& a, std::vector<int32_t>& out) { out = {a.in_dtypes[0], a.in_dtypes[0]}; };
-  s.random_blocks = [](const Attrs&, const std::vector<Shape>& out) { return (uint64_t(shape_size(out[0])) + 3) / 4; };
-  s.gradient = [](const GradArgs& a) { return std::vector<GradValue>{Grad{a.g}.mul(a.out_grads[0], a.outputs[1])}; };
+  s.random_blocks = [](const Attrs&, const std::vector<Shape>& out) { return (uint64_t(shape_size(out[1])) + 3) / 4; };
+  s.gradient = [](const GradArgs& a) {
+    Grad d{a.g};
+    if (a.attrs.shape("axes").empty()) return std::vector<GradValue>{d.mul(a.out_grads[0], a.outputs[1])};
+    return std::vector<GradValue>{d.op("broadcast_mul", {a.out_grads[0], a.outputs[1]})};
+  };
   r.add(std::move(s));
 }
 

@@ -153,12 +153,7 @@ class Dropout(HybridBlock):
             return F.identity(x, name='fwd')
         if not self._axes:
             return F.Dropout(x, p=self._rate, name='fwd')
-        # The Dropout op has no shared-mask axes: drop a ones array of size 1 on those axes and
-        # broadcast it (training-only, as the op itself is).
-        mask = F.ones_like(x)
-        for axis in self._axes:
-            mask = F.slice_axis(mask, axis=axis, begin=0, end=1)
-        return F.broadcast_mul(x, F.Dropout(mask, p=self._rate), name='fwd')
+        return F.Dropout(x, p=self._rate, axes=self._axes, name='fwd')
 
     def __repr__(self):
         return '%s(p = %s, axes=%s)' % (type(self).__name__, self._rate, self._axes)

@@ -1,11 +1,8 @@
-"""Convolution layers (MXNet 1.9.1 gluon.nn): Conv1D/2D/3D and Conv1D/2D/3DTranspose.
-The Convolution / Deconvolution ops are 1-d and 2-d; the 3-d layers run as a sum of 2-d
-convolutions over the depth taps (see _conv3d.py)."""
-from ... import symbol
+"""Convolution layers (MXNet 1.9.1 gluon.nn): Conv1D/2D/3D and Conv1D/2D/3DTranspose, each one
+Convolution / Deconvolution op over NCW, NCHW or NCDHW data."""
 from ..block import HybridBlock
 from ._layer_utils import as_tuple, named_errors, non_default
 from .activations import Activation
-from . import _conv3d
 
 __all__ = ['Conv1D', 'Conv2D', 'Conv3D', 'Conv1DTranspose', 'Conv2DTranspose',
            'Conv3DTranspose']
@@ -72,17 +69,7 @@ class _Conv(HybridBlock):
     def hybrid_forward(self, F, x, weight, bias=None):
         inputs = [x, weight] if bias is None else [x, weight, bias]
         with named_errors(self, x):
-            if len(self._kwargs['kernel']) == 3:
-                if F is not symbol:
-                    _conv3d.check_input(self._op_name, x.shape, weight.shape,
-                                        self._kwargs['num_group'])
-                elif self._in_channels == 0:  # deferred: let shape inference see C
-                    inputs[1] = _conv3d.tie_weight_shape(
-                        F, self._op_name, x, weight, self._kwargs['kernel'],
-                        self._channels, self._kwargs['num_group'])
-                out = _conv3d.convolution(F, self._op_name, *inputs, **self._kwargs)
-            else:
-                out = getattr(F, self._op_name)(*inputs, name='fwd', **self._op_kwargs)
+            out = getattr(F, self._op_name)(*inputs, name='fwd', **self._op_kwargs)
         return self.act(out) if self.act is not None else out
 
     def __repr__(self):

@@ -1,11 +1,9 @@
 """Pooling and padding layers (MXNet 1.9.1 gluon.nn): MaxPool1D/2D/3D, AvgPool1D/2D/3D,
-GlobalMaxPool1D/2D/3D, GlobalAvgPool1D/2D/3D, ReflectionPad2D. The Pooling op is 1-d and 2-d;
-the 3-d layers pool 2-d slices, then across depth (see _conv3d.py)."""
-from ... import symbol
+GlobalMaxPool1D/2D/3D, GlobalAvgPool1D/2D/3D, ReflectionPad2D; each pooling layer is one Pooling
+op over NCW, NCHW or NCDHW data."""
 from ..block import HybridBlock
 from ._layer_utils import as_tuple, named_errors, non_default
 from .conv_layers import check_layout
-from . import _conv3d
 
 __all__ = ['MaxPool1D', 'MaxPool2D', 'MaxPool3D', 'AvgPool1D', 'AvgPool2D', 'AvgPool3D',
            'GlobalMaxPool1D', 'GlobalMaxPool2D', 'GlobalMaxPool3D', 'GlobalAvgPool1D',
@@ -39,10 +37,6 @@ class _Pooling(HybridBlock):
 
     def hybrid_forward(self, F, x):
         with named_errors(self, x):
-            if len(self._kwargs['kernel']) == 3:
-                if F is not symbol:
-                    _conv3d.check_input('Pooling', x.shape)
-                return _conv3d.pooling(F, x, **self._kwargs)
             return F.Pooling(x, name='fwd', **self._op_kwargs)
 
     def __repr__(self):
