@@ -2,6 +2,10 @@
 weight decay, Adam) on a loss whose gradient is written out here: sum(c * (w - t)^2) per context,
 so the summed gradient is sum_k 2 c_k (w - t). One and two contexts, the store updating or not."""
 import os
+import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -303,3 +307,30 @@ def test_bad_arguments_are_named(tmp_path):
         trainer.load_states(str(junk))
     with pytest.raises(MXNetError, match="missing.states"):
         trainer.load_states(str(tmp_path / "missing.states"))
+
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+LIB = os.environ.get("MX_LIBRARY_PATH", os.path.join(ROOT, "build", "release", "lib"))
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is None or not os.path.exists(os.path.join(LIB, "libmx_kvstore_mpi.so")),
+                    reason="needs Open MPI (mpirun) and the MPI transport libmx_kvstore_mpi.so")
+@pytest.mark.parametrize("update_on_kvstore,how", [("none", "object"), ("false", "name")])
+def test_dist_sync_two_workers(update_on_kvstore, how):
+    """Two worker processes over dist_sync, two contexts each (tests/python/dist/gluon_trainer_worker.py
+    checks the weights against numpy)."""
+    env = dict(os.environ, MX_LIBRARY_PATH=os.path.abspath(LIB), MX_OMP_NUM_THREADS="1",
+               PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist", "gluon_trainer_worker.py")
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--timeout", "20",
+           sys.executable, worker, update_on_kvstore, how]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        pytest.fail("the dist_sync job did not finish within 60 s:\n%s" % out.decode("utf-8", "replace"))
+    out = out.decode("utf-8", "replace")
+    assert p.returncode == 0, out
+    assert all("trainer %s %s ok rank %d" % (update_on_kvstore, how, r) in out for r in range(2)), out

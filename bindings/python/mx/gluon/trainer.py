@@ -115,6 +115,11 @@ class Trainer:
         self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
         self._kvstore = None
         self._reset_kvstore()
+        kv_type = kvstore.type if isinstance(kvstore, kvs.KVStore) else kvstore
+        if isinstance(kv_type, str) and "dist" in kv_type:
+            # Now rather than at the first step (MXNet waits): every worker's first forward then
+            # already sees worker 0's initial values.
+            self._prepare(for_update=False)
 
     def _check_contexts(self):
         contexts = None
@@ -151,6 +156,7 @@ class Trainer:
         if self._kvstore is not None and "dist" in self._kvstore.type:
             raise MXNetError("Trainer: a distributed KVStore cannot be reset")
         self._kv_initialized = False
+        self._kv_has_optimizer = False
         self._kvstore = None
         self._distributed = None
         self._update_on_kvstore = None
@@ -171,8 +177,6 @@ class Trainer:
                     raise ValueError("Trainer: update_on_kvstore=False is not supported with %s: the servers "
                                      "apply the updates" % kvstore.type)
                 update_on_kvstore = True
-            if update_on_kvstore:
-                kvstore.set_optimizer(self._optimizer)
             self._kvstore = kvstore
             self._update_on_kvstore = update_on_kvstore
         else:  # (update_on_kvstore=True without a store is ignored, as MXNet does: nothing to sum)
@@ -194,11 +198,16 @@ class Trainer:
                 self._kvstore.broadcast(idx, arrays[0], arrays)
         self._params_to_init = waiting
 
-    def _prepare(self):
+    def _prepare(self, for_update=True):
         if not self._kv_initialized:
             self._init_kvstore()
         if self._params_to_init:
             self._init_params()
+        if for_update and self._update_on_kvstore and not self._kv_has_optimizer:
+            # At the first step, not before: a dist_async store sends the optimizer (with the
+            # rescale_grad of that step) to its servers.
+            self._kvstore.set_optimizer(self._optimizer)
+            self._kv_has_optimizer = True
 
     # ------------------------------------------------------------------ learning rate
     @property
@@ -215,10 +224,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
     def _check_and_rescale_grad(self, scale):
-        if self._update_on_kvstore and self._distributed and self._kv_initialized:
-            if self._optimizer.rescale_grad != scale:
-                raise UserWarning("Trainer: batch_size changed since the last step; with update_on_kvstore=True "
-                                  "and a distributed store the optimizer's rescale_grad cannot follow it")
+        # Only dist_async's servers hold a copy of the optimizer; every other store shares this one.
+        if self._kv_has_optimizer and "async" in self._kvstore.type and self._optimizer.rescale_grad != scale:
+            raise UserWarning("Trainer: batch_size changed since the first step; the %s servers' optimizer "
+                              "keeps the first step's rescale_grad" % self._kvstore.type)
         self._optimizer.rescale_grad = scale
 
     def step(self, batch_size, ignore_stale_grad=False):
