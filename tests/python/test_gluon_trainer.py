@@ -13,6 +13,7 @@ import pytest
 import mx
 from mx import autograd
 from mx.base import MXNetError
+from mx.gluon.block import HybridBlock
 from mx.gluon.parameter import Parameter
 from mx.gluon.trainer import Trainer
 
@@ -334,3 +335,38 @@ def test_dist_sync_two_workers(update_on_kvstore, how):
     out = out.decode("utf-8", "replace")
     assert p.returncode == 0, out
     assert all("trainer %s %s ok rank %d" % (update_on_kvstore, how, r) in out for r in range(2)), out
+
+
+class _Linear(HybridBlock):
+    """FullyConnected without bias whose input width is learnt at the first forward (deferred init)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        with self.name_scope():
+            self.weight = self.params.get("weight", shape=(units, 0), allow_deferred_init=True)
+
+    def hybrid_forward(self, F, x, weight):
+        return F.FullyConnected(x, weight, no_bias=True, num_hidden=self.units)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_block_with_deferred_init(hybridize):
+    """A Trainer made before the first forward: the deferred weight joins at the first step. The
+    gradient of sum(x W^T) is W's rows each equal to the column sums of x."""
+    net = _Linear(3, prefix="lin_")
+    net.initialize(mx.init.Constant(0.5), ctx=contexts(2))
+    if hybridize:
+        net.hybridize()
+    trainer = Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1}, kvstore="device")
+    x = np.random.RandomState(8).uniform(-1, 1, (4, 5))
+    w = np.full((3, 5), 0.5)
+    for _ in range(2):
+        with autograd.record():
+            outs = [net(mx.nd.array(x[2 * k:2 * k + 2], ctx=ctx)).sum() for k, ctx in enumerate(contexts(2))]
+        autograd.backward(outs)
+        trainer.step(4)
+        w = w - 0.1 * np.tile(x.sum(axis=0), (3, 1)) / 4
+        for ctx in contexts(2):
+            np.testing.assert_allclose(net.weight.data(ctx).asnumpy(), w, rtol=1e-5, atol=1e-6)
+    assert list(net.collect_params().keys()) == ["lin_weight"]

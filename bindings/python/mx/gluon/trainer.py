@@ -21,7 +21,8 @@ from .. import kvstore as kvs
 from .. import optimizer as opt
 from ..base import MXNetError
 from ..ndarray import NDArray
-from .parameter import Parameter, ParameterDict
+from .parameter import Parameter
+from .parameter_dict import ParameterDict
 
 
 class StaleGradientError(MXNetError, UserWarning):
