@@ -1,0 +1,6 @@
+"""mx.gluon.nn: neural-network layers (MXNet 1.9.1's gluon.nn)."""
+from .activations import *
+from .basic_layers import *
+from .norm_layers import *
+from .conv_layers import *
+from .pooling_layers import *
