@@ -299,6 +299,12 @@ def test_bad_arguments_are_named(tmp_path):
     other.initialize(ctx=contexts(2))
     with pytest.raises(ValueError, match="other_weight"):
         Trainer(params + [other], "sgd")
+    with pytest.raises(MXNetError, match="'fresh_weight' has not been initialized"):
+        Trainer([Parameter("fresh_weight", shape=(2,))], "sgd")
+    deferred = Parameter("later_weight", shape=(0, 3), allow_deferred_init=True)
+    deferred.initialize()
+    with pytest.raises(MXNetError, match="later_weight"):
+        Trainer([deferred], "sgd").step(1)
     trainer = Trainer(params, "sgd")
     with pytest.raises(ValueError, match="batch_size"):
         trainer.step(0)
