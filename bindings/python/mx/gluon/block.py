@@ -4,7 +4,6 @@ in save_parameters files, by structure (features.0.weight). HybridBlock is in hy
 SymbolBlock in symbol_block.py; both are importable from here as in MXNet."""
 import re
 import warnings
-import weakref
 from collections import OrderedDict, defaultdict
 
 from .. import initializer
@@ -12,35 +11,10 @@ from .. import ndarray as nd
 from ..base import MXNetValueError
 from ._scope import _BlockScope
 from .parameter import Parameter
-from .parameter_dict import ParameterDict, _brief_print_list, _indent
+from .parameter_dict import ParameterDict
+from .utils import HookHandle, _brief_print_list, _indent
 
 __all__ = ["Block", "HybridBlock", "SymbolBlock", "HookHandle"]
-
-
-class HookHandle:
-    """Returned by register_forward_(pre_)hook; detach() removes the hook (also usable with `with`)."""
-
-    def __init__(self):
-        self._hooks_dict_ref = None
-        self._id = None
-
-    def attach(self, hooks_dict, hook):
-        if self._hooks_dict_ref is not None:
-            raise MXNetValueError("The same handle cannot be attached twice.")
-        self._id = id(hook)
-        hooks_dict[self._id] = hook
-        self._hooks_dict_ref = weakref.ref(hooks_dict)
-
-    def detach(self):
-        hooks_dict = self._hooks_dict_ref() if self._hooks_dict_ref is not None else None
-        if hooks_dict is not None and self._id in hooks_dict:
-            del hooks_dict[self._id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, ptype, value, trace):
-        self.detach()
 
 
 class Block:
@@ -265,5 +239,5 @@ class Block:
         summary(self, *inputs)
 
 
-from .hybrid_block import HybridBlock  # noqa: E402  (MXNet's mx.gluon.block.HybridBlock)
+from .hybrid_block import HybridBlock, _flatten, _regroup  # noqa: E402,F401  (MXNet's names in gluon.block)
 from .symbol_block import SymbolBlock  # noqa: E402

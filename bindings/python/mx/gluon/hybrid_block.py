@@ -25,7 +25,7 @@ def _flatten(args, inout_str):
     if args is None:
         return [None], -1
     if not isinstance(args, (list, tuple)):
-        raise MXNetValueError("HybridBlock %s must be (nested) list of Symbol or NDArray, but got %s of type %s"
+        raise MXNetValueError("HybridBlock %s must be a (nested) list of Symbol or NDArray, but got %s of type %s"
                               % (inout_str, str(args), str(type(args))))
     flat, fmts = [], []
     for i in args:
@@ -97,9 +97,17 @@ class HybridBlock(Block):
         super().register_child(block, name)
         self._clear_cached_op()
 
-    def hybridize(self, active=True, static_alloc=False, static_shape=False, **kwargs):
+    def hybridize(self, active=True, backend=None, backend_opts=None, clear=True, partition_if_dynamic=True,
+                  static_alloc=False, static_shape=False, **kwargs):
         """Makes later calls run the traced graph as a CachedOp (flags static_alloc, static_shape);
-        recurses into children."""
+        recurses into children. MXNet's tuning flags inline_limit, forward_bulk_size and
+        backward_bulk_size are accepted and have no effect here."""
+        if backend is not None:
+            raise MXNetError("%s.hybridize: backend %r: mx has no subgraph backends (optimize_for)"
+                             % (self.name, backend))
+        unknown = set(kwargs) - {"inline_limit", "forward_bulk_size", "backward_bulk_size"}
+        if unknown:
+            raise TypeError("%s.hybridize got unexpected arguments %s" % (self.name, sorted(unknown)))
         self._active = active
         self._flags = [("static_alloc", static_alloc), ("static_shape", static_shape)]
         self._clear_cached_op()
@@ -114,7 +122,7 @@ class HybridBlock(Block):
 
     # ---- graph
     def _trace(self, args, in_format):
-        flat = _flatten(args, "input")[0]
+        flat = _flatten(args, "%s input" % self.name)[0]
         if len(flat) > 1:
             inputs = [symbol.var("data%d" % i) if a is not None else None for i, a in enumerate(flat)]
         else:
@@ -123,18 +131,19 @@ class HybridBlock(Block):
         params = {i: j.var() for i, j in self._reg_params.items()}
         with self.name_scope():
             out = self.hybrid_forward(symbol, *grouped, **params)
-        out, out_format = _flatten(out, "output")
+        out, out_format = _flatten(out, "%s output" % self.name)
         return _Graph([i for i in inputs if i is not None], symbol.Group(out) if len(out) > 1 else out[0],
                       out_format)
 
     def _get_graph(self, *args):
         """The _Graph for these inputs' structure, traced with F = mx.sym the first time."""
-        in_format = _flatten(args, "input")[1]
+        in_format = _flatten(args, "%s input" % self.name)[1]
         key = _key(in_format)
         graph = self._graphs.get(key)
         if graph is None:
             graph = self._graphs[key] = self._trace(args, in_format)
-        self._cached_graph = graph.inputs, graph.out
+        if not self._cached_graph or self._cached_graph[1] is not graph.out:
+            self._cached_graph = graph.inputs, graph.out
         return graph
 
     def _build_cache(self, graph):
@@ -158,12 +167,13 @@ class HybridBlock(Block):
         graph.op_args = [(True, flat_names[n]) if n in flat_names else (False, params[n]) for n in input_names]
         graph.op = CachedOp(graph.out, self._flags)
 
-    def _call_cached_op(self, *args):
+    def _call_cached_op(self, *args, ctx=None):
         graph = self._get_graph(*args)
         if graph.op is None:
             self._build_cache(graph)
-        flat = [a for a in _flatten(args, "input")[0] if a is not None]
-        ctx = flat[0].context
+        flat = [a for a in _flatten(args, "%s input" % self.name)[0] if a is not None]
+        if ctx is None:
+            ctx = flat[0].context
         try:
             cargs = [flat[i] if is_arg else i.data(ctx) for is_arg, i in graph.op_args]
         except DeferredInitializationError:
@@ -188,7 +198,7 @@ class HybridBlock(Block):
 
     def _infer_attrs(self, infer_fn, attr, *args):
         graph = self._get_graph(*args)
-        flat = [a for a in _flatten(args, "input")[0] if a is not None]
+        flat = [a for a in _flatten(args, "%s input" % self.name)[0] if a is not None]
         given = {i.name: getattr(j, attr) for i, j in zip(graph.inputs, flat)}
         arg_attrs, _, aux_attrs = getattr(graph.out, infer_fn)(**given)
         if arg_attrs is None:
@@ -212,12 +222,12 @@ class HybridBlock(Block):
     def forward(self, x, *args):
         """On NDArrays: hybrid_forward with F = mx.nd (or the CachedOp when hybridized); on Symbols:
         hybrid_forward with F = mx.sym."""
-        flat = [a for a in _flatten([x] + list(args), "input")[0] if a is not None]
+        flat = [a for a in _flatten([x] + list(args), "%s input" % self.name)[0] if a is not None]
         if flat and isinstance(flat[0], nd.NDArray):
             ctx = flat[0].context
             with ctx:
                 if self._active:
-                    return self._call_cached_op(x, *args)
+                    return self._call_cached_op(x, *args, ctx=ctx)
                 try:
                     params = {k: v.data(ctx) for k, v in self._reg_params.items()}
                 except DeferredInitializationError:

@@ -3,6 +3,7 @@ gradients, and deferred initialization (a 0 in `shape` is unknown until the firs
 ParameterDict lives in parameter_dict.py."""
 import json
 import warnings
+import weakref
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from .. import ndarray as nd
 from .. import symbol
 from ..base import MXNetError, MXNetValueError
 from ..context import Context, cpu, current_context
+from .utils import shape_is_known
 
 __all__ = ["DeferredInitializationError", "Parameter", "Constant", "tensor_types"]
 
@@ -19,13 +21,6 @@ tensor_types = (symbol.Symbol, nd.NDArray)
 
 class DeferredInitializationError(MXNetError):
     """A Parameter's data was asked for before its deferred initialization finished."""
-
-
-def shape_is_known(shape):
-    """Whether every dimension of `shape` is known (MXNet 1.x: 0 means unknown)."""
-    if shape is None:
-        return False
-    return all(d > 0 for d in shape)
 
 
 def _contexts(ctx):
@@ -57,6 +52,7 @@ class Parameter:
             raise MXNetValueError("Parameter '%s': mx has dense storage only (stype=%r, grad_stype=%r)"
                                   % (name, stype, grad_stype))
         self._var = None
+        self._trainer = None  # the Trainer that updates this Parameter (set by Trainer)
         self._data = None
         self._grad = None
         self._ctx_list = None
@@ -120,6 +116,14 @@ class Parameter:
             raise MXNetValueError("Expected shape %s is incompatible with given shape %s for Parameter '%s'."
                                   % (str(new_shape), str(self._shape), self.name))
         self._shape = new_shape
+
+    def _set_trainer(self, trainer):
+        """Remembers the Trainer of this Parameter; a Parameter belongs to at most one Trainer."""
+        if trainer is not None and self._trainer is not None and self._trainer() is not None \
+                and self._trainer() is not trainer:
+            raise MXNetError("Failed to set the trainer for Parameter '%s' because it was already set. More "
+                             "than one trainers for a single Parameter is not supported." % self.name)
+        self._trainer = None if trainer is None else weakref.ref(trainer)
 
     # ---- access
     def _check_and_get(self, arr_list, ctx):

@@ -6,22 +6,9 @@ from .. import initializer
 from .. import ndarray as nd
 from ..base import MXNetValueError
 from .parameter import Constant, Parameter
+from .utils import _brief_print_list, _indent
 
 __all__ = ["ParameterDict"]
-
-
-def _indent(s, num_spaces):
-    lines = s.split("\n")
-    return "\n".join([lines[0]] + [" " * num_spaces + line for line in lines[1:]])
-
-
-def _brief_print_list(lst, limit=7):
-    """At most `limit` items of lst as a string, the middle elided (as MXNet's error messages)."""
-    lst = list(lst)
-    if len(lst) > limit:
-        return _brief_print_list(lst[:limit // 2], limit) + ", ..., " + \
-            _brief_print_list(lst[-limit // 2:], limit)
-    return ", ".join(["'%s'" % str(i) for i in lst])
 
 
 class ParameterDict:

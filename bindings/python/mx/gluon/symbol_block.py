@@ -81,7 +81,7 @@ class SymbolBlock(HybridBlock):
         self._reg_params = {key[len_prefix:]: val for key, val in self._params.items()}
 
     def _get_graph(self, *args):
-        fmt = _flatten(args, "input")[1]
+        fmt = _flatten(args, "%s input" % self.name)[1]
         if _key(fmt) != _key(self._in_format):
             raise MXNetValueError("SymbolBlock: invalid input format %s, expected %s" % (fmt, self._in_format))
         return self._fixed
@@ -100,11 +100,12 @@ class SymbolBlock(HybridBlock):
         if not isinstance(x, symbol.Symbol):
             raise MXNetError("HybridBlock requires the first argument to forward be either Symbol or NDArray, "
                              "but got %s" % type(x))
-        flat, in_fmt = _flatten([x] + list(args), "input")
+        flat, in_fmt = _flatten([x] + list(args), "%s input" % self.name)
         if _key(in_fmt) != _key(self._in_format):
             raise MXNetValueError("SymbolBlock: invalid input format %s, expected %s" % (in_fmt, self._in_format))
         ret = self._fixed.out(**{k.name: v for k, v in zip(self._fixed.inputs, flat)})
-        return _regroup(list(ret), self._fixed.out_format)[0]
+        n = len(ret.list_outputs())
+        return _regroup([ret] if n == 1 else [ret[i] for i in range(n)], self._fixed.out_format)[0]
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         raise NotImplementedError
