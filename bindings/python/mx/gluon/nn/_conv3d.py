@@ -6,8 +6,6 @@ o * stride + t * dilation - pad. Each tap is one 2-d op over the depth-strided s
 input, with depth folded into the batch axis; the taps are then combined. Every step is an op of
 both mx.nd and mx.sym, so the layers hybridize; nothing needs the input's shape in Python."""
 
-_NONE5 = (None,) * 5
-
 
 def _depth_pad(F, x, before, after, value=0.0):
     if before == 0 and after == 0:
@@ -50,6 +48,22 @@ def _sum(F, arrays):
 
 def _add_bias(F, y, bias):
     return y if bias is None else F.broadcast_add(y, F.reshape(bias, shape=(1, -1, 1, 1, 1)))
+
+
+def tie_weight_shape(F, op_name, x, weight, kernel, num_filter, num_group):
+    """weight + zeros shaped from x's channels, so that shape inference on a graph can find a
+    deferred in_channels: it cannot see through the reshapes and slices above, but it equates the
+    shapes of elemwise_add's inputs. (zeros_like reads no values, so NaNs in x stay out.)"""
+    channels = F.slice(x, begin=(0, 0, 0, 0, 0), end=(1, None, 1, 1, 1))  # (1, C, 1, 1, 1)
+    if op_name == 'Convolution':  # weight (num_filter, C / groups, *kernel)
+        if num_group > 1:
+            channels = F.reshape(channels, shape=(0, -4, num_group, -1, -2))
+            channels = F.reshape(F.slice_axis(channels, axis=1, begin=0, end=1), shape=(0, -3, -2))
+        shape = (num_filter, 0) + tuple(kernel)
+    else:  # weight (C, num_filter / groups, *kernel)
+        channels = F.transpose(channels, axes=(1, 0, 2, 3, 4))
+        shape = (0, num_filter // num_group) + tuple(kernel)
+    return F.elemwise_add(weight, F.zeros_like(F.broadcast_to(channels, shape=shape)))
 
 
 def convolution(F, op_name, x, weight, bias=None, kernel=(), stride=(), dilate=(), pad=(),

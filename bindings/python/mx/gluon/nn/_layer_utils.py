@@ -15,6 +15,12 @@ def as_tuple(value, ndim, what):
     return tuple(int(v) for v in value)
 
 
+def non_default(kwargs, defaults):
+    """kwargs without the entries equal to the op's defaults: fewer attributes to convert and
+    parse on every imperative call (the result is the same)."""
+    return {k: v for k, v in kwargs.items() if k not in defaults or defaults[k] != v}
+
+
 def shape_of(x):
     """The shape of an NDArray as text, or '?' for a Symbol (not known while building a graph)."""
     shape = getattr(x, 'shape', None)

@@ -5,7 +5,7 @@ import warnings
 from ... import ndarray as nd
 from ... import symbol as sym
 from ..block import Block, HybridBlock
-from ..parameter_dict import _indent
+from ..utils import _indent
 from ._layer_utils import named_errors
 from .activations import Activation
 
@@ -105,6 +105,7 @@ class Dense(HybridBlock):
                  weight_initializer=None, bias_initializer='zeros', in_units=0, **kwargs):
         super().__init__(**kwargs)
         self._flatten = flatten
+        self._flatten_kwarg = {} if flatten else {'flatten': False}
         self._units = units
         self._in_units = in_units
         with self.name_scope():
@@ -119,10 +120,15 @@ class Dense(HybridBlock):
             self.act = Activation(activation, prefix=activation + '_') if activation else None
 
     def hybrid_forward(self, F, x, weight, bias=None):
-        inputs = [x, weight] if bias is None else [x, weight, bias]
+        # Only the attributes that differ from the op's defaults (no_bias=False, flatten=True):
+        # fewer to convert on each imperative call.
         with named_errors(self, x):
-            out = F.FullyConnected(*inputs, no_bias=bias is None, num_hidden=self._units,
-                                   flatten=self._flatten, name='fwd')
+            if bias is None:
+                out = F.FullyConnected(x, weight, no_bias=True, num_hidden=self._units,
+                                       name='fwd', **self._flatten_kwarg)
+            else:
+                out = F.FullyConnected(x, weight, bias, num_hidden=self._units, name='fwd',
+                                       **self._flatten_kwarg)
         return self.act(out) if self.act is not None else out
 
     def __repr__(self):

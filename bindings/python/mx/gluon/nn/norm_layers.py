@@ -6,7 +6,7 @@ import numpy as np
 from ..block import HybridBlock
 from ._layer_utils import named_errors
 
-__all__ = ['BatchNorm', 'InstanceNorm', 'LayerNorm', 'GroupNorm']
+__all__ = ['BatchNorm', 'BatchNormReLU', 'InstanceNorm', 'LayerNorm', 'GroupNorm']
 
 
 def _kwargs_repr(block, kwargs, in_channels):
@@ -61,6 +61,13 @@ class BatchNorm(HybridBlock):
 
     def __repr__(self):
         return _kwargs_repr(self, self._kwargs, self.gamma.shape[0] or None)
+
+
+class BatchNormReLU(BatchNorm):
+    """BatchNorm followed by relu (MXNet 1.9.1 fuses them in one op; here they are two)."""
+
+    def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
+        return F.relu(super().hybrid_forward(F, x, gamma, beta, running_mean, running_var))
 
 
 class InstanceNorm(HybridBlock):

@@ -2,7 +2,7 @@
 GlobalMaxPool1D/2D/3D, GlobalAvgPool1D/2D/3D, ReflectionPad2D. The Pooling op is 1-d and 2-d;
 the 3-d layers pool 2-d slices, then across depth (see _conv3d.py)."""
 from ..block import HybridBlock
-from ._layer_utils import as_tuple, named_errors
+from ._layer_utils import as_tuple, named_errors, non_default
 from .conv_layers import check_layout
 from . import _conv3d
 
@@ -28,6 +28,9 @@ class _Pooling(HybridBlock):
             'pool_type': pool_type, 'pooling_convention': 'full' if ceil_mode else 'valid'}
         if count_include_pad is not None:
             self._kwargs['count_include_pad'] = count_include_pad
+        self._op_kwargs = non_default(self._kwargs, {
+            'stride': (1,) * ndim, 'pad': (0,) * ndim, 'global_pool': False,
+            'pooling_convention': 'valid', 'count_include_pad': True})
 
     def _alias(self):
         return 'pool'
@@ -36,7 +39,7 @@ class _Pooling(HybridBlock):
         with named_errors(self, x):
             if len(self._kwargs['kernel']) == 3:
                 return _conv3d.pooling(F, x, **self._kwargs)
-            return F.Pooling(x, name='fwd', **self._kwargs)
+            return F.Pooling(x, name='fwd', **self._op_kwargs)
 
     def __repr__(self):
         kw = self._kwargs
