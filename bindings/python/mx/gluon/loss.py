@@ -184,9 +184,9 @@ class CTCLoss(Loss):
 
     def __init__(self, layout="NTC", label_layout="NT", weight=None, **kwargs):
         if layout not in ("NTC", "TNC"):
-            raise ValueError("CTCLoss: only 'NTC' and 'TNC' layouts for pred are supported, got %r" % (layout,))
+            raise ValueError("CTCLoss: layout (of pred) must be 'NTC' or 'TNC', got %r" % (layout,))
         if label_layout not in ("NT", "TN"):
-            raise ValueError("CTCLoss: only 'NT' and 'TN' layouts for label are supported, got %r" % (label_layout,))
+            raise ValueError("CTCLoss: label_layout must be 'NT' or 'TN', got %r" % (label_layout,))
         self._layout = layout
         self._label_layout = label_layout
         super().__init__(weight, label_layout.find("N"), **kwargs)

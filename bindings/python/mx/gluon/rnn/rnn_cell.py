@@ -25,12 +25,12 @@ def _cells_begin_state(cells, **kwargs):
 
 
 def _get_begin_state(cell, F, begin_state, inputs, batch_size):
-    """The given begin states, or zeros from cell.begin_state on the inputs' context."""
+    """The given begin states, or zeros from cell.begin_state on the inputs' context and dtype."""
     if begin_state is not None:
         return begin_state
     if F is ndarray:
-        ctx = (inputs if isinstance(inputs, ndarray.NDArray) else inputs[0]).context
-        return cell.begin_state(func=F.zeros, batch_size=batch_size, ctx=ctx)
+        first = inputs if isinstance(inputs, ndarray.NDArray) else inputs[0]
+        return cell.begin_state(func=F.zeros, batch_size=batch_size, ctx=first.context, dtype=first.dtype)
     return cell.begin_state(func=F.zeros, batch_size=batch_size)
 
 
@@ -145,12 +145,12 @@ class RecurrentCell(Block):
         return outputs, states
 
     def _get_activation(self, F, inputs, activation, **kwargs):
-        """activation by name (an Activation act_type, or 'leaky' style LeakyReLU), or a callable / Block."""
+        """activation by name (an Activation act_type), a gluon.nn.LeakyReLU block, or a callable."""
         if isinstance(activation, str):
-            if activation in ("relu", "sigmoid", "tanh", "softrelu", "softsign"):
-                return F.Activation(inputs, act_type=activation, **kwargs)
-            return F.LeakyReLU(inputs, act_type=activation, **kwargs)
-        return activation(inputs, **kwargs) if not isinstance(activation, Block) else activation(inputs)
+            return F.Activation(inputs, act_type=activation, **kwargs)
+        if isinstance(activation, Block) and type(activation).__name__ == "LeakyReLU":
+            return F.LeakyReLU(inputs, act_type="leaky", slope=activation._alpha, **kwargs)
+        return activation(inputs) if isinstance(activation, Block) else activation(inputs, **kwargs)
 
     def forward(self, inputs, states):
         """One step: (output, new states)."""
@@ -165,18 +165,22 @@ class HybridRecurrentCell(RecurrentCell, HybridBlock):
         raise NotImplementedError
 
 
+def _check_size(cell, what, value, least):
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValueError("%s: %s must be an integer >= %d, got %r" % (type(cell).__name__, what, least, value))
+
+
 class _GatedCell(HybridRecurrentCell):
     """The i2h / h2h weights and biases of RNNCell, LSTMCell and GRUCell: (gates*H, input_size),
-    (gates*H, H), (gates*H,), (gates*H,)."""
+    (gates*H, H), (gates*H,), (gates*H,), where RNNCell counts as one gate."""
     _num_gates = 1
+    _state_names = ("h",)
 
     def __init__(self, hidden_size, i2h_weight_initializer, h2h_weight_initializer, i2h_bias_initializer,
                  h2h_bias_initializer, input_size, prefix, params):
+        _check_size(self, "hidden_size", hidden_size, 1)
+        _check_size(self, "input_size", input_size, 0)  # 0: inferred at the first call
         super().__init__(prefix=prefix, params=params)
-        for what, value in (("hidden_size", hidden_size), ("input_size", input_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if what == "hidden_size" else 0):
-                raise ValueError("%s: %s must be a %s integer, got %r" % (
-                    type(self).__name__, what, "positive" if what == "hidden_size" else "non-negative", value))
         self._hidden_size = hidden_size
         self._input_size = input_size
         rows = self._num_gates * hidden_size
@@ -189,8 +193,6 @@ class _GatedCell(HybridRecurrentCell):
 
     def state_info(self, batch_size=0):
         return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}] * len(self._state_names)
-
-    _state_names = ("h",)
 
     def infer_shape(self, inputs, *args):
         """The i2h weight's input size from the first step's input (deferred initialization)."""
@@ -222,6 +224,9 @@ class RNNCell(_GatedCell):
 
     def _alias(self):
         return "rnn"
+
+    def __repr__(self):
+        return "%s, %s)" % (super().__repr__()[:-1], self._activation)
 
     def hybrid_forward(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         prefix = "t%d_" % self._counter

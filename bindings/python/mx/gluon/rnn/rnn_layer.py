@@ -68,9 +68,15 @@ class _RNNLayer(HybridBlock):
 
     def __repr__(self):
         shape = self.l0_i2h_weight.shape
-        mapping = "%s -> %s" % (shape[1] if shape[1] else None, shape[0] // self._gates)
-        extra = (", dropout=%s" % self._dropout if self._dropout else "") + (", bidirectional" if self._dir == 2 else "")
-        return "%s(%s, %s, num_layers=%d%s)" % (type(self).__name__, mapping, self._layout, self._num_layers, extra)
+        s = "%s(%s -> %s, %s" % (type(self).__name__, shape[1] if shape[1] else None, shape[0] // self._gates,
+                                 self._layout)
+        if self._num_layers != 1:
+            s += ", num_layers=%d" % self._num_layers
+        if self._dropout != 0:
+            s += ", dropout=%s" % self._dropout
+        if self._dir == 2:
+            s += ", bidirectional"
+        return s + ")"
 
     def _collect_params_with_prefix(self, prefix=""):
         """Parameter keys for save_parameters / load_parameters as MXNet 1.9.1 writes them for fused
@@ -113,7 +119,8 @@ class _RNNLayer(HybridBlock):
     def infer_shape(self, inputs, *args):
         """The first layer's input size from the inputs (deferred initialization)."""
         if len(inputs.shape) != 3:
-            raise ValueError("%s: inputs must be 3-d in layout %s, got shape %s" % (self.name, self._layout, inputs.shape))
+            raise ValueError("%s: inputs must be 3-d in layout %s, got shape %s"
+                             % (self.name, self._layout, inputs.shape))
         for j in ["l", "r"][:self._dir]:
             getattr(self, "%s0_i2h_weight" % j).shape = (self._gates * self._hidden_size, inputs.shape[2])
 
@@ -189,7 +196,9 @@ _DOC_COMMON = """
     i2h_bias_initializer, h2h_bias_initializer : str or Initializer, default 'zeros'
         Initializers of the biases.
     input_size : int, default 0
-        The number of expected input features; 0 infers it from the first input.
+        The number of expected input features; 0 infers it from the first NDArray input (a
+        symbolic call, layer(mx.sym.var('data')), needs it given: mx has no backward shape
+        inference through the parameter concatenation that MXNet's _rnn_param_concat provides).
     dtype : str, default 'float32'
     prefix, params : see Block.
 
