@@ -245,6 +245,7 @@ def test_learning_rate():
     trainer.set_learning_rate(0.07)
     assert trainer.learning_rate == pytest.approx(0.07) and trainer.optimizer.lr == pytest.approx(0.07)
     sched = mx.lr_scheduler.FactorScheduler(step=1, factor=0.5, base_lr=1.0)
+    params, _ = make_params(contexts(1))  # (gluon-core allows one live Trainer per Parameter)
     trainer = Trainer(params, "sgd", {"learning_rate": 1.0, "lr_scheduler": sched})
     with pytest.raises(UserWarning):
         trainer.set_learning_rate(0.1)

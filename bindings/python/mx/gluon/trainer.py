@@ -103,8 +103,6 @@ class Trainer:
                 continue
             self._param2idx[id(param)] = len(self._params)
             self._params.append(param)
-            if hasattr(param, "_set_trainer"):
-                param._set_trainer(self)
         self._compression_params = compression_params
         self._contexts = self._check_contexts()
         self._init_optimizer(optimizer, optimizer_params or {})
@@ -114,6 +112,9 @@ class Trainer:
                 raise ValueError("Trainer: cannot set update_on_kvstore=True when optimizer.aggregate_num > 1")
             update_on_kvstore = False
         self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
+        for param in self._params:  # once every argument is known good: a refused Trainer claims nothing
+            if hasattr(param, "_set_trainer"):
+                param._set_trainer(self)
         self._kvstore = None
         self._reset_kvstore()
         kv_type = kvstore.type if isinstance(kvstore, kvs.KVStore) else kvstore
