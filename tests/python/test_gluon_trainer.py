@@ -377,3 +377,28 @@ def test_block_with_deferred_init(hybridize):
         for ctx in contexts(2):
             np.testing.assert_allclose(net.weight.data(ctx).asnumpy(), w, rtol=1e-5, atol=1e-6)
     assert list(net.collect_params().keys()) == ["lin_weight"]
+
+
+def test_compression_params_reach_the_store():
+    """2bit compression on a 'device' store: each context's gradient is quantized to +-t / 0 with a
+    residual kept per context (MXNet's scheme, modelled here in numpy) before the sum."""
+    ctxs, t, lr = contexts(2), 0.5, 0.1
+    params, ref = make_params(ctxs)
+    trainer = Trainer(params, "sgd", {"learning_rate": lr}, kvstore="device",
+                      compression_params={"type": "2bit", "threshold": t}, update_on_kvstore=False)
+    prob = Problem(2, seed=10)
+    residual = {n: [np.zeros(s, np.float32) for _ in ctxs] for n, s in SHAPES.items()}
+    for _ in range(3):
+        data = prob.draw()
+        prob.backward(params, ctxs, data)
+        trainer.step(1)
+        for n in SHAPES:
+            c, tgt = data[n]
+            sent_sum = 0
+            for k in range(len(ctxs)):
+                r = (residual[n][k] + (2 * c[k] * (ref[n] - tgt)).astype(np.float32)).astype(np.float32)
+                sent = np.where(r >= t, t, np.where(r <= -t, -t, 0.0)).astype(np.float32)
+                residual[n][k] = r - sent
+                sent_sum = sent_sum + sent
+            ref[n] = ref[n] - lr * sent_sum
+        check_weights(params, ctxs, ref, rtol=1e-5, atol=1e-5)
