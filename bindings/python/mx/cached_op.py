@@ -22,7 +22,6 @@ class CachedOp:
     (static_alloc, static_shape). Calling it returns one NDArray, or a list for several outputs."""
 
     def __init__(self, sym, flags=()):
-        from .ndarray import NDArray  # noqa: F401  (import cycle: ndarray imports much)
         self.handle = None
         items = list(flags.items()) if isinstance(flags, dict) else list(flags)
         keys = c_array(ctypes.c_char_p, [c_str(k) for k, _ in items])
