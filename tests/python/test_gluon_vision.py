@@ -156,6 +156,21 @@ def test_cast_and_compose():
     np.testing.assert_allclose(pipeline(mx.nd.array(IMG, dtype="uint8")).asnumpy(), ref, rtol=1e-5, atol=1e-6)
 
 
+def test_hybrid_compose_and_random_apply():
+    pipe = T.HybridCompose([T.ToTensor(), T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))])
+    ref = (np.moveaxis(IMG / 255.0, -1, 0) - np.array([0.5, 0.4, 0.3]).reshape(3, 1, 1)) / np.array([0.2, 0.25, 0.5]).reshape(3, 1, 1)
+    np.testing.assert_allclose(pipe(mx.nd.array(IMG, dtype="uint8")).asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pipe(IMG), ref, rtol=1e-5, atol=1e-6)
+    pipe.hybridize()
+    np.testing.assert_allclose(pipe(mx.nd.array(IMG, dtype="uint8")).asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="transform 1"):
+        T.HybridCompose([T.ToTensor(), T.Resize(3)])
+    negate = T.RandomApply(lambda x: -x, p=0.5)
+    outs = {float(negate(np.float32(1))) for _ in range(40)}
+    assert outs == {1.0, -1.0}
+    assert float(T.RandomApply(lambda x: -x, p=0.0)(np.float32(1))) == 1.0
+
+
 @pytest.mark.parametrize("cls,flip", [(T.RandomFlipLeftRight, lambda a: a[..., ::-1, :]),
                                       (T.RandomFlipTopBottom, lambda a: a[..., ::-1, :, :])])
 def test_random_flips(cls, flip):
@@ -200,6 +215,19 @@ def test_resize_and_crops():
         T.Resize((0, 3))
 
 
+def test_random_crop_with_padding():
+    padded = np.pad(IMG, ((2, 2), (2, 2), (0, 0)), constant_values=7)  # 10 x 12
+    offsets = set()
+    for _ in range(40):
+        out = T.RandomCrop((8, 6), pad=2, pad_value=7)(mx.nd.array(IMG, dtype="uint8")).asnumpy()
+        assert out.shape == (6, 8, 3)
+        found = [(dy, dx) for dy in range(5) for dx in range(5) if np.array_equal(out, padded[dy:dy + 6, dx:dx + 8])]
+        assert found, "the crop is no window of the padded image"
+        offsets.update(found)
+    assert len(offsets) > 5
+    np.testing.assert_array_equal(T.RandomCrop((8, 6))(IMG), IMG)  # nothing to choose
+
+
 def test_transforms_run_in_worker_processes():
     labels = np.arange(7, dtype=np.int32)
     images = RNG.randint(0, 256, (7, 6, 8, 3)).astype(np.uint8)
@@ -212,3 +240,41 @@ def test_transforms_run_in_worker_processes():
         data = np.concatenate([b[0].asnumpy() for b in batches])
         np.testing.assert_allclose(data, ref, rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(np.concatenate([b[1].asnumpy() for b in batches]), labels)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_random_brightness_and_contrast(hybridize):
+    img = np.array([[[10, 100, 250], [40, 0, 200]], [[255, 30, 60], [90, 120, 5]]], np.uint8)  # 2x2x3
+
+    def alpha_after(seed, low, high):  # the factor the block draws after mx.random.seed(seed)
+        mx.random.seed(seed)
+        return float(mx.nd.random.uniform(low=low, high=high, shape=(1,)).asnumpy()[0])
+
+    def contrast_ref(src, alpha):
+        f = src.astype(np.float64)
+        gray = (0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]).mean()
+        return alpha * f + (1 - alpha) * gray
+
+    for cls, amount, ref in ((T.RandomBrightness, 0.6, lambda s, a: s.astype(np.float64) * a),
+                             (T.RandomContrast, 0.8, contrast_ref)):
+        block = cls(amount)
+        if hybridize:
+            block.hybridize()
+        for seed in (1, 2, 3):
+            alpha = alpha_after(seed, 1 - amount, 1 + amount)
+            mx.random.seed(seed)
+            out = block(mx.nd.array(img, dtype="uint8")).asnumpy()
+            assert out.dtype == np.uint8
+            expect = np.clip(ref(img, alpha), 0, 255)
+            assert np.all(np.abs(out - expect) <= 1.0 + 1e-3), (cls.__name__, alpha, out, expect)
+            mx.random.seed(seed)
+            flt = block(mx.nd.array(img / 255.0, dtype="float32")).asnumpy()  # floats: no clipping
+            assert flt.dtype == np.float32
+            np.testing.assert_allclose(flt, ref(img / 255.0, alpha), rtol=1e-4, atol=1e-5)
+        np.random.seed(4)  # alpha > 1.5: saturates
+        alpha = np.random.uniform(1 - amount, 1 + amount)
+        np.random.seed(4)  # alpha > 1.5: saturates
+        out = block(img)  # the numpy path (worker processes)
+        assert out.dtype == np.uint8 and np.all(np.abs(out - np.clip(ref(img, alpha), 0, 255)) <= 1.0 + 1e-3)
+    with pytest.raises(ValueError, match="HxWx3"):
+        T.RandomContrast(0.5)(mx.nd.zeros((2, 2, 1)))

@@ -1,9 +1,13 @@
 """Worker processes for DataLoader: forked workers build batches as numpy arrays and hand them
-back through shared memory (one file per batch under /dev/shm), so only a few bytes of metadata
-are pickled. The parent copies each array once into an NDArray and removes the file."""
+back through shared memory (a file per batch under /dev/shm), so only a few bytes of metadata
+are pickled. The parent copies each array once into an NDArray and then marks the file free
+(renames it to NAME.free); the worker that wrote it reuses it for a later batch, because writing
+into pages that tmpfs already holds is several times faster than into fresh ones."""
 import multiprocessing
 import os
+import pickle
 import queue
+import random
 import shutil
 import tempfile
 import time
@@ -17,6 +21,7 @@ from ._worker_mode import enter_worker
 
 _ALIGN = 64
 _POLL_S = 0.2
+_FREE = ".free"
 
 
 class _ShmArray:
@@ -28,31 +33,58 @@ class _ShmArray:
 
 
 def _flatten(batch, arrays):
-    """Replaces each numpy array in a (nested list/tuple) batch by an _ShmArray placeholder."""
+    """Replaces each numpy array in a (nested list/tuple) batch by an _ShmArray placeholder;
+    arrays collects (offset, array). Anything else travels pickled."""
     if isinstance(batch, (list, tuple)):
         return type(batch)(_flatten(b, arrays) for b in batch)
-    if isinstance(batch, np.ndarray) or isinstance(batch, np.generic):
+    if isinstance(batch, np.ndarray):
         arr = np.ascontiguousarray(batch)
-        offset = sum(-(-a.nbytes // _ALIGN) * _ALIGN for a in arrays)
-        arrays.append(arr)
+        offset = arrays[-1][0] + -(-arrays[-1][1].nbytes // _ALIGN) * _ALIGN if arrays else 0
+        arrays.append((offset, arr))
         return _ShmArray(offset, arr.shape, arr.dtype.str)
     return batch
 
 
-def _write_shm(path, batch):
+def _take_free_file(shm_dir, path):
+    """Renames one of this worker's freed files to path; False when there is none."""
+    mine = str(os.getpid()) + "-"
+    for name in os.listdir(shm_dir):
+        if name.startswith(mine) and name.endswith(_FREE):
+            try:
+                os.rename(os.path.join(shm_dir, name), path)
+                return True
+            except OSError:
+                continue
+    return False
+
+
+def write_shm(shm_dir, name, batch):
+    """Writes the arrays of batch into shm_dir/name; returns (path, layout)."""
     arrays = []
     layout = _flatten(batch, arrays)
-    with open(path, "wb") as f:
-        for arr in arrays:
-            f.write(arr.tobytes())  # memoryview of a contiguous array: no pickling
-            pad = -arr.nbytes % _ALIGN
-            if pad:
-                f.write(b"\0" * pad)
-    return layout
+    path = os.path.join(shm_dir, name)
+    _take_free_file(shm_dir, path)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        for offset, arr in arrays:
+            if arr.nbytes:
+                os.pwrite(fd, memoryview(arr.reshape(-1)).cast("B"), offset)
+    finally:
+        os.close(fd)
+    return path, layout
+
+
+def free_shm(path):
+    """Hands a batch's file back to its worker for reuse."""
+    try:
+        os.rename(path, path + _FREE)
+    except OSError:
+        pass
 
 
 def read_shm(path, layout, wrap):
-    """Rebuilds a batch from its file: every placeholder becomes wrap(numpy view); removes path."""
+    """Rebuilds a batch from its file: every placeholder becomes wrap(numpy view), which must copy;
+    then frees the file."""
     size = os.path.getsize(path)
     buf = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
 
@@ -62,30 +94,51 @@ def read_shm(path, layout, wrap):
         if isinstance(item, _ShmArray):
             dtype = np.dtype(item.dtype)
             count = int(np.prod(item.shape, dtype=np.int64))
-            view = np.frombuffer(buf, dtype, count, item.offset).reshape(item.shape)
-            return wrap(view)
+            return wrap(np.frombuffer(buf, dtype, count, item.offset).reshape(item.shape))
         return item
 
     try:
         return build(layout)
     finally:
-        del buf
-        os.unlink(path)
+        free_shm(path)
 
 
-def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir):
+def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
     enter_worker()
+    # a forked child starts with the parent's RNG states: give every worker its own streams
+    np.random.seed(seed)
+    random.seed(seed)
+    parent = os.getppid()
     while True:
-        task = tasks.get()
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the parent was killed: nobody will read or free our files
+                shutil.rmtree(shm_dir, ignore_errors=True)
+                return
+            continue
         if task is None:
             return
         key, indices = task
         try:
             batch = batchify_fn([dataset[i] for i in indices])
-            path = os.path.join(shm_dir, "%d-%d-%d" % (os.getpid(), key[0], key[1]))
-            results.put((key, path, _write_shm(path, batch), None))
+            path, layout = write_shm(shm_dir, "%d-%d-%d" % (os.getpid(), key[0], key[1]), batch)
+            # pickled here, not in the queue's feeder thread, which would drop what fails to pickle
+            reply = pickle.dumps((key, path, layout, None))
         except BaseException as e:  # pylint: disable=broad-except
-            results.put((key, None, None, (type(e), str(e), traceback.format_exc(), os.getpid())))
+            reply = pickle.dumps((key, None, None, _error_info(e)))
+        results.put(reply)
+
+
+def _error_info(e):
+    """(type, message, traceback text, pid) of the exception e, all picklable: a type that isn't
+    (a class defined inside a function) becomes MXNetError with the type's name in the message."""
+    try:
+        pickle.dumps(type(e))
+        etype, message = type(e), str(e)
+    except Exception:  # pylint: disable=broad-except
+        etype, message = MXNetError, "%s: %s" % (type(e).__name__, e)
+    return etype, message, traceback.format_exc(), os.getpid()
 
 
 def _shutdown(workers, tasks, shm_dir):
@@ -111,9 +164,11 @@ class WorkerPool:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
         self.shm_dir = tempfile.mkdtemp(prefix="mx-dataloader-", dir=base)
         self.tasks, self.results = ctx.Queue(), ctx.Queue()
+        base_seed = int(np.random.randint(0, 2**31 - num_workers))  # np.random.seed makes it repeatable
         self.workers = [ctx.Process(target=_worker_loop, daemon=True,
-                                    args=(dataset, batchify_fn, self.tasks, self.results, self.shm_dir))
-                        for _ in range(num_workers)]
+                                    args=(dataset, batchify_fn, self.tasks, self.results, self.shm_dir,
+                                          base_seed + i))
+                        for i in range(num_workers)]
         for w in self.workers:
             w.start()
         self.done = {}  # results that arrived for any iterator, by (iterator id, batch index)
@@ -131,7 +186,7 @@ class WorkerPool:
             if self.broken:
                 raise MXNetError(self.broken)
             try:
-                got = self.results.get(timeout=_POLL_S)
+                got = pickle.loads(self.results.get(timeout=_POLL_S))
                 self.done[got[0]] = got[1:]
                 if got[0][0] in self.abandoned:
                     self.discard(got[0][0])
@@ -157,10 +212,7 @@ class WorkerPool:
         for key in [k for k in self.done if k[0] == iter_id]:
             path = self.done.pop(key)[0]
             if path:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+                free_shm(path)
 
     def close(self):
         self._finalizer()

@@ -9,6 +9,7 @@ from ... import context
 from ... import ndarray as nd
 from ...base import MXNetError
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from ._worker_mode import in_worker
 from ._worker_pool import WorkerPool, read_shm
 
 __all__ = ["DataLoader", "default_batchify_fn", "default_mp_batchify_fn"]
@@ -16,7 +17,10 @@ __all__ = ["DataLoader", "default_batchify_fn", "default_mp_batchify_fn"]
 
 def default_batchify_fn(data):
     """Stacks a list of samples into a batch: NDArrays with nd.stack, numbers and numpy arrays
-    into one NDArray of their dtype; tuple samples give a list with one batch per element."""
+    into one NDArray of their dtype; tuple samples give a list with one batch per element.
+    In a worker process it is default_mp_batchify_fn (numpy; NDArrays are made in the parent)."""
+    if in_worker():
+        return default_mp_batchify_fn(data)
     if isinstance(data[0], nd.NDArray):
         return nd.stack(*data)
     if isinstance(data[0], tuple):
@@ -187,7 +191,7 @@ class _MultiWorkerIter:
         return self._finish(read_shm(path, layout, lambda a: nd.array(a, dtype=a.dtype)))
 
     def __del__(self):
-        if self._taken < self._sent:
+        if getattr(self, "_taken", 0) < getattr(self, "_sent", 0):
             self._pool.discard(self._id)
 
 

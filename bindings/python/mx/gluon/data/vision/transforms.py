@@ -3,21 +3,21 @@
 Images are HxWxC (or NxHxWxC) until ToTensor makes them CxHxW (NxCxHxW) float32 in [0, 1].
 Every transform also takes a numpy array and then computes in numpy: that is what runs inside
 DataLoader worker processes, where datasets hand out numpy arrays and mx cannot be called.
-Cast, ToTensor, Normalize and the random flips are HybridBlocks; Resize, CenterCrop and
-RandomResizedCrop resample with Pillow on the host, so (as CenterCrop and RandomResizedCrop in
-MXNet) they are plain Blocks.
+Cast, ToTensor, Normalize, the random flips, brightness and contrast are HybridBlocks; Resize and
+the crops resample with Pillow on the host, so (as CenterCrop and RandomResizedCrop in MXNet) they
+are plain Blocks, in _resample.py.
 """
-import math
 import random
 
 import numpy as np
 
 from .... import ndarray as nd
-from ...block import Block
-from ...hybrid_block import HybridBlock
+from ...block import Block, HybridBlock
+from ._resample import CenterCrop, RandomCrop, RandomResizedCrop, Resize, _check_image_ndim  # noqa: F401
 
-__all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomResizedCrop",
-           "RandomFlipLeftRight", "RandomFlipTopBottom"]
+__all__ = ["Compose", "HybridCompose", "RandomApply", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
+           "RandomCrop", "RandomResizedCrop", "RandomFlipLeftRight", "RandomFlipTopBottom", "RandomBrightness",
+           "RandomContrast"]
 
 
 class Compose(Block):
@@ -38,6 +38,39 @@ class Compose(Block):
         return x
 
 
+class HybridCompose(HybridBlock):
+    """Applies HybridBlock transforms one after the other; hybridizes as one graph."""
+
+    def __init__(self, transforms):
+        super().__init__()
+        self._transforms = list(transforms)
+        for i, t in enumerate(self._transforms):
+            if not isinstance(t, HybridBlock):
+                raise TypeError("HybridCompose: transform %d (%r) is not a HybridBlock" % (i, t))
+            self.register_child(t, str(i))
+
+    def forward(self, x, *args):
+        if isinstance(x, np.ndarray):  # numpy in a worker process: each transform's numpy path
+            return self.hybrid_forward(None, x)
+        return super().forward(x, *args)
+
+    def hybrid_forward(self, F, x):
+        for t in self._transforms:
+            x = t(x)
+        return x
+
+
+class RandomApply(Block):
+    """Applies transforms (a Block or callable) with probability p, else passes the input on."""
+
+    def __init__(self, transforms, p=0.5):
+        super().__init__()
+        self.transforms, self.p = transforms, p
+
+    def forward(self, x, *args):
+        return self.transforms(x) if random.random() < self.p else x
+
+
 class _HybridTransform(HybridBlock):
     """A HybridBlock that computes in numpy (_forward_numpy) when given a numpy array."""
 
@@ -48,12 +81,6 @@ class _HybridTransform(HybridBlock):
 
     def _forward_numpy(self, x):
         raise NotImplementedError
-
-
-def _check_image_ndim(block, shape):
-    if len(shape) not in (3, 4):
-        raise ValueError("%s: expects a 3-d (one image) or 4-d (a batch) array, got shape %s"
-                         % (type(block).__name__, tuple(shape)))
 
 
 class Cast(_HybridTransform):
@@ -74,10 +101,12 @@ class ToTensor(_HybridTransform):
     """HxWxC (NxHxWxC) uint8 in [0, 255] -> CxHxW (NxCxHxW) float32 in [0, 1]."""
 
     def hybrid_forward(self, F, x):
-        if isinstance(x, nd.NDArray):
+        if isinstance(x, nd.NDArray):  # the rank is known: one transpose instead of two swaps
             _check_image_ndim(self, x.shape)
-        x = F.cast(x, dtype="float32") / 255.0
-        return F.swapaxes(F.swapaxes(x, dim1=-3, dim2=-1), dim1=-2, dim2=-1)  # HWC -> CWH -> CHW
+            x = F.transpose(x, axes=(2, 0, 1) if x.ndim == 3 else (0, 3, 1, 2))
+        else:
+            x = F.swapaxes(F.swapaxes(x, dim1=-3, dim2=-1), dim1=-2, dim2=-1)  # HWC -> CWH -> CHW
+        return F.cast(x, dtype="float32") / 255.0
 
     def _forward_numpy(self, x):
         _check_image_ndim(self, x.shape)
@@ -97,6 +126,7 @@ class Normalize(_HybridTransform):
             if len(values) not in (1, self._channels):
                 raise ValueError("Normalize: mean has %d values and std has %d; each must have 1 or "
                                  "one per channel" % (len(self._mean), len(self._std)))
+        self._cached_key = self._cached = None  # the (C, 1, 1) mean and std NDArrays, per device and dtype
         if any(s == 0 for s in self._std):
             raise ValueError("Normalize: std must not be 0, got %s" % (self._std,))
 
@@ -110,14 +140,27 @@ class Normalize(_HybridTransform):
                              % (self._channels, tuple(shape), shape[-3]))
 
     def hybrid_forward(self, F, x):
-        if isinstance(x, nd.NDArray):
-            self._check(x.shape)
         if self._channels == 1:
+            if isinstance(x, nd.NDArray):
+                self._check(x.shape)
             return (x - self._mean[0]) / self._std[0]
+        if isinstance(x, nd.NDArray):  # two broadcast ops against cached (C, 1, 1) arrays
+            self._check(x.shape)
+            mean, std = self._constants(x)
+            return F.broadcast_div(F.broadcast_sub(x, mean), std)
         parts = F.split(x, num_outputs=self._channels, axis=-3)
         mean, std = self._per_channel(self._mean), self._per_channel(self._std)
         out = [(parts[c] - mean[c]) / std[c] for c in range(self._channels)]  # index: a Symbol doesn't iterate
         return F.concat(*out, dim=-3)
+
+    def _constants(self, x):
+        key = (x.context, x.dtype)
+        if self._cached_key != key:
+            shape = (self._channels, 1, 1)
+            self._cached = tuple(nd.array(np.reshape(self._per_channel(v), shape), ctx=x.context, dtype=x.dtype)
+                                 for v in (self._mean, self._std))
+            self._cached_key = key
+        return self._cached
 
     def _forward_numpy(self, x):
         self._check(x.shape)
@@ -151,123 +194,70 @@ class RandomFlipTopBottom(_RandomFlip):
     _axis = -3
 
 
-# ---------------------------------------------------------------- Pillow-resampled transforms
-
-# OpenCV's interpolation codes, as MXNet takes them, to Pillow's filters.
-_PIL_FILTERS = {0: 0, 1: 2, 2: 4, 3: 3, 4: 1}  # nearest, bilinear, area->box, bicubic, lanczos
-
-
-def _resize_np(img, width, height, interpolation):
-    """Resizes one HxWxC image to height x width with Pillow (uint8 channels as L/RGB, else 'F')."""
-    from PIL import Image
-    if interpolation not in _PIL_FILTERS:
-        raise ValueError("interpolation must be one of %s (OpenCV's codes), got %r"
-                         % (sorted(_PIL_FILTERS), interpolation))
-    if width <= 0 or height <= 0:
-        raise ValueError("cannot resize an image of shape %s to %dx%d" % (img.shape, width, height))
-    resample = _PIL_FILTERS[interpolation]
-    if img.dtype == np.uint8 and img.shape[2] in (1, 3):
-        mode = "L" if img.shape[2] == 1 else "RGB"
-        out = np.asarray(Image.fromarray(np.ascontiguousarray(img if mode == "RGB" else img[:, :, 0]), mode)
-                         .resize((width, height), resample))
-        return out.reshape(height, width, img.shape[2])
-    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(img[:, :, c], dtype=np.float32), "F")
-                        .resize((width, height), resample)) for c in range(img.shape[2])]
-    return np.stack(chans, axis=2).astype(img.dtype)
+def _saturate_like(F, y, x):
+    """float32 y cast to x's dtype; for an integer x (uint8 images) clipped to [0, 255] first, as
+    MXNet's saturating image ops. Works without knowing x's dtype (a Symbol's isn't known): 0.5
+    cast to x's dtype and back is 0.5 for a float type and 0 for an integer one."""
+    is_float = F.cast(F._cast_like(F.ones(shape=(1,)) * 0.5, x), dtype="float32") * 2
+    clipped = F.clip(y, a_min=0.0, a_max=255.0)
+    return F._cast_like(F.broadcast_add(clipped, F.broadcast_mul(y - clipped, is_float)), x)
 
 
-class _HostTransform(Block):
-    """A Block that works on one HxWxC image (or each of NxHxWxC) as numpy, on NDArray or numpy."""
-
-    def forward(self, x):
-        arr = x.asnumpy() if isinstance(x, nd.NDArray) else np.asarray(x)
-        _check_image_ndim(self, arr.shape)
-        out = np.stack([self._one(a) for a in arr]) if arr.ndim == 4 else self._one(arr)
-        return nd.array(out, dtype=out.dtype) if isinstance(x, nd.NDArray) else out
-
-    def _one(self, img):
-        raise NotImplementedError
+def _saturate_np(y, x):
+    if np.issubdtype(x.dtype, np.integer):
+        y = np.clip(y, 0, 255)
+    return y.astype(x.dtype)
 
 
-def _size_pair(name, size):
-    """(width, height) from an int or a (width, height) pair."""
-    pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if len(pair) != 2 or any(int(s) <= 0 for s in pair):
-        raise ValueError("%s: size must be a positive int or (width, height), got %r" % (name, size))
-    return int(pair[0]), int(pair[1])
+class _RandomJitter(_HybridTransform):
+    """Scales by a factor alpha drawn uniformly from [max(0, 1 - amount), 1 + amount]."""
 
-
-class Resize(_HostTransform):
-    """Resizes to size = (width, height), or to size x size; with keep_ratio and an int size the
-    shorter side becomes size and the other keeps the aspect ratio. interpolation takes OpenCV's
-    codes: 0 nearest, 1 bilinear, 2 area, 3 bicubic, 4 lanczos."""
-
-    def __init__(self, size, keep_ratio=False, interpolation=1):
+    def __init__(self, amount):
         super().__init__()
-        self._size, self._keep = size, keep_ratio
-        _size_pair("Resize", size)
-        self._interp = interpolation
-
-    def _one(self, img):
-        h, w = img.shape[:2]
-        if isinstance(self._size, (int, np.integer)) and self._keep:
-            if h > w:
-                width, height = self._size, int(h * self._size / w)
-            else:
-                width, height = int(w * self._size / h), self._size
-        else:
-            width, height = _size_pair("Resize", self._size)
-        return _resize_np(img, width, height, self._interp)
+        if amount < 0:
+            raise ValueError("%s: the amount must be >= 0, got %r" % (type(self).__name__, amount))
+        self._low, self._high = max(0.0, 1.0 - amount), 1.0 + amount
 
 
-def _crop_resize(img, x0, y0, w, h, size, interp):
-    out = img[y0:y0 + h, x0:x0 + w]
-    if (w, h) != size:
-        out = _resize_np(out, size[0], size[1], interp)
-    return np.ascontiguousarray(out)
+class RandomBrightness(_RandomJitter):
+    """Multiplies the image by alpha in [max(0, 1 - brightness), 1 + brightness]."""
+
+    def __init__(self, brightness):
+        super().__init__(brightness)
+
+    def hybrid_forward(self, F, x):
+        alpha = F.random.uniform(low=self._low, high=self._high, shape=(1,))
+        return _saturate_like(F, F.broadcast_mul(F.cast(x, dtype="float32"), alpha), x)
+
+    def _forward_numpy(self, x):
+        alpha = np.random.uniform(self._low, self._high)
+        return _saturate_np(x.astype(np.float32) * np.float32(alpha), x)
 
 
-def _center_crop(img, size, interp):
-    h, w = img.shape[:2]
-    cw, ch = size
-    if cw > w or ch > h:  # as MXNet: shrink the crop to fit, keeping its aspect, then resize up
-        scale = min(w / cw, h / ch)
-        cw, ch = int(cw * scale), int(ch * scale)
-    return _crop_resize(img, (w - cw) // 2, (h - ch) // 2, cw, ch, size, interp)
+class RandomContrast(_RandomJitter):
+    """Blends an HxWx3 RGB image with its mean gray level (0.299 R + 0.587 G + 0.114 B):
+    alpha * x + (1 - alpha) * gray, alpha in [max(0, 1 - contrast), 1 + contrast]."""
 
+    def __init__(self, contrast):
+        super().__init__(contrast)
 
-class CenterCrop(_HostTransform):
-    """Crops the centre size = (width, height) (or size x size); an image smaller than that is
-    cropped at its own aspect ratio and resized up."""
+    def _check(self, shape):
+        if len(shape) != 3 or shape[2] != 3:
+            raise ValueError("RandomContrast: expects one HxWx3 RGB image, got shape %s" % (tuple(shape),))
 
-    def __init__(self, size, interpolation=1):
-        super().__init__()
-        self._size = _size_pair("CenterCrop", size)
-        self._interp = interpolation
+    def hybrid_forward(self, F, x):
+        if isinstance(x, nd.NDArray):
+            self._check(x.shape)
+        alpha = F.random.uniform(low=self._low, high=self._high, shape=(1,))
+        xf = F.cast(x, dtype="float32")
+        rgb = F.split(xf, num_outputs=3, axis=-1)
+        gray = F.mean(rgb[0] * 0.299 + rgb[1] * 0.587 + rgb[2] * 0.114)
+        y = F.broadcast_add(F.broadcast_mul(xf, alpha), F.broadcast_mul(1 - alpha, gray))
+        return _saturate_like(F, y, x)
 
-    def _one(self, img):
-        return _center_crop(img, self._size, self._interp)
-
-
-class RandomResizedCrop(_HostTransform):
-    """Crops a random area (scale of the image's area, aspect ratio in ratio, log-uniform) and
-    resizes it to size; after 10 failed draws falls back to a centre crop (as MXNet)."""
-
-    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation=1):
-        super().__init__()
-        self._size = _size_pair("RandomResizedCrop", size)
-        if not 0 < scale[0] <= scale[1] or not 0 < ratio[0] <= ratio[1]:
-            raise ValueError("RandomResizedCrop: need 0 < scale[0] <= scale[1] and 0 < ratio[0] <= "
-                             "ratio[1], got scale=%r ratio=%r" % (scale, ratio))
-        self._scale, self._ratio, self._interp = scale, ratio, interpolation
-
-    def _one(self, img):
-        h, w = img.shape[:2]
-        for _ in range(10):
-            area = random.uniform(*self._scale) * h * w
-            aspect = math.exp(random.uniform(math.log(self._ratio[0]), math.log(self._ratio[1])))
-            cw, ch = int(round(math.sqrt(area * aspect))), int(round(math.sqrt(area / aspect)))
-            if 0 < cw <= w and 0 < ch <= h:
-                x0, y0 = random.randint(0, w - cw), random.randint(0, h - ch)
-                return _crop_resize(img, x0, y0, cw, ch, self._size, self._interp)
-        return _center_crop(img, self._size, self._interp)
+    def _forward_numpy(self, x):
+        self._check(x.shape)
+        alpha = np.float32(np.random.uniform(self._low, self._high))
+        xf = x.astype(np.float32)
+        gray = (xf @ np.array([0.299, 0.587, 0.114], np.float32)).mean()
+        return _saturate_np(xf * alpha + (1 - alpha) * gray, x)
