@@ -156,6 +156,13 @@ def test_conv_bad_input_and_arguments():
     layer.hybridize()
     with pytest.raises(mx.base.MXNetError, match=r"stem.*\(1,5,6,6\)"):
         layer(mx.nd.ones((1, 5, 6, 6)))
+    # The 3-d layers name the user's 5-d shapes, not those of the 2-d ops they are built from.
+    deconv = nn.Conv3DTranspose(2, 2, in_channels=2, prefix="up_")
+    deconv.initialize()
+    with pytest.raises(mx.base.MXNetError, match=r"up.*\(2, 2, 2, 2, 2\).*\(1, 3, 4, 4, 4\).*3 channels"):
+        deconv(mx.nd.ones((1, 3, 4, 4, 4)))
+    with pytest.raises(mx.base.MXNetError, match=r"pool.*\(1, 3, 8, 8\) must be 5-d"):
+        nn.MaxPool3D()(mx.nd.ones((1, 3, 8, 8)))
     with pytest.raises(ValueError, match="NHWC"):
         nn.Conv2D(4, 3, layout="NHWC")
     with pytest.raises(ValueError, match="kernel_size"):
@@ -210,4 +217,37 @@ def test_reflection_pad_vs_torch():
 
 def test_pool_repr():
     assert repr(nn.MaxPool2D()) == ("MaxPool2D(size=(2, 2), stride=(2, 2), padding=(0, 0), "
-                                    "ceil_mode=False, global_pool=False, pool_type=max)")
+                                    "ceil_mode=False, global_pool=False, pool_type=max, layout=NCHW)")
+
+
+def test_small_cnn_forward_and_gradients_vs_torch():
+    # A whole hybridized network against the same network written in torch with the weights
+    # copied in: layers compose, and every parameter gets torch's gradient.
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
+                nn.MaxPool2D(), nn.Conv2D(6, 3, strides=2, use_bias=False), nn.GlobalAvgPool2D(),
+                nn.Flatten(), nn.Dense(3))
+    net.initialize(mx.init.Normal(0.5))
+    net.hybridize()
+    x = rand(2, 3, 8, 8)
+    net(mx.nd.array(x))  # deferred shapes
+    params = {name.split("_", 1)[1]: p for name, p in net.collect_params().items()}
+    with mx.autograd.record():
+        y = net(mx.nd.array(x))
+    head = rand(*y.shape)
+    y.backward(mx.nd.array(head))
+
+    tp = {k: t(p.data()).requires_grad_() for k, p in params.items() if p.grad_req != "null"}
+    h = tf.conv2d(t(x), tp["conv0_weight"], tp["conv0_bias"], padding=1)
+    h = tf.batch_norm(h, None, None, tp["batchnorm0_gamma"], tp["batchnorm0_beta"], training=True, eps=1e-5)
+    h = tf.max_pool2d(torch.relu(h), 2)
+    h = tf.conv2d(h, tp["conv1_weight"], stride=2).mean(dim=(2, 3))
+    yt = tf.linear(h, tp["dense0_weight"], tp["dense0_bias"])
+    yt.backward(torch.tensor(head))
+    np.testing.assert_allclose(y.asnumpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert set(tp) == {"conv0_weight", "conv0_bias", "batchnorm0_gamma", "batchnorm0_beta",
+                       "conv1_weight", "dense0_weight", "dense0_bias"}
+    for k, v in tp.items():
+        np.testing.assert_allclose(params[k].grad().asnumpy(), v.grad.numpy(), rtol=1e-3, atol=1e-4,
+                                   err_msg=k)

@@ -316,10 +316,18 @@ def test_dropout_training_and_inference():
         assert 0.15 < (out == 0).mean() < 0.35
     # axes: one mask value shared along axis 1.
     shared = nn.Dropout(0.5, axes=(1,))
-    with mx.autograd.record():
-        out = shared(mx.nd.array(x)).asnumpy()
-    assert set(np.unique(out)) <= {0.0, 2.0}
-    assert (out == out[:, :1]).all() and 0 < (out[:, 0] == 0).sum() < 50
+    for hybridize in (False, True):
+        shared.hybridize(hybridize)
+        xm = mx.nd.array(x)
+        xm.attach_grad()
+        with mx.autograd.record():
+            y = shared(xm)
+        y.backward()
+        out = y.asnumpy()
+        assert set(np.unique(out)) <= {0.0, 2.0}
+        assert (out == out[:, :1]).all() and 0 < (out[:, 0] == 0).sum() < 50
+        np.testing.assert_array_equal(xm.grad.asnumpy(), out)  # d(x * mask)/dx = mask, x = 1
+        np.testing.assert_array_equal(shared(mx.nd.array(x)).asnumpy(), x)
     with mx.autograd.record():
         np.testing.assert_array_equal(nn.Dropout(0)(mx.nd.array(x)).asnumpy(), x)
     with pytest.raises(ValueError, match="rate"):

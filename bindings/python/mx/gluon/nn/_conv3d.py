@@ -7,6 +7,22 @@ input, with depth folded into the batch axis; the taps are then combined. Every 
 both mx.nd and mx.sym, so the layers hybridize; nothing needs the input's shape in Python."""
 
 
+from ...base import MXNetError
+
+
+def check_input(op_name, data_shape, weight_shape=None, num_group=1):
+    """On arrays, say what is wrong in the 5-d shapes the user gave, rather than in the shapes of
+    the 2-d ops inside."""
+    if len(data_shape) != 5:
+        raise MXNetError("%s (3-d): data %s must be 5-d NCDHW" % (op_name, data_shape), 2)
+    if weight_shape is None:
+        return
+    need = weight_shape[1] * num_group if op_name == 'Convolution' else weight_shape[0]
+    if data_shape[1] != need:
+        raise MXNetError("%s (3-d): weight is %s but data %s has %d channels, not %d"
+                         % (op_name, weight_shape, data_shape, data_shape[1], need), 2)
+
+
 def _depth_pad(F, x, before, after, value=0.0):
     if before == 0 and after == 0:
         return x

@@ -73,7 +73,10 @@ class _Conv(HybridBlock):
         inputs = [x, weight] if bias is None else [x, weight, bias]
         with named_errors(self, x):
             if len(self._kwargs['kernel']) == 3:
-                if self._in_channels == 0 and F is symbol:  # deferred: let inference see C
+                if F is not symbol:
+                    _conv3d.check_input(self._op_name, x.shape, weight.shape,
+                                        self._kwargs['num_group'])
+                elif self._in_channels == 0:  # deferred: let shape inference see C
                     inputs[1] = _conv3d.tie_weight_shape(
                         F, self._op_name, x, weight, self._kwargs['kernel'],
                         self._channels, self._kwargs['num_group'])

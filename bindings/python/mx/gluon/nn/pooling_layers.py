@@ -1,6 +1,7 @@
 """Pooling and padding layers (MXNet 1.9.1 gluon.nn): MaxPool1D/2D/3D, AvgPool1D/2D/3D,
 GlobalMaxPool1D/2D/3D, GlobalAvgPool1D/2D/3D, ReflectionPad2D. The Pooling op is 1-d and 2-d;
 the 3-d layers pool 2-d slices, then across depth (see _conv3d.py)."""
+from ... import symbol
 from ..block import HybridBlock
 from ._layer_utils import as_tuple, named_errors, non_default
 from .conv_layers import check_layout
@@ -20,6 +21,7 @@ class _Pooling(HybridBlock):
         super().__init__(**kwargs)
         name = type(self).__name__
         check_layout(name, layout, ndim)
+        self._layout = layout
         pool_size = as_tuple(pool_size, ndim, name + ' pool_size')
         strides = pool_size if strides is None else as_tuple(strides, ndim, name + ' strides')
         self._kwargs = {
@@ -38,14 +40,17 @@ class _Pooling(HybridBlock):
     def hybrid_forward(self, F, x):
         with named_errors(self, x):
             if len(self._kwargs['kernel']) == 3:
+                if F is not symbol:
+                    _conv3d.check_input('Pooling', x.shape)
                 return _conv3d.pooling(F, x, **self._kwargs)
             return F.Pooling(x, name='fwd', **self._op_kwargs)
 
     def __repr__(self):
         kw = self._kwargs
-        return '%s(size=%s, stride=%s, padding=%s, ceil_mode=%s, global_pool=%s, pool_type=%s)' \
-            % (type(self).__name__, kw['kernel'], kw['stride'], kw['pad'],
-               kw['pooling_convention'] == 'full', kw['global_pool'], kw['pool_type'])
+        return ('%s(size=%s, stride=%s, padding=%s, ceil_mode=%s, global_pool=%s, pool_type=%s, '
+                'layout=%s)' % (type(self).__name__, kw['kernel'], kw['stride'], kw['pad'],
+                                kw['pooling_convention'] == 'full', kw['global_pool'],
+                                kw['pool_type'], self._layout))
 
 
 class MaxPool1D(_Pooling):
