@@ -323,14 +323,15 @@ LIB = os.environ.get("MX_LIBRARY_PATH", os.path.join(ROOT, "build", "release", "
 
 @pytest.mark.skipif(shutil.which("mpirun") is None or not os.path.exists(os.path.join(LIB, "libmx_kvstore_mpi.so")),
                     reason="needs Open MPI (mpirun) and the MPI transport libmx_kvstore_mpi.so")
-@pytest.mark.parametrize("update_on_kvstore,how", [("none", "object"), ("false", "name")])
+@pytest.mark.parametrize("update_on_kvstore,how", [("none", "object"), ("false", "name"), ("async", "server")])
 def test_dist_sync_two_workers(update_on_kvstore, how):
     """Two worker processes over dist_sync, two contexts each (tests/python/dist/gluon_trainer_worker.py
-    checks the weights against numpy)."""
+    checks the weights against numpy); and over dist_async with one server (a bound on the weights)."""
     env = dict(os.environ, MX_LIBRARY_PATH=os.path.abspath(LIB), MX_OMP_NUM_THREADS="1",
                PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
     worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist", "gluon_trainer_worker.py")
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", "--timeout", "20",
+    servers = ["-s", "1"] if update_on_kvstore == "async" else []
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "launch.py"), "-n", "2", *servers, "--timeout", "20",
            sys.executable, worker, update_on_kvstore, how]
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -1,6 +1,6 @@
 """One worker of tests/python/test_gluon_trainer.py's dist_sync test, started through tools/launch.py.
 argv[1]: update_on_kvstore (none / true / false); argv[2]: 'object' (a KVStore passed in) or 'name'
-('dist_sync' passed as a str). Each worker trains one Parameter on two contexts with its own
+('dist_sync' passed as a str); or argv[1] 'async' (dist_async, the optimizer on the servers). Each worker trains one Parameter on two contexts with its own
 gradients; the weights must follow SGD (momentum, wd) on the gradient summed over every worker and
 context, computed here in numpy."""
 import os
@@ -54,5 +54,32 @@ def main(update_on_kvstore, how):
     print("trainer %s %s ok rank %d" % (sys.argv[1], how, rank), flush=True)
 
 
+def run_async():
+    """dist_async: the servers apply SGD to each push as it comes; loss sum(w^2) from ones (worker 0's
+    values win over rank + 1). Every push shrinks w by 0.2 w_stale, and with two workers a weight is
+    at most two pushes stale, so w stays positive and falls below 0.8^20 after 20 own pushes."""
+    kv = mx.kv.create("dist_async")
+    rank = kv.rank
+    p = Parameter("async_weight", shape=(4,))
+    p.initialize(ctx=[mx.cpu(0)])
+    p.set_data(mx.nd.ones((4,)) * (1 + rank))
+    trainer = Trainer([p], "sgd", {"learning_rate": 0.1}, kvstore=kv)
+    if not (p.data().asnumpy() == 1).all():
+        sys.exit("rank %d: initial weights %s, not worker 0's ones" % (rank, p.data().asnumpy()))
+    for _ in range(20):
+        with autograd.record():
+            loss = (p.data() * p.data()).sum()
+        loss.backward()
+        trainer.step(1)
+    w = p.data().asnumpy()
+    if not (trainer._update_on_kvstore and (w > 0).all() and (w < 0.8 ** 20).all()):
+        sys.exit("rank %d: weights %s after 20 async steps" % (rank, w))
+    kv.barrier()
+    print("trainer async server ok rank %d" % rank, flush=True)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "async":
+        run_async()
+        sys.exit(0)
     main({"none": None, "true": True, "false": False}[sys.argv[1]], sys.argv[2])
