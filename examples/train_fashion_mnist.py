@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""The main job: train LeNet (or an MLP) on Fashion-MNIST with mx.mod.Module and mx.io.MNISTIter.
+"""The main job: train LeNet (or an MLP) on Fashion-MNIST with mx.mod.Module and mx.io.MNISTIter
+(--api module, the default) or with Gluon (--api gluon: examples/gluon_fashion_mnist.py's code path,
+hybridized, over gluon.data.DataLoader and gluon.Trainer).
 
 Prints a progress bar per epoch with samples/s, train and test accuracy per epoch; saves a
 checkpoint in MXNet's format (prefix-symbol.json, prefix-%04d.params) and a PNG of the training
 curves. The data is Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 
     /usr/bin/python3 examples/train_fashion_mnist.py --network lenet --num-epochs 10
+    /usr/bin/python3 examples/train_fashion_mnist.py --api gluon
 """
 import argparse
 import subprocess
@@ -49,6 +52,8 @@ def mlp(num_classes=10):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--api", choices=["module", "gluon"], default="module",
+                   help="train through mx.mod.Module, or through Gluon (examples/gluon_fashion_mnist.py)")
     p.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
     p.add_argument("--num-epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
@@ -136,8 +141,41 @@ def relaunch(args, argv):
     return subprocess.call(cmd, env=env)
 
 
+def train_gluon(args):
+    """--api gluon: the Gluon example's training loop (one device), then the same outputs as the
+    Module path: a checkpoint in MXNet's format (HybridBlock.export) and the curves."""
+    if args.num_workers > 1 or (args.kvstore or "").startswith("dist"):
+        raise SystemExit("--api gluon trains in one process; for several workers use --api module")
+    sys.path.insert(0, HERE)
+    import gluon_fashion_mnist
+    kind, _, index = args.device.partition(":")
+    if kind not in ("cpu", "gpu") or index not in ("", "0"):
+        raise SystemExit("--api gluon: --device must be cpu or gpu (gluon_fashion_mnist.py --num-contexts "
+                         "picks several)")
+    gargs = gluon_fashion_mnist.parse_args([
+        "--network", args.network, "--epochs", str(args.num_epochs), "--batch-size", str(args.batch_size),
+        "--lr", str(args.lr), "--wd", str(args.wd), "--device", kind, "--engine", args.engine,
+        "--num-examples", str(args.num_examples), "--data-dir", args.data_dir, "--seed", str(args.seed)])
+    tic = time.time()
+    net, history = gluon_fashion_mnist.train(gargs)
+    elapsed = time.time() - tic
+    os.makedirs(args.out_dir, exist_ok=True)
+    prefix = os.path.join(args.out_dir, args.network)
+    net.export(prefix, epoch=args.num_epochs)
+    png = prefix + "-curves.png"
+    plot(history, png)
+    final = history[-1]["test_acc"]
+    print("trained in %.1f s; checkpoint %s-symbol.json + %s-%04d.params; curves %s"
+          % (elapsed, prefix, prefix, args.num_epochs, png))
+    reached = final >= TARGET_ACCURACY
+    print("test accuracy %.4f: %s the %.0f%% target" % (final, "reached" if reached else "BELOW", 100 * TARGET_ACCURACY))
+    return 0 if reached or args.num_examples else 1
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.api == "gluon":
+        return train_gluon(args)
     launched = "OMPI_COMM_WORLD_RANK" in os.environ
     if args.num_workers > 1 and not launched:
         return relaunch(args, argv)
