@@ -403,3 +403,17 @@ def test_compression_params_reach_the_store():
                 sent_sum = sent_sum + sent
             ref[n] = ref[n] - lr * sent_sum
         check_weights(params, ctxs, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_a_parameter_may_be_given_to_a_second_trainer_as_in_mxnet():
+    # MXNet 1.9.1 refuses a second Trainer only for sparse parameters; the newest one steps it.
+    p = mx.gluon.Parameter("w", shape=(2,))
+    p.initialize(mx.init.One())
+    first = mx.gluon.Trainer([p], "sgd", {"learning_rate": 1.0})
+    second = mx.gluon.Trainer([p], "sgd", {"learning_rate": 0.5})
+    with mx.autograd.record():
+        loss = (p.data() * mx.nd.array([1.0, 2.0])).sum()
+    loss.backward()
+    second.step(1)
+    np.testing.assert_allclose(p.data().asnumpy(), 1.0 - 0.5 * np.array([1.0, 2.0]))
+    del first

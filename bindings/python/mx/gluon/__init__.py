@@ -16,5 +16,7 @@ from . import nn
 from . import rnn
 from . import loss
 from . import data
+from . import trainer
+from .trainer import Trainer
 from . import model_zoo
 from . import contrib

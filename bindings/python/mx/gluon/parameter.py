@@ -118,11 +118,8 @@ class Parameter:
         self._shape = new_shape
 
     def _set_trainer(self, trainer):
-        """Remembers the Trainer of this Parameter; a Parameter belongs to at most one Trainer."""
-        if trainer is not None and self._trainer is not None and self._trainer() is not None \
-                and self._trainer() is not trainer:
-            raise MXNetError("Failed to set the trainer for Parameter '%s' because it was already set. More "
-                             "than one trainers for a single Parameter is not supported." % self.name)
+        """Remembers the latest Trainer of this Parameter. MXNet refuses a second Trainer only for
+        sparse parameters (whose rows the trainer pulls); mx's are dense, so a new one replaces it."""
         self._trainer = None if trainer is None else weakref.ref(trainer)
 
     # ---- access
