@@ -140,6 +140,9 @@ void prepare_run(OprBlock* op, void* stream) {
 
 void execute(OprBlock* op, RunContext& ctx) {
   if (op->error) return;
+  // The profiler's hook: one relaxed load when it is off; waits and deletes are not ops.
+  const bool profiled = !op->inline_run && profiler::recording(op->opts.category);
+  const uint64_t begin = profiled ? profiler::now_ns() : 0;
   try {
     op->fn(ctx);
   } catch (const Error& e) {
@@ -149,6 +152,11 @@ void execute(OprBlock* op, RunContext& ctx) {
   } catch (...) {
     op->error = std::make_shared<OpError>(MX_ERR_INTERNAL, str_cat("op ", op->opts.name, " threw a non-standard exception"),
                                           op->seq);
+  }
+  if (profiled) {
+    static constexpr const char* kPools[] = {"worker", "copy worker", "comm worker"};
+    const profiler::Lane lane{kPools[int(op->opts.prop)], ctx.worker};
+    profiler::record_span(op->opts.category, op->opts.name, op->dev, begin, profiler::now_ns(), &lane);
   }
 }
 
