@@ -84,7 +84,7 @@ class DeviceStreams {
 struct PushOptions {
   FnProperty prop = FnProperty::kNormal;
   int priority = 0;  // higher runs first among ready ops of the same queue
-  const char* name = "op";  // static storage: the profiler keeps it (an op name, a literal)
+  const char* name = "op";  // valid until the op has run (errors and the profiler copy it)
   profiler::Category category = profiler::kOperator;  // of its profiler events (kvstore ops: kKVStore)
 };
 

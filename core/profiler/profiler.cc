@@ -254,6 +254,9 @@ bool paused() {
 }
 
 void dump(bool finished) {
+  // One dump at a time: two would share the temporary file and consume the same events.
+  static std::mutex dump_mu;
+  std::lock_guard<std::mutex> dump_lock(dump_mu);
   const Config c = config();
   // Copy the events out under each buffer's lock; write without holding any.
   std::vector<Event> copies;
