@@ -34,6 +34,7 @@
 #include <string>
 
 #include "base/device.h"
+#include "profiler/profiler.h"
 
 namespace mx::engine {
 
@@ -83,7 +84,8 @@ class DeviceStreams {
 struct PushOptions {
   FnProperty prop = FnProperty::kNormal;
   int priority = 0;  // higher runs first among ready ops of the same queue
-  const char* name = "op";
+  const char* name = "op";  // valid until the op has run (errors and the profiler copy it)
+  profiler::Category category = profiler::kOperator;  // of its profiler events (kvstore ops: kKVStore)
 };
 
 class Engine {

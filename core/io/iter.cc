@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "profiler/profiler.h"
 
 namespace mx::io {
 
@@ -13,8 +14,12 @@ void HostBatch::allocate(const Shape& data_shape, int32_t data_dtype, const Shap
 
 // ---------------------------------------------------------------- prefetcher
 
-Prefetcher::Prefetcher(std::unique_ptr<BatchSource> source, size_t capacity, Device dev)
-    : source_(std::move(source)), capacity_(std::max<size_t>(capacity, 1)), dev_(dev) {
+Prefetcher::Prefetcher(std::unique_ptr<BatchSource> source, size_t capacity, Device dev, const std::string& name)
+    : source_(std::move(source)),
+      capacity_(std::max<size_t>(capacity, 1)),
+      dev_(dev),
+      produce_event_(name + " produce"),
+      next_event_(name + " next") {
   start();
 }
 
@@ -39,6 +44,7 @@ void Prefetcher::produce() {
   for (;;) {
     Item item;
     try {
+      profiler::HostSpan span(profiler::kIO, produce_event_.c_str());
       item.end = !source_->next(item.batch);
     } catch (const Error& e) {
       item.error = e.what();
@@ -64,6 +70,7 @@ void Prefetcher::reset() {
 }
 
 bool Prefetcher::next() {
+  profiler::HostSpan span(profiler::kIO, next_event_.c_str());
   Item item;
   {
     std::unique_lock<std::mutex> lk(mu_);
@@ -119,7 +126,7 @@ std::unique_ptr<DataIter> create_iter(const std::string& name, int n, const char
     const op::Attrs attrs = op::parse_params(name, s.params, n, keys, vals);
     const std::string& ctx = attrs.str("ctx");
     const Device dev = ctx.empty() ? cpu() : Device::parse(ctx);
-    return std::make_unique<Prefetcher>(s.make_source(attrs), size_t(attrs.i("prefetch_buffer")), dev);
+    return std::make_unique<Prefetcher>(s.make_source(attrs), size_t(attrs.i("prefetch_buffer")), dev, s.name);
   }
   std::string list;
   for (const IterSpec& s : iterators()) list += (list.empty() ? "" : ", ") + s.name;

@@ -276,6 +276,7 @@ class DistStore : public KVStore {
     o.prop = engine::FnProperty::kComm;
     o.priority = priority;
     o.name = name;
+    o.category = profiler::kKVStore;
     engine::get().push([fn = std::move(fn)](engine::RunContext&) { fn(); }, cpu(), reads, writes, o);
   }
 

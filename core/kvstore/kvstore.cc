@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "kvstore/store_ops.h"
 #include "kvstore/stores.h"
+#include "profiler/profiler.h"
 
 namespace mx::kv {
 
@@ -76,12 +77,14 @@ void KVStore::init(std::span<const std::string> keys, std::span<const NDArray> v
 }
 
 void KVStore::push(std::span<const std::string> keys, std::span<const NDArray> values, int priority) {
+  profiler::HostSpan span(profiler::kKVStore, "KVStore push");
   auto groups = group_by_key(keys, values, "kvstore push");
   for (auto& g : groups) check_arrays(g.key, g.arrays, "push");
   for (auto& g : groups) push_key(g.key, g.arrays, priority);
 }
 
 void KVStore::pull(std::span<const std::string> keys, std::span<const NDArray> outs, int priority) {
+  profiler::HostSpan span(profiler::kKVStore, "KVStore pull");
   auto groups = group_by_key(keys, outs, "kvstore pull");
   for (auto& g : groups) check_arrays(g.key, g.arrays, "pull");
   for (auto& g : groups) pull_key(g.key, g.arrays, priority);
@@ -89,6 +92,7 @@ void KVStore::pull(std::span<const std::string> keys, std::span<const NDArray> o
 
 void KVStore::pushpull(std::span<const std::string> vkeys, std::span<const NDArray> values,
                        std::span<const std::string> okeys, std::span<const NDArray> outs, int priority) {
+  profiler::HostSpan span(profiler::kKVStore, "KVStore pushpull");
   auto in = group_by_key(vkeys, values, "kvstore pushpull");
   auto out = group_by_key(okeys, outs, "kvstore pushpull");
   for (auto& g : in) check_arrays(g.key, g.arrays, "pushpull");

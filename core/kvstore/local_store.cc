@@ -19,6 +19,7 @@ void push_compressed_merge(const std::vector<NDArray>& values, const std::vector
   engine::PushOptions opts;
   opts.priority = priority;
   opts.name = "kvstore 2bit merge";
+  opts.category = profiler::kKVStore;
   engine::get().push(
       [values, residuals, merged, threshold](engine::RunContext&) {
         const int64_t n = merged.size();

@@ -129,6 +129,7 @@ class NcclStore : public KVStore {
     opts.prop = engine::FnProperty::kComm;
     opts.priority = priority;
     opts.name = "kvstore nccl allreduce";
+    opts.category = profiler::kKVStore;
     const DeviceComm* dc = &dc_;
     engine::get().push(
         [dc, comm = std::move(comm), bufs](engine::RunContext& ctx) {

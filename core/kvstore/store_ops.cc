@@ -25,6 +25,7 @@ void push_op(const std::string& name, const AttrList& attrs, std::vector<NDArray
   engine::PushOptions opts;
   opts.priority = priority;
   opts.name = "kvstore";
+  opts.category = profiler::kKVStore;
   const Device dev = outputs.at(0).device();
   // The arrays ride along so their storage lives until the op has run.
   engine::get().push(

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "profiler/profiler.h"
 
 namespace mx::storage {
 
@@ -29,6 +30,7 @@ Block Pool::alloc(uint64_t bytes) {
   auto take = [&](void* p) {
     stats_.in_use += size;
     if (stats_.in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.in_use;
+    if (profiler::recording(profiler::kMemory)) profiler::record_memory(dev_, int64_t(size), stats_.in_use);
     return Block{p, size, dev_};
   };
   auto it = free_.find(size);
@@ -58,6 +60,7 @@ void Pool::free(const Block& b) {
   std::lock_guard<std::mutex> lk(mu_);
   stats_.in_use -= b.size;
   stats_.pooled += b.size;
+  if (profiler::recording(profiler::kMemory)) profiler::record_memory(dev_, -int64_t(b.size), stats_.in_use);
   free_[b.size].push_back(b.ptr);
 }
 

@@ -653,6 +653,45 @@ MX_API int mx_kvstore_load_optimizer_states(mx_kvstore_t kv, const char* path);
  * then returns 0; -1 if this process is a worker or a worker was lost (naming it). */
 MX_API int mx_kvstore_run_server(void);
 
+/* ---------------------------------------------------------------- profiler (ABI 1.9) */
+
+/* MXNet's profiler, one per process. Every call is thread-safe.
+ * Configuration, as MXNet's profiler.set_config: each call starts from the defaults and applies the
+ * given keys. Keys: profile_all, profile_symbolic, profile_imperative (engine ops), profile_memory
+ * (storage alloc/free), profile_api (kvstore calls and data iterators; also recorded with either op
+ * key), aggregate_stats (keep statistics for mx_profiler_dumps) as "true"/"false"/"1"/"0" in any
+ * case; filename (the trace mx_profiler_dump writes, default "profile.json"); continuous_dump,
+ * dump_period and profile_process ("worker") are accepted and have no effect. -1 with
+ * MX_ERR_INVALID_ARGUMENT naming an unknown key or a bad value; nothing is applied then. */
+MX_API int mx_profiler_set_config(int32_t num, const char* const* keys, const char* const* vals);
+/* run 1: start recording ("run"); 0: stop ("stop"), keeping the events until they are dumped. */
+MX_API int mx_profiler_set_state(int32_t run);
+/* *out_run: 1 while the state is "run"; *out_paused: 1 while paused (either may be NULL). */
+MX_API int mx_profiler_get_state(int32_t* out_run, int32_t* out_paused);
+/* paused 1 suspends recording (the state stays "run"); 0 resumes it. */
+MX_API int mx_profiler_pause(int32_t paused);
+/* Writes the events recorded so far to the configured filename as Chrome trace JSON (Trace Event
+ * Format; open it in chrome://tracing or ui.perfetto.dev), atomically. finished 1: the events are
+ * consumed (the next dump holds only later ones); 0: they are kept for the next dump as well.
+ * -1 with MX_ERR_IO naming the file if it cannot be written. */
+MX_API int mx_profiler_dump(int32_t finished);
+/* MXNet's aggregate statistics as text: format "table" (NULL: "table") or "json"; sort_by "total"
+ * (NULL: "total"), "avg", "min", "max" or "count"; ascending 0 sorts largest first. Rows appear
+ * only while aggregate_stats is set. reset 1 clears the statistics after printing them.
+ * *out stays valid until the next mx_profiler_dumps on the same thread. */
+MX_API int mx_profiler_dumps(int32_t reset, const char* format, const char* sort_by, int32_t ascending,
+                             const char** out);
+/* The profiler's clock: nanoseconds of a steady clock since an arbitrary point of this process.
+ * Spans given to mx_profiler_record_span use it. */
+MX_API int mx_profiler_clock_ns(uint64_t* out_ns);
+/* User events of a domain (MXNet's profiler.Domain; the domain is the trace's category and the
+ * table's section), recorded only while recording: a span [begin_ns, end_ns) of the calling thread
+ * (profiler.Task / Frame / Event), a counter's new value (profiler.Counter), an instant marker with
+ * scope "global", "process" or "thread" (profiler.Marker; -1 naming another scope). */
+MX_API int mx_profiler_record_span(const char* domain, const char* name, uint64_t begin_ns, uint64_t end_ns);
+MX_API int mx_profiler_record_counter(const char* domain, const char* name, int64_t value);
+MX_API int mx_profiler_record_marker(const char* domain, const char* name, const char* scope);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
