@@ -42,6 +42,7 @@ from . import attribute
 from .attribute import AttrScope
 from . import rnn
 from . import gluon
+from . import profiler
 from . import visualization
 from . import visualization as viz
 ndarray.Custom = operator._nd_custom
