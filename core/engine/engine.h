@@ -84,6 +84,12 @@ struct PushOptions {
   FnProperty prop = FnProperty::kNormal;
   int priority = 0;  // higher runs first among ready ops of the same queue
   const char* name = "op";
+  // A tiny host op (a 1-element add from Python): when every var it uses is free at push time,
+  // the threaded engine runs it right there on the pushing thread instead of handing it to a
+  // worker, which costs more than the op. Ordering and errors are as for any op (it runs only
+  // once granted; a throw is stored on its writes). Only for synchronous devices, and for ops
+  // that issue no engine ops of their own.
+  bool may_run_inline = false;
 };
 
 class Engine {

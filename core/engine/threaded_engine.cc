@@ -154,7 +154,7 @@ class ThreadedEngine final : public Engine {
     op->wait.store(int(op->reads.size() + op->writes.size()) + 1, std::memory_order_relaxed);
     for (Var* v : op->reads) append_read(v, op);
     for (Var* v : op->writes) append_write(v, op);
-    grant(op);
+    grant(op, /*by_pusher=*/true);
   }
 
   void append_read(Var* v, OprBlock* op) {
@@ -204,13 +204,16 @@ class ThreadedEngine final : public Engine {
     return op;
   }
 
-  // One of op's vars (or the pusher itself) is done with it; the last one dispatches.
-  void grant(OprBlock* op) {
+  // One of op's vars (or the pusher itself) is done with it; the last one dispatches. The pusher
+  // is last only when every var granted the op during the push: a tiny op then runs right here.
+  void grant(OprBlock* op, bool by_pusher = false) {
     if (op->wait.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     if (op->inline_run) {
       RunContext ctx;
       ctx.device = op->dev;
       run(op, ctx);
+    } else if (by_pusher && op->opts.may_run_inline && op->dev.is_cpu()) {
+      run_on_pusher(op);
     } else {
       pool_for(op->dev, op->opts.prop).push(op);
     }
@@ -232,6 +235,15 @@ class ThreadedEngine final : public Engine {
     WorkerPool* p = pools_.emplace(key, std::move(pool)).first->second.get();
     if (dev.is_cpu() && dev.id == 0 && !comm) cpu_pool_.store(p, std::memory_order_release);
     return *p;
+  }
+
+  // A ready tiny op on the thread that pushed it. Its temp space (if any) lives for this run only.
+  void run_on_pusher(OprBlock* op) {
+    RunContext ctx;
+    ctx.device = op->dev;
+    std::unique_ptr<WorkerData> data;
+    ctx.worker_data = &data;
+    run(op, ctx);
   }
 
   void run(OprBlock* op, RunContext& ctx) {

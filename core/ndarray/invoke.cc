@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -199,6 +200,30 @@ void fill_call(PreparedCall& pc, Scratch& sc, const op::OpSchema& op, const op::
   const mx_kernel* k = pc.ks->kernel;
   if (k && k->struct_size >= offsetof(mx_kernel, workspace_bytes) + sizeof(k->workspace_bytes) && k->workspace_bytes)
     pc.temp_bytes = std::max(pc.temp_bytes, k->workspace_bytes(pc.ks->state));
+}
+
+// Largest tensor (in elements) of an op that may run on the pushing thread when its arrays are
+// free (engine::PushOptions::may_run_inline): handing such an op to a worker costs more than
+// running it. MX_INLINE_OP_MAX_SIZE overrides it; 0 sends every op to the workers.
+int64_t inline_max_size() {
+  static const int64_t n = [] {
+    const char* v = std::getenv("MX_INLINE_OP_MAX_SIZE");
+    return v && *v ? std::max<int64_t>(0, std::atoll(v)) : int64_t(1024);
+  }();
+  return n;
+}
+
+bool runs_inline(const PreparedCall& pc) {
+  // An extension's or custom op's kernel issues ops of its own (it may call back into Python).
+  if (!pc.dev.is_cpu() || pc.ks->own) return false;
+  const int64_t limit = inline_max_size();
+  for (size_t i = 0; i < pc.n; ++i) {
+    const DLTensor& t = pc.tensors[i];
+    int64_t size = 1;
+    for (int d = 0; d < t.ndim; ++d) size *= t.shape[d];
+    if (size > limit) return false;
+  }
+  return true;
 }
 
 bool is_16bit_float(int32_t dtype) { return dtype == MX_FLOAT16 || dtype == MX_BFLOAT16; }
@@ -462,6 +487,7 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
       writes(vars.data() + inputs.size(), vars.size() - inputs.size());
   engine::PushOptions opts;
   opts.name = op.name.c_str();
+  opts.may_run_inline = runs_inline(launch->call);
   engine::get().push([launch](engine::RunContext& ctx) { run_prepared(launch->call, ctx, launch->rng, launch->is_train); },
                      dev, reads, writes, opts);
   if (alias.via_temp)
