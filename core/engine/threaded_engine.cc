@@ -105,6 +105,11 @@ class ThreadedEngine final : public Engine {
   }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {
+    if (idle(var)) {  // nothing pending, running or in flight on a stream: free it right here
+      run_deleter(on_delete);
+      delete var;
+      return;
+    }
     auto* op = new OprBlock();
     op->inline_run = true;
     op->deletes_var = true;
@@ -119,6 +124,26 @@ class ThreadedEngine final : public Engine {
   int64_t pending() const override { return pending_.load(); }
 
  private:
+  // No op queued on, running on, or with device work left on var. Only its owner, which is
+  // deleting it, could push a new one, so the answer holds once the lock is released.
+  static bool idle(Var* var) {
+    std::lock_guard<SpinLock> lk(var->mu);
+    return !var->head && !var->running_write && var->running_reads == 0 && !var->write_event &&
+           var->read_events.empty();
+  }
+
+  // on_delete outside an op: a throw is reported by wait_all as the op's would be.
+  static void run_deleter(const std::function<void()>& on_delete) {
+    if (!on_delete) return;
+    OprBlock op;
+    op.opts.name = "delete_var";
+    op.seq = next_seq();
+    op.fn = [&on_delete](RunContext&) { on_delete(); };
+    RunContext ctx;
+    execute(&op, ctx);
+    if (op.error) note_failure(op.error);
+  }
+
   // Blocks until every op pushed before on var is done (reads too, with for_write). With
   // drop_var_error (and for_write), forgets var's error while no op can use the var.
   void wait_quiet(Var* var, bool for_write, bool drop_var_error) {
@@ -144,8 +169,12 @@ class ThreadedEngine final : public Engine {
   }
 
   void wait_all_quiet() {
-    std::unique_lock<std::mutex> lk(idle_mu_);
-    idle_cv_.wait(lk, [&] { return pending_.load() == 0; });
+    idle_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::unique_lock<std::mutex> lk(idle_mu_);
+      idle_cv_.wait(lk, [&] { return pending_.load(std::memory_order_seq_cst) == 0; });
+    }
+    idle_waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void submit(OprBlock* op) {
@@ -262,7 +291,9 @@ class ThreadedEngine final : public Engine {
       else release_write(v);
     }
     delete op;
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // Only a wait_all in progress needs the wake-up: inline tiny ops reach zero on every op.
+    // (seq_cst on both sides: either this sees the waiter, or the waiter sees pending_ at zero.)
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && idle_waiters_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(idle_mu_);
       idle_cv_.notify_all();
     }
@@ -300,6 +331,7 @@ class ThreadedEngine final : public Engine {
 
   const int cpu_threads_, gpu_threads_, copy_threads_;
   std::atomic<int64_t> pending_{0};
+  std::atomic<int> idle_waiters_{0};  // threads in wait_all_quiet
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   std::mutex pools_mu_;
