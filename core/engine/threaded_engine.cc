@@ -135,13 +135,17 @@ class ThreadedEngine final : public Engine {
   // on_delete outside an op: a throw is reported by wait_all as the op's would be.
   static void run_deleter(const std::function<void()>& on_delete) {
     if (!on_delete) return;
-    OprBlock op;
-    op.opts.name = "delete_var";
-    op.seq = next_seq();
-    op.fn = [&on_delete](RunContext&) { on_delete(); };
-    RunContext ctx;
-    execute(&op, ctx);
-    if (op.error) note_failure(op.error);
+    try {
+      on_delete();
+    } catch (...) {  // rare: turned into the op error execute() would have made of it
+      OprBlock op;
+      op.opts.name = "delete_var";
+      op.seq = next_seq();
+      op.fn = [e = std::current_exception()](RunContext&) { std::rethrow_exception(e); };
+      RunContext ctx;
+      execute(&op, ctx);
+      note_failure(op.error);
+    }
   }
 
   // Blocks until every op pushed before on var is done (reads too, with for_write). With
