@@ -116,6 +116,10 @@ class Engine {
   virtual void wait_all() = 0;
   // Runs on_delete after every pending op on var, then frees the var. Never throws.
   virtual void delete_var(Var* var, std::function<void()> on_delete) = 0;
+  // Frees var now and returns true when no op is pending or running on it and no device work is
+  // left on it (the caller then releases what it guards itself); otherwise false, var untouched.
+  // Only var's owner calls it, so no push can race it. Never throws.
+  virtual bool delete_var_if_idle(Var* var) { return false; }
   // Ops pushed and not yet completed.
   virtual int64_t pending() const = 0;
 };

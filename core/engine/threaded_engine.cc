@@ -121,6 +121,12 @@ class ThreadedEngine final : public Engine {
     submit(op);
   }
 
+  bool delete_var_if_idle(Var* var) override {
+    if (!idle(var)) return false;
+    delete var;
+    return true;
+  }
+
   int64_t pending() const override { return pending_.load(); }
 
  private:
