@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Per-op overhead: `c = a + b` on 1-element float32 arrays, mx (NDArray, through the C API and the
-engine) against numpy and torch (where installed), in one run. Prints a table and one JSON line.
+engine; the _mx_fastpath extension where built, and the ctypes path alone) against numpy and torch
+(where installed), in one run. Prints a table and one JSON line.
 
     MX_LIBRARY_PATH=build/release/lib /usr/bin/python3 bench/bench_op_overhead.py
 """
@@ -30,6 +31,17 @@ def main():
     n = int(os.environ.get("MX_BENCH_ITERS", "20000"))
     a, b = mx.nd.array([1.0]), mx.nd.array([2.0])
     results = {"mx_us": per_op_us(lambda: a + b, mx.nd.waitall, n)}
+    # The same `a + b` through ctypes only (what MX_NO_FASTPATH=1 or a build without the
+    # _mx_fastpath extension runs), for comparison.
+    from mx import _fastpath
+    results["fastpath"] = _fastpath.active
+    if _fastpath.active:
+        fast = {name: mx.nd.NDArray.__dict__[name] for name in _fastpath.METHODS}
+        _fastpath.uninstall(mx.nd.NDArray, mx.ndarray._PY_METHODS)
+        results["mx_ctypes_us"] = per_op_us(lambda: a + b, mx.nd.waitall, n)
+        for name, method in fast.items():
+            setattr(mx.nd.NDArray, name, method)
+        _fastpath.active = True
     x, y = np.array([1.0], np.float32), np.array([2.0], np.float32)
     results["numpy_us"] = per_op_us(lambda: x + y, lambda: None, n)
     try:
@@ -40,9 +52,9 @@ def main():
     except ImportError:
         results["torch_us"] = None
     print("per-op overhead of a + b on 1-element arrays (best of 5 rounds of %d)" % n)
-    for name in ("mx", "numpy", "torch"):
-        v = results[name + "_us"]
-        print("  %-6s %s" % (name, "%8.2f us" % v if v is not None else "  (not installed)"))
+    for name in ("mx", "mx_ctypes", "numpy", "torch"):
+        v = results.get(name + "_us")
+        print("  %-9s %s" % (name, "%8.2f us" % v if v is not None else "  (not installed / not built)"))
     results["mx_over_numpy"] = results["mx_us"] / results["numpy_us"]
     if results["torch_us"]:
         results["mx_over_torch"] = results["mx_us"] / results["torch_us"]

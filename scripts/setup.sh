@@ -12,6 +12,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libdnnl-dev
   python3-numpy python3-pytest python3-venv python3-pip python3-matplotlib python3-pil
+  python3-dev libpython3-dev  # Python.h for the _mx_fastpath extension (NDArray operators in C)
   graphviz python3-graphviz  # mx.viz.plot_network renders with them
   python3-torch  # reference of the layer / rnn / vision / dlpack tests, and the benches' peer
 )

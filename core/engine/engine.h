@@ -86,6 +86,12 @@ struct PushOptions {
   int priority = 0;  // higher runs first among ready ops of the same queue
   const char* name = "op";  // valid until the op has run (errors and the profiler copy it)
   profiler::Category category = profiler::kOperator;  // of its profiler events (kvstore ops: kKVStore)
+  // A tiny host op (a 1-element add from Python): when every var it uses is free at push time,
+  // the threaded engine runs it right there on the pushing thread instead of handing it to a
+  // worker, which costs more than the op. Ordering and errors are as for any op (it runs only
+  // once granted; a throw is stored on its writes). Only for synchronous devices, and for ops
+  // that issue no engine ops of their own.
+  bool may_run_inline = false;
 };
 
 class Engine {
@@ -112,6 +118,10 @@ class Engine {
   virtual void wait_all() = 0;
   // Runs on_delete after every pending op on var, then frees the var. Never throws.
   virtual void delete_var(Var* var, std::function<void()> on_delete) = 0;
+  // Frees var now and returns true when no op is pending or running on it and no device work is
+  // left on it (the caller then releases what it guards itself); otherwise false, var untouched.
+  // Only var's owner calls it, so no push can race it. Never throws.
+  virtual bool delete_var_if_idle(Var* var) { return false; }
   // Ops pushed and not yet completed.
   virtual int64_t pending() const = 0;
 };

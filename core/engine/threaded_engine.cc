@@ -105,6 +105,11 @@ class ThreadedEngine final : public Engine {
   }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {
+    if (idle(var)) {  // nothing pending, running or in flight on a stream: free it right here
+      run_deleter(on_delete);
+      delete var;
+      return;
+    }
     auto* op = new OprBlock();
     op->inline_run = true;
     op->deletes_var = true;
@@ -116,9 +121,39 @@ class ThreadedEngine final : public Engine {
     submit(op);
   }
 
+  bool delete_var_if_idle(Var* var) override {
+    if (!idle(var)) return false;
+    delete var;
+    return true;
+  }
+
   int64_t pending() const override { return pending_.load(); }
 
  private:
+  // No op queued on, running on, or with device work left on var. Only its owner, which is
+  // deleting it, could push a new one, so the answer holds once the lock is released.
+  static bool idle(Var* var) {
+    std::lock_guard<SpinLock> lk(var->mu);
+    return !var->head && !var->running_write && var->running_reads == 0 && !var->write_event &&
+           var->read_events.empty();
+  }
+
+  // on_delete outside an op: a throw is reported by wait_all as the op's would be.
+  static void run_deleter(const std::function<void()>& on_delete) {
+    if (!on_delete) return;
+    try {
+      on_delete();
+    } catch (...) {  // rare: turned into the op error execute() would have made of it
+      OprBlock op;
+      op.opts.name = "delete_var";
+      op.seq = next_seq();
+      op.fn = [e = std::current_exception()](RunContext&) { std::rethrow_exception(e); };
+      RunContext ctx;
+      execute(&op, ctx);
+      note_failure(op.error);
+    }
+  }
+
   // Blocks until every op pushed before on var is done (reads too, with for_write). With
   // drop_var_error (and for_write), forgets var's error while no op can use the var.
   void wait_quiet(Var* var, bool for_write, bool drop_var_error) {
@@ -144,8 +179,12 @@ class ThreadedEngine final : public Engine {
   }
 
   void wait_all_quiet() {
-    std::unique_lock<std::mutex> lk(idle_mu_);
-    idle_cv_.wait(lk, [&] { return pending_.load() == 0; });
+    idle_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::unique_lock<std::mutex> lk(idle_mu_);
+      idle_cv_.wait(lk, [&] { return pending_.load(std::memory_order_seq_cst) == 0; });
+    }
+    idle_waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void submit(OprBlock* op) {
@@ -154,7 +193,7 @@ class ThreadedEngine final : public Engine {
     op->wait.store(int(op->reads.size() + op->writes.size()) + 1, std::memory_order_relaxed);
     for (Var* v : op->reads) append_read(v, op);
     for (Var* v : op->writes) append_write(v, op);
-    grant(op);
+    grant(op, /*by_pusher=*/true);
   }
 
   void append_read(Var* v, OprBlock* op) {
@@ -204,13 +243,16 @@ class ThreadedEngine final : public Engine {
     return op;
   }
 
-  // One of op's vars (or the pusher itself) is done with it; the last one dispatches.
-  void grant(OprBlock* op) {
+  // One of op's vars (or the pusher itself) is done with it; the last one dispatches. The pusher
+  // is last only when every var granted the op during the push: a tiny op then runs right here.
+  void grant(OprBlock* op, bool by_pusher = false) {
     if (op->wait.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     if (op->inline_run) {
       RunContext ctx;
       ctx.device = op->dev;
       run(op, ctx);
+    } else if (by_pusher && op->opts.may_run_inline && op->dev.is_cpu()) {
+      run_on_pusher(op);
     } else {
       pool_for(op->dev, op->opts.prop).push(op);
     }
@@ -234,6 +276,15 @@ class ThreadedEngine final : public Engine {
     return *p;
   }
 
+  // A ready tiny op on the thread that pushed it. Its temp space (if any) lives for this run only.
+  void run_on_pusher(OprBlock* op) {
+    RunContext ctx;
+    ctx.device = op->dev;
+    std::unique_ptr<WorkerData> data;
+    ctx.worker_data = &data;
+    run(op, ctx);
+  }
+
   void run(OprBlock* op, RunContext& ctx) {
     prepare_run(op, ctx.stream);
     execute(op, ctx);
@@ -250,7 +301,9 @@ class ThreadedEngine final : public Engine {
       else release_write(v);
     }
     delete op;
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // Only a wait_all in progress needs the wake-up: inline tiny ops reach zero on every op.
+    // (seq_cst on both sides: either this sees the waiter, or the waiter sees pending_ at zero.)
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && idle_waiters_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(idle_mu_);
       idle_cv_.notify_all();
     }
@@ -288,6 +341,7 @@ class ThreadedEngine final : public Engine {
 
   const int cpu_threads_, gpu_threads_, copy_threads_;
   std::atomic<int64_t> pending_{0};
+  std::atomic<int> idle_waiters_{0};  // threads in wait_all_quiet
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   std::mutex pools_mu_;

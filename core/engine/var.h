@@ -63,6 +63,10 @@ class SpinLock {
 };
 
 struct Var {
+  // One per array, made and freed at a tiny op's rate: recycled like op blocks.
+  static void* operator new(size_t) { return BlockPool<sizeof(Var)>::alloc(); }
+  static void operator delete(void* p) { BlockPool<sizeof(Var)>::free(p); }
+
   SpinLock mu;
   // FIFO of ops waiting for this var; head is the oldest.
   PendingDep* head = nullptr;

@@ -27,7 +27,12 @@ Chunk::Chunk(Device d, void* borrowed, uint64_t nbytes, std::function<void()> on
 }
 
 Chunk::~Chunk() {
-  // Memory goes back only after every op already pushed on it has run.
+  // Memory goes back only after every op already pushed on it has run: at once when none is
+  // pending (every tiny op's output), else through an engine op.
+  if (!release && engine::process_engine().delete_var_if_idle(var)) {
+    if (block.ptr) storage::pool(dev).free(block);
+    return;
+  }
   engine::process_engine().delete_var(var, [dev = dev, block = block, release = std::move(release)] {
     if (block.ptr) storage::pool(dev).free(block);
     if (release) release();

@@ -637,3 +637,7 @@ _fill_subspaces()
 from . import _fluent, ndarray_methods  # noqa: E402
 ndarray_methods.install(NDArray)
 _fluent.attach(NDArray, sys.modules[__name__])  # x.sum(), x.clip(0, 1), ... call the ops above
+
+from . import _fastpath  # noqa: E402
+_PY_METHODS = {name: NDArray.__dict__[name] for name in _fastpath.METHODS}  # the ctypes path
+_fastpath.install(NDArray)  # a + b, a * 2.0, ... in C where the extension is built (MX_NO_FASTPATH=1: not)
