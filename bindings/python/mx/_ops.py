@@ -185,7 +185,8 @@ def _call(name, c_name, inputs, encoded, out):
     else:
         given = out if isinstance(out, (list, tuple)) else [out]
         n_out = ctypes.c_int32(len(given))
-        outs = ctypes.cast(_handles(name + " (out=)", given), ctypes.POINTER(_handle))
+        # a pointer to the handle array (the C side reads it as NDArrayHandle*); cheaper than a cast
+        outs = ctypes.pointer(_handles(name + " (out=)", given))
     if LIB.mx_imperative_invoke(c_name, len(inputs), ins, ctypes.byref(n_out), ctypes.byref(outs), *encoded):
         check_call(-1)
     if out is not None:
