@@ -8,7 +8,7 @@ from .. import ndarray as nd
 from .. import symbol
 from ..base import MXNetError, MXNetValueError
 from ..cached_op import CachedOp
-from ..context import current_context
+from ..context import Context
 from .block import Block
 from .parameter import DeferredInitializationError
 
@@ -55,6 +55,14 @@ def _regroup(args, fmt):
         res, args = _regroup(args, i)
         ret.append(res)
     return ret, args
+
+
+def _is_current(ctx):
+    """ctx == current_context(), without building the default cpu(0) on every call."""
+    cur = getattr(Context._default, "value", None)
+    if cur is None:
+        return ctx.device_type == "cpu" and ctx.device_id == 0
+    return ctx == cur
 
 
 def _key(fmt):
@@ -238,7 +246,7 @@ class HybridBlock(Block):
     def _forward_nd(self, ctx, x, args):
         """forward on arrays, with ctx (the first array's) as the current context, as MXNet. A
         child of a block that already made ctx current skips the with-block."""
-        if ctx == current_context():
+        if _is_current(ctx):
             return self._run_nd(ctx, x, args)
         with ctx:
             return self._run_nd(ctx, x, args)
