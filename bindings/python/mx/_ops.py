@@ -1,5 +1,6 @@
 """Op calls through mx_imperative_invoke, and the functions generated from mx_op_list / mx_op_info."""
 import ctypes
+import functools
 import keyword
 
 import numpy as np
@@ -106,6 +107,64 @@ def init(ndarray_class):
 
 
 _names = {}
+_NO_PARAMS = (0, None, None)
+
+# Encoded attributes are cached per (key, type, value) tuple: 1, 1.0 and True compare and hash
+# alike but print differently, so the type is part of the key; so is the sign of a float zero
+# (-0.0 == 0.0). Only immutable values of these exact types are cached; anything else (lists,
+# numpy arrays, contexts, subclasses) is encoded afresh on every call, so mutating it after a call
+# cannot leak into the next one.
+_SCALARS = frozenset([int, bool, str, type(None), type, np.int32, np.int64])
+_FLOATS = frozenset([float, np.float32, np.float64])
+_CACHE_SIZE = 1024
+
+
+def _attr_key(params):
+    """A hashable key that determines params' attribute strings exactly, or None (not cacheable)."""
+    key = []
+    for k, v in params.items():
+        t = type(v)
+        if t in _FLOATS:
+            if v == 0.0 and str(v).startswith("-"):
+                t = (t, "-0")
+        elif t is tuple:
+            for d in v:
+                if type(d) is not int:
+                    return None
+        elif t not in _SCALARS:
+            return None
+        key.append(k)
+        key.append(t)
+        key.append(v)
+    return tuple(key)
+
+
+def _encode(params):
+    """(count, keys, values) C string arrays for params (None values dropped, except axis=None)."""
+    params = {k: v for k, v in params.items() if v is not None or k == "axis"}
+    if not params:
+        return _NO_PARAMS
+    keys, vals = c_params(params)
+    return len(params), keys, vals
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _encode_key(key):
+    return _encode({key[i]: key[i + 2] for i in range(0, len(key), 3)})
+
+
+def _encoded(params):
+    if not params:
+        return _NO_PARAMS
+    key = _attr_key(params)
+    return _encode(params) if key is None else _encode_key(key)
+
+
+def _handles(name, arrays):
+    try:
+        return (_handle * len(arrays))(*[a.handle for a in arrays])
+    except AttributeError:
+        raise _not_an_array(name, arrays) from None
 
 
 def invoke(name, inputs, params, out=None):
@@ -114,70 +173,84 @@ def invoke(name, inputs, params, out=None):
     c_name = _names.get(name)
     if c_name is None:
         c_name = _names[name] = c_str(name)
-    keys = vals = None
-    if params:
-        params = {k: v for k, v in params.items() if v is not None or k == "axis"}
-        keys, vals = c_params(params)
-    try:
-        ins = (_handle * len(inputs))(*[a.handle for a in inputs])
-    except AttributeError:
-        raise _not_an_array(name, inputs) from None
-    n_out = ctypes.c_int32(0)
+    return _call(name, c_name, inputs, _encoded(params), out)
+
+
+def _call(name, c_name, inputs, encoded, out):
+    """mx_imperative_invoke with already encoded attributes (count, keys, values)."""
+    ins = _handles(name, inputs)
     outs = ctypes.POINTER(_handle)()
-    given = None
-    if out is not None:
+    if out is None:
+        n_out = ctypes.c_int32(0)
+    else:
         given = out if isinstance(out, (list, tuple)) else [out]
         n_out = ctypes.c_int32(len(given))
-        try:
-            arr = c_array(_handle, [o.handle for o in given])
-        except AttributeError:
-            raise _not_an_array(name + " (out=)", given) from None
-        outs = ctypes.cast(arr, ctypes.POINTER(_handle))
-    check_call(LIB.mx_imperative_invoke(c_name, len(inputs), ins, ctypes.byref(n_out), ctypes.byref(outs),
-                                        len(params) if params else 0, keys, vals))
-    if given is not None:
+        # a pointer to the handle array (the C side reads it as NDArrayHandle*); cheaper than a cast
+        outs = ctypes.pointer(_handles(name + " (out=)", given))
+    if LIB.mx_imperative_invoke(c_name, len(inputs), ins, ctypes.byref(n_out), ctypes.byref(outs), *encoded):
+        check_call(-1)
+    if out is not None:
         return out
-    result = [_NDArray(_handle(outs[i])) for i in range(n_out.value)]
-    return result[0] if len(result) == 1 else result
+    if n_out.value == 1:
+        return _NDArray(_handle(outs[0]))
+    return [_NDArray(_handle(outs[i])) for i in range(n_out.value)]
 
 
 def _make(name, info):
     inputs = info["inputs"]
+    n_inputs = len(inputs)
     param_names = {p[0] for p in info["params"]}
     variadic = "num_args" in param_names
     shapes = shape_params(name, info["params"])
-
+    c_name = c_str(name)
     param_order = [p[0] for p in info["params"]]
+
+    def checked(kwargs):
+        # what every call's attributes go through before encoding (once per cached tuple)
+        for k, v in kwargs.items():
+            if isinstance(v, _NDArray):
+                raise TypeError("%s: unknown input %r (inputs: %s)" % (name, k, ", ".join(inputs)))
+        if shapes:
+            check_shape_params(name, shapes, kwargs)
+        return kwargs
+
+    @functools.lru_cache(maxsize=_CACHE_SIZE)
+    def encode_key(key):
+        return _encode(checked({key[i]: key[i + 2] for i in range(0, len(key), 3)}))
 
     def op(*args, out=None, name=None, **kwargs):
         # As MXNet's generated functions: positional values fill the inputs, then the params in
         # order (mx.nd.clip(x, 0, 1), x.one_hot(3)); a variadic op takes them all as inputs.
-        n_arrays = len(args) if variadic else len(inputs)
-        while n_arrays < len(args) and isinstance(args[n_arrays], _NDArray):
-            n_arrays += 1
-        arrays = list(args[:n_arrays])
-        extra = args[n_arrays:]
-        if extra:
-            free = [p for p in param_order if p not in kwargs]
-            if len(extra) > len(free):
-                raise TypeError("%s: %d positional values after the inputs, but only %d params left (%s)"
-                                % (op.__name__, len(extra), len(free), ", ".join(free)))
-            for pname, value in zip(free, extra):
-                if isinstance(value, _NDArray):
-                    raise TypeError("%s: array given after non-array positional values, for param %r"
-                                    % (op.__name__, pname))
-                kwargs[pname] = value
-        for i in inputs:
-            if i in kwargs:
-                arrays.append(kwargs.pop(i))
+        n_arrays = len(args) if variadic else n_inputs
+        if n_arrays >= len(args):
+            arrays = list(args)
+        else:
+            while n_arrays < len(args) and isinstance(args[n_arrays], _NDArray):
+                n_arrays += 1
+            arrays = list(args[:n_arrays])
+            extra = args[n_arrays:]
+            if extra:
+                free = [p for p in param_order if p not in kwargs]
+                if len(extra) > len(free):
+                    raise TypeError("%s: %d positional values after the inputs, but only %d params left (%s)"
+                                    % (op.__name__, len(extra), len(free), ", ".join(free)))
+                for pname, value in zip(free, extra):
+                    if isinstance(value, _NDArray):
+                        raise TypeError("%s: array given after non-array positional values, for param %r"
+                                        % (op.__name__, pname))
+                    kwargs[pname] = value
+        if kwargs:
+            for i in inputs:
+                if i in kwargs:
+                    arrays.append(kwargs.pop(i))
         if variadic and "num_args" not in kwargs:
             kwargs["num_args"] = len(arrays)
-        for k, v in list(kwargs.items()):
-            if isinstance(v, _NDArray):
-                raise TypeError("%s: unknown input %r (inputs: %s)" % (op.__name__, k, ", ".join(inputs)))
-        if shapes:
-            check_shape_params(op.__name__, shapes, kwargs)
-        return invoke(op.__name__, arrays, kwargs, out)
+        if not kwargs:
+            encoded = _NO_PARAMS
+        else:
+            key = _attr_key(kwargs)
+            encoded = _encode(checked(kwargs)) if key is None else encode_key(key)
+        return _call(op.__name__, c_name, arrays, encoded, out)
 
     op.__name__ = name
     op.__doc__ = "\n".join([info["doc"], "", "Inputs: " + ", ".join(inputs), "", "Parameters"] +

@@ -222,6 +222,8 @@ class Block:
 
     def __call__(self, *args):
         """Runs the pre-hooks, forward, then the hooks."""
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args)
         for hook in self._forward_pre_hooks.values():
             hook(self, args)
         out = self.forward(*args)

@@ -8,6 +8,7 @@ from .. import ndarray as nd
 from .. import symbol
 from ..base import MXNetError, MXNetValueError
 from ..cached_op import CachedOp
+from ..context import Context
 from .block import Block
 from .parameter import DeferredInitializationError
 
@@ -54,6 +55,14 @@ def _regroup(args, fmt):
         res, args = _regroup(args, i)
         ret.append(res)
     return ret, args
+
+
+def _is_current(ctx):
+    """ctx == current_context(), without building the default cpu(0) on every call."""
+    cur = getattr(Context._default, "value", None)
+    if cur is None:
+        return ctx.device_type == "cpu" and ctx.device_id == 0
+    return ctx == cur
 
 
 def _key(fmt):
@@ -222,26 +231,40 @@ class HybridBlock(Block):
     def forward(self, x, *args):
         """On NDArrays: hybrid_forward with F = mx.nd (or the CachedOp when hybridized); on Symbols:
         hybrid_forward with F = mx.sym."""
+        if isinstance(x, nd.NDArray):  # the common case, without flattening the inputs
+            return self._forward_nd(x.context, x, args)
         flat = [a for a in _flatten([x] + list(args), "%s input" % self.name)[0] if a is not None]
         if flat and isinstance(flat[0], nd.NDArray):
-            ctx = flat[0].context
-            with ctx:
-                if self._active:
-                    return self._call_cached_op(x, *args, ctx=ctx)
-                try:
-                    params = {k: v.data(ctx) for k, v in self._reg_params.items()}
-                except DeferredInitializationError:
-                    self._deferred_infer_shape(x, *args)
-                    for v in self.params.values():
-                        v._finish_deferred_init()
-                    params = {k: v.data(ctx) for k, v in self._reg_params.items()}
-                return self.hybrid_forward(nd, x, *args, **params)
+            return self._forward_nd(flat[0].context, x, args)
         if not flat or not isinstance(flat[0], symbol.Symbol):
             raise MXNetError("HybridBlock %s requires the first argument to forward be either Symbol or NDArray, "
                              "but got %s" % (self.name, type(x)))
         params = {i: j.var() for i, j in self._reg_params.items()}
         with self.name_scope():
             return self.hybrid_forward(symbol, x, *args, **params)
+
+    def _forward_nd(self, ctx, x, args):
+        """forward on arrays, with ctx (the first array's) as the current context, as MXNet. A
+        child of a block that already made ctx current skips the with-block."""
+        if _is_current(ctx):
+            return self._run_nd(ctx, x, args)
+        with ctx:
+            return self._run_nd(ctx, x, args)
+
+    def _run_nd(self, ctx, x, args):
+        if self._active:
+            return self._call_cached_op(x, *args, ctx=ctx)
+        try:  # Parameter.data(ctx), inlined: every imperative call of every layer comes here
+            params = {k: v._data[v._ctx_map[ctx]] for k, v in self._reg_params.items()}
+        except (TypeError, KeyError):  # not (yet) initialized, or not on ctx: data() says which
+            try:
+                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+            except DeferredInitializationError:
+                self._deferred_infer_shape(x, *args)
+                for v in self.params.values():
+                    v._finish_deferred_init()
+                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+        return self.hybrid_forward(nd, x, *args, **params)
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """Override: the computation, with F = mx.nd or mx.sym and the Parameters as keywords."""
