@@ -65,6 +65,7 @@ int wait_child(pid_t pid, int seconds) {
 // The child's work: a chain of dependent pushes on two vars from the engine, then a wait.
 // Reference: the same recurrence as a plain loop. Returns 0 when they agree.
 int child_work() {
+  alarm(kChildDeadlineS + 5);  // no orphan outlives a killed parent
   Engine& eng = get();
   int64_t a = 1, b = 0;
   Var* va = new_var();
@@ -111,9 +112,13 @@ TEST_F(EngineFork, ChildRunsOpsAfterForkWithPendingWork) {
 }
 
 TEST_F(EngineFork, ChildSeesErrorsOfItsOwnOps) {
+  Var* warm = new_var();  // the parent's worker pool exists (and is busy) at fork()
+  get().push([](RunContext&) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); }, cpu(), {},
+             std::vector<Var*>{warm});
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    alarm(kChildDeadlineS + 5);
     Engine& eng = get();
     Var* v = new_var();
     eng.push([](RunContext&) { throw Error(MX_ERR_INVALID_ARGUMENT, "child boom"); }, cpu(), {}, std::vector<Var*>{v});
@@ -126,6 +131,8 @@ TEST_F(EngineFork, ChildSeesErrorsOfItsOwnOps) {
     _exit(rc);
   }
   EXPECT_EQ(wait_child(pid, kChildDeadlineS), 0);
+  get().delete_var(warm, nullptr);
+  get().wait_all();
 }
 
 // fork() from one thread while another pushes without pause: no deadlock in either process,
