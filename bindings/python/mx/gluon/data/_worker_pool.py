@@ -16,6 +16,7 @@ import weakref
 
 import numpy as np
 
+from ... import ndarray as nd
 from ...base import MXNetError
 from ._worker_mode import enter_worker
 
@@ -34,9 +35,12 @@ class _ShmArray:
 
 def _flatten(batch, arrays):
     """Replaces each numpy array in a (nested list/tuple) batch by an _ShmArray placeholder;
-    arrays collects (offset, array). Anything else travels pickled."""
+    arrays collects (offset, array); an NDArray (a user batchify_fn's) goes as its numpy copy.
+    Anything else travels pickled."""
     if isinstance(batch, (list, tuple)):
         return type(batch)(_flatten(b, arrays) for b in batch)
+    if isinstance(batch, nd.NDArray):
+        batch = batch.asnumpy()
     if isinstance(batch, np.ndarray):
         arr = np.ascontiguousarray(batch)
         offset = arrays[-1][0] + -(-arrays[-1][1].nbytes // _ALIGN) * _ALIGN if arrays else 0
