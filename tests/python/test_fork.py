@@ -136,3 +136,19 @@ def test_dataloader_workers_keep_mx_after_parent_work(lazy):
         loader = DataLoader(ds, batch_size=5, num_workers=2, timeout=DEADLINE_S)
         np.testing.assert_array_equal(np.concatenate([b.asnumpy() for b in loader]), ref)
         np.testing.assert_allclose(busy.asnumpy(), np.ones((128, 128)), rtol=1e-5)
+
+
+class _NdRandom(Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, idx):
+        return mx.nd.random.uniform(shape=(4,))
+
+
+def test_dataloader_workers_draw_different_mx_random_numbers():
+    # each worker is seeded apart (as for numpy): two workers must not hand out the same stream
+    batches = [b.asnumpy() for b in DataLoader(_NdRandom(), batch_size=2, num_workers=2, timeout=DEADLINE_S)]
+    rows = np.concatenate(batches)
+    assert ((rows >= 0) & (rows < 1)).all()
+    assert len({tuple(r) for r in rows}) == len(rows), "workers repeated each other's random draws"

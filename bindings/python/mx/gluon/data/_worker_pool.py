@@ -17,6 +17,7 @@ import weakref
 import numpy as np
 
 from ... import ndarray as nd
+from ... import random as mx_random
 from ...base import MXNetError
 from ._worker_mode import enter_worker
 
@@ -112,6 +113,7 @@ def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
     # a forked child starts with the parent's RNG states: give every worker its own streams
     np.random.seed(seed)
     random.seed(seed)
+    mx_random.seed(seed)  # mx works in workers too: their mx.nd.random draws differ likewise
     parent = os.getppid()
     while True:
         try:
