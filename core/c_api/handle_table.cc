@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "engine/engine.h"
 
 namespace mx::capi {
 namespace handle_detail {
@@ -28,6 +29,13 @@ Table& table() {
   static auto* t = new Table();  // never destroyed: handles may be freed during static teardown
   return *t;
 }
+
+// fork(): the forking thread holds the table's lock across it, so a child never inherits it held
+// by another thread (one freeing an NDArray at that instant) that the child lacks.
+void lock_table_for_fork() { table().mu.lock(); }
+void unlock_table_after_fork() { table().mu.unlock(); }
+[[maybe_unused]] const bool g_fork_hooks =
+    (engine::add_fork_hooks({lock_table_for_fork, unlock_table_after_fork, unlock_table_after_fork}), true);
 
 std::string hex(uintptr_t h) {
   char buf[32];

@@ -1,7 +1,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <pthread.h>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "engine/threaded_engine.h"
@@ -14,7 +16,47 @@ std::mutex g_mu;
 Engine* g_engine = nullptr;  // never destroyed: worker threads may outlive static teardown
 std::atomic<DeviceStreams*> g_streams{nullptr};
 
+// Fork hooks of other modules (storage, resource): small, registered once each, never removed.
+std::mutex g_hooks_mu;
+std::vector<ForkHooks>& hooks_list() {  // modules register from their static initialisers
+  static auto* hooks = new std::vector<ForkHooks>();  // never destroyed
+  return *hooks;
+}
+
+// prepare: g_mu (no engine switch), the engine quiesced, then each module's locks in
+// registration order; parent / child undo it in reverse. The thread calling fork() owns every
+// lock taken here, in both processes, so both unlock them.
+void atfork_prepare() {
+  g_mu.lock();
+  if (g_engine) g_engine->fork_prepare();
+  g_hooks_mu.lock();
+  for (const ForkHooks& h : hooks_list()) h.prepare();
+  lock_errors_for_fork();
+}
+
+void atfork_parent() {
+  unlock_errors_after_fork();
+  for (auto it = hooks_list().rbegin(); it != hooks_list().rend(); ++it) it->parent();
+  g_hooks_mu.unlock();
+  if (g_engine) g_engine->fork_parent();
+  g_mu.unlock();
+}
+
+void atfork_child() {
+  unlock_errors_after_fork();
+  for (auto it = hooks_list().rbegin(); it != hooks_list().rend(); ++it) it->child();
+  g_hooks_mu.unlock();
+  if (g_engine) g_engine->fork_child();
+  g_mu.unlock();
+}
+
+void register_atfork() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); });
+}
+
 std::unique_ptr<Engine> make(const std::string& type, int cpu_threads) {
+  register_atfork();
   if (type == "naive" || type == "NaiveEngine") return make_naive_engine();
   if (type == "threaded" || type == "ThreadedEnginePerDevice" || type == "ThreadedEngine")
     return make_threaded_engine(cpu_threads);
@@ -64,6 +106,12 @@ void set_type(const std::string& type, int cpu_threads) {
     delete g_engine;
   }
   __atomic_store_n(&g_engine, next.release(), __ATOMIC_RELEASE);
+}
+
+void add_fork_hooks(const ForkHooks& hooks) {
+  register_atfork();
+  std::lock_guard<std::mutex> lk(g_hooks_mu);
+  hooks_list().push_back(hooks);
 }
 
 void set_device_streams(DeviceStreams* streams) { g_streams.store(streams, std::memory_order_release); }

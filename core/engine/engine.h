@@ -124,6 +124,13 @@ class Engine {
   virtual bool delete_var_if_idle(Var* var) { return false; }
   // Ops pushed and not yet completed.
   virtual int64_t pending() const = 0;
+
+  // fork() (see add_fork_hooks): prepare quiesces the engine (waits for all pushed work, parks
+  // pushers of other threads, stops the worker threads) and holds its locks; parent resumes;
+  // child resets the per-process state so the single-threaded child can push again.
+  virtual void fork_prepare() {}
+  virtual void fork_parent() {}
+  virtual void fork_child() {}
 };
 
 Var* new_var();
@@ -158,6 +165,19 @@ void set_type(const std::string& type, int cpu_threads = 0);
 // so every later op on the var waits for that point of the stream.
 std::shared_ptr<void> record_foreign_write(Device dev, void* stream);
 void adopt_foreign_write(Var* fresh_var, const std::shared_ptr<void>& point) noexcept;
+
+// Fork safety, as MXNet 1.x's engine (pthread_atfork, registered once with the engine): before
+// fork() the engine waits for all pushed work and stops its workers, then every registered hook's
+// prepare takes its module's locks (so no lock is copied into the child held by a thread the child
+// lacks); after fork() both processes release them (hooks in reverse order) and the child starts
+// fresh worker pools on its next push, so mx works in DataLoader worker processes. A child forked
+// after an async (GPU) device was used refuses that device with MX_ERR_UNSUPPORTED.
+struct ForkHooks {
+  void (*prepare)();
+  void (*parent)();
+  void (*child)();
+};
+void add_fork_hooks(const ForkHooks& hooks);
 
 // Registers the plugin layer's streams (before any async device is used).
 void set_device_streams(DeviceStreams* streams);

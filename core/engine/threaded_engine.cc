@@ -5,10 +5,14 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include "base/error.h"
 #include "engine/exec_queue.h"
+#include "engine/fork_gate.h"
 #include "engine/threaded_engine.h"
 
 namespace mx::engine {
@@ -22,6 +26,7 @@ class WorkerPool {
     const bool async = ds && ds->is_async(dev);
     for (int i = 0; i < threads; ++i) {
       threads_.emplace_back([this, i, async, ds, run, threads] {
+        ForkGate::depth = 1;  // a worker's own pushes never wait at the gate (fork waits for them)
         RunContext ctx;
         ctx.device = dev_;
         ctx.worker = i;
@@ -44,6 +49,7 @@ class WorkerPool {
     for (auto& t : threads_) t.join();
   }
   void push(OprBlock* op) { queue_.push(op); }
+  Device device() const { return dev_; }
 
  private:
   Device dev_;
@@ -76,6 +82,11 @@ class ThreadedEngine final : public Engine {
 
   void push(Fn fn, Device dev, std::span<Var* const> reads, std::span<Var* const> writes,
             const PushOptions& opts) override {
+    if (async_lost_ && !dev.is_cpu()) [[unlikely]]
+      fail(MX_ERR_UNSUPPORTED, "op '", opts.name, "' on ", dev.str(), ": this process was forked after ",
+           dev.str(), "'s backend was started, and device state (CUDA) does not survive fork(); "
+           "use the CPU here, or fork (start DataLoader workers) before using the device");
+    GatePass pass(gate_);
     auto* op = new OprBlock();
     op->fn = std::move(fn);
     op->dev = dev;
@@ -86,16 +97,19 @@ class ThreadedEngine final : public Engine {
 
   void wait_for_var(Var* var, bool for_write) override {
     wait_quiet(var, for_write, false);
+    GatePass pass(gate_);
     finish_wait(var, for_write);
   }
 
   void wait_to_overwrite(Var* var) override {
     wait_quiet(var, true, true);
+    GatePass pass(gate_);
     sync_host(var, true);
   }
 
   void wait_for_var_on_stream(Var* var, Device, void* stream) override {
     wait_quiet(var, false, false);
+    GatePass pass(gate_);
     finish_wait_on_stream(var, stream);
   }
 
@@ -105,6 +119,7 @@ class ThreadedEngine final : public Engine {
   }
 
   void delete_var(Var* var, std::function<void()> on_delete) override {
+    GatePass pass(gate_);
     if (idle(var)) {  // nothing pending, running or in flight on a stream: free it right here
       run_deleter(on_delete);
       delete var;
@@ -128,6 +143,45 @@ class ThreadedEngine final : public Engine {
   }
 
   int64_t pending() const override { return pending_.load(); }
+
+  // MXNet's Engine::Stop / Start around fork(): the gate keeps other threads out, all work
+  // finishes, the workers exit (the pools are made again by the next push, in either process).
+  void fork_prepare() override {
+    if (ForkGate::depth > 0) return;  // fork() from inside an op: the engine cannot quiesce itself
+    gate_.close();
+    wait_all_quiet();
+    {
+      std::lock_guard<std::mutex> lk(pools_mu_);
+      for (auto& [key, pool] : pools_)
+        if (!pool->device().is_cpu()) async_used_ = true;
+      cpu_pool_.store(nullptr, std::memory_order_release);
+      pools_.clear();  // joins the workers: none holds a lock now
+    }
+    idle_mu_.lock();  // a thread in wait_all may hold it for an instant
+    pools_mu_.lock();
+    forking_ = true;
+  }
+
+  void fork_parent() override {
+    if (!forking_) return;
+    forking_ = false;
+    pools_mu_.unlock();
+    idle_mu_.unlock();
+    gate_.open(false);
+  }
+
+  void fork_child() override {
+    if (!forking_) return;
+    forking_ = false;
+    // Threads waiting in the parent do not exist here: their counts and their condition
+    // variable's waiter records go (glibc's broadcast could wait for the vanished waiters).
+    idle_waiters_.store(0, std::memory_order_relaxed);
+    new (&idle_mu_) std::mutex();
+    new (&idle_cv_) std::condition_variable();
+    pools_mu_.unlock();
+    if (async_used_) async_lost_ = true;
+    gate_.open(true);
+  }
 
  private:
   // No op queued on, running on, or with device work left on var. Only its owner, which is
@@ -157,6 +211,7 @@ class ThreadedEngine final : public Engine {
   // Blocks until every op pushed before on var is done (reads too, with for_write). With
   // drop_var_error (and for_write), forgets var's error while no op can use the var.
   void wait_quiet(Var* var, bool for_write, bool drop_var_error) {
+    std::optional<GatePass> pass(std::in_place, gate_);  // submitting only: not while blocked
     struct Signal {
       std::mutex mu;
       std::condition_variable cv;
@@ -174,6 +229,7 @@ class ThreadedEngine final : public Engine {
     };
     (for_write ? op->writes : op->reads).push_back(var);
     submit(op);
+    pass.reset();
     std::unique_lock<std::mutex> lk(sig.mu);
     sig.cv.wait(lk, [&] { return sig.done; });
   }
@@ -347,6 +403,10 @@ class ThreadedEngine final : public Engine {
   std::mutex pools_mu_;
   std::unordered_map<uint64_t, std::unique_ptr<WorkerPool>> pools_;
   std::atomic<WorkerPool*> cpu_pool_{nullptr};
+  ForkGate gate_;
+  bool forking_ = false;     // between fork_prepare and fork_parent / fork_child
+  bool async_used_ = false;  // an async (GPU) device's pool existed at a fork
+  bool async_lost_ = false;  // this process is a child forked after that: those devices refuse
 };
 
 }  // namespace

@@ -265,6 +265,9 @@ void drop_error(Var* var) {
   var->error = nullptr;
 }
 
+void lock_errors_for_fork() { g_error_mu.lock(); }
+void unlock_errors_after_fork() { g_error_mu.unlock(); }
+
 bool events_in_use() { return g_events_used.load(std::memory_order_acquire); }
 
 void throw_error(const ErrorRef& e) {

@@ -141,6 +141,9 @@ bool events_in_use();
 // no wait has reported, and forgets the rest.
 void note_failure(ErrorRef e);
 ErrorRef take_unreported_failure();
+// fork(): the failure list's lock, held across fork() by the forking thread (engine.cc).
+void lock_errors_for_fork();
+void unlock_errors_after_fork();
 // Throws mx::Error carrying e (no-op for null).
 void throw_error(const ErrorRef& e);
 

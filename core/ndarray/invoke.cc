@@ -50,6 +50,9 @@ class KernelCache {
     std::lock_guard<std::mutex> lk(mu_);
     return map_.size();
   }
+  // Held across fork() by the forking thread (see engine::add_fork_hooks).
+  void lock_for_fork() { mu_.lock(); }
+  void unlock_after_fork() { mu_.unlock(); }
 
  private:
   static constexpr size_t kMaxEntries = 4096;
@@ -61,6 +64,11 @@ KernelCache& cache() {
   static auto* c = new KernelCache();  // states may be destroyed by workers during teardown
   return *c;
 }
+
+[[maybe_unused]] const bool g_fork_hooks = (engine::add_fork_hooks({[] { cache().lock_for_fork(); },
+                                                                    [] { cache().unlock_after_fork(); },
+                                                                    [] { cache().unlock_after_fork(); }}),
+                                            true);
 
 // Per-thread scratch of the invoke path, one thread_local so the hot path pays one TLS lookup.
 struct Scratch {

@@ -53,6 +53,13 @@ std::mutex g_mu;
 uint64_t g_seed = default_seed();
 std::unordered_map<Device, Generator> g_gens;
 
+// fork(): the generators' lock is held across it by the forking thread, so a child never
+// inherits it held by a thread it lacks; the child keeps drawing the parent's streams.
+void lock_gens_for_fork() { g_mu.lock(); }
+void unlock_gens_after_fork() { g_mu.unlock(); }
+[[maybe_unused]] const bool g_fork_hooks =
+    (engine::add_fork_hooks({lock_gens_for_fork, unlock_gens_after_fork, unlock_gens_after_fork}), true);
+
 }  // namespace
 
 void* temp_space(engine::RunContext& ctx, uint64_t bytes) {

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "engine/engine.h"
 #include "profiler/profiler.h"
 
 namespace mx::storage {
@@ -93,6 +94,19 @@ std::mutex g_mu;
 AllocatorProvider g_provider;
 // Pools live for the process: arrays freed during static teardown still return memory here.
 auto* g_pools = new std::unordered_map<Device, std::unique_ptr<Pool>>();
+
+// fork(): no pool lock may be copied into the child held by a thread the child lacks, so the
+// forking thread holds them all across it (after the engine has stopped its workers).
+void lock_pools_for_fork() {
+  g_mu.lock();
+  for (auto& [dev, p] : *g_pools) p->lock_for_fork();
+}
+void unlock_pools_after_fork() {
+  for (auto& [dev, p] : *g_pools) p->unlock_after_fork();
+  g_mu.unlock();
+}
+[[maybe_unused]] const bool g_fork_hooks =
+    (engine::add_fork_hooks({lock_pools_for_fork, unlock_pools_after_fork, unlock_pools_after_fork}), true);
 
 }  // namespace
 

@@ -51,6 +51,9 @@ class Pool {
   Stats stats();
   void set_limit(uint64_t bytes);
   Device device() const { return dev_; }
+  // Held across fork() by the forking thread (see engine::add_fork_hooks).
+  void lock_for_fork() { mu_.lock(); }
+  void unlock_after_fork() { mu_.unlock(); }
 
  private:
   void release_all_locked();

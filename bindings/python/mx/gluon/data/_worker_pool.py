@@ -16,6 +16,8 @@ import weakref
 
 import numpy as np
 
+from ... import ndarray as nd
+from ... import random as mx_random
 from ...base import MXNetError
 from ._worker_mode import enter_worker
 
@@ -34,9 +36,12 @@ class _ShmArray:
 
 def _flatten(batch, arrays):
     """Replaces each numpy array in a (nested list/tuple) batch by an _ShmArray placeholder;
-    arrays collects (offset, array). Anything else travels pickled."""
+    arrays collects (offset, array); an NDArray (a user batchify_fn's) goes as its numpy copy.
+    Anything else travels pickled."""
     if isinstance(batch, (list, tuple)):
         return type(batch)(_flatten(b, arrays) for b in batch)
+    if isinstance(batch, nd.NDArray):
+        batch = batch.asnumpy()
     if isinstance(batch, np.ndarray):
         arr = np.ascontiguousarray(batch)
         offset = arrays[-1][0] + -(-arrays[-1][1].nbytes // _ALIGN) * _ALIGN if arrays else 0
@@ -108,6 +113,7 @@ def _worker_loop(dataset, batchify_fn, tasks, results, shm_dir, seed):
     # a forked child starts with the parent's RNG states: give every worker its own streams
     np.random.seed(seed)
     random.seed(seed)
+    mx_random.seed(seed)  # mx works in workers too: their mx.nd.random draws differ likewise
     parent = os.getppid()
     while True:
         try:

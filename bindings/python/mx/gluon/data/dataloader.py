@@ -31,10 +31,13 @@ def default_batchify_fn(data):
 
 def default_mp_batchify_fn(data):
     """default_batchify_fn for worker processes: the same batch as numpy arrays (the parent turns
-    them into NDArrays after they cross shared memory)."""
+    them into NDArrays after they cross shared memory). Samples may be NDArrays: a worker's
+    dataset or transform may call mx."""
     if isinstance(data[0], tuple):
         return [default_mp_batchify_fn(list(field)) for field in zip(*data)]
-    return np.stack([np.asarray(d) for d in data]) if isinstance(data[0], np.ndarray) else np.asarray(data)
+    if isinstance(data[0], (np.ndarray, nd.NDArray)):
+        return np.stack([d.asnumpy() if isinstance(d, nd.NDArray) else np.asarray(d) for d in data])
+    return np.asarray(data)
 
 
 def _to_nd(batch):
