@@ -1,4 +1,5 @@
-"""mx: a deep-learning runtime with MXNet 1.x's names, driven through its C API (ctypes only).
+"""mx: a deep-learning runtime with MXNet 1.x's names, driven through its C API (ctypes;
+an optional compiled extension, _mx_fastpath, speeds up NDArray arithmetic).
 
     import mx
     a = mx.nd.array([[1, 2], [3, 4]])
