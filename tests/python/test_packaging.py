@@ -26,8 +26,10 @@ def test_pip_install_offline(tmp_path):
     subprocess.run([py, "-m", "pip", "install", "--no-index", "--quiet", os.path.join(ROOT, "bindings", "python")],
                    check=True, env=env, cwd=str(tmp_path))
     env.pop("MX_LIBRARY_PATH", None)
-    code = ("import mx, numpy as np; a = mx.nd.array([[1, 2], [3, 4]]); "
-            "print(mx.__file__); print(float((a * a).sum().asscalar()))")
+    code = ("import mx, mx._fastpath, numpy as np; a = mx.nd.array([[1, 2], [3, 4]]); "
+            "print(mx.__file__); print(float((a * a).sum().asscalar())); print(mx._fastpath.active)")
     out = subprocess.run([py, "-c", code], check=True, env=env, cwd=str(tmp_path), capture_output=True, text=True)
-    location, value = out.stdout.split()
+    location, value, fast = out.stdout.split()
     assert location.startswith(str(env_dir)) and float(value) == 30.0
+    import mx._fastpath
+    assert fast == str(mx._fastpath.active)  # the extension travels in the wheel where it was built

@@ -17,12 +17,14 @@ METADATA = ("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: A deep-learn
 
 
 def _libraries():
-    """libmx.so and its plugins: from MX_LIBRARY_PATH, else this checkout's release build."""
+    """libmx.so, its plugins and _mx_fastpath: from MX_LIBRARY_PATH, else this checkout's release build."""
     env = os.environ.get("MX_LIBRARY_PATH")
     root = os.path.dirname(os.path.dirname(HERE))
     for folder in ([env] if env else []) + [os.path.join(root, "build", "release", "lib")]:
         if os.path.isfile(os.path.join(folder, "libmx.so")):
-            return sorted(glob.glob(os.path.join(folder, "libmx*.so")))
+            # the _mx_fastpath extension sits beside libmx.so, where mx._fastpath looks for it
+            return sorted(glob.glob(os.path.join(folder, "libmx*.so")) +
+                          glob.glob(os.path.join(folder, "_mx_fastpath*.so")))
     return []
 
 
