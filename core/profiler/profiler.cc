@@ -23,6 +23,10 @@ std::mutex g_ctl_mu;
 Config g_config;
 bool g_running = false, g_paused = false;
 
+// dump() and dumps() one at a time: each consumes buffer events by index, and a trim by the other
+// between dump()'s copy and its consume would shift those indices (dumped past the end).
+std::mutex g_consume_mu;
+
 // Every buffer ever registered; never destroyed (threads may record during static teardown).
 std::mutex g_reg_mu;
 auto* g_buffers = new std::vector<std::shared_ptr<ThreadBuffer>>();
@@ -255,8 +259,7 @@ bool paused() {
 
 void dump(bool finished) {
   // One dump at a time: two would share the temporary file and consume the same events.
-  static std::mutex dump_mu;
-  std::lock_guard<std::mutex> dump_lock(dump_mu);
+  std::lock_guard<std::mutex> consume_lock(g_consume_mu);
   const Config c = config();
   // Copy the events out under each buffer's lock; write without holding any.
   std::vector<Event> copies;
@@ -293,6 +296,7 @@ std::string dumps(bool reset, const std::string& format, const std::string& sort
     fail(MX_ERR_INVALID_ARGUMENT, "profiler dumps: sort_by must be total, avg, min, max or count, got '", sort_by,
          "'");
   const Config c = config();
+  std::lock_guard<std::mutex> consume_lock(g_consume_mu);
   if (c.aggregate_stats) {
     for (const auto& b : all_buffers()) {
       std::lock_guard<std::mutex> lk(b->mu);

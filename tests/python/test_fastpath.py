@@ -88,6 +88,15 @@ def test_other_operands_go_to_python():
         a + 10 ** 400  # float() of it overflows, as on the ctypes path
 
 
+def test_uninitialised_array_raises_instead_of_crashing():
+    # NDArray.__new__ without __init__ (as unpickling that failed leaves it): no handle slot at all
+    a = NDArray.__new__(NDArray)
+    with pytest.raises(TypeError):  # the ctypes path's message: inputs must be NDArrays
+        a + 1.0
+    with pytest.raises(TypeError):
+        2.0 * a
+
+
 def test_shape_mismatch_names_op_and_shapes():
     with pytest.raises(MXNetError) as e:
         mx.nd.ones((3,)) + mx.nd.ones((4,))

@@ -4,6 +4,7 @@ profiled ops against numpy, and the wall time of a sleep for a user task's durat
 import collections
 import json
 import os
+import threading
 import time
 
 import numpy as np
@@ -207,3 +208,35 @@ def test_errors_name_the_value_or_file(trace, tmp_path):
         profiler.dump()
     assert not os.path.exists(bad)
     configure()  # back to the fixture's file
+
+
+def test_dump_and_dumps_from_two_threads(trace):
+    # dumps() trimming a buffer while dump() wrote its copy used to leave dump()'s consumed index
+    # past the buffer's end: the next dump failed (vector::_M_range_insert) ever after.
+    path, _ = trace
+    profiler.set_state("run")
+    a = mx.nd.ones((4,))
+    for _ in range(500):
+        a = a + 1.0
+    a.wait_to_read()
+    profiler.set_state("stop")
+    profiler.dump()
+    errors = []
+
+    def loop(fn, n):
+        try:
+            for _ in range(n):
+                fn()
+        except MXNetError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=loop, args=(profiler.dump, 50)),
+               threading.Thread(target=loop, args=(profiler.dumps, 500))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    profiler.dump()
+    with open(path) as f:
+        json.load(f)

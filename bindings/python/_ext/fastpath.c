@@ -135,7 +135,8 @@ static PyObject* binary(const BinaryOp* op, PyObject* self, PyObject* other) {
   char* val_buf = NULL;
   int32_t n_in, n_params = 0;
   PyObject* shape = Py_None; /* the result's shape, when known here */
-  if (handle_value(SLOT(self, g.off_handle), &ins[0]) != 0) return call_fallback(op, self, other);
+  PyObject* sh = SLOT(self, g.off_handle); /* NULL: never initialised (NDArray.__new__ alone) */
+  if (!sh || handle_value(sh, &ins[0]) != 0) return call_fallback(op, self, other);
   if (Py_TYPE(other) == g.ndarray) {
     PyObject* oh = SLOT(other, g.off_handle);
     if (!oh || handle_value(oh, &ins[1]) != 0) return call_fallback(op, self, other);
