@@ -48,7 +48,7 @@ struct WorkerData {
 struct RunContext {
   Device device;
   void* stream = nullptr;  // backend stream of this worker; nullptr on synchronous devices
-  int worker = 0;          // index within the worker's pool
+  int worker = 0;          // index within the worker's pool; -1: the pushing thread (a tiny inline op)
   std::unique_ptr<WorkerData>* worker_data = nullptr;
 };
 

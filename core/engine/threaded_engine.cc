@@ -336,6 +336,7 @@ class ThreadedEngine final : public Engine {
   void run_on_pusher(OprBlock* op) {
     RunContext ctx;
     ctx.device = op->dev;
+    ctx.worker = -1;  // the profiler's lane: not a worker of the pool
     std::unique_ptr<WorkerData> data;
     ctx.worker_data = &data;
     run(op, ctx);

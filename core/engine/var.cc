@@ -158,7 +158,8 @@ void run_fn(OprBlock* op, RunContext& ctx) {
   static constexpr const char* kPools[] = {"worker", "copy worker", "comm worker"};
   const uint64_t begin = profiler::now_ns();
   run_fn(op, ctx);
-  const profiler::Lane lane{kPools[int(op->opts.prop)], ctx.worker};
+  const profiler::Lane lane = ctx.worker < 0 ? profiler::Lane{"pushing thread", 0}
+                                             : profiler::Lane{kPools[int(op->opts.prop)], ctx.worker};
   profiler::record_span(op->opts.category, op->opts.name, op->dev, begin, profiler::now_ns(), &lane);
 }
 }  // namespace

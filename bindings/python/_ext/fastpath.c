@@ -168,6 +168,7 @@ static PyObject* binary(const BinaryOp* op, PyObject* self, PyObject* other) {
     return call_fallback(op, self, other); /* NotImplemented, numpy scalars, bools, ... */
   }
   if (!shape) shape = Py_None;
+  Py_INCREF(shape); /* held across the call: another thread may replace self's cached shape */
   int32_t n_out = 0;
   void** outs = NULL;
   int rc;
@@ -176,6 +177,7 @@ static PyObject* binary(const BinaryOp* op, PyObject* self, PyObject* other) {
   Py_END_ALLOW_THREADS
   if (val_buf) PyMem_Free(val_buf);
   if (rc != 0) {
+    Py_DECREF(shape);
     PyObject* r = PyObject_CallNoArgs(g.raise_error);
     if (r) { /* it did not raise: should not happen */
       Py_DECREF(r);
@@ -184,11 +186,14 @@ static PyObject* binary(const BinaryOp* op, PyObject* self, PyObject* other) {
     return NULL;
   }
   if (n_out != 1) { /* these ops have one output */
+    Py_DECREF(shape);
     for (int32_t i = 0; i < n_out; ++i) g.free(outs[i]);
     PyErr_Format(PyExc_RuntimeError, "%s returned %d outputs, expected 1", name, (int)n_out);
     return NULL;
   }
-  return wrap(outs[0], shape);
+  PyObject* result = wrap(outs[0], shape);
+  Py_DECREF(shape);
+  return result;
 }
 
 #define DEFINE_OP(i)                                                          \
@@ -257,7 +262,7 @@ static PyObject* setup(PyObject* module, PyObject* args) {
   if (ok) memcpy(&seen, ((CDataHead*)obj)->b_ptr, sizeof(seen));
   Py_DECREF(obj);
   if (!ok || seen != probe) Py_RETURN_NONE;
-  if (!g.empty_tuple) g.empty_tuple = PyTuple_New(0);
+  if (!g.empty_tuple && !(g.empty_tuple = PyTuple_New(0))) return NULL;
   g.void_p = vpt;
   obj = new_handle((void*)(probe ^ 0xff));
   PyObject* back = obj ? PyObject_GetAttrString(obj, "value") : NULL;
