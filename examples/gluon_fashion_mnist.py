@@ -103,10 +103,10 @@ def loaders(args):
     return train_loader, test_loader
 
 
-def schedule(epochs, batches_per_epoch):
+def schedule(epochs, batches_per_epoch, lr):
     """The learning rate drops 5x at half and at four fifths of the epochs (as the main job's)."""
     steps = sorted({e * batches_per_epoch for e in (epochs // 2, epochs * 4 // 5) if e > 0})
-    return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.2) if steps else None
+    return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.2, base_lr=lr) if steps else None
 
 
 def evaluate(net, loader, ctxs, loss_fn):
@@ -137,7 +137,7 @@ def train(args):
     num_batches = len(train_loader)
     trainer = Trainer(net.collect_params(), "sgd",
                       {"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd,
-                       "lr_scheduler": schedule(args.epochs, num_batches)}, kvstore=args.kvstore)
+                       "lr_scheduler": schedule(args.epochs, num_batches, args.lr)}, kvstore=args.kvstore)
     loss_fn = SoftmaxCrossEntropyLoss()
     to_tensor = transforms.ToTensor()  # (N, 28, 28, 1) uint8 -> (N, 1, 28, 28) float32 in [0, 1]
     print("mx %s: Gluon %s on Fashion-MNIST, %d epochs, batch %d over %s, %s, %s engine; %d training batches"

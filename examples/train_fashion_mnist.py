@@ -123,10 +123,10 @@ def plot(history, filename):
     plt.close(fig)
 
 
-def schedule(num_epochs, num_batches):
+def schedule(num_epochs, num_batches, lr):
     """The learning rate drops 5x at half and at four fifths of the epochs."""
     steps = sorted({e * num_batches for e in (num_epochs // 2, num_epochs * 4 // 5) if e > 0})
-    return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.2) if steps else None
+    return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=0.2, base_lr=lr) if steps else None
 
 
 def relaunch(args, argv):
@@ -226,7 +226,7 @@ def main(argv=None):
     mod.fit(train, eval_data=test if lead else None, eval_metric=metrics(), validation_metric=metrics(), kvstore=kv,
             initializer=mx.init.Xavier(magnitude=2.0), optimizer="sgd",
             optimizer_params={"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd,
-                              "lr_scheduler": schedule(args.num_epochs, num_batches)},
+                              "lr_scheduler": schedule(args.num_epochs, num_batches, args.lr)},
             num_epoch=args.num_epochs,
             batch_end_callback=[progress, TrainMetrics()] if lead else [],
             epoch_end_callback=on_epoch_end if lead else None, eval_end_callback=on_score_end)
