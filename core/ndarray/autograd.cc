@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -45,29 +47,72 @@ NDArray call(const std::string& name, std::vector<const NDArray*> in,
   return call_all(name, std::move(in), attrs).at(0);
 }
 
-// Evaluates gradient graphs on NDArrays.
+// Evaluates gradient graphs on NDArrays, lazily: call() only notes the op, and value() runs it
+// (after its inputs) when a gradient that is wanted depends on it. The gradient of an input that
+// is not on the tape (the data of a network's first layer: a GEMM as large as its weight's
+// gradient) is thus never computed. call_all() runs at once: its output count is the op's.
 class ArrayBuilder final : public op::GradBuilder {
  public:
-  std::vector<NDArray> values;
+  struct Pending {
+    std::string name;
+    std::vector<op::GradValue> inputs;
+    std::vector<std::pair<std::string, std::string>> attrs;
+  };
   op::GradValue add(NDArray a) {
-    values.push_back(std::move(a));
-    return op::GradValue(values.size() - 1);
+    values_.push_back(std::move(a));
+    pending_.emplace_back();
+    return op::GradValue(values_.size() - 1);
   }
   op::GradValue call(const std::string& name, std::vector<op::GradValue> inputs,
                      std::vector<std::pair<std::string, std::string>> attrs) override {
-    std::vector<const NDArray*> in;
-    for (op::GradValue i : inputs) in.push_back(&values.at(size_t(i)));
-    return add(autograd::call(name, in, attrs));
+    for (op::GradValue i : inputs) check(i);
+    values_.emplace_back();
+    pending_.emplace_back(Pending{name, std::move(inputs), std::move(attrs)});
+    return op::GradValue(values_.size() - 1);
   }
-  size_t num_values() const override { return values.size(); }
+  size_t num_values() const override { return values_.size(); }
   std::vector<op::GradValue> call_all(const std::string& name, std::vector<op::GradValue> inputs,
                                       std::vector<std::pair<std::string, std::string>> attrs) override {
     std::vector<const NDArray*> in;
-    for (op::GradValue i : inputs) in.push_back(&values.at(size_t(i)));
+    for (op::GradValue i : inputs) in.push_back(&value(i));
     std::vector<op::GradValue> out;
     for (NDArray& a : autograd::call_all(name, in, attrs)) out.push_back(add(std::move(a)));
     return out;
   }
+  // Value v, running the ops it depends on that have not run yet (iteratively: a long chain of
+  // pending ops must not recurse once per op).
+  const NDArray& value(op::GradValue v) {
+    check(v);
+    std::vector<size_t> stack{size_t(v)};
+    while (!stack.empty()) {
+      const size_t top = stack.back();
+      if (!pending_[top]) {
+        stack.pop_back();
+        continue;
+      }
+      bool ready = true;
+      for (op::GradValue i : pending_[top]->inputs)
+        if (pending_[size_t(i)]) {
+          stack.push_back(size_t(i));
+          ready = false;
+        }
+      if (!ready) continue;
+      std::vector<const NDArray*> in;
+      for (op::GradValue i : pending_[top]->inputs) in.push_back(&values_[size_t(i)]);
+      values_[top] = autograd::call(pending_[top]->name, in, pending_[top]->attrs);
+      pending_[top].reset();
+      stack.pop_back();
+    }
+    return values_[size_t(v)];
+  }
+
+ private:
+  void check(op::GradValue v) const {
+    if (v < 0 || size_t(v) >= values_.size())
+      fail(MX_ERR_INTERNAL, "backward: gradient value ", v, " out of range (", values_.size(), " values)");
+  }
+  std::deque<NDArray> values_;  // a deque: references from value() stay valid while values are added
+  std::deque<std::optional<Pending>> pending_;
 };
 
 [[noreturn]] void freed_error(const Node& n) {
@@ -90,7 +135,8 @@ void accumulate_into(std::unordered_map<Node*, std::vector<NDArray>>& grads, Nod
   accumulate(slots.at(index), g);
 }
 
-// Input gradients of an op's node from its schema's gradient graph (undefined: none).
+// Input gradients of an op's node from its schema's gradient graph (undefined: none, or not
+// wanted: only the inputs on the tape get theirs computed).
 std::vector<NDArray> op_input_grads(const std::shared_ptr<Node>& node, const std::vector<NDArray>& out_grads,
                                     bool create_graph, bool is_train) {
   const Node& n = *node;
@@ -108,7 +154,7 @@ std::vector<NDArray> op_input_grads(const std::shared_ptr<Node>& node, const std
   const std::vector<op::GradValue> in_grads = n.op->gradient(args);
   std::vector<NDArray> out(n.inputs.size());
   for (size_t i = 0; i < out.size() && i < in_grads.size(); ++i)
-    if (in_grads[i] != op::kNoGrad) out[i] = b.values[size_t(in_grads[i])];
+    if (in_grads[i] != op::kNoGrad && n.inputs[i].ag_entry().node) out[i] = b.value(in_grads[i]);
   return out;
 }
 
