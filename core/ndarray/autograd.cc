@@ -105,6 +105,33 @@ class ArrayBuilder final : public op::GradBuilder {
     }
     return values_[size_t(v)];
   }
+  // Value v computed straight into `target` (a variable's gradient buffer: no fresh array and no
+  // copy into it afterwards) when v is a pending single-output op whose result fits it; otherwise
+  // as value(). Returns the array holding v.
+  const NDArray& value_into(op::GradValue v, const NDArray& target) {
+    check(v);
+    const std::optional<Pending>& p = pending_[size_t(v)];
+    if (!p) return values_[size_t(v)];
+    const op::OpSchema& op = op::registry().get(p->name);
+    if (op.output_count || op.num_outputs != 1) return value(v);
+    std::vector<const NDArray*> in;
+    for (op::GradValue i : p->inputs) in.push_back(&value(i));
+    std::vector<const char*> k, val;
+    for (auto& [key, x] : p->attrs) {
+      k.push_back(key.c_str());
+      val.push_back(x.c_str());
+    }
+    const op::Attrs attrs = op::parse_attrs(op, int(k.size()), k.data(), val.data());
+    std::vector<NDArray> out{target};
+    try {
+      invoke(op, attrs, in, out);
+    } catch (const Error&) {
+      return value(v);  // the result's shape or dtype is not the buffer's: a fresh array, as before
+    }
+    values_[size_t(v)] = target;
+    pending_[size_t(v)].reset();
+    return values_[size_t(v)];
+  }
 
  private:
   void check(op::GradValue v) const {
@@ -137,8 +164,10 @@ void accumulate_into(std::unordered_map<Node*, std::vector<NDArray>>& grads, Nod
 
 // Input gradients of an op's node from its schema's gradient graph (undefined: none, or not
 // wanted: only the inputs on the tape get theirs computed).
+// A variable whose only consumer is this node, with grad_req 'write', gets its gradient computed
+// into its buffer (writable: those variables, from backward(); empty from grad()).
 std::vector<NDArray> op_input_grads(const std::shared_ptr<Node>& node, const std::vector<NDArray>& out_grads,
-                                    bool create_graph, bool is_train) {
+                                    bool create_graph, bool is_train, const std::unordered_set<Node*>& writable) {
   const Node& n = *node;
   if (!n.op->gradient) fail(MX_ERR_UNSUPPORTED, "backward: op ", n.op->name, " has no gradient");
   ArrayBuilder b;
@@ -154,7 +183,9 @@ std::vector<NDArray> op_input_grads(const std::shared_ptr<Node>& node, const std
   const std::vector<op::GradValue> in_grads = n.op->gradient(args);
   std::vector<NDArray> out(n.inputs.size());
   for (size_t i = 0; i < out.size() && i < in_grads.size(); ++i)
-    if (in_grads[i] != op::kNoGrad && n.inputs[i].ag_entry().node) out[i] = b.value(in_grads[i]);
+    if (in_grads[i] == op::kNoGrad) continue;
+    else if (Node* in = n.inputs[i].ag_entry().node.get(); in && writable.count(in)) out[i] = b.value_into(in_grads[i], in->grad);
+    else if (in) out[i] = b.value(in_grads[i]);
   return out;
 }
 
@@ -177,7 +208,8 @@ std::vector<NDArray> function_input_grads(const Node& n, const std::vector<NDArr
 
 // The core pass: gradient of every leaf reached, keyed by leaf node.
 std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads,
-                                                bool retain_graph, bool create_graph, bool is_train) {
+                                                bool retain_graph, bool create_graph, bool is_train,
+                                                bool write_leaves = false) {
   if (!head_grads.empty() && head_grads.size() != heads.size())
     fail(MX_ERR_INVALID_ARGUMENT, "backward: ", heads.size(), " heads but ", head_grads.size(), " head gradients");
   retain_graph |= create_graph;  // a gradient graph refers back to the nodes it came from
@@ -196,6 +228,18 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
     accumulate_into(grads, e.node.get(), e.index, g);
   }
   const std::vector<std::shared_ptr<Node>> order = topo_order(heads);
+  // Variables (grad_req 'write') that exactly one op input of the tape consumes (not a head): the
+  // gradient computed for that input is theirs, so it can be written into their buffer directly.
+  std::unordered_set<Node*> writable;
+  if (write_leaves && !create_graph) {
+    std::unordered_map<Node*, int> uses;
+    for (const NDArray& h : heads) uses[h.ag_entry().node.get()] += 2;
+    for (const auto& n : order)
+      for (const NDArray& a : n->inputs)
+        if (Node* in = a.ag_entry().node.get(); in && in->is_variable()) ++uses[in];
+    for (auto& [in, count] : uses)
+      if (count == 1 && in->is_variable() && in->grad_req == kWrite && in->grad.defined()) writable.insert(in);
+  }
   std::unordered_map<Node*, NDArray> leaf_grads;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* n = it->get();
@@ -211,7 +255,7 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
     for (size_t k = 0; k < og.size(); ++k)
       if (!og[k].defined()) og[k] = call("zeros_like", {&n->outputs[k]});
     const std::vector<NDArray> in_grads =
-        n->function ? function_input_grads(*n, og, create_graph) : op_input_grads(*it, og, create_graph, is_train);
+        n->function ? function_input_grads(*n, og, create_graph) : op_input_grads(*it, og, create_graph, is_train, writable);
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const AGEntry& e = n->inputs[i].ag_entry();
       if (!in_grads[i].defined() || !e.node) continue;
@@ -365,7 +409,7 @@ void record_function(std::span<const NDArray* const> inputs, std::span<NDArray* 
 
 void backward(std::span<const NDArray> heads, std::span<const NDArray> head_grads, bool retain_graph,
               bool create_graph, bool is_train) {
-  auto leaf_grads = run_backward(heads, head_grads, retain_graph, create_graph, is_train);
+  auto leaf_grads = run_backward(heads, head_grads, retain_graph, create_graph, is_train, true);
   for (auto& [leaf, g] : leaf_grads) {
     if (leaf->grad_req == kNull) continue;
     leaf->fresh_grad = true;
@@ -374,7 +418,7 @@ void backward(std::span<const NDArray> heads, std::span<const NDArray> head_grad
       const NDArray* in[] = {&leaf->grad, &g};
       const op::OpSchema& add = op::registry().get("elemwise_add");
       invoke(add, op::parse_attrs(add, 0, nullptr, nullptr), in, out);
-    } else {
+    } else if (g.var() != leaf->grad.var()) {  // not already computed into it
       copy(g, leaf->grad);
     }
   }

@@ -81,3 +81,42 @@ def test_autograd_grad_of_the_wanted_variable_only():
     np.testing.assert_allclose(ga.asnumpy(), np.array([3.0, -4.0]) + np.exp([1.0, 2.0]), rtol=1e-12)
     z.backward()
     np.testing.assert_allclose(b.grad.asnumpy(), [1.0, 2.0], rtol=1e-12)
+
+
+# A variable that one op input consumes (grad_req 'write') gets its gradient computed straight into
+# its buffer: no 'copy' op after backward, and the buffer the caller holds shows each new gradient.
+def test_single_use_weight_gradient_written_in_place_without_a_copy():
+    counts = backward_op_counts(mark_x=False)
+    assert counts.get("copy", 0) == 0 and counts.get("dot", 0) == 1
+
+
+def test_held_gradient_buffer_is_overwritten_each_backward():
+    rs = np.random.RandomState(2)
+    w = mx.nd.array(rs.rand(3, 4), dtype=np.float64)
+    w.attach_grad()
+    held = w.grad
+    for _ in range(2):
+        xv = rs.rand(5, 4)
+        with mx.autograd.record():
+            y = mx.nd.FullyConnected(mx.nd.array(xv, dtype=np.float64), w, no_bias=True, num_hidden=3)
+        y.backward()
+        np.testing.assert_allclose(held.asnumpy(), np.ones((5, 3)).T @ xv, rtol=1e-12)  # write, not add
+
+
+def test_shared_head_and_aliased_variables_still_correct():
+    rs = np.random.RandomState(3)
+    wv, xv = rs.rand(3, 4), rs.rand(2, 4)
+    w = mx.nd.array(wv, dtype=np.float64)
+    w.attach_grad()
+    with mx.autograd.record():  # w feeds two ops: its gradient is the sum of both
+        y = mx.nd.FullyConnected(mx.nd.array(xv, dtype=np.float64), w, no_bias=True, num_hidden=3).sum() + (w * w).sum()
+    y.backward()
+    np.testing.assert_allclose(w.grad.asnumpy(), np.ones((2, 3)).T @ xv + 2 * wv, rtol=1e-12)
+    w.backward()  # the head is the variable itself
+    np.testing.assert_allclose(w.grad.asnumpy(), np.ones((3, 4)), rtol=0)
+    g0 = w.grad.asnumpy() * 3
+    w.grad[:] = g0
+    with mx.autograd.record():  # d(w * g)/dw = g, where g is w's own gradient buffer (read, then written)
+        z = (w * w.grad).sum()
+    z.backward()
+    np.testing.assert_allclose(w.grad.asnumpy(), g0, rtol=0)
