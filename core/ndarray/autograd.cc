@@ -237,8 +237,16 @@ std::unordered_map<Node*, NDArray> run_backward(std::span<const NDArray> heads, 
     for (const auto& n : order)
       for (const NDArray& a : n->inputs)
         if (Node* in = a.ag_entry().node.get(); in && in->is_variable()) ++uses[in];
+    // A buffer the tape itself reads (an op's input or saved output) keeps its old value until the
+    // pass ends: its variable's gradient is copied in at the end, as any other.
+    std::unordered_set<const engine::Var*> read;
+    for (const auto& n : order) {
+      for (const NDArray& a : n->inputs) read.insert(a.var());
+      for (const NDArray& a : n->outputs) read.insert(a.var());
+    }
     for (auto& [in, count] : uses)
-      if (count == 1 && in->is_variable() && in->grad_req == kWrite && in->grad.defined()) writable.insert(in);
+      if (count == 1 && in->is_variable() && in->grad_req == kWrite && in->grad.defined() && !read.count(in->grad.var()))
+        writable.insert(in);
   }
   std::unordered_map<Node*, NDArray> leaf_grads;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {

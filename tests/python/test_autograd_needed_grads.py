@@ -120,3 +120,20 @@ def test_shared_head_and_aliased_variables_still_correct():
         z = (w * w.grad).sum()
     z.backward()
     np.testing.assert_allclose(w.grad.asnumpy(), g0, rtol=0)
+
+
+def test_gradient_buffer_read_by_the_graph_keeps_its_old_value_for_backward():
+    # v's gradient reads w's gradient buffer as it was when recorded, whatever the order the
+    # backward pass visits w and v in
+    w, v, c = (mx.nd.array(a, dtype=np.float64) for a in ([1.0, 2.0], [3.0, 4.0], [5.0, 6.0]))
+    w.attach_grad()
+    v.attach_grad()
+    w.grad[:] = np.array([7.0, 8.0])
+    for first_w in (True, False):
+        w.grad[:] = np.array([7.0, 8.0])
+        with mx.autograd.record():
+            a, b = (w * c).sum(), (v * w.grad).sum()
+            z = a + b if first_w else b + a
+        z.backward()
+        np.testing.assert_allclose(w.grad.asnumpy(), [5.0, 6.0], rtol=0)
+        np.testing.assert_allclose(v.grad.asnumpy(), [7.0, 8.0], rtol=0)
