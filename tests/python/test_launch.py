@@ -93,14 +93,19 @@ def test_every_rank_runs_with_the_job_variables():
     assert "mx-launch:" not in out.stderr and "failed" not in out.stderr
 
 
-FAIL_ONE = ("import os, sys, time; r = int(os.environ['OMPI_COMM_WORLD_RANK']); "
-            "time.sleep(0.2 * (r != 3)); print('rank', r, 'done', flush=True); sys.exit(3 if r == 3 else 0)")
+# Rank 3 fails once every rank has started (a file each in `d`), while the others still run: under
+# load, a rank failing before the others were even started let mpirun drop one of them.
+FAIL_ONE = ("import os, sys, time; r = int(os.environ['OMPI_COMM_WORLD_RANK']); d = %r\n"
+            "open(os.path.join(d, str(r)), 'w').close()\n"
+            "t = time.time()\n"
+            "while r == 3 and len(os.listdir(d)) < 4 and time.time() - t < 30: time.sleep(0.01)\n"
+            "time.sleep(0.5 * (r != 3)); print('rank', r, 'done', flush=True); sys.exit(3 if r == 3 else 0)")
 
 
 @needs_mpirun
-def test_a_failed_rank_fails_the_launch_and_is_named():
+def test_a_failed_rank_fails_the_launch_and_is_named(tmp_path):
     # mpirun --enable-recovery itself exits 0 here: the launcher must notice on its own.
-    out = launch(["-n", "3", "-s", "1", sys.executable, "-c", FAIL_ONE])
+    out = launch(["-n", "3", "-s", "1", sys.executable, "-c", FAIL_ONE % str(tmp_path)])
     assert out.returncode == 3, (out.stdout, out.stderr)
     # The others were not killed for it.
     assert sorted(re.findall(r"rank \d+ done", out.stdout)) == ["rank %d done" % r for r in range(4)]
