@@ -8,28 +8,8 @@ import torch
 import torch.nn.functional as F
 
 import mx
+from test_ops_layers import mx_grads, rand, torch_grads  # the 2-d layer tests' float64 helpers
 
-
-def rand(*shape, seed=0):
-    return np.random.RandomState(seed + sum(shape)).uniform(-2.0, 2.0, shape)
-
-
-def mx_grads(op, arrays, head, **attrs):
-    """Output of op(*arrays, **attrs) in float64 and the gradients of sum(head * output)."""
-    xs = [mx.nd.array(a, dtype="float64") for a in arrays]
-    for x in xs:
-        x.attach_grad()
-    with mx.autograd.record():
-        y = op(*xs, **attrs)
-    y.backward(mx.nd.array(head, dtype="float64"))
-    return y.asnumpy(), [x.grad.asnumpy() for x in xs]
-
-
-def torch_grads(f, arrays, head):
-    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    y = f(*ts)
-    y.backward(torch.tensor(head, dtype=torch.float64))
-    return y.detach().numpy(), [t.grad.numpy() for t in ts]
 
 
 def check_against_torch(op, torch_f, arrays, **attrs):

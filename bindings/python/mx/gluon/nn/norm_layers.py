@@ -9,6 +9,17 @@ from ._layer_utils import named_errors
 __all__ = ['BatchNorm', 'BatchNormReLU', 'InstanceNorm', 'LayerNorm', 'GroupNorm']
 
 
+def _gamma_beta(block, size, scale, center, gamma_initializer, beta_initializer, differentiable=False):
+    """A normalisation layer's gamma and beta, of `size`; gamma is frozen (grad_req 'null') without
+    scale and beta without center. differentiable: a frozen one is also marked not differentiable
+    (BatchNorm's fix_gamma)."""
+    extra = (lambda on: {'differentiable': on}) if differentiable else (lambda on: {})
+    block.gamma = block.params.get('gamma', grad_req='write' if scale else 'null', shape=(size,),
+                                   init=gamma_initializer, allow_deferred_init=True, **extra(scale))
+    block.beta = block.params.get('beta', grad_req='write' if center else 'null', shape=(size,),
+                                  init=beta_initializer, allow_deferred_init=True, **extra(center))
+
+
 def _kwargs_repr(block, kwargs, in_channels):
     content = ', '.join('%s=%r' % item for item in kwargs.items())
     return '%s(%s, in_channels=%s)' % (type(block).__name__, content, in_channels)
@@ -33,12 +44,7 @@ class BatchNorm(HybridBlock):
                         'fix_gamma': not scale, 'use_global_stats': use_global_stats}
         if in_channels != 0:
             self.in_channels = in_channels
-        self.gamma = self.params.get('gamma', grad_req='write' if scale else 'null',
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True, differentiable=scale)
-        self.beta = self.params.get('beta', grad_req='write' if center else 'null',
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True, differentiable=center)
+        _gamma_beta(self, in_channels, scale, center, gamma_initializer, beta_initializer, differentiable=True)
         self.running_mean = self.params.get('running_mean', grad_req='null',
                                             shape=(in_channels,),
                                             init=running_mean_initializer,
@@ -81,12 +87,7 @@ class InstanceNorm(HybridBlock):
         self._kwargs = {'eps': epsilon, 'axis': axis, 'center': center, 'scale': scale}
         self._axis = axis
         self._epsilon = epsilon
-        self.gamma = self.params.get('gamma', grad_req='write' if scale else 'null',
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get('beta', grad_req='write' if center else 'null',
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _gamma_beta(self, in_channels, scale, center, gamma_initializer, beta_initializer)
 
     def hybrid_forward(self, F, x, gamma, beta):
         with named_errors(self, x):
@@ -111,12 +112,7 @@ class LayerNorm(HybridBlock):
         self._kwargs = {'eps': epsilon, 'axis': axis, 'center': center, 'scale': scale}
         self._axis = axis
         self._epsilon = epsilon
-        self.gamma = self.params.get('gamma', grad_req='write' if scale else 'null',
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get('beta', grad_req='write' if center else 'null',
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _gamma_beta(self, in_channels, scale, center, gamma_initializer, beta_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         with named_errors(self, data):
@@ -138,12 +134,7 @@ class GroupNorm(HybridBlock):
                         'scale': scale}
         self._num_groups = num_groups
         self._epsilon = epsilon
-        self.gamma = self.params.get('gamma', grad_req='write' if scale else 'null',
-                                     shape=(num_groups,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get('beta', grad_req='write' if center else 'null',
-                                    shape=(num_groups,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _gamma_beta(self, num_groups, scale, center, gamma_initializer, beta_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         with named_errors(self, data):
