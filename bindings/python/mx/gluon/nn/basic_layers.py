@@ -14,7 +14,7 @@ __all__ = ['Sequential', 'HybridSequential', 'Dense', 'Dropout', 'Embedding', 'F
 
 
 class _SequentialMixin:
-    """add / indexing / len / repr shared by Sequential and HybridSequential."""
+    """add / indexing / len / repr / the chained call shared by Sequential and HybridSequential."""
 
     def add(self, *blocks):
         """Adds blocks on top of the stack."""
@@ -41,14 +41,9 @@ class _SequentialMixin:
                          for key, block in self._children.items())
         return '%s(\n%s\n)' % (type(self).__name__, body)
 
-
-class Sequential(_SequentialMixin, Block):
-    """Stacks Blocks sequentially: forward feeds each child's output to the next child."""
-
-    def __init__(self, prefix=None, params=None):
-        super().__init__(prefix=prefix, params=params)
-
-    def forward(self, x, *args):
+    def _chain(self, x, args):
+        """Each child takes the previous one's output; a tuple / list output's first item is the
+        next x and the rest its extra arguments (as MXNet's Sequential)."""
         for block in self._children.values():
             x = block(x, *args)
             args = []
@@ -58,6 +53,16 @@ class Sequential(_SequentialMixin, Block):
         if args:
             x = tuple([x] + list(args))
         return x
+
+
+class Sequential(_SequentialMixin, Block):
+    """Stacks Blocks sequentially: forward feeds each child's output to the next child."""
+
+    def __init__(self, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+
+    def forward(self, x, *args):
+        return self._chain(x, args)
 
     def hybridize(self, active=True, **kwargs):
         """Hybridizes the HybridBlock children (a Sequential itself always runs imperatively)."""
@@ -82,15 +87,7 @@ class HybridSequential(_SequentialMixin, HybridBlock):
         super().add(*blocks)
 
     def hybrid_forward(self, F, x, *args):
-        for block in self._children.values():
-            x = block(x, *args)
-            args = []
-            if isinstance(x, (tuple, list)):
-                args = x[1:]
-                x = x[0]
-        if args:
-            x = tuple([x] + list(args))
-        return x
+        return self._chain(x, args)
 
 
 class Dense(HybridBlock):
