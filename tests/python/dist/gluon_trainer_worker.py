@@ -71,6 +71,9 @@ def run_async():
             loss = (p.data() * p.data()).sum()
         loss.backward()
         trainer.step(1)
+        # Keeps the workers within a step of each other, so a weight is at most two pushes stale
+        # (the bound below needs it; under load one worker could otherwise race many pushes ahead).
+        kv.barrier()
     w = p.data().asnumpy()
     if not (trainer._update_on_kvstore and (w > 0).all() and (w < 0.8 ** 20).all()):
         sys.exit("rank %d: weights %s after 20 async steps" % (rank, w))
