@@ -1,8 +1,6 @@
 // The conv family (core/op/defs/conv.cc): Convolution (forward, data gradient, weight gradient)
-// and Deconvolution by im2col + OpenBLAS GEMM per image and group, and Pooling (forward and
-// gradient) by direct loops. Every geometry is 3-d (depth, height, width): 1-d (NCW) and 2-d
-// (NCHW) data run as 3-d with leading spatial dims of 1 (kernel 1, stride 1, pad 0), so one set of
-// loops serves NCW, NCHW and NCDHW.
+// and Deconvolution by im2col + OpenBLAS GEMM per image and group, over the 3-d geometry of
+// conv_geo.h (pooling is pool.cc).
 // float16 / bfloat16 run the float32 path on float32 scratch (widen16.h: correct, not fast, the
 // same values as the core's former promotion to float32).
 
@@ -18,75 +16,11 @@
 #include "../cpu_backend.h"
 #include "../gemm.h"
 #include "../parallel.h"
+#include "conv_geo.h"
 #include "widen16.h"
 
 namespace mxcpu {
 namespace {
-
-bool conv_dtype(int32_t dt) { return dt == MX_FLOAT32 || dt == MX_FLOAT64 || dt == MX_FLOAT16 || dt == MX_BFLOAT16; }
-
-constexpr int kDims = 3;  // spatial dims every geometry is widened to: depth, height, width
-
-struct Geo {
-  bool f64;
-  int64_t n, c;                 // data batch and channels
-  int64_t in[kDims];            // data spatial extent
-  int64_t f;                    // filters
-  int64_t k[kDims], s[kDims], d[kDims], p[kDims];  // kernel, stride, dilate, pad
-  int64_t out[kDims];           // output spatial extent
-  int64_t groups;
-  bool bias;
-  // pooling
-  int pool;  // 0 max, 1 avg, 2 sum
-  bool count_include_pad;
-
-  int64_t in_plane() const { return in[0] * in[1] * in[2]; }
-  int64_t out_plane() const { return out[0] * out[1] * out[2]; }
-  int64_t taps() const { return k[0] * k[1] * k[2]; }
-};
-
-// Leading spatial dims a tensor of ndim dims lacks to be 3-d.
-int missing_dims(const DLTensor& t) { return kDims - int(t.ndim - 2); }
-
-// The spatial extent of t, widened to 3 dims with leading 1s.
-void spatial_of(const DLTensor& t, int64_t (&e)[kDims]) {
-  const int off = missing_dims(t);
-  for (int i = 0; i < kDims; ++i) e[i] = i < off ? 1 : t.shape[2 + i - off];
-}
-
-// Fills the 3-d geometry from the data shape and attributes.
-void geo_from(const mx_kernel_args* args, const DLTensor& data, bool conv, Geo& g) {
-  g.f64 = data.dtype.bits == 64;
-  const int off = missing_dims(data);
-  g.n = data.shape[0];
-  g.c = data.shape[1];
-  spatial_of(data, g.in);
-  // An absent attribute is def on every real dim; the added leading dims are 1 (pad 0).
-  auto pick = [&](const char* name, int64_t def, int64_t (&v)[kDims]) {
-    const auto a = attr_ints(attr(args, name));
-    for (int i = 0; i < kDims; ++i)
-      v[i] = i < off ? (std::strcmp(name, "pad") == 0 ? 0 : 1) : a.empty() ? def : a[size_t(i - off)];
-  };
-  const bool global = !conv && std::strcmp(attr(args, "global_pool"), "True") == 0;
-  if (global) {
-    for (int i = 0; i < kDims; ++i) g.k[i] = g.in[i], g.s[i] = 1, g.p[i] = 0;
-  } else {
-    pick("kernel", 1, g.k);
-    pick("stride", 1, g.s);
-    pick("pad", 0, g.p);
-  }
-  for (auto& v : g.d) v = 1;
-  if (conv) {
-    pick("dilate", 1, g.d);
-    g.f = std::strtoll(attr(args, "num_filter"), nullptr, 10);
-    g.groups = std::strtoll(attr(args, "num_group"), nullptr, 10);
-    g.bias = std::strcmp(attr(args, "no_bias"), "True") != 0;
-  } else {
-    const std::string t = attr(args, "pool_type");
-    g.pool = t == "max" ? 0 : t == "avg" ? 1 : 2;
-    g.count_include_pad = std::strcmp(attr(args, "count_include_pad"), "True") == 0;
-  }
-}
 
 // ceil(a / b) for b > 0 and any a.
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
@@ -261,141 +195,6 @@ int conv_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in
   return 0;
 }
 
-// ---------------------------------------------------------------- pooling
-
-template <bool BACKWARD>
-int pool_create(const mx_kernel_args* args, void** out) {
-  const int32_t dt = dtype_flag(args->inputs[0].dtype);
-  if (!conv_dtype(dt))
-    return error(MX_ERR_UNSUPPORTED, std::string(BACKWARD ? "_pooling_backward" : "Pooling") + ": unsupported dtype " +
-                                         dtype_name(dt) + " on cpu (float32, float64, float16, bfloat16)");
-  const DLTensor& data = BACKWARD ? args->inputs[1] : args->inputs[0];
-  const DLTensor& y = BACKWARD ? args->inputs[0] : args->outputs[0];
-  auto* g = new Geo{};
-  geo_from(args, data, false, *g);
-  spatial_of(y, g->out);
-  *out = g;
-  return 0;
-}
-
-// One pooling window clipped to the data: [lo, hi) per spatial dim, and the count an average
-// divides by (the window within the padded data if count_include_pad, else within the data).
-struct Window {
-  int64_t lo[kDims], hi[kDims], size;
-  bool empty() const { return lo[0] >= hi[0] || lo[1] >= hi[1] || lo[2] >= hi[2]; }
-};
-
-// Per spatial dim and output index: the window's [lo, hi) clipped to the data and its length
-// within the padded data. Built once per call; every plane reuses it.
-struct WindowTable {
-  std::vector<int64_t> lo[kDims], hi[kDims], padded[kDims];
-  explicit WindowTable(const Geo& g) {
-    for (int i = 0; i < kDims; ++i)
-      for (int64_t o = 0; o < g.out[i]; ++o) {
-        const int64_t l = o * g.s[i] - g.p[i], h = std::min(l + g.k[i], g.in[i] + g.p[i]);
-        padded[i].push_back(std::max<int64_t>(h - l, 0));
-        lo[i].push_back(std::max<int64_t>(l, 0));
-        hi[i].push_back(std::min(h, g.in[i]));
-      }
-  }
-};
-
-// Calls f(output offset within the plane, window) for every output position of one plane.
-template <typename F>
-void windows(const Geo& g, const WindowTable& t, F&& f) {
-  Window w;
-  int64_t o = 0;
-  for (int64_t a = 0; a < g.out[0]; ++a)
-    for (int64_t b = 0; b < g.out[1]; ++b)
-      for (int64_t c = 0; c < g.out[2]; ++c, ++o) {
-        const int64_t idx[kDims] = {a, b, c};
-        int64_t padded = 1, real = 1;
-        for (int i = 0; i < kDims; ++i) {
-          w.lo[i] = t.lo[i][size_t(idx[i])];
-          w.hi[i] = t.hi[i][size_t(idx[i])];
-          padded *= t.padded[i][size_t(idx[i])];
-          real *= std::max<int64_t>(w.hi[i] - w.lo[i], 0);
-        }
-        w.size = g.count_include_pad ? padded : real;
-        f(o, w);
-      }
-}
-
-// Calls f(offset within the plane) for every data element of window w.
-template <typename F>
-void window_elements(const Geo& g, const Window& w, F&& f) {
-  for (int64_t z = w.lo[0]; z < w.hi[0]; ++z)
-    for (int64_t y = w.lo[1]; y < w.hi[1]; ++y) {
-      const int64_t row = (z * g.in[1] + y) * g.in[2];
-      for (int64_t x = w.lo[2]; x < w.hi[2]; ++x) f(row + x);
-    }
-}
-
-// Planes (image, channel) are independent: pooling runs in parallel over them.
-int64_t planes_per_task(const Geo& g) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(g.in_plane(), 1)); }
-
-template <typename T>
-void pool_fwd(const Geo& g, const T* x, T* y) {
-  const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
-  const WindowTable table(g);
-  parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
-  for (int64_t p = lo; p < hi; ++p) {
-    const T* xp = x + p * in_plane;
-    T* yp = y + p * out_plane;
-    windows(g, table, [&](int64_t o, const Window& w) {
-      T acc = g.pool == 0 ? -std::numeric_limits<T>::infinity() : T(0);
-      window_elements(g, w, [&](int64_t i) { acc = g.pool == 0 ? std::max(acc, xp[i]) : acc + xp[i]; });
-      if (g.pool == 0 && w.empty()) acc = T(0);
-      if (g.pool == 1) acc = w.size > 0 ? acc / T(w.size) : T(0);
-      yp[o] = acc;
-    });
-  }
-  });
-}
-
-template <typename T>
-void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
-  const int64_t in_plane = g.in_plane(), out_plane = g.out_plane();
-  const WindowTable table(g);
-  parallel_for(g.n * g.c, planes_per_task(g), [&](int64_t lo, int64_t hi) {
-  std::fill(dx + lo * in_plane, dx + hi * in_plane, T(0));
-  for (int64_t p = lo; p < hi; ++p) {
-    const T* xp = x + p * in_plane;
-    const T* gp = og + p * out_plane;
-    T* dp = dx + p * in_plane;
-    windows(g, table, [&](int64_t o, const Window& w) {
-      const T gv = gp[o];
-      if (g.pool == 0) {  // to the first maximum of the window
-        int64_t best = -1;
-        window_elements(g, w, [&](int64_t i) {
-          if (best < 0 || xp[i] > xp[best]) best = i;
-        });
-        if (best >= 0) dp[best] += gv;
-      } else {
-        const T share = g.pool == 1 ? (w.size > 0 ? gv / T(w.size) : T(0)) : gv;
-        window_elements(g, w, [&](int64_t i) { dp[i] += share; });
-      }
-    });
-  }
-  });
-}
-
-template <bool BACKWARD>
-int pool_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
-  const Geo& g = *static_cast<const Geo*>(state);
-  auto run = [&](auto tag, const DLTensor* x, DLTensor* y) {
-    using T = decltype(tag);
-    auto p = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
-    if constexpr (BACKWARD) pool_bwd<T>(g, p(x[0]), p(x[1]), p(y[0]));
-    else pool_fwd<T>(g, p(x[0]), p(y[0]));
-  };
-  if (g.f64) run(double{}, in, out);
-  else if (any_16bit(in, n_in, out, n_out))
-    run_widened(in, n_in, out, n_out, [&](const DLTensor* i, DLTensor* o) { run(float{}, i, o); });
-  else run(float{}, in, out);
-  return 0;
-}
-
 void destroy(void* s) { delete static_cast<Geo*>(s); }
 
 const mx_kernel kConvKernels[] = {
@@ -403,8 +202,6 @@ const mx_kernel kConvKernels[] = {
     kernel("_conv_backward_data", conv_create<kBwdData>, conv_run<kBwdData>, destroy),
     kernel("_conv_backward_weight", conv_create<kBwdWeight>, conv_run<kBwdWeight>, destroy),
     kernel("Deconvolution", conv_create<kDeconv>, conv_run<kDeconv>, destroy),
-    kernel("Pooling", pool_create<false>, pool_run<false>, destroy),
-    kernel("_pooling_backward", pool_create<true>, pool_run<true>, destroy),
     kEndOfTable,
 };
 MX_REGISTER_KERNELS(kConvKernels);
