@@ -1,5 +1,7 @@
 // Pooling (core/op/defs/conv.cc): max / avg / sum, forward and gradient, 1-, 2- and 3-d, by
-// direct window loops over (image, channel) planes in parallel.
+// direct window loops over (image, channel) planes in parallel. 1-d and 2-d take the pool-type-
+// templated paths below (tiling windows, e.g. LeNet's 2x2/2, without the backward's memset);
+// 3-d runs the generic loop.
 // float16 / bfloat16 run the float32 path on float32 scratch (widen16.h).
 
 #include <algorithm>
@@ -133,14 +135,190 @@ void pool_bwd(const Geo& g, const T* og, const T* x, T* dx) {
   });
 }
 
+// ---- 2-d paths (NCHW, and NCW as 2-d with height 1): templated on the pool type and, for
+// non-overlapping windows, on the window, so the inner loops carry no per-element branches. ----
+
+constexpr int kMax = 0, kAvg = 1, kSum = 2;
+
+bool is_2d(const Geo& g) { return g.in[0] == 1 && g.k[0] == 1 && g.s[0] == 1 && g.p[0] == 0 && g.out[0] == 1; }
+
+// stride == kernel, no padding and no window clipped by the data's end: the windows tile the
+// data, so the backward writes every dx element exactly once (no memset, no accumulation).
+bool tiles(const Geo& g) {
+  for (int i = 1; i < kDims; ++i)
+    if (g.k[i] < 1 || g.s[i] != g.k[i] || g.p[i] != 0 || g.out[i] * g.k[i] > g.in[i]) return false;
+  return is_2d(g);
+}
+
+// Planes in parallel, but only when the call has enough data to pay for waking the helpers.
+template <typename F>
+void over_planes(const Geo& g, F&& plane) {
+  const int64_t min_planes = std::max<int64_t>(2, (int64_t(1) << 17) / std::max<int64_t>(g.in_plane(), 1));
+  parallel_for(g.n * g.c, min_planes, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) plane(p);
+  });
+}
+
+// The max chain both paths share: acc = max(acc, v) from -inf, so a NaN is never taken (as the
+// generic loop); the backward's argmax is the first element, moved only by a strictly greater one.
+template <typename T>
+T max_step(T acc, T v) { return std::max(acc, v); }
+
+template <int POOL, int KH, int KW, typename T>
+void tile_fwd(const Geo& g, const T* x, T* y) {
+  const int64_t kh = KH ? KH : g.k[1], kw = KW ? KW : g.k[2];
+  const int64_t W = g.in[2], oh = g.out[1], ow = g.out[2];
+  over_planes(g, [&](int64_t p) {
+    const T* xp = x + p * g.in_plane();
+    T* yp = y + p * g.out_plane();
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const T* w = xp + oy * kh * W + ox * kw;
+        T acc = POOL == kMax ? -std::numeric_limits<T>::infinity() : T(0);
+        for (int64_t a = 0; a < kh; ++a)
+          for (int64_t b = 0; b < kw; ++b) acc = POOL == kMax ? max_step(acc, w[a * W + b]) : acc + w[a * W + b];
+        yp[oy * ow + ox] = POOL == kAvg ? acc / T(kh * kw) : acc;
+      }
+  });
+}
+
+template <int POOL, int KH, int KW, typename T>
+void tile_bwd(const Geo& g, const T* og, const T* x, T* dx) {
+  const int64_t kh = KH ? KH : g.k[1], kw = KW ? KW : g.k[2];
+  const int64_t H = g.in[1], W = g.in[2], oh = g.out[1], ow = g.out[2];
+  over_planes(g, [&](int64_t p) {
+    const T* xp = x + p * g.in_plane();
+    const T* gp = og + p * g.out_plane();
+    T* dp = dx + p * g.in_plane();
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t at = oy * kh * W + ox * kw;
+        const T gv = gp[oy * ow + ox];
+        if constexpr (POOL == kMax) {
+          int64_t best = 0;
+          T bv = xp[at];
+          for (int64_t a = 0; a < kh; ++a)
+            for (int64_t b = 0; b < kw; ++b)
+              if (xp[at + a * W + b] > bv) bv = xp[at + a * W + b], best = a * W + b;
+          for (int64_t a = 0; a < kh; ++a)
+            for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = T(0);
+          dp[at + best] = gv;
+        } else {
+          const T share = POOL == kAvg ? gv / T(kh * kw) : gv;
+          for (int64_t a = 0; a < kh; ++a)
+            for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = share;
+        }
+      }
+      for (int64_t a = 0; a < kh; ++a)  // columns past the last window
+        std::fill(dp + (oy * kh + a) * W + ow * kw, dp + (oy * kh + a + 1) * W, T(0));
+    }
+    std::fill(dp + oh * kh * W, dp + H * W, T(0));  // rows past the last window
+  });
+}
+
+// Any 2-d geometry (padding, overlap, windows clipped or empty under pooling_convention full):
+// the generic loop's arithmetic on (height, width) only.
+template <int POOL, typename T>
+void pool2d_fwd(const Geo& g, const T* x, T* y) {
+  const WindowTable t(g);
+  const int64_t W = g.in[2], oh = g.out[1], ow = g.out[2];
+  over_planes(g, [&](int64_t p) {
+    const T* xp = x + p * g.in_plane();
+    T* yp = y + p * g.out_plane();
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const int64_t y0 = t.lo[1][size_t(oy)], y1 = t.hi[1][size_t(oy)];
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t x0 = t.lo[2][size_t(ox)], x1 = t.hi[2][size_t(ox)];
+        T acc = POOL == kMax ? -std::numeric_limits<T>::infinity() : T(0);
+        for (int64_t a = y0; a < y1; ++a)
+          for (int64_t b = x0; b < x1; ++b) acc = POOL == kMax ? max_step(acc, xp[a * W + b]) : acc + xp[a * W + b];
+        const bool empty = y0 >= y1 || x0 >= x1;
+        if (POOL == kMax && empty) acc = T(0);
+        if (POOL == kAvg) {
+          const int64_t size = g.count_include_pad ? t.padded[1][size_t(oy)] * t.padded[2][size_t(ox)]
+                                                   : std::max<int64_t>(y1 - y0, 0) * std::max<int64_t>(x1 - x0, 0);
+          acc = size > 0 ? acc / T(size) : T(0);
+        }
+        yp[oy * ow + ox] = acc;
+      }
+    }
+  });
+}
+
+template <int POOL, typename T>
+void pool2d_bwd(const Geo& g, const T* og, const T* x, T* dx) {
+  const WindowTable t(g);
+  const int64_t W = g.in[2], oh = g.out[1], ow = g.out[2];
+  over_planes(g, [&](int64_t p) {
+    const T* xp = x + p * g.in_plane();
+    const T* gp = og + p * g.out_plane();
+    T* dp = dx + p * g.in_plane();
+    std::fill(dp, dp + g.in_plane(), T(0));  // windows overlap or miss elements
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const int64_t y0 = t.lo[1][size_t(oy)], y1 = t.hi[1][size_t(oy)];
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t x0 = t.lo[2][size_t(ox)], x1 = t.hi[2][size_t(ox)];
+        if (y0 >= y1 || x0 >= x1) continue;  // an empty window has no gradient to give
+        const T gv = gp[oy * ow + ox];
+        if constexpr (POOL == kMax) {
+          int64_t best = y0 * W + x0;
+          for (int64_t a = y0; a < y1; ++a)
+            for (int64_t b = x0; b < x1; ++b)
+              if (xp[a * W + b] > xp[best]) best = a * W + b;
+          dp[best] += gv;
+        } else {
+          const int64_t size = g.count_include_pad ? t.padded[1][size_t(oy)] * t.padded[2][size_t(ox)] : (y1 - y0) * (x1 - x0);
+          const T share = POOL == kAvg ? (size > 0 ? gv / T(size) : T(0)) : gv;
+          for (int64_t a = y0; a < y1; ++a)
+            for (int64_t b = x0; b < x1; ++b) dp[a * W + b] += share;
+        }
+      }
+    }
+  });
+}
+
+// Calls f(integral_constant POOL, KH, KW) for g: the tiling windows 2x2 and 3x3 get their own
+// instantiation, other tilings KH = KW = 0 (sizes read from g); KH < 0 means "not a tiling".
+template <typename F>
+void dispatch_2d(const Geo& g, F&& f) {
+  auto by_window = [&](auto pool) {
+    using std::integral_constant;
+    if (!tiles(g)) f(pool, integral_constant<int, -1>{}, integral_constant<int, -1>{});
+    else if (g.k[1] == 2 && g.k[2] == 2) f(pool, integral_constant<int, 2>{}, integral_constant<int, 2>{});
+    else if (g.k[1] == 3 && g.k[2] == 3) f(pool, integral_constant<int, 3>{}, integral_constant<int, 3>{});
+    else f(pool, integral_constant<int, 0>{}, integral_constant<int, 0>{});
+  };
+  if (g.pool == kMax) by_window(std::integral_constant<int, kMax>{});
+  else if (g.pool == kAvg) by_window(std::integral_constant<int, kAvg>{});
+  else by_window(std::integral_constant<int, kSum>{});
+}
+
+template <typename T>
+void pool_fwd_any(const Geo& g, const T* x, T* y) {
+  if (!is_2d(g)) return pool_fwd(g, x, y);
+  dispatch_2d(g, [&](auto pool, auto kh, auto kw) {
+    if constexpr (kh.value < 0) pool2d_fwd<pool.value>(g, x, y);
+    else tile_fwd<pool.value, kh.value, kw.value>(g, x, y);
+  });
+}
+
+template <typename T>
+void pool_bwd_any(const Geo& g, const T* og, const T* x, T* dx) {
+  if (!is_2d(g)) return pool_bwd(g, og, x, dx);
+  dispatch_2d(g, [&](auto pool, auto kh, auto kw) {
+    if constexpr (kh.value < 0) pool2d_bwd<pool.value>(g, og, x, dx);
+    else tile_bwd<pool.value, kh.value, kw.value>(g, og, x, dx);
+  });
+}
+
 template <bool BACKWARD>
 int pool_run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t n_in, DLTensor* out, int32_t n_out) {
   const Geo& g = *static_cast<const Geo*>(state);
   auto run = [&](auto tag, const DLTensor* x, DLTensor* y) {
     using T = decltype(tag);
     auto p = [](const DLTensor& t) { return reinterpret_cast<T*>(data_of(t)); };
-    if constexpr (BACKWARD) pool_bwd<T>(g, p(x[0]), p(x[1]), p(y[0]));
-    else pool_fwd<T>(g, p(x[0]), p(y[0]));
+    if constexpr (BACKWARD) pool_bwd_any<T>(g, p(x[0]), p(x[1]), p(y[0]));
+    else pool_fwd_any<T>(g, p(x[0]), p(y[0]));
   };
   if (g.f64) run(double{}, in, out);
   else if (any_16bit(in, n_in, out, n_out))
