@@ -96,7 +96,8 @@ def ties(*shape, seed=0):
 # Tiling windows (stride == kernel, no pad): the fast paths, 2x2 and 3x3 specialised, other k
 # general; odd sizes leave rows / columns no window covers (their gradient must be 0).
 TILES = [((2, 3, 8, 8), (2, 2)), ((1, 2, 9, 7), (2, 2)), ((2, 2, 9, 10), (3, 3)), ((1, 3, 11, 13), (3, 3)),
-         ((2, 2, 8, 9), (4, 4)), ((2, 1, 7, 9), (2, 3)), ((3, 2, 7), (2,)), ((1, 1, 5, 5), (1, 1))]
+         ((2, 2, 8, 9), (4, 4)), ((2, 1, 7, 9), (2, 3)), ((3, 2, 7), (2,)), ((1, 1, 5, 5), (1, 1)),
+         ((1, 2, 5, 271), (2, 2))]  # 2x2 max's backward goes by 64 windows: 135 = 64 + 64 + 7
 # Everything else 2-d: overlap, padding, the full convention's clipped and empty windows, global.
 GENERAL = [((2, 3, 9, 9), (3, 3), (2, 2), (1, 1), False), ((1, 2, 8, 7), (3, 3), (2, 2), (1, 1), True),
            ((2, 2, 6, 7), (2, 2), (1, 1), (0, 0), False), ((1, 2, 5, 5), (1, 1), (3, 3), (0, 0), True),
@@ -118,8 +119,9 @@ def test_general_2d_windows(shape, kernel, stride, pad, full, pool):
 
 @pytest.mark.parametrize("kernel,stride,pad", [((2, 2), (2, 2), (0, 0)), ((3, 3), (3, 3), (0, 0)),
                                                ((3, 3), (2, 2), (1, 1)), ((2, 3), (2, 3), (0, 0))])
-def test_max_gradient_goes_to_the_first_of_tied_maxima(kernel, stride, pad):
-    check(ties(2, 3, 9, 12), "max", kernel, stride, pad)
+@pytest.mark.parametrize("shape", [(2, 3, 9, 12), (1, 2, 4, 270)])
+def test_max_gradient_goes_to_the_first_of_tied_maxima(kernel, stride, pad, shape):
+    check(ties(*shape), "max", kernel, stride, pad)
 
 
 @pytest.mark.parametrize("kernel,stride,pad", [((2, 2), (2, 2), (0, 0)), ((3, 3), (3, 3), (0, 0)),

@@ -182,6 +182,38 @@ void tile_fwd(const Geo& g, const T* x, T* y) {
   });
 }
 
+// One output row of 2x2 max windows: tile_bwd's chain written as selects over contiguous lanes
+// (the row pairs split into even / odd columns first), which the compiler vectorises; as
+// branches, which element wins is data and mispredicts every other window. A NaN never compares
+// greater, so a leading NaN keeps the gradient, as in the chain.
+template <typename T>
+void max2x2_bwd_row(const T* r0, const T* r1, const T* g, T* d0, T* d1, int64_t ow) {
+  constexpr int64_t kLanes = 64;
+  alignas(64) T in[4][kLanes], out[4][kLanes];
+  for (int64_t i0 = 0; i0 < ow; i0 += kLanes) {
+    const int64_t n = std::min(kLanes, ow - i0);
+    for (int64_t i = 0; i < n; ++i) {
+      in[0][i] = r0[2 * (i0 + i)], in[1][i] = r0[2 * (i0 + i) + 1];
+      in[2][i] = r1[2 * (i0 + i)], in[3][i] = r1[2 * (i0 + i) + 1];
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      // from the last element back: d wins if greater than the max of a, b, c, and so on
+      const T a = in[0][i], b = in[1][i], c = in[2][i], d = in[3][i], gv = g[i0 + i];
+      const T ab = b > a ? b : a, abc = c > ab ? c : ab;
+      out[3][i] = d > abc ? gv : T(0);
+      const T left_c = d > abc ? T(0) : gv;
+      out[2][i] = c > ab ? left_c : T(0);
+      const T left_b = c > ab ? T(0) : left_c;
+      out[1][i] = b > a ? left_b : T(0);
+      out[0][i] = b > a ? T(0) : left_b;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      d0[2 * (i0 + i)] = out[0][i], d0[2 * (i0 + i) + 1] = out[1][i];
+      d1[2 * (i0 + i)] = out[2][i], d1[2 * (i0 + i) + 1] = out[3][i];
+    }
+  }
+}
+
 template <int POOL, int KH, int KW, typename T>
 void tile_bwd(const Geo& g, const T* og, const T* x, T* dx) {
   const int64_t kh = KH ? KH : g.k[1], kw = KW ? KW : g.k[2];
@@ -191,6 +223,10 @@ void tile_bwd(const Geo& g, const T* og, const T* x, T* dx) {
     const T* gp = og + p * g.out_plane();
     T* dp = dx + p * g.in_plane();
     for (int64_t oy = 0; oy < oh; ++oy) {
+      if constexpr (POOL == kMax && KH == 2 && KW == 2) {
+        const int64_t at = 2 * oy * W;
+        max2x2_bwd_row(xp + at, xp + at + W, gp + oy * ow, dp + at, dp + at + W, ow);
+      } else
       for (int64_t ox = 0; ox < ow; ++ox) {
         const int64_t at = oy * kh * W + ox * kw;
         const T gv = gp[oy * ow + ox];
@@ -201,8 +237,7 @@ void tile_bwd(const Geo& g, const T* og, const T* x, T* dx) {
             for (int64_t b = 0; b < kw; ++b)
               if (xp[at + a * W + b] > bv) bv = xp[at + a * W + b], best = a * W + b;
           for (int64_t a = 0; a < kh; ++a)
-            for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = T(0);
-          dp[at + best] = gv;
+            for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = a * W + b == best ? gv : T(0);
         } else {
           const T share = POOL == kAvg ? gv / T(kh * kw) : gv;
           for (int64_t a = 0; a < kh; ++a)
