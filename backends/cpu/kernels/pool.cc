@@ -164,38 +164,38 @@ void over_planes(const Geo& g, F&& plane) {
 template <typename T>
 T max_step(T acc, T v) { return std::max(acc, v); }
 
-template <int POOL, int KH, int KW, typename T>
-void tile_fwd(const Geo& g, const T* x, T* y) {
-  const int64_t kh = KH ? KH : g.k[1], kw = KW ? KW : g.k[2];
-  const int64_t W = g.in[2], oh = g.out[1], ow = g.out[2];
-  over_planes(g, [&](int64_t p) {
-    const T* xp = x + p * g.in_plane();
-    T* yp = y + p * g.out_plane();
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const T* w = xp + oy * kh * W + ox * kw;
-        T acc = POOL == kMax ? -std::numeric_limits<T>::infinity() : T(0);
-        for (int64_t a = 0; a < kh; ++a)
-          for (int64_t b = 0; b < kw; ++b) acc = POOL == kMax ? max_step(acc, w[a * W + b]) : acc + w[a * W + b];
-        yp[oy * ow + ox] = POOL == kAvg ? acc / T(kh * kw) : acc;
-      }
-  });
+// 2x2 max windows go a row of windows at a time, kLanes windows per block: their four elements
+// are first split into contiguous lanes (a b / c d), so the compiler vectorises the max and the
+// backward's selects (stride-2 loads defeat it; as branches, the data-dependent winner mispredicts
+// every other window).
+constexpr int64_t kLanes = 64;
+
+template <typename T>
+void split_2x2(const T* r0, const T* r1, int64_t n, T (&lane)[4][kLanes]) {
+  for (int64_t i = 0; i < n; ++i) {
+    lane[0][i] = r0[2 * i], lane[1][i] = r0[2 * i + 1];
+    lane[2][i] = r1[2 * i], lane[3][i] = r1[2 * i + 1];
+  }
 }
 
-// One output row of 2x2 max windows: tile_bwd's chain written as selects over contiguous lanes
-// (the row pairs split into even / odd columns first), which the compiler vectorises; as
-// branches, which element wins is data and mispredicts every other window. A NaN never compares
-// greater, so a leading NaN keeps the gradient, as in the chain.
+template <typename T>
+void max2x2_fwd_row(const T* r0, const T* r1, T* y, int64_t ow) {
+  alignas(64) T in[4][kLanes];
+  for (int64_t i0 = 0; i0 < ow; i0 += kLanes) {
+    const int64_t n = std::min(kLanes, ow - i0);
+    split_2x2(r0 + 2 * i0, r1 + 2 * i0, n, in);
+    for (int64_t i = 0; i < n; ++i)  // tile_fwd's chain, element for element
+      y[i0 + i] = max_step(max_step(max_step(max_step(-std::numeric_limits<T>::infinity(), in[0][i]), in[1][i]), in[2][i]), in[3][i]);
+  }
+}
+
+// tile_bwd's chain as selects. A NaN never compares greater, so a leading NaN keeps the gradient.
 template <typename T>
 void max2x2_bwd_row(const T* r0, const T* r1, const T* g, T* d0, T* d1, int64_t ow) {
-  constexpr int64_t kLanes = 64;
   alignas(64) T in[4][kLanes], out[4][kLanes];
   for (int64_t i0 = 0; i0 < ow; i0 += kLanes) {
     const int64_t n = std::min(kLanes, ow - i0);
-    for (int64_t i = 0; i < n; ++i) {
-      in[0][i] = r0[2 * (i0 + i)], in[1][i] = r0[2 * (i0 + i) + 1];
-      in[2][i] = r1[2 * (i0 + i)], in[3][i] = r1[2 * (i0 + i) + 1];
-    }
+    split_2x2(r0 + 2 * i0, r1 + 2 * i0, n, in);
     for (int64_t i = 0; i < n; ++i) {
       // from the last element back: d wins if greater than the max of a, b, c, and so on
       const T a = in[0][i], b = in[1][i], c = in[2][i], d = in[3][i], gv = g[i0 + i];
@@ -212,6 +212,27 @@ void max2x2_bwd_row(const T* r0, const T* r1, const T* g, T* d0, T* d1, int64_t 
       d1[2 * (i0 + i)] = out[2][i], d1[2 * (i0 + i) + 1] = out[3][i];
     }
   }
+}
+
+template <int POOL, int KH, int KW, typename T>
+void tile_fwd(const Geo& g, const T* x, T* y) {
+  const int64_t kh = KH ? KH : g.k[1], kw = KW ? KW : g.k[2];
+  const int64_t W = g.in[2], oh = g.out[1], ow = g.out[2];
+  over_planes(g, [&](int64_t p) {
+    const T* xp = x + p * g.in_plane();
+    T* yp = y + p * g.out_plane();
+    for (int64_t oy = 0; oy < oh; ++oy)
+      if constexpr (POOL == kMax && KH == 2 && KW == 2) {
+        max2x2_fwd_row(xp + 2 * oy * W, xp + (2 * oy + 1) * W, yp + oy * ow, ow);
+      } else
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const T* w = xp + oy * kh * W + ox * kw;
+        T acc = POOL == kMax ? -std::numeric_limits<T>::infinity() : T(0);
+        for (int64_t a = 0; a < kh; ++a)
+          for (int64_t b = 0; b < kw; ++b) acc = POOL == kMax ? max_step(acc, w[a * W + b]) : acc + w[a * W + b];
+        yp[oy * ow + ox] = POOL == kAvg ? acc / T(kh * kw) : acc;
+      }
+  });
 }
 
 template <int POOL, int KH, int KW, typename T>
