@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Max pooling 2x2 stride 2 at LeNet's shapes (128x20x24x24 and 128x50x8x8, float32): mx.nd.Pooling
-and mx.nd._pooling_backward beside torch.nn.functional.max_pool2d forward and backward, at 1 and 2
-threads. Each (library, threads) runs in its own process, the processes alternate round by round
+"""Max pooling 2x2 stride 2 at LeNet's shapes (128x20x24x24 and 128x50x8x8, float32), and ResNet's
+3x3 stride 2 pad 1 on 16x64x28x28: mx.nd.Pooling and mx.nd._pooling_backward beside
+torch.nn.functional.max_pool2d forward (input requiring grad, as in training) and backward, at 1
+and 2 threads. Each (library, threads) runs in its own process, the processes alternate round by round
 and each reports its best time; ratios come from the same run. With --old-lib, a second mx build
 (e.g. the lead's) runs in the same rotation, so old vs new is measured in one run too.
 Prints a table and one JSON line.
@@ -16,7 +17,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHAPES = [(128, 20, 24, 24), (128, 50, 8, 8)]
+CASES = [((128, 20, 24, 24), 2, 2, 0), ((128, 50, 8, 8), 2, 2, 0), ((16, 64, 28, 28), 3, 2, 1)]  # shape, k, s, pad
 REPS = 20  # calls per timing; the best of a process's timings counts
 
 
@@ -36,12 +37,12 @@ def child_mx(threads):
     import numpy as np
     import mx
     out = {}
-    for shape in SHAPES:
+    for shape, k, s, p in CASES:
         x = mx.nd.array(np.random.RandomState(0).uniform(-1, 1, shape), dtype="float32")
-        attrs = dict(kernel=(2, 2), stride=(2, 2), pool_type="max")
+        attrs = dict(kernel=(k, k), stride=(s, s), pad=(p, p), pool_type="max")
         y = mx.nd.Pooling(x, **attrs)
         og = mx.nd.ones(y.shape, dtype="float32")
-        key = "x".join(map(str, shape))
+        key = "x".join(map(str, shape)) + f" {k}/{s}p{p}"
         out[key + " fwd"] = best_ms(lambda: mx.nd.Pooling(x, **attrs).wait_to_read())
         out[key + " bwd"] = best_ms(lambda: mx.nd._pooling_backward(og, x, y, **attrs).wait_to_read())
     return out
@@ -52,12 +53,11 @@ def child_torch(threads):
     import torch.nn.functional as F
     torch.set_num_threads(threads)
     out = {}
-    for shape in SHAPES:
-        x = torch.rand(shape, dtype=torch.float32) * 2 - 1
-        key = "x".join(map(str, shape))
-        out[key + " fwd"] = best_ms(lambda: F.max_pool2d(x, 2, 2))
-        xg = x.clone().requires_grad_(True)
-        y = F.max_pool2d(xg, 2, 2)
+    for shape, k, s, p in CASES:
+        xg = (torch.rand(shape, dtype=torch.float32) * 2 - 1).requires_grad_(True)
+        key = "x".join(map(str, shape)) + f" {k}/{s}p{p}"
+        out[key + " fwd"] = best_ms(lambda: F.max_pool2d(xg, k, s, p))
+        y = F.max_pool2d(xg, k, s, p)
         og = torch.ones_like(y)
         # backward alone: the forward's indices are kept by the graph (retain_graph)
         out[key + " bwd"] = best_ms(lambda: torch.autograd.grad(y, xg, og, retain_graph=True))
@@ -100,7 +100,7 @@ def main():
             if a.old_lib:
                 row["old/new"] = round(row["mx_old"] / row["mx"], 2)
             result[f"{k} t{threads}"] = row
-            print(f"{k:>20} t{threads}  " + "  ".join(f"{n}={v}" for n, v in row.items()))
+            print(f"{k:>28} t{threads}  " + "  ".join(f"{n}={v}" for n, v in row.items()))
     print(json.dumps({"bench": "pool", "ms": result}))
 
 

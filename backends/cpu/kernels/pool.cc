@@ -164,6 +164,15 @@ void over_planes(const Geo& g, F&& plane) {
 template <typename T>
 T max_step(T acc, T v) { return std::max(acc, v); }
 
+// One step of that argmax, in arithmetic rather than a branch: which element wins is data, and
+// a branch on it mispredicts about every other window.
+template <typename T>
+void argmax_step(T v, int64_t at, T& best_v, int64_t& best) {
+  const int64_t greater = v > best_v;
+  best += greater * (at - best);
+  best_v = v > best_v ? v : best_v;
+}
+
 // 2x2 max windows go a row of windows at a time, kLanes windows per block: their four elements
 // are first split into contiguous lanes (a b / c d), so the compiler vectorises the max and the
 // backward's selects (stride-2 loads defeat it; as branches, the data-dependent winner mispredicts
@@ -255,8 +264,7 @@ void tile_bwd(const Geo& g, const T* og, const T* x, T* dx) {
           int64_t best = 0;
           T bv = xp[at];
           for (int64_t a = 0; a < kh; ++a)
-            for (int64_t b = 0; b < kw; ++b)
-              if (xp[at + a * W + b] > bv) bv = xp[at + a * W + b], best = a * W + b;
+            for (int64_t b = 0; b < kw; ++b) argmax_step(xp[at + a * W + b], a * W + b, bv, best);
           for (int64_t a = 0; a < kh; ++a)
             for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = a * W + b == best ? gv : T(0);
         } else {
@@ -318,9 +326,9 @@ void pool2d_bwd(const Geo& g, const T* og, const T* x, T* dx) {
         const T gv = gp[oy * ow + ox];
         if constexpr (POOL == kMax) {
           int64_t best = y0 * W + x0;
+          T bv = xp[best];
           for (int64_t a = y0; a < y1; ++a)
-            for (int64_t b = x0; b < x1; ++b)
-              if (xp[a * W + b] > xp[best]) best = a * W + b;
+            for (int64_t b = x0; b < x1; ++b) argmax_step(xp[a * W + b], a * W + b, bv, best);
           dp[best] += gv;
         } else {
           const int64_t size = g.count_include_pad ? t.padded[1][size_t(oy)] * t.padded[2][size_t(ox)] : (y1 - y0) * (x1 - x0);
