@@ -162,7 +162,9 @@ void over_planes(const Geo& g, F&& plane) {
 // The max chain both paths share: acc = max(acc, v) from -inf, so a NaN is never taken (as the
 // generic loop); the backward's argmax is the first element, moved only by a strictly greater one.
 template <typename T>
-T max_step(T acc, T v) { return std::max(acc, v); }
+T max_step(T acc, T v) {
+  return std::max(acc, v);
+}
 
 // One step of that argmax, in arithmetic rather than a branch: which element wins is data, and
 // a branch on it mispredicts about every other window.
@@ -194,7 +196,8 @@ void max2x2_fwd_row(const T* r0, const T* r1, T* y, int64_t ow) {
     const int64_t n = std::min(kLanes, ow - i0);
     split_2x2(r0 + 2 * i0, r1 + 2 * i0, n, in);
     for (int64_t i = 0; i < n; ++i)  // tile_fwd's chain, element for element
-      y[i0 + i] = max_step(max_step(max_step(max_step(-std::numeric_limits<T>::infinity(), in[0][i]), in[1][i]), in[2][i]), in[3][i]);
+      y[i0 + i] = max_step(
+          max_step(max_step(max_step(-std::numeric_limits<T>::infinity(), in[0][i]), in[1][i]), in[2][i]), in[3][i]);
   }
 }
 
@@ -234,13 +237,13 @@ void tile_fwd(const Geo& g, const T* x, T* y) {
       if constexpr (POOL == kMax && KH == 2 && KW == 2) {
         max2x2_fwd_row(xp + 2 * oy * W, xp + (2 * oy + 1) * W, yp + oy * ow, ow);
       } else
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const T* w = xp + oy * kh * W + ox * kw;
-        T acc = POOL == kMax ? -std::numeric_limits<T>::infinity() : T(0);
-        for (int64_t a = 0; a < kh; ++a)
-          for (int64_t b = 0; b < kw; ++b) acc = POOL == kMax ? max_step(acc, w[a * W + b]) : acc + w[a * W + b];
-        yp[oy * ow + ox] = POOL == kAvg ? acc / T(kh * kw) : acc;
-      }
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const T* w = xp + oy * kh * W + ox * kw;
+          T acc = POOL == kMax ? -std::numeric_limits<T>::infinity() : T(0);
+          for (int64_t a = 0; a < kh; ++a)
+            for (int64_t b = 0; b < kw; ++b) acc = POOL == kMax ? max_step(acc, w[a * W + b]) : acc + w[a * W + b];
+          yp[oy * ow + ox] = POOL == kAvg ? acc / T(kh * kw) : acc;
+        }
   });
 }
 
@@ -257,22 +260,22 @@ void tile_bwd(const Geo& g, const T* og, const T* x, T* dx) {
         const int64_t at = 2 * oy * W;
         max2x2_bwd_row(xp + at, xp + at + W, gp + oy * ow, dp + at, dp + at + W, ow);
       } else
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t at = oy * kh * W + ox * kw;
-        const T gv = gp[oy * ow + ox];
-        if constexpr (POOL == kMax) {
-          int64_t best = 0;
-          T bv = xp[at];
-          for (int64_t a = 0; a < kh; ++a)
-            for (int64_t b = 0; b < kw; ++b) argmax_step(xp[at + a * W + b], a * W + b, bv, best);
-          for (int64_t a = 0; a < kh; ++a)
-            for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = a * W + b == best ? gv : T(0);
-        } else {
-          const T share = POOL == kAvg ? gv / T(kh * kw) : gv;
-          for (int64_t a = 0; a < kh; ++a)
-            for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = share;
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const int64_t at = oy * kh * W + ox * kw;
+          const T gv = gp[oy * ow + ox];
+          if constexpr (POOL == kMax) {
+            int64_t best = 0;
+            T bv = xp[at];
+            for (int64_t a = 0; a < kh; ++a)
+              for (int64_t b = 0; b < kw; ++b) argmax_step(xp[at + a * W + b], a * W + b, bv, best);
+            for (int64_t a = 0; a < kh; ++a)
+              for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = a * W + b == best ? gv : T(0);
+          } else {
+            const T share = POOL == kAvg ? gv / T(kh * kw) : gv;
+            for (int64_t a = 0; a < kh; ++a)
+              for (int64_t b = 0; b < kw; ++b) dp[at + a * W + b] = share;
+          }
         }
-      }
       for (int64_t a = 0; a < kh; ++a)  // columns past the last window
         std::fill(dp + (oy * kh + a) * W + ow * kw, dp + (oy * kh + a + 1) * W, T(0));
     }
@@ -331,7 +334,8 @@ void pool2d_bwd(const Geo& g, const T* og, const T* x, T* dx) {
             for (int64_t b = x0; b < x1; ++b) argmax_step(xp[a * W + b], a * W + b, bv, best);
           dp[best] += gv;
         } else {
-          const int64_t size = g.count_include_pad ? t.padded[1][size_t(oy)] * t.padded[2][size_t(ox)] : (y1 - y0) * (x1 - x0);
+          const int64_t size =
+              g.count_include_pad ? t.padded[1][size_t(oy)] * t.padded[2][size_t(ox)] : (y1 - y0) * (x1 - x0);
           const T share = POOL == kAvg ? (size > 0 ? gv / T(size) : T(0)) : gv;
           for (int64_t a = y0; a < y1; ++a)
             for (int64_t b = x0; b < x1; ++b) dp[a * W + b] += share;
@@ -347,22 +351,31 @@ template <typename F>
 void dispatch_2d(const Geo& g, F&& f) {
   auto by_window = [&](auto pool) {
     using std::integral_constant;
-    if (!tiles(g)) f(pool, integral_constant<int, -1>{}, integral_constant<int, -1>{});
-    else if (g.k[1] == 2 && g.k[2] == 2) f(pool, integral_constant<int, 2>{}, integral_constant<int, 2>{});
-    else if (g.k[1] == 3 && g.k[2] == 3) f(pool, integral_constant<int, 3>{}, integral_constant<int, 3>{});
-    else f(pool, integral_constant<int, 0>{}, integral_constant<int, 0>{});
+    if (!tiles(g))
+      f(pool, integral_constant<int, -1>{}, integral_constant<int, -1>{});
+    else if (g.k[1] == 2 && g.k[2] == 2)
+      f(pool, integral_constant<int, 2>{}, integral_constant<int, 2>{});
+    else if (g.k[1] == 3 && g.k[2] == 3)
+      f(pool, integral_constant<int, 3>{}, integral_constant<int, 3>{});
+    else
+      f(pool, integral_constant<int, 0>{}, integral_constant<int, 0>{});
   };
-  if (g.pool == kMax) by_window(std::integral_constant<int, kMax>{});
-  else if (g.pool == kAvg) by_window(std::integral_constant<int, kAvg>{});
-  else by_window(std::integral_constant<int, kSum>{});
+  if (g.pool == kMax)
+    by_window(std::integral_constant<int, kMax>{});
+  else if (g.pool == kAvg)
+    by_window(std::integral_constant<int, kAvg>{});
+  else
+    by_window(std::integral_constant<int, kSum>{});
 }
 
 template <typename T>
 void pool_fwd_any(const Geo& g, const T* x, T* y) {
   if (!is_2d(g)) return pool_fwd(g, x, y);
   dispatch_2d(g, [&](auto pool, auto kh, auto kw) {
-    if constexpr (kh.value < 0) pool2d_fwd<pool.value>(g, x, y);
-    else tile_fwd<pool.value, kh.value, kw.value>(g, x, y);
+    if constexpr (kh.value < 0)
+      pool2d_fwd<pool.value>(g, x, y);
+    else
+      tile_fwd<pool.value, kh.value, kw.value>(g, x, y);
   });
 }
 
@@ -370,8 +383,10 @@ template <typename T>
 void pool_bwd_any(const Geo& g, const T* og, const T* x, T* dx) {
   if (!is_2d(g)) return pool_bwd(g, og, x, dx);
   dispatch_2d(g, [&](auto pool, auto kh, auto kw) {
-    if constexpr (kh.value < 0) pool2d_bwd<pool.value>(g, og, x, dx);
-    else tile_bwd<pool.value, kh.value, kw.value>(g, og, x, dx);
+    if constexpr (kh.value < 0)
+      pool2d_bwd<pool.value>(g, og, x, dx);
+    else
+      tile_bwd<pool.value, kh.value, kw.value>(g, og, x, dx);
   });
 }
 
