@@ -45,12 +45,15 @@ def test_accuracy_with_ties_matches_numpy(dtype):
 
 
 def test_accuracy_label_forms_and_several_outputs():
-    preds = [rng.rand(16, 5).astype(np.float32), tied_scores(16, 5), rng.rand(16, 3).astype(np.float32)]
+    preds = [rng.rand(16, 5).astype(np.float32), tied_scores(16, 5), tied_scores(16, 5),
+             rng.rand(16, 3).astype(np.float32)]
     labels = [rng.randint(0, 5, size=(16, 1)).astype(np.float32),                     # 2-d (n, 1)
               rng.randint(0, 5, size=16).astype(np.int32),                            # integer dtype
+              rng.randint(0, 5, size=16),                                             # int64
               rng.randint(0, 3, size=16) + rng.choice([0.0, 0.4, 0.9], size=16)]      # fractional: truncated
     m = mx.metric.Accuracy()
-    m.update([nd(labels[0]), mx.nd.array(labels[1], dtype=np.int32), nd(labels[2])], [nd(p) for p in preds])
+    m.update([nd(labels[0]), mx.nd.array(labels[1], dtype=np.int32), mx.nd.array(labels[2], dtype=np.int64),
+              nd(labels[3])], [nd(p) for p in preds])
     assert (m.sum_metric, m.num_inst) == accuracy_ref(labels, preds)
 
 
@@ -100,14 +103,14 @@ def test_update_reads_nothing_back_and_totals_stay_exact(monkeypatch):
 
 
 def test_pending_count_is_read_back_before_float32_stops_being_exact(monkeypatch):
-    monkeypatch.setattr(metric_mod, "_FLOAT32_EXACT", 45)  # flush every second batch of 20
+    monkeypatch.setattr(metric_mod, "_FLOAT32_EXACT", 65)  # read back every fourth batch of 20
     m = mx.metric.Accuracy()
     labels, preds = [], []
-    for _ in range(5):
+    for _ in range(9):
         pred, label = tied_scores(20, 3), rng.randint(0, 3, size=20).astype(np.float32)
         m.update([nd(label)], [nd(pred)])
         labels.append(label), preds.append(pred)
-        assert m._pending_count < 45
+        assert m._pending_count < 65
     assert (m.sum_metric, m.num_inst) == accuracy_ref(labels, preds)
 
 

@@ -160,17 +160,15 @@ class EvalMetric:
         self.global_num_inst += count
 
     def _accumulate_device(self, value, count):
-        """Adds one batch whose sum is the one-element NDArray `value` (ours to keep) without
-        reading it: it joins the pending device sum, which _flush reads into both totals."""
+        """Adds one batch whose sum is the one-element NDArray `value` without reading it: it joins
+        the pending device sum, which _flush reads into both totals."""
         pending = self._pending
         if pending is not None and (pending.context != value.context or pending.dtype != value.dtype
                                     or self._pending_count + count >= _FLOAT32_EXACT):
             self._flush()
             pending = None
-        if pending is None:
-            self._pending = value
-        else:
-            pending += value
+        # A new array per batch: cheaper than an in-place add, and the old ones go back to the pool.
+        self._pending = value if pending is None else _ops.invoke("elemwise_add", [pending, value], {})
         self._pending_count += count
         self.num_inst += count
         self.global_num_inst += count
