@@ -14,7 +14,7 @@ import json
 
 import numpy
 
-from . import _ops
+from . import _ops, metric_device
 from .ndarray import NDArray
 
 # Integers up to 2**24 are exact in float32: device counts are read back before they could pass it.
@@ -86,27 +86,6 @@ def _host(x):
     return x.asnumpy() if isinstance(x, NDArray) else numpy.asarray(x)
 
 
-_DEVICE_DTYPES = (numpy.float32, numpy.float64)  # float16 would round counts and sums: numpy path
-
-
-def _on_device(label, pred):
-    """Whether a (label, pred) pair takes the device path: both NDArrays, float32/64 predictions."""
-    return isinstance(label, NDArray) and isinstance(pred, NDArray) and pred.dtype in _DEVICE_DTYPES
-
-
-def _class_ids(x, dtype):
-    """x's values truncated towards zero, as numpy's astype(int) does, in float dtype `dtype`
-    (the dtype argmax / topk give their indices in), without leaving the device."""
-    source = x.dtype
-    if source != dtype:
-        x = _ops.invoke("cast", [x], {"dtype": numpy.dtype(dtype).name})
-    return x if numpy.issubdtype(source, numpy.integer) else _ops.invoke("trunc", [x], {})
-
-
-def _device_sum(x):
-    return _ops.invoke("sum", [x], {})
-
-
 def check_label_shapes(labels, preds, wrap=False, shape=False):
     """Raises ValueError unless labels and preds have equal length (or, with shape, equal shape);
     with wrap, a single array first becomes a one-element list. Returns (labels, preds)."""
@@ -123,6 +102,7 @@ class EvalMetric:
     """Base metric: get() is sum_metric / num_inst; get_global() is the same since the last reset()."""
 
     _pending = None  # the device sum of the batches not yet added to the totals (an NDArray)
+    _pending_where = None  # its (context, dtype): a batch elsewhere reads it back first
     _pending_count = 0  # samples behind _pending
     _pending_type = float  # what one read-back device sum becomes (int for counts)
 
@@ -162,13 +142,15 @@ class EvalMetric:
     def _accumulate_device(self, value, count):
         """Adds one batch whose sum is the one-element NDArray `value` without reading it: it joins
         the pending device sum, which _flush reads into both totals."""
-        pending = self._pending
-        if pending is not None and (pending.context != value.context or pending.dtype != value.dtype
-                                    or self._pending_count + count >= _FLOAT32_EXACT):
+        where = (value.context, value.dtype)
+        if self._pending is not None and (where != self._pending_where
+                                          or self._pending_count + count >= _FLOAT32_EXACT):
             self._flush()
-            pending = None
         # A new array per batch: cheaper than an in-place add, and the old ones go back to the pool.
-        self._pending = value if pending is None else _ops.invoke("elemwise_add", [pending, value], {})
+        if self._pending is None:
+            self._pending, self._pending_where = value, where
+        else:
+            self._pending = _ops.invoke("elemwise_add", [self._pending, value], {})
         self._pending_count += count
         self.num_inst += count
         self.global_num_inst += count
@@ -315,8 +297,8 @@ class Accuracy(EvalMetric):
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds):
-            if _on_device(label, pred):
-                self._update_device(label, pred)
+            if metric_device.on_device(label, pred):
+                self._accumulate_device(*metric_device.accuracy_sum(label, pred, self.axis))
                 continue
             label, pred = _host(label), _host(pred)
             if pred.shape != label.shape:
@@ -325,21 +307,6 @@ class Accuracy(EvalMetric):
             check_label_shapes(label, pred, shape=True)
             self._accumulate(int((pred == label).sum()), label.size)
 
-    def _update_device(self, label, pred):
-        """argmax (first index on ties, as numpy), == label, sum: all on the device."""
-        label_shape = label.shape
-        if pred.shape != label_shape:
-            pred = _ops.invoke("argmax", [pred], {"axis": self.axis})
-        else:
-            pred = _class_ids(pred, pred.dtype)
-        label = _class_ids(label, pred.dtype)
-        pred_shape = pred.shape
-        if pred_shape != label_shape:
-            n = label.size
-            if pred.size != n:
-                raise ValueError("Shape of labels {} does not match shape of predictions {}".format((n,), (pred.size,)))
-            label, pred = label.reshape((n,)), pred.reshape((n,))
-        self._accumulate_device(_device_sum(_ops.invoke("broadcast_equal", [pred, label], {})), label.size)
 
 
 register(Accuracy)
@@ -362,8 +329,8 @@ class TopKAccuracy(EvalMetric):
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds):
-            if _on_device(label, pred):
-                self._update_device(label, pred)
+            if metric_device.on_device(label, pred):
+                self._accumulate_device(*metric_device.top_k_sum(label, pred, self.top_k))
                 continue
             label, pred = _host(label).astype(numpy.int64).ravel(), _host(pred)
             if pred.ndim != 2:
@@ -372,17 +339,6 @@ class TopKAccuracy(EvalMetric):
             top = numpy.argpartition(-pred, k - 1, axis=1)[:, :k]
             self._accumulate(int((top == label[:, None]).any(axis=1).sum()), label.size)
 
-    def _update_device(self, label, pred):
-        """topk indices == label (each row holds a label at most once), sum: on the device."""
-        shape = pred.shape
-        if len(shape) != 2:
-            raise ValueError("TopKAccuracy.update: predictions must be (batch, classes), got %s" % (shape,))
-        n = label.size
-        if n != shape[0]:
-            raise ValueError("TopKAccuracy.update: %d labels for %d predictions" % (n, shape[0]))
-        top = _ops.invoke("topk", [pred], {"k": min(self.top_k, shape[1]), "ret_typ": "indices", "axis": 1})
-        label = _class_ids(label, top.dtype).reshape((n, 1))
-        self._accumulate_device(_device_sum(_ops.invoke("broadcast_equal", [top, label], {})), n)
 
 
 register(TopKAccuracy)
@@ -392,31 +348,15 @@ def _picked_log_likelihood(metric, labels, preds):
     """Sum of -log(p[label] + eps) over samples of each batch, accumulated per sample."""
     labels, preds = check_label_shapes(labels, preds, True)
     for label, pred in zip(labels, preds):
-        if _on_device(label, pred):
-            _picked_log_likelihood_device(metric, label, pred)
+        if metric_device.on_device(label, pred):
+            metric._accumulate_device(*metric_device.neg_log_likelihood_sum(label, pred, metric.eps,
+                                                                              type(metric).__name__))
             continue
         label, pred = _host(label).astype(numpy.int64).ravel(), _host(pred)
         if pred.shape[0] != label.size:
             raise ValueError("%s.update: %d labels for %d predictions" % (type(metric).__name__, label.size, pred.shape[0]))
         prob = pred.reshape(label.size, -1)[numpy.arange(label.size), label].astype(numpy.float64)
         metric._accumulate(float(-numpy.log(prob + metric.eps).sum()), label.size)
-
-
-def _picked_log_likelihood_device(metric, label, pred):
-    """The same on the device, in float64 as the numpy path. pick truncates the label as numpy's
-    astype(int64) does; a label outside [0, classes) is clipped where numpy would raise."""
-    n, shape = label.size, pred.shape
-    if shape[0] != n:
-        raise ValueError("%s.update: %d labels for %d predictions" % (type(metric).__name__, n, shape[0]))
-    if len(shape) != 2:
-        pred = pred.reshape((n, -1))
-    if label.ndim != 1:
-        label = label.reshape((n,))
-    prob = _ops.invoke("pick", [pred, label], {"axis": 1})
-    if prob.dtype != numpy.float64:
-        prob = _ops.invoke("cast", [prob], {"dtype": "float64"})
-    log_sum = _device_sum(_ops.invoke("log", [_ops.invoke("_plus_scalar", [prob], {"scalar": metric.eps})], {}))
-    metric._accumulate_device(_ops.invoke("negative", [log_sum], {}), n)
 
 
 @alias("ce")
