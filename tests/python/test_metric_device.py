@@ -129,13 +129,15 @@ def test_mixed_numpy_and_device_updates_and_user_set_totals():
 @pytest.mark.parametrize("top_k", [1, 3, 9])
 def test_top_k_accuracy_matches_numpy(top_k):
     pred = rng.rand(40, 6).astype(np.float32)  # distinct scores: the top k are unambiguous
-    labels = [rng.randint(0, 6, size=40).astype(np.float32), rng.randint(0, 6, size=(40, 1)).astype(np.float32)]
+    labels = [rng.randint(0, 6, size=40).astype(np.float32), rng.randint(0, 6, size=(40, 1)) + 0.5,
+              rng.randint(0, 6, size=40)]
     m = mx.metric.TopKAccuracy(top_k=top_k)
-    m.update([nd(lab) for lab in labels], [nd(pred), nd(pred, np.float64)])
+    m.update([nd(labels[0]), nd(labels[1]), mx.nd.array(labels[2], dtype=np.int32)],
+             [nd(pred), nd(pred, np.float64), nd(pred)])
     k = min(top_k, 6)
     order = np.argsort(-pred, axis=1)[:, :k]
     expect = sum(int((order == lab.astype(np.int64).reshape(-1, 1)).any(axis=1).sum()) for lab in labels)
-    assert (m.sum_metric, m.num_inst) == (expect, 80)
+    assert (m.sum_metric, m.num_inst) == (expect, 120)
     with pytest.raises(ValueError):
         m.update([nd(np.zeros(3))], [nd(np.zeros((3, 2, 2)))])
 
