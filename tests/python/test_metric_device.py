@@ -199,3 +199,16 @@ def test_module_fit_accuracy_matches_its_predictions():
     pred = mod.predict(mx.io.NDArrayIter(x, y, batch_size=32)).asnumpy()
     assert score["accuracy"] == accuracy_ref([y], [pred])[0] / 200
     assert score["accuracy"] > 0.9
+
+
+def test_update_waits_for_the_batch_two_back_so_a_loop_cannot_run_far_ahead(monkeypatch):
+    waited = []
+    real = mx.nd.NDArray.wait_to_read
+    monkeypatch.setattr(mx.nd.NDArray, "wait_to_read", lambda self: waited.append(self) or real(self))
+    m = mx.metric.Accuracy()
+    pred, label = nd(tied_scores(8, 3)), nd(rng.randint(0, 3, size=8))
+    sums = []
+    for _ in range(5):
+        m.update([label], [pred])
+        sums.append(m._in_flight[-1])
+    assert [w is s for w, s in zip(waited, sums)] == [True, True, True] and len(waited) == 3

@@ -10,6 +10,7 @@ NDArrays (numpy inputs take the numpy path): each batch's sum is added into one 
 read back only when a total is looked at (sum_metric, get(), reset_local() ...), so a training step
 does not wait for its forward pass to finish. num_inst is known from the shapes without reading.
 """
+import collections
 import json
 
 import numpy
@@ -19,6 +20,7 @@ from .ndarray import NDArray
 
 # Integers up to 2**24 are exact in float32: device counts are read back before they could pass it.
 _FLOAT32_EXACT = 1 << 24
+_IN_FLIGHT = 2  # batches a metric lets a loop run ahead of the device (see _accumulate_device)
 
 _REGISTRY = {}
 
@@ -103,6 +105,7 @@ class EvalMetric:
 
     _pending = None  # the device sum of the batches not yet added to the totals (an NDArray)
     _pending_where = None  # its (context, dtype): a batch elsewhere reads it back first
+    _in_flight = None  # the sums of the last batches, newest last (a deque)
     _pending_count = 0  # samples behind _pending
     _pending_type = float  # what one read-back device sum becomes (int for counts)
 
@@ -154,6 +157,15 @@ class EvalMetric:
         self._pending_count += count
         self.num_inst += count
         self.global_num_inst += count
+        # Waiting (not reading) for the sum of the batch _IN_FLIGHT batches back keeps a training
+        # loop at most that far ahead of the device, as the per-batch read did, while the batches
+        # in between still overlap Python's work on the next one.
+        in_flight = self._in_flight
+        if in_flight is None:
+            in_flight = self._in_flight = collections.deque()
+        in_flight.append(value)
+        if len(in_flight) > _IN_FLIGHT:
+            in_flight.popleft().wait_to_read()
 
     def _flush(self):
         """The pending device sum into the local and global totals (one scalar read)."""
@@ -189,6 +201,7 @@ class EvalMetric:
     def reset(self):
         """Clears local and global statistics."""
         self._pending, self._pending_count = None, 0
+        self._in_flight = None
         self.num_inst = 0
         self.sum_metric = 0.0
         self.global_num_inst = 0
