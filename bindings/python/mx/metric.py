@@ -6,21 +6,19 @@ global_num_inst), cleared only by reset() (e.g. every epoch). F1, MCC, PCC, Perp
 PearsonCorrelation live in metric_scores.py and are re-exported here.
 
 Accuracy, TopKAccuracy, CrossEntropy and NegativeLogLikelihood compute on the device when given
-NDArrays (numpy inputs take the numpy path): each batch's sum is added into one pending NDArray,
-read back only when a total is looked at (sum_metric, get(), reset_local() ...), so a training step
-does not wait for its forward pass to finish. num_inst is known from the shapes without reading.
+NDArrays (numpy inputs take the numpy path): each batch's sum stays on the device and is read back
+two batches later or when a total is looked at (sum_metric, get(), reset_local() ...), so a
+training step does not wait for its own forward pass. num_inst is known from the shapes.
 """
 import collections
 import json
 
 import numpy
 
-from . import _ops, metric_device
+from . import metric_device
 from .ndarray import NDArray
 
-# Integers up to 2**24 are exact in float32: device counts are read back before they could pass it.
-_FLOAT32_EXACT = 1 << 24
-_IN_FLIGHT = 2  # batches a metric lets a loop run ahead of the device (see _accumulate_device)
+_IN_FLIGHT = 2  # batches whose device sums a metric holds unread (see _accumulate_device)
 
 _REGISTRY = {}
 
@@ -103,10 +101,7 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
 class EvalMetric:
     """Base metric: get() is sum_metric / num_inst; get_global() is the same since the last reset()."""
 
-    _pending = None  # the device sum of the batches not yet added to the totals (an NDArray)
-    _pending_where = None  # its (context, dtype): a batch elsewhere reads it back first
-    _in_flight = None  # the sums of the last batches, newest last (a deque)
-    _pending_count = 0  # samples behind _pending
+    _pending = None  # the device sums of the last batches, not yet in the totals (a deque, newest last)
     _pending_type = float  # what one read-back device sum becomes (int for counts)
 
     def __init__(self, name, output_names=None, label_names=None, **kwargs):
@@ -143,39 +138,29 @@ class EvalMetric:
         self.global_num_inst += count
 
     def _accumulate_device(self, value, count):
-        """Adds one batch whose sum is the one-element NDArray `value` without reading it: it joins
-        the pending device sum, which _flush reads into both totals."""
-        where = (value.context, value.dtype)
-        if self._pending is not None and (where != self._pending_where
-                                          or self._pending_count + count >= _FLOAT32_EXACT):
-            self._flush()
-        # A new array per batch: cheaper than an in-place add, and the old ones go back to the pool.
-        if self._pending is None:
-            self._pending, self._pending_where = value, where
-        else:
-            self._pending = _ops.invoke("elemwise_add", [self._pending, value], {})
-        self._pending_count += count
+        """Adds one batch whose sum is the one-element NDArray `value`, read back _IN_FLIGHT batches
+        later (computed by then, so the read does not stall a training loop; when the device is
+        further behind it waits, which keeps a loop that close to the device, as a read per batch
+        did) or when a total is looked at."""
         self.num_inst += count
         self.global_num_inst += count
-        # Waiting (not reading) for the sum of the batch _IN_FLIGHT batches back keeps a training
-        # loop at most that far ahead of the device, as the per-batch read did, while the batches
-        # in between still overlap Python's work on the next one.
-        in_flight = self._in_flight
-        if in_flight is None:
-            in_flight = self._in_flight = collections.deque()
-        in_flight.append(value)
-        if len(in_flight) > _IN_FLIGHT:
-            in_flight.popleft().wait_to_read()
-
-    def _flush(self):
-        """The pending device sum into the local and global totals (one scalar read)."""
         pending = self._pending
         if pending is None:
-            return
-        self._pending, self._pending_count = None, 0
-        value = self._pending_type(pending.asnumpy().reshape(-1)[0])
+            pending = self._pending = collections.deque()
+        pending.append(value)
+        if len(pending) > _IN_FLIGHT:
+            self._add_device_sum(pending.popleft())
+
+    def _add_device_sum(self, value):
+        value = self._pending_type(value.asnumpy().reshape(-1)[0])
         self._sum_metric += value
         self._global_sum_metric += value
+
+    def _flush(self):
+        """The batches still pending into the local and global totals."""
+        pending = self._pending
+        while pending:
+            self._add_device_sum(pending.popleft())
 
     # The totals read the pending device sum first; setting one keeps what was pending in the other.
     @property
@@ -200,8 +185,7 @@ class EvalMetric:
 
     def reset(self):
         """Clears local and global statistics."""
-        self._pending, self._pending_count = None, 0
-        self._in_flight = None
+        self._pending = None
         self.num_inst = 0
         self.sum_metric = 0.0
         self.global_num_inst = 0
