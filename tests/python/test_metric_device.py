@@ -1,5 +1,5 @@
-"""The device path of Accuracy, TopKAccuracy, CrossEntropy and NegativeLogLikelihood (NDArray
-inputs: computed with ops, read back only when a total is looked at) against numpy formulas
+"""The device path of Accuracy, TopKAccuracy, CrossEntropy, NegativeLogLikelihood and Loss (NDArray
+inputs: computed with ops, read back two batches later or when a total is looked at) against numpy formulas
 written here: ties, 1-d / 2-d / integer / fractional labels, several outputs, float64, the float16
 fallback, pad in Module.update_metric, and exact local / global totals across deferred reads."""
 import numpy as np
@@ -160,6 +160,17 @@ def test_cross_entropy_and_nll_match_numpy(name, dtype):
     np.testing.assert_allclose(m.get()[1], expect / 60, rtol=1e-10)
     with pytest.raises(ValueError, match="labels for"):
         m.update([nd(label[:5])], [nd(prob, dtype)])
+
+
+def test_loss_mean_matches_numpy():
+    losses = [rng.rand(16).astype(np.float32) * 1e3, rng.rand(4, 3), rng.rand(5).astype(np.float16)]
+    m = mx.metric.Loss()
+    m.update(None, nd(losses[0]))
+    m.update(None, [nd(losses[1], np.float64), nd(losses[2], np.float16)])  # float16: the numpy path
+    total = sum(float(x.astype(np.float64).sum()) for x in losses)
+    assert m.num_inst == 16 + 12 + 5
+    np.testing.assert_allclose(m.sum_metric, total, rtol=1e-12)
+    np.testing.assert_allclose(m.get_global()[1], total / 33, rtol=1e-12)
 
 
 def test_module_update_metric_leaves_out_pad():

@@ -5,7 +5,7 @@ cleared by reset_local() (e.g. every logging period), and the global one (global
 global_num_inst), cleared only by reset() (e.g. every epoch). F1, MCC, PCC, Perplexity and
 PearsonCorrelation live in metric_scores.py and are re-exported here.
 
-Accuracy, TopKAccuracy, CrossEntropy and NegativeLogLikelihood compute on the device when given
+Accuracy, TopKAccuracy, CrossEntropy, NegativeLogLikelihood and Loss compute on the device when given
 NDArrays (numpy inputs take the numpy path): each batch's sum stays on the device and is read back
 two batches later or when a total is looked at (sum_metric, get(), reset_local() ...), so a
 training step does not wait for its own forward pass. num_inst is known from the shapes.
@@ -441,6 +441,9 @@ class Loss(EvalMetric):
 
     def update(self, _, preds):
         for pred in [preds] if isinstance(preds, (NDArray, numpy.ndarray)) else preds:
+            if metric_device.on_device_pred(pred):
+                self._accumulate_device(*metric_device.float64_sum(pred))
+                continue
             pred = _host(pred)
             self._accumulate(float(pred.astype(numpy.float64).sum()), pred.size)
 

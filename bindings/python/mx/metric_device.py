@@ -1,4 +1,4 @@
-"""The device path of mx.metric's Accuracy, TopKAccuracy and CrossEntropy / NegativeLogLikelihood:
+"""The device path of mx.metric's Accuracy, TopKAccuracy, CrossEntropy / NegativeLogLikelihood and Loss:
 each batch's sum computed with ops where the predictions are, returned as a one-element NDArray
 (never read here; EvalMetric._accumulate_device defers the read) with the batch's sample count.
 Results match the numpy path: argmax takes the first index on ties, labels truncate towards zero
@@ -11,9 +11,14 @@ from .ndarray import NDArray
 _DTYPES = (numpy.float32, numpy.float64)  # float16 would round counts and sums: numpy path
 
 
+def on_device_pred(pred):
+    """Whether predictions take the device path: an NDArray of float32 or float64."""
+    return isinstance(pred, NDArray) and pred.dtype in _DTYPES
+
+
 def on_device(label, pred):
     """Whether a (label, pred) pair takes the device path: both NDArrays, float32/64 predictions."""
-    return isinstance(label, NDArray) and isinstance(pred, NDArray) and pred.dtype in _DTYPES
+    return isinstance(label, NDArray) and on_device_pred(pred)
 
 
 def _count(shape):
@@ -83,3 +88,11 @@ def neg_log_likelihood_sum(label, pred, eps, owner):
         prob = _ops.invoke("cast", [prob], {"dtype": "float64"})
     log_sum = _ops.invoke("sum", [_ops.invoke("log", [_ops.invoke("_plus_scalar", [prob], {"scalar": eps})], {})], {})
     return _ops.invoke("negative", [log_sum], {}), n
+
+
+def float64_sum(pred):
+    """(sum of pred's elements in float64, element count): Loss's batch."""
+    size = _count(pred.shape)
+    if pred.dtype != numpy.float64:
+        pred = _ops.invoke("cast", [pred], {"dtype": "float64"})
+    return _ops.invoke("sum", [pred], {}), size
