@@ -162,7 +162,7 @@ class EvalMetric:
         while pending:
             self._add_device_sum(pending.popleft())
 
-    # The totals read the pending device sum first; setting one keeps what was pending in the other.
+    # The totals take in the pending device sums first; setting one keeps what was pending in the other.
     @property
     def sum_metric(self):
         self._flush()
@@ -305,7 +305,6 @@ class Accuracy(EvalMetric):
             self._accumulate(int((pred == label).sum()), label.size)
 
 
-
 register(Accuracy)
 
 
@@ -335,7 +334,6 @@ class TopKAccuracy(EvalMetric):
             k = min(self.top_k, pred.shape[1])
             top = numpy.argpartition(-pred, k - 1, axis=1)[:, :k]
             self._accumulate(int((top == label[:, None]).any(axis=1).sum()), label.size)
-
 
 
 register(TopKAccuracy)
