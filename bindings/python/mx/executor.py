@@ -8,6 +8,9 @@ from .ndarray import NDArray
 _handle = ctypes.c_void_p
 # void (*)(const char* name, mx_ndarray_t arr, void* user_data): mx_executor_monitor_callback
 _MONITOR_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_char_p, _handle, ctypes.c_void_p)
+# Arguments of every step, built once: ctypes objects cost more than the calls they feed.
+_TRAIN, _INFER = ctypes.c_int32(1), ctypes.c_int32(0)
+_NO_GRADS = (ctypes.c_uint32(0), None)
 
 
 def _flat_shapes(shapes, fn):
@@ -59,7 +62,7 @@ class Executor:
                 raise ValueError("forward: %r is not an argument" % k)
             self.arg_dict[k][:] = v
         try:
-            check_call(LIB.mx_executor_forward(self.handle, ctypes.c_int32(int(is_train))))
+            check_call(LIB.mx_executor_forward(self.handle, _TRAIN if is_train else _INFER))
         finally:
             self._retired_callbacks.clear()
         self._raise_monitor_error()
@@ -71,10 +74,14 @@ class Executor:
         pass the last forward ran (its mode, its saved state)."""
         if isinstance(out_grads, NDArray):
             out_grads = [out_grads]
-        grads = list(out_grads or [])
+        if out_grads:
+            grads = list(out_grads)
+            count, handles = ctypes.c_uint32(len(grads)), c_array(_handle, [g.handle if g is not None else None
+                                                                            for g in grads])
+        else:  # the training step's case: head gradients of ones, nothing to marshal
+            count, handles = _NO_GRADS
         try:
-            check_call(LIB.mx_executor_backward(self.handle, ctypes.c_uint32(len(grads)),
-                                                c_array(_handle, [g.handle if g is not None else None for g in grads])))
+            check_call(LIB.mx_executor_backward(self.handle, count, handles))
         finally:
             self._retired_callbacks.clear()
         self._raise_monitor_error()

@@ -1,15 +1,24 @@
-"""mx.metric: evaluation metrics over (labels, predictions) lists of arrays, computed in numpy.
+"""mx.metric: evaluation metrics over (labels, predictions) lists of arrays.
 
 As in MXNet 1.9.1 every metric keeps two running totals: the local one (sum_metric / num_inst),
 cleared by reset_local() (e.g. every logging period), and the global one (global_sum_metric /
 global_num_inst), cleared only by reset() (e.g. every epoch). F1, MCC, PCC, Perplexity and
 PearsonCorrelation live in metric_scores.py and are re-exported here.
+
+Accuracy, TopKAccuracy, CrossEntropy, NegativeLogLikelihood and Loss compute on the device when given
+NDArrays (numpy inputs take the numpy path): each batch's sum stays on the device and is read back
+two batches later or when a total is looked at (sum_metric, get(), reset_local() ...), so a
+training step does not wait for its own forward pass. num_inst is known from the shapes.
 """
+import collections
 import json
 
 import numpy
 
+from . import metric_device
 from .ndarray import NDArray
+
+_IN_FLIGHT = 2  # batches whose device sums a metric holds unread (see _accumulate_device)
 
 _REGISTRY = {}
 
@@ -92,6 +101,9 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
 class EvalMetric:
     """Base metric: get() is sum_metric / num_inst; get_global() is the same since the last reset()."""
 
+    _pending = None  # the device sums of the last batches, not yet in the totals (a deque, newest last)
+    _pending_type = float  # what one read-back device sum becomes (int for counts)
+
     def __init__(self, name, output_names=None, label_names=None, **kwargs):
         self.name = str(name)
         self.output_names, self.label_names = output_names, label_names
@@ -125,8 +137,55 @@ class EvalMetric:
         self.num_inst += count
         self.global_num_inst += count
 
+    def _accumulate_device(self, value, count):
+        """Adds one batch whose sum is the one-element NDArray `value`, read back _IN_FLIGHT batches
+        later (computed by then, so the read does not stall a training loop; when the device is
+        further behind it waits, which keeps a loop that close to the device, as a read per batch
+        did) or when a total is looked at."""
+        self.num_inst += count
+        self.global_num_inst += count
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = collections.deque()
+        pending.append(value)
+        if len(pending) > _IN_FLIGHT:
+            self._add_device_sum(pending.popleft())
+
+    def _add_device_sum(self, value):
+        value = self._pending_type(value.asnumpy().reshape(-1)[0])
+        self._sum_metric += value
+        self._global_sum_metric += value
+
+    def _flush(self):
+        """The batches still pending into the local and global totals."""
+        pending = self._pending
+        while pending:
+            self._add_device_sum(pending.popleft())
+
+    # The totals take in the pending device sums first; setting one keeps what was pending in the other.
+    @property
+    def sum_metric(self):
+        self._flush()
+        return self._sum_metric
+
+    @sum_metric.setter
+    def sum_metric(self, value):
+        self._flush()
+        self._sum_metric = value
+
+    @property
+    def global_sum_metric(self):
+        self._flush()
+        return self._global_sum_metric
+
+    @global_sum_metric.setter
+    def global_sum_metric(self, value):
+        self._flush()
+        self._global_sum_metric = value
+
     def reset(self):
         """Clears local and global statistics."""
+        self._pending = None
         self.num_inst = 0
         self.sum_metric = 0.0
         self.global_num_inst = 0
@@ -230,9 +289,14 @@ class Accuracy(EvalMetric):
                          has_global_stats=True)
         self.axis = axis
 
+    _pending_type = int
+
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds):
+            if metric_device.on_device(label, pred):
+                self._accumulate_device(*metric_device.accuracy_sum(label, pred, self.axis))
+                continue
             label, pred = _host(label), _host(pred)
             if pred.shape != label.shape:
                 pred = numpy.argmax(pred, axis=self.axis)
@@ -256,9 +320,14 @@ class TopKAccuracy(EvalMetric):
         self.top_k = top_k
         self.name += "_%d" % top_k
 
+    _pending_type = int
+
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds):
+            if metric_device.on_device(label, pred):
+                self._accumulate_device(*metric_device.top_k_sum(label, pred, self.top_k))
+                continue
             label, pred = _host(label).astype(numpy.int64).ravel(), _host(pred)
             if pred.ndim != 2:
                 raise ValueError("TopKAccuracy.update: predictions must be (batch, classes), got %s" % (pred.shape,))
@@ -274,6 +343,10 @@ def _picked_log_likelihood(metric, labels, preds):
     """Sum of -log(p[label] + eps) over samples of each batch, accumulated per sample."""
     labels, preds = check_label_shapes(labels, preds, True)
     for label, pred in zip(labels, preds):
+        if metric_device.on_device(label, pred):
+            metric._accumulate_device(*metric_device.neg_log_likelihood_sum(label, pred, metric.eps,
+                                                                              type(metric).__name__))
+            continue
         label, pred = _host(label).astype(numpy.int64).ravel(), _host(pred)
         if pred.shape[0] != label.size:
             raise ValueError("%s.update: %d labels for %d predictions" % (type(metric).__name__, label.size, pred.shape[0]))
@@ -366,6 +439,9 @@ class Loss(EvalMetric):
 
     def update(self, _, preds):
         for pred in [preds] if isinstance(preds, (NDArray, numpy.ndarray)) else preds:
+            if metric_device.on_device_pred(pred):
+                self._accumulate_device(*metric_device.float64_sum(pred))
+                continue
             pred = _host(pred)
             self._accumulate(float(pred.astype(numpy.float64).sum()), pred.size)
 

@@ -412,11 +412,19 @@ class Module:
 
     # ---------------------------------------------------------------- computation
     def _load_inputs(self, names, arrays):
-        slices = self._slices(self._data_shapes[0].shape[0]) if len(self._execs) > 1 else [None]
+        if len(self._execs) == 1:  # every step of a one-context module: whole arrays, nothing to slice
+            arg_dict = self._exec.arg_dict
+            for name, value in zip(names, arrays or []):
+                if isinstance(value, nd.NDArray):
+                    value.copyto(arg_dict[name])
+                else:
+                    arg_dict[name][:] = value
+            return
+        slices = self._slices(self._data_shapes[0].shape[0])
         for name, value in zip(names, arrays or []):
-            for ex, sl in zip(self._execs, slices):
+            for ex, (begin, end) in zip(self._execs, slices):
                 dst = ex.arg_dict[name]
-                part = value if sl is None else value[sl[0]:sl[1]]
+                part = value[begin:end]
                 if isinstance(part, nd.NDArray):
                     part.copyto(dst)
                 else:
