@@ -1,8 +1,8 @@
 // SGD in one kernel for one weight or many (core/op/defs/optimizer.cc): sgd_update,
 // sgd_mom_update, mp_sgd_update, mp_sgd_mom_update and MXNet's multi-tensor forms
 // multi_sgd_update, multi_sgd_mom_update, multi_mp_sgd_update, multi_mp_sgd_mom_update.
-// The rule is a template parameter and clipping is a clamp to +-inf when off, so the inner loop
-// has no branch and vectorises. One call of a multi op is one engine op; its tensors are cut into
+// The rule, clipping and in-place are template parameters chosen once per range, so the inner
+// loop has no branch and vectorises. One call of a multi op is one engine op; its tensors are cut into
 // (tensor, chunk) work items that run in parallel when there is enough work to pay for a wake-up.
 // Inputs per weight: weight, grad[, mom][, weight32]; out = new weight (may be the weight itself:
 // each element is read before it is written). Formulas as backends/common's optimizer_step (plain
@@ -76,7 +76,11 @@ int create(const mx_kernel_args* args, void** out) {
 }
 
 // Elements [b, e) of one weight. T: the step's type (float for 16-bit and mp); M: the states'.
-template <int R, typename S>
+// kInPlace (out is the weight): w is y itself, so the compiler sees the exact dependence and
+// vectorises; with two pointers that overlap, its runtime alias check would pick the scalar loop.
+// kClip: clip_gradient >= 0 (a separate loop: the clamp, even branch-free, halves the speed of
+// a loop that is otherwise limited by memory).
+template <int R, bool kInPlace, bool kClip, typename S>
 void update_range(const MultiState& st, size_t k, const DLTensor* in, DLTensor& out, int64_t b, int64_t e) {
   using E = Elem<S>;
   using T = std::conditional_t<is_mp(R), float, typename E::C>;
@@ -84,12 +88,12 @@ void update_range(const MultiState& st, size_t k, const DLTensor* in, DLTensor& 
   const T lr = T(st.lrs[k]), wd = T(st.wds[k]), mom = T(st.momentum), rescale = T(st.rescale), clip = T(st.clip);
   const T decay = T(1) - lr * wd;  // the mp forms' (1 - lr wd)
   const S* g = reinterpret_cast<const S*>(data_of(in[1]));
-  const S* w = reinterpret_cast<const S*>(data_of(in[0]));
   S* y = reinterpret_cast<S*>(data_of(out));
+  const S* w = kInPlace ? y : reinterpret_cast<const S*>(data_of(in[0]));
   M* __restrict m = has_mom(R) ? reinterpret_cast<M*>(data_of(in[2])) : nullptr;
   float* __restrict w32 = is_mp(R) ? reinterpret_cast<float*>(data_of(in[stride_of(R) - 1])) : nullptr;
   for (int64_t i = b; i < e; ++i) {
-    const T gr = clamp_abs(rescale * T(E::load(g[i])), clip);
+    const T gr = kClip ? clamp_abs(rescale * T(E::load(g[i])), clip) : rescale * T(E::load(g[i]));
     if constexpr (R == kPlain) {
       const T wi = E::load(w[i]);
       y[i] = E::store(wi - lr * (gr + wd * wi));
@@ -133,7 +137,12 @@ int run(void* state, const mx_kernel_ctx*, const DLTensor* in, int32_t, DLTensor
     auto work = [&](int64_t first, int64_t last) {
       for (int64_t j = first; j < last; ++j) {
         const Item& it = items[size_t(j)];
-        update_range<R, decltype(tag)>(st, size_t(it.k), in + size_t(it.k) * kStride, out[it.k], it.b, it.e);
+        const DLTensor* ins = in + size_t(it.k) * kStride;
+        using S = decltype(tag);
+        const bool in_place = data_of(ins[0]) == data_of(out[it.k]), clip = std::isfinite(st.clip);
+        auto range = in_place ? (clip ? update_range<R, true, true, S> : update_range<R, true, false, S>)
+                              : (clip ? update_range<R, false, true, S> : update_range<R, false, false, S>);
+        range(st, size_t(it.k), ins, out[it.k], it.b, it.e);
       }
     };
     const int64_t n_items = int64_t(items.size());
