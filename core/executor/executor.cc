@@ -184,7 +184,8 @@ struct Executor::Impl {
       for (const NDArray& a : n.in)
         if (std::find(cur.writes.begin(), cur.writes.end(), a.var()) == cur.writes.end()) cur.reads.push_back(a.var());
       for (const NDArray& a : n.out) cur.writes.push_back(a.var());
-      for (size_t m : n.op->mutated_inputs) cur.writes.push_back(n.in.at(m).var());
+      for (size_t m : n.op->mutated_inputs)  // a variadic op lists them for its largest call
+        if (m < n.in.size()) cur.writes.push_back(n.in[m].var());
     }
     close();
     return out;

@@ -392,7 +392,7 @@ void run_promoted(const op::OpSchema& op, const op::Attrs& attrs, std::span<cons
     cast_into(results[i], outputs[i].dtype(), o);
   }
   for (size_t m : op.mutated_inputs)
-    if (wide[m].defined()) {
+    if (m < wide.size() && wide[m].defined()) {
       std::vector<NDArray> o{*inputs[m]};
       cast_into(wide[m], inputs[m]->dtype(), o);
     }
@@ -526,7 +526,8 @@ void invoke(const op::OpSchema& op, const op::Attrs& attrs, std::span<const NDAr
   SmallVec<engine::Var*, 16> vars;
   for (const NDArray* a : inputs) vars.push_back(a->var());
   for (auto& a : targets) vars.push_back(a.var());
-  for (size_t m : op.mutated_inputs) vars.push_back(inputs[m]->var());
+  for (size_t m : op.mutated_inputs)  // a variadic op lists them for its largest call
+    if (m < inputs.size()) vars.push_back(inputs[m]->var());
   std::span<engine::Var* const> reads(vars.data(), inputs.size()),
       writes(vars.data() + inputs.size(), vars.size() - inputs.size());
   engine::PushOptions opts;

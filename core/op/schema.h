@@ -118,7 +118,8 @@ struct OpSchema {
   // How many of `inputs` a call takes given its attributes (nullptr: all), e.g. no_bias.
   std::function<size_t(const Attrs&)> num_inputs;
   // Inputs the op updates in place (optimizer state, BatchNorm's moving statistics): the engine
-  // orders them as writes.
+  // orders them as writes. A variadic op (multi_sgd_mom_update) lists them for its largest call;
+  // indices past a call's inputs are skipped.
   std::vector<size_t> mutated_inputs;
   // (input, output) pairs whose kernels may write the output over the input's memory (same shape
   // and dtype; each element read before it is written): the executor's memory planner reuses a

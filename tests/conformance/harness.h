@@ -99,6 +99,7 @@ Family rnn_family();       // RNN
 Family contrib_family();   // optimizer updates, contrib ops, ctc_loss
 Family random_family();    // samplers, sample_*, random_pdf_*
 Family linalg_family();    // _linalg_*
+Family multi_update_family();  // multi_sgd_update and its momentum / multi-precision forms
 const std::vector<Family>& all_families();
 
 }  // namespace conformance

@@ -27,6 +27,7 @@ inline const std::map<std::string, MissingList>& known_missing_kernels() {
   // log_sigmoid and mish are elementwise over the shared functors and have CUDA kernels; argmax_channel
   // (reduce.cu's argmax over the last axis) waits for a GPU like the issue 16 ops.
   static const std::string kChannel = "CPU kernel only so far (argmax_channel); the CUDA kernel waits for a GPU to check it on";
+  static const std::string kMulti = "CPU kernel only so far (issue 19's multi-tensor SGD); the CUDA kernel waits for a GPU to check it on";
   static const std::map<std::string, MissingList> lists = {
       {"cuda",
        {
@@ -152,6 +153,11 @@ inline const std::map<std::string, MissingList>& known_missing_kernels() {
           {"mp_nag_mom_update", k16},
           {"mp_sgd_mom_update", k16},
           {"mp_sgd_update", k16},
+          // core/op/defs/optimizer.cc (issue 19)
+          {"multi_mp_sgd_mom_update", kMulti},
+          {"multi_mp_sgd_update", kMulti},
+          {"multi_sgd_mom_update", kMulti},
+          {"multi_sgd_update", kMulti},
           {"nag_mom_update", k16},
           {"rmspropalex_update", k16},
           {"signsgd_update", k16},

@@ -1,6 +1,7 @@
-// The optimizer family (core/op/defs/optimizer.cc): sgd_update, sgd_mom_update, adam_update,
-// rmsprop_update (first part), and issue 16's updates (second part: signsgd, signum, nag_mom,
-// ftml, ftrl, rmspropalex, adagrad, lamb phases 1 and 2, mp_sgd, mp_sgd_mom, mp_nag_mom).
+// The optimizer family (core/op/defs/optimizer.cc): adam_update, rmsprop_update (first part), and
+// issue 16's updates (second part: signsgd, signum, nag_mom, ftml, ftrl, rmspropalex, adagrad,
+// lamb phases 1 and 2, mp_nag_mom). The SGD updates (sgd, sgd_mom, mp_sgd, mp_sgd_mom and their
+// multi-tensor forms) are multi_update.cc's.
 // out = new weight; state inputs (mom, mean, var, n) are updated in place. The
 // update rule is backends/common's optimizer_step, instantiated per kind so the switch on the kind
 // folds away inside the loop. float16 / bfloat16 weights, gradients and states are stored 16-bit
@@ -102,7 +103,7 @@ T sign_of(T v) {
   return T((v > T(0)) - (v < T(0)));
 }
 
-enum Update : int { kSignSgd, kSignum, kNagMom, kFtml, kFtrl, kRmspropAlex, kAdagrad, kLambPhase1, kMpSgd, kMpSgdMom, kMpNagMom };
+enum Update : int { kSignSgd, kSignum, kNagMom, kFtml, kFtrl, kRmspropAlex, kAdagrad, kLambPhase1, kMpNagMom };
 
 template <int U, typename T>
 T step(const Params& p, T w, T g, T* st) {
@@ -147,7 +148,7 @@ T step(const Params& p, T w, T g, T* st) {
       st[0] += gr * gr;
       return w - lr * gr / std::sqrt(st[0] + T(p.eps));
     }
-    case kLambPhase1: {  // st: mean, var; returns the step direction
+    default: {  // kLambPhase1; st: mean, var; returns the step direction
       const T gr = clipped(p, T(p.rescale) * g);
       st[0] = T(p.beta1) * st[0] + (T(1) - T(p.beta1)) * gr;
       st[1] = T(p.beta2) * st[1] + (T(1) - T(p.beta2)) * gr * gr;
@@ -155,17 +156,13 @@ T step(const Params& p, T w, T g, T* st) {
       if (p.bias_correction) m /= T(1) - T(p.beta1_t), v /= T(1) - T(p.beta2_t);
       return m / (std::sqrt(v) + T(p.eps)) + wd * w;
     }
-    case kMpSgd: return (T(1) - lr * wd) * w - lr * clipped(p, T(p.rescale) * g);
-    default:  // kMpSgdMom
-      st[0] = mom * st[0] - lr * wd * w - lr * clipped(p, T(p.rescale) * g);
-      return w + st[0];
   }
 }
 
 constexpr int num_states(int u) {
-  return u == kSignSgd || u == kMpSgd ? 0 : u == kFtml || u == kRmspropAlex ? 3 : u == kFtrl || u == kLambPhase1 ? 2 : 1;
+  return u == kSignSgd ? 0 : u == kFtml || u == kRmspropAlex ? 3 : u == kFtrl || u == kLambPhase1 ? 2 : 1;
 }
-constexpr bool multi_precision(int u) { return u == kMpSgd || u == kMpSgdMom || u == kMpNagMom; }
+constexpr bool multi_precision(int u) { return u == kMpNagMom; }
 
 struct UpdateState {
   int32_t dtype;
@@ -280,8 +277,6 @@ void destroy_update(void* s) { delete static_cast<UpdateState*>(s); }
 #define MX_UPDATE_KERNEL(name, U) kernel(name, create_update<U>, run_update<U>, destroy_update)
 
 const mx_kernel kOptimizerKernels[] = {
-    kernel("sgd_update", create<kSgd>, run<kSgd>, destroy),
-    kernel("sgd_mom_update", create<kSgdMom>, run<kSgdMom>, destroy),
     kernel("adam_update", create<kAdam>, run<kAdam>, destroy),
     kernel("rmsprop_update", create<kRmsprop>, run<kRmsprop>, destroy),
     MX_UPDATE_KERNEL("signsgd_update", kSignSgd),
@@ -293,8 +288,6 @@ const mx_kernel kOptimizerKernels[] = {
     MX_UPDATE_KERNEL("_sparse_adagrad_update", kAdagrad),
     MX_UPDATE_KERNEL("lamb_update_phase1", kLambPhase1),
     kernel("lamb_update_phase2", create_lamb_phase2, run_lamb_phase2, destroy_update),
-    MX_UPDATE_KERNEL("mp_sgd_update", kMpSgd),
-    MX_UPDATE_KERNEL("mp_sgd_mom_update", kMpSgdMom),
     MX_UPDATE_KERNEL("mp_nag_mom_update", kMpNagMom),
     kEndOfTable,
 };

@@ -463,11 +463,18 @@ class Module:
         if not self.optimizer_initialized:
             raise RuntimeError("Module.update: call init_optimizer() first")
         self._params_dirty = True
+        # The updater gets every parameter in one call, so an optimizer with aggregate_num > 1
+        # (SGD) updates them with a few multi-tensor ops instead of one op per parameter.
+        idx, grads_all, weights_all = [], [], []
         if self._kvstore is None:
             for i, name in enumerate(self.param_names):
                 grad = self._exec.grad_dict.get(name)
                 if grad is not None and name not in self.fixed_param_names:
-                    self._updater(i, grad, self._exec.arg_dict[name])
+                    idx.append(i)
+                    grads_all.append(grad)
+                    weights_all.append(self._exec.arg_dict[name])
+            if idx:
+                self._updater(idx, grads_all, weights_all)
             return
         # Last layers first: backward produces their gradients first, so their communication
         # starts while the earlier layers still compute (priority = -index, as MXNet).
@@ -485,7 +492,11 @@ class Module:
                 self._kvstore.push(name, grads, priority=-i)
                 self._kvstore.pull(name, grads, priority=-i)
                 for k in range(ndev):
-                    self._updater(i * ndev + k, grads[k], weights[k])
+                    idx.append(i * ndev + k)
+                    grads_all.append(grads[k])
+                    weights_all.append(weights[k])
+        if idx:  # update_on_kvstore=False: after every pull (the engine orders each read after its pull)
+            self._updater(idx, grads_all, weights_all)
 
     def get_outputs(self, merge_multi_context=True):
         """Outputs of the last forward: merged along the batch axis over the contexts, or (with

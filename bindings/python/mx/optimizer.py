@@ -3,7 +3,9 @@ decay, per-parameter lr_mult / wd_mult, gradient rescaling and clipping, update 
 master copies), the registry behind mx.optimizer.create, and Updater, which keeps each parameter's
 state (what Module and KVStore call). SGD, Adam and RMSProp are here; the other optimizers are in
 optimizer_extra.py."""
+import functools
 import math
+import os
 import pickle
 import warnings
 
@@ -37,6 +39,8 @@ class Optimizer:
         self.num_update = begin_num_update
         self._index_update_count = {}
         self.multi_precision = multi_precision
+        # > 1: Updater hands update() lists of up to this many parameters (SGD's multi-tensor ops)
+        self.aggregate_num = 0
         if param_idx2name is None:
             param_idx2name = {}
         if not isinstance(param_idx2name, dict):
@@ -196,15 +200,52 @@ def _zeros_like(weight):
     return zeros(weight.shape, weight.context, dtype=weight.dtype)
 
 
+# Most weights one multi_*sgd*_update call takes (MXNet's MultiSGDKernelParam::N; the core's limit).
+_MAX_AGGREGATE = 60
+
+
+def _aggregate_num_from_env():
+    """MXNET_OPTIMIZER_AGGREGATION_SIZE capped at what one call takes, or None when it is not set."""
+    value = os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE")
+    return None if value is None else max(0, min(_MAX_AGGREGATE, int(value)))
+
+
+def _aggregate_size(opt):
+    """How many parameters Updater hands opt.update at once (<= 1: one at a time): aggregate_num when
+    set, else the optimizer's default group (SGD: _MAX_AGGREGATE)."""
+    return getattr(opt, "aggregate_num", 0) or getattr(opt, "_default_aggregate", 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _float_tuple(values):
+    """The lrs / wds attribute of a multi-tensor update: "(0.1,0.01)" (repr: exact round trip)."""
+    return "(" + ",".join(repr(float(v)) for v in values) + ")"
+
+
+def _interleaved(*columns):
+    """[w0, g0, m0, w1, g1, m1, ...] from the per-weight columns (weights, grads, moms, ...)."""
+    return [a for row in zip(*columns) for a in row]
+
+
 @register
 class SGD(Optimizer):
     """weight -= lr * (rescale_grad * grad + wd * weight), with momentum when momentum > 0. With
-    multi_precision a float16 weight is updated through a float32 master copy (mp_sgd_*_update)."""
+    multi_precision a float16 weight is updated through a float32 master copy (mp_sgd_*_update).
+    Given lists (Updater with aggregate_num > 1) it updates them in one multi_*sgd*_update call."""
 
     def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
         super().__init__(**kwargs)
         self.momentum = momentum
         self.lazy_update = lazy_update
+        # MXNet sets aggregate_num from MXNET_OPTIMIZER_AGGREGATION_SIZE (default 4), and a Trainer
+        # then refuses update_on_kvstore=True and no longer updates on the store by default. mx
+        # follows that when the variable is set; unset, aggregate_num stays 0 (the store keeps its
+        # default role) and Updater still groups SGD updates, by _default_aggregate = 60 (one
+        # multi-tensor call takes 60 weights; the kernel cuts each call into (tensor, chunk) work
+        # items, so a larger group costs nothing and LeNet's 8 parameters update in one call).
+        env = _aggregate_num_from_env()
+        self.aggregate_num = 0 if env is None else env
+        self._default_aggregate = _MAX_AGGREGATE if env is None else env
 
     def create_state(self, index, weight):
         return _zeros_like(weight) if self.momentum != 0.0 else None
@@ -217,6 +258,11 @@ class SGD(Optimizer):
         return super().create_state_multi_precision(index, weight)
 
     def _update_impl(self, index, weight, grad, state, multi_precision):
+        if isinstance(index, (list, tuple)):
+            if len(index) > 1:
+                self._update_multi(index, weight, grad, state, multi_precision)
+                return
+            index, weight, grad, state = index[0], weight[0], grad[0], state[0]
         self._update_count(index)
         kw = self._common(index)
         if self.momentum != 0.0:
@@ -238,11 +284,34 @@ class SGD(Optimizer):
         else:
             _ops.invoke("mp_sgd_mom_update", [weight, grad, mom, master], kw, out=weight)
 
+    def _update_multi(self, indices, weights, grads, states, multi_precision):
+        """One multi_(mp_)sgd(_mom)_update over parameters of one dtype and context, as _sgd_step
+        does for one: the same counts, per-parameter lr / wd and hyper-parameters."""
+        if len(indices) > _MAX_AGGREGATE:
+            raise ValueError("SGD.update: %d parameters in one call; at most %d" % (len(indices), _MAX_AGGREGATE))
+        self._update_count(indices)
+        kw = {"lrs": _float_tuple(tuple(self._get_lrs(indices))), "wds": _float_tuple(tuple(self._get_wds(indices))),
+              "rescale_grad": self.rescale_grad,
+              "clip_gradient": -1.0 if self.clip_gradient is None else self.clip_gradient,
+              "num_weights": len(indices)}
+        moms = [s[0] for s in states] if multi_precision else list(states)
+        with_mom = moms[0] is not None
+        if any((m is not None) != with_mom for m in moms):
+            raise ValueError("SGD.update: some parameters have a momentum state and others not")
+        if with_mom:
+            kw["momentum"] = self.momentum
+        columns = [weights, grads] + ([moms] if with_mom else [])
+        if multi_precision:
+            columns.append([s[1] for s in states])
+        name = "multi_%ssgd_%supdate" % ("mp_" if multi_precision else "", "mom_" if with_mom else "")
+        _ops.invoke(name, _interleaved(*columns), kw, out=list(weights))
+
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)
 
     def update_multi_precision(self, index, weight, grad, state):
-        use_mp = self.multi_precision and weight.dtype == np.float16
+        first = weight[0] if isinstance(weight, (list, tuple)) else weight
+        use_mp = self.multi_precision and first.dtype == np.float16
         self._update_impl(index, weight, grad, state, multi_precision=use_mp)
 
 
@@ -318,13 +387,26 @@ class Updater:
         if not len(index) == len(grad) == len(weight):
             raise ValueError("Updater: index, grad and weight lists differ in length (%d, %d, %d)"
                              % (len(index), len(grad), len(weight)))
-        for i, g, w in zip(index, grad, weight):
+        for i, w in zip(index, weight):
             if not isinstance(w, NDArray):
                 raise TypeError("Updater: weight %r is not an NDArray" % (i,))
             if i not in self.states:
                 self.states[i] = self.optimizer.create_state_multi_precision(i, w)
                 self.states_synced[i] = True
-            self.optimizer.update_multi_precision(i, w, g, self.states[i])
+        opt = self.optimizer
+        step = _aggregate_size(opt)
+        if step <= 1 or len(index) == 1:
+            for i, g, w in zip(index, grad, weight):
+                opt.update_multi_precision(i, w, g, self.states[i])
+            return
+        # As MXNet: parameters of one dtype (and here one context) in groups of aggregate_num.
+        groups = {}
+        for i, g, w in zip(index, grad, weight):
+            groups.setdefault((w.dtype, w.context), []).append((i, w, g))
+        for rows in groups.values():
+            for b in range(0, len(rows), step):
+                idx, ws, gs = zip(*rows[b:b + step])
+                opt.update_multi_precision(list(idx), list(ws), list(gs), [self.states[i] for i in idx])
 
     def get_states(self, dump_optimizer=False):
         """The states pickled (NDArrays pickle as their values), with the optimizer if asked."""

@@ -257,6 +257,7 @@ class LARS(SGD):
     def __init__(self, momentum=0.0, lazy_update=True, eta=0.001, eps=0, momentum_correction=True, **kwargs):
         self.last_lr = self.cur_lr = None
         super().__init__(momentum=momentum, lazy_update=lazy_update, **kwargs)
+        self.aggregate_num = self._default_aggregate = 0  # its rate is computed one parameter at a time
         self.momentum_correction = momentum_correction
         self.eta, self.eps = eta, eps
 

@@ -4,7 +4,9 @@
 // the weight as the output to update in place; lamb_update_phase1 returns the step direction) and
 // updates its state inputs in place (mutated_inputs), so the engine orders them as writes.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
 #include "base/dtype.h"
 #include "base/error.h"
@@ -175,6 +177,98 @@ void register_issue16_updates(Registry& r) {
              {"weight", "grad", "mom", "weight32"}, plus(common_params(), {momentum}), {2, 3}, 2);
 }
 
+// ---------------------------------------------------------------- multi-tensor SGD (MXNet 1.9.1)
+// multi_sgd_update and its momentum / multi-precision forms update num_weights weights in one call.
+// Inputs are interleaved per weight: (weight, grad[, mom][, weight32]); outputs are the new
+// weights. As MXNet's kernel (MultiSGDKernelParam::N), one call takes at most kMaxMultiWeights.
+constexpr size_t kMaxMultiWeights = 60;
+
+// The floats of `lrs` / `wds`: "(0.1, 0.2)", "[0.1,0.2]" or "0.1,0.2"; each finite.
+std::vector<double> float_tuple(const std::string& op, const char* name, const std::string& text) {
+  std::vector<double> v;
+  const char* p = text.c_str();
+  while (*p == ' ' || *p == '(' || *p == '[') ++p;
+  while (*p && *p != ')' && *p != ']') {
+    char* end = nullptr;
+    const double x = std::strtod(p, &end);
+    if (end == p || !std::isfinite(x))
+      fail(MX_ERR_INVALID_ARGUMENT, op, ": ", name, "='", text, "' is not a tuple of finite floats");
+    v.push_back(x);
+    p = end;
+    while (*p == ' ' || *p == ',') ++p;
+  }
+  return v;
+}
+
+void add_multi_sgd(Registry& r, const std::string& name, const std::string& doc, bool has_mom, bool mp) {
+  const size_t stride = 2 + size_t(has_mom) + size_t(mp);
+  OpSchema s;
+  s.name = name;
+  s.doc = doc + " Inputs interleaved per weight: weight, grad" + (has_mom ? ", mom" : "") + (mp ? ", weight32" : "") +
+          "; outputs the num_weights new weights (pass out=weights to update in place).";
+  s.inputs = {"data"};
+  s.params = {param_required(param_string("lrs", "", "learning rates, one per weight")),
+              param_required(param_string("wds", "", "weight decays, one per weight"))};
+  if (has_mom) s.params.push_back(param_float("momentum", "0", "decay of the momentum"));
+  s.params.push_back(param_float("rescale_grad", "1", "multiplies the gradient first"));
+  s.params.push_back(param_float("clip_gradient", "-1", "clip the rescaled gradient to [-c, c] (c < 0: no clipping)"));
+  s.params.push_back(with_range(param_int("num_weights", "1", "number of weights updated"), 1, double(kMaxMultiWeights)));
+  s.num_inputs = [stride](const Attrs& a) { return size_t(a.i("num_weights")) * stride; };
+  s.output_count = [](const Attrs& a) { return int(a.i("num_weights")); };
+  // Listed for the largest call; the core skips indices past a call's inputs.
+  for (size_t k = 0; k < kMaxMultiWeights; ++k) {
+    if (has_mom) s.mutated_inputs.push_back(k * stride + 2);
+    if (mp) s.mutated_inputs.push_back(k * stride + stride - 1);
+    s.inplace.push_back({k * stride, k});  // out=weights: each element read before it is written
+  }
+  s.dtypes = float_dtypes();
+  s.infer_shape = [stride](const InferArgs& a, std::vector<Shape>& out) {
+    const size_t n = size_t(a.attrs.i("num_weights"));
+    for (const char* key : {"lrs", "wds"})
+      if (const size_t got = float_tuple(a.op.name, key, a.attrs.str(key)).size(); got != n)
+        fail(MX_ERR_INVALID_ARGUMENT, a.op.name, ": ", key, " has ", got, " values but num_weights is ", n);
+    out.assign(n, Shape{});
+    for (size_t k = 0; k < n; ++k) {
+      const Shape& w = a.in_shapes[k * stride];
+      for (size_t j = 1; j < stride; ++j)
+        if (a.in_shapes[k * stride + j] != w)
+          fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": weight ", k, ": input ", k * stride + j, " is ",
+               shape_str(a.in_shapes[k * stride + j]), " but the weight is ", shape_str(w));
+      out[k] = w;
+    }
+  };
+  s.infer_type = [stride, mp](const InferArgs& a, std::vector<int32_t>& out) {
+    const size_t n = a.in_dtypes.size() / stride;
+    out.assign(n, 0);
+    for (size_t k = 0; k < n; ++k) {
+      const int32_t w = a.in_dtypes[k * stride];
+      for (size_t j = 1; j < stride; ++j) {
+        // With mp, the states after grad (mom, weight32) are float32.
+        const int32_t want = mp && j >= 2 ? int32_t(MX_FLOAT32) : w;
+        const int32_t got = a.in_dtypes[k * stride + j];
+        if (got != want)
+          fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": weight ", k, ": input ", k * stride + j, " is ",
+               dtype_info(got).name, " but must be ", dtype_info(want).name);
+      }
+      if (k > 0 && w != a.in_dtypes[0])
+        fail(MX_ERR_SHAPE_MISMATCH, a.op.name, ": weight ", k, " is ", dtype_info(w).name, " but weight 0 is ",
+             dtype_info(a.in_dtypes[0]).name, " (one call updates weights of one dtype)");
+      out[k] = w;
+    }
+  };
+  r.add(std::move(s));
+}
+
+void register_multi_sgd(Registry& r) {
+  const std::string sgd = "Per weight k: weight - lrs[k] * (clip(rescale_grad * grad) + wds[k] * weight).";
+  const std::string mom = "Per weight k: mom = momentum * mom - lrs[k] * (clip(rescale_grad * grad) + wds[k] * weight); "
+                          "weight + mom.";
+  add_multi_sgd(r, "multi_sgd_update", sgd, false, false);
+  add_multi_sgd(r, "multi_sgd_mom_update", mom, true, false);
+  add_multi_sgd(r, "multi_mp_sgd_update", sgd + " Computed on the float32 weight32; out = weight32.", false, true);
+  add_multi_sgd(r, "multi_mp_sgd_mom_update", mom + " Computed on the float32 weight32; out = weight32.", true, true);
+}
+
 }  // namespace
 
 void register_optimizer(Registry& r) {
@@ -195,6 +289,7 @@ void register_optimizer(Registry& r) {
        param_float("clip_weights", "-1", "clip the new weight to [-c, c] (c < 0: no clipping)")},
       {2});
   register_issue16_updates(r);
+  register_multi_sgd(r);
 }
 
 }  // namespace mx::op
