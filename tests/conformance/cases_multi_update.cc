@@ -106,10 +106,14 @@ void check(const std::string& op, bool has_mom, bool mp, int32_t dtype, double c
     const Vec got = values(mp ? ws[k].w32 : ws[k].w), mom = values(ws[k].mom);
     for (size_t i = 0; i < got.size(); ++i) {
       ASSERT_NEAR(got[i], ws[k].rw[i], tol * (1 + std::fabs(ws[k].rw[i]))) << what << " weight " << k << " at " << i;
-      if (has_mom) ASSERT_NEAR(mom[i], ws[k].rmom[i], tol * (1 + std::fabs(ws[k].rmom[i]))) << what << " mom " << k << " at " << i;
+      if (has_mom) {
+        ASSERT_NEAR(mom[i], ws[k].rmom[i], tol * (1 + std::fabs(ws[k].rmom[i]))) << what << " mom " << k << " at " << i;
+      }
     }
     // With a master copy the weight is exactly its rounding.
-    if (mp) EXPECT_EQ(values(ws[k].w), values(filled({sizes[k]}, values(ws[k].w32), dtype))) << what << " weight " << k;
+    if (mp) {
+      EXPECT_EQ(values(ws[k].w), values(filled({sizes[k]}, values(ws[k].w32), dtype))) << what << " weight " << k;
+    }
   }
 }
 
