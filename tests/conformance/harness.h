@@ -99,6 +99,7 @@ Family rnn_family();       // RNN
 Family contrib_family();   // optimizer updates, contrib ops, ctc_loss
 Family random_family();    // samplers, sample_*, random_pdf_*
 Family linalg_family();    // _linalg_*
+Family activation_family();  // _backward_Activation
 const std::vector<Family>& all_families();
 
 }  // namespace conformance
