@@ -20,7 +20,10 @@ struct ActGrad {
   template <typename C>
   MX_HD C operator()(C og, C x, C y) const {
     if constexpr (F == kRelu) {
-      return C(og * C(x > C(0)));  // og * 0 keeps NaN / inf in og visible, as the composite did
+      // A select, not og * (x > 0): GCC turns that product into a branch (og * 1 is og), which
+      // mispredicts on every sign change and blocks vectorising. As torch's threshold_backward,
+      // a NaN or inf og where x <= 0 gives 0.
+      return x > C(0) ? og : C(0);
     } else if constexpr (std::is_floating_point_v<C>) {
       if constexpr (F == kSigmoid) return og * (y * (C(1) - y));
       if constexpr (F == kTanh) return og * (C(1) - y * y);

@@ -136,3 +136,11 @@ def test_fully_connected_bias_gradient_matches_torch(n, k, h):
     tb = torch.tensor(b, requires_grad=True)
     F.linear(torch.tensor(x), torch.tensor(wt), tb).backward(torch.tensor(head))
     np.testing.assert_allclose(args[2].grad.asnumpy(), tb.grad.numpy(), rtol=1e-5, atol=1e-5 * n)
+
+
+def test_relu_gradient_selects_the_head_as_torch():
+    # a NaN / inf head where x <= 0 gives 0 (torch's threshold_backward), where x > 0 passes through
+    x = np.array([-1.0, 0.0, 2.0, 3.0, -4.0])
+    head = np.array([np.nan, np.inf, np.nan, -np.inf, 1.0])
+    want = torch_grad(torch.relu, x, head)
+    np.testing.assert_array_equal(mx_grad(mx.nd.relu, x, head, "float32"), want)
