@@ -616,7 +616,7 @@ std::vector<Case> all_cases() {
 const std::vector<Family>& conformance::all_families() {
   static const std::vector<Family> families = {math_family(),   axes_family(),    layers_family(), vision_family(),
                                                rnn_family(),    contrib_family(), random_family(), linalg_family(),
-                                               multi_update_family()};
+                                               multi_update_family(), activation_family()};
   return families;
 }
 

@@ -100,6 +100,7 @@ Family contrib_family();   // optimizer updates, contrib ops, ctc_loss
 Family random_family();    // samplers, sample_*, random_pdf_*
 Family linalg_family();    // _linalg_*
 Family multi_update_family();  // multi_sgd_update and its momentum / multi-precision forms
+Family activation_family();  // _backward_Activation
 const std::vector<Family>& all_families();
 
 }  // namespace conformance

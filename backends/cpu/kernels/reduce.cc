@@ -4,7 +4,8 @@
 //    run in parallel over A, B or blocks of R, with a fixed split so results do not depend on the
 //    thread count.
 //  - Second fast path: reduced blocks on both sides of one kept block, (R1, K, R2) over R1 and
-//    R2 (a bias gradient in NCHW: sum over N, H, W), run in parallel over K.
+//    R2 (a bias gradient in NCHW: sum over N, H, W), run in parallel over K; sums in 16
+//    vectorised double lanes per output.
 //  - General path (more separate reduced blocks, argmax / argmin): one pass in which each
 //    element is combined into its output slot, found through strides that are 0 on reduced axes.
 #include <algorithm>
@@ -298,11 +299,47 @@ void reduce_arb(const State& st, const S* x, S* y) {
   }
 }
 
+// ---- sums over (R1, K, R2) (a bias gradient: sum / mean / _sum_to_like over N and H, W): 16
+// double lanes per output, element i of each run into lane i % 16, merged in one fixed tree at
+// the end, so GCC vectorises the loads, the widening and the adds (the generic combine_run is one
+// scalar add per element), and the result does not depend on the thread count.
+
+constexpr int kLanes = 16;
+
+template <typename S>
+void add_run(double* __restrict lanes, const S* __restrict x, int64_t n) {
+  double l[kLanes];
+  for (int j = 0; j < kLanes; ++j) l[j] = lanes[j];
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) l[j] += double(Elem<S>::load(x[i + j]));
+  for (int j = 0; i < n; ++i, ++j) l[j] += double(Elem<S>::load(x[i]));
+  for (int j = 0; j < kLanes; ++j) lanes[j] = l[j];
+}
+
+double merge_lanes(double* lanes) {
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) lanes[j] += lanes[j + w];
+  return lanes[0];
+}
+
+constexpr bool is_sum(int k) { return k == kSum || k == kMean || k == kSumToLike; }
+
 template <int K, typename S>
 void reduce_rkr(const State& st, const S* x, S* y) {
   using O = Op<K>;
   const int64_t R1 = st.R1, KK = st.K, R2 = st.R2;
   const double count = double(st.count);
+  if constexpr (is_sum(K)) {
+    parallel_for(KK, std::max<int64_t>(1, kGrain / std::max<int64_t>(R1 * R2, 1)), [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; ++k) {
+        double lanes[kLanes] = {};
+        for (int64_t a = 0; a < R1; ++a) add_run(lanes, x + (a * KK + k) * R2, R2);
+        y[k] = Elem<S>::store(static_cast<typename Elem<S>::C>(O::finish(merge_lanes(lanes), count)));
+      }
+    });
+    return;
+  }
   // Each output combines its R1 contiguous runs of R2 in order: the result does not depend on
   // the thread count.
   parallel_for(KK, std::max<int64_t>(1, kGrain / std::max<int64_t>(R1 * R2, 1)), [&](int64_t lo, int64_t hi) {

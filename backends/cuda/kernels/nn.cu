@@ -1,5 +1,5 @@
-// The nn family on the GPU: Activation, LeakyReLU, softmax / log_softmax, SoftmaxOutput and
-// _softmax_output_grad, softmax_cross_entropy, BatchNorm, LayerNorm and Dropout. Each kernel
+// The nn family on the GPU: Activation, _backward_Activation, LeakyReLU, softmax / log_softmax,
+// SoftmaxOutput and _softmax_output_grad, softmax_cross_entropy, BatchNorm, LayerNorm and Dropout. Each kernel
 // mirrors its CPU twin in backends/cpu/kernels/nn.cc formula for formula:
 // the same backends/common functors (Unary<F>, Leaky, keep_lane), accumulation in double for every
 // dtype, the same dtypes accepted, and the same results for NaN, ignored labels and empty batches.
@@ -13,6 +13,7 @@
 #include <string>
 #include <type_traits>
 
+#include "../../common/activation_grad.h"
 #include "../../common/random.h"
 #include "launch.cuh"
 #include "nn_rows.cuh"
@@ -103,6 +104,50 @@ int act_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, 
 }
 
 void act_destroy(void* s) { delete static_cast<ActPlan*>(s); }
+
+// _backward_Activation: og * f'(x, y) over backends/common's ActGrad<F>, as the CPU's
+// activation_grad.cc (integer dtypes for relu only, as there).
+int act_grad_create(const mx_kernel_args* args, void** out) {
+  int f = -1;
+  const bool known = dispatch_act(attr(args, "act_type"), [&](auto k) { f = decltype(k)::value; });
+  if (!known) return error(MX_ERR_INVALID_ARGUMENT, std::string(args->op_name) + ": unknown act_type '" + attr(args, "act_type") + "'");
+  const int32_t dt = dtype_flag(args->inputs[0].dtype);
+  if (f == kRelu ? !dispatch_numeric(dt, [](auto) {}) : !dispatch_float(dt, [](auto) {})) return unsupported(args, dt);
+  *out = new ActPlan{f, dt};
+  return 0;
+}
+
+// o may be og (in-place): each element is read before it is written.
+template <typename S>
+int act_grad_launch(int fn, const S* og, const S* x, const S* y, S* o, int64_t n, cudaStream_t s) {
+  using E = Elem<S>;
+  using C = typename E::C;
+  return for_each(n, s, "_backward_Activation", [=] __device__(int64_t i) {
+    const C g = E::load(og[i]), v = E::load(x[i]), w = E::load(y[i]);
+    C r;
+    switch (fn) {
+      case kRelu: r = ActGrad<kRelu>{}(g, v, w); break;
+      case kSigmoid: r = ActGrad<kSigmoid>{}(g, v, w); break;
+      case kTanh: r = ActGrad<kTanh>{}(g, v, w); break;
+      case kSoftrelu: r = ActGrad<kSoftrelu>{}(g, v, w); break;
+      case kLogSigmoid: r = ActGrad<kLogSigmoid>{}(g, v, w); break;
+      case kMish: r = ActGrad<kMish>{}(g, v, w); break;
+      default: r = ActGrad<kSoftsign>{}(g, v, w); break;
+    }
+    o[i] = E::store(r);
+  });
+}
+
+int act_grad_run(void* state, const mx_kernel_ctx* ctx, const DLTensor* in, int32_t, DLTensor* out, int32_t) {
+  const ActPlan& p = *static_cast<const ActPlan*>(state);
+  int rc = 0;
+  dispatch_numeric(p.dtype, [&](auto tag) {
+    using S = decltype(tag);
+    rc = act_grad_launch<S>(p.fn, ptr<const S>(in[0]), ptr<const S>(in[1]), ptr<const S>(in[2]), ptr<S>(out[0]),
+                            numel(out[0]), cuda_stream(ctx));
+  });
+  return rc ? rc : finish(ctx, "_backward_Activation");
+}
 
 // ---------------------------------------------------------------- LeakyReLU
 
@@ -617,6 +662,7 @@ void dropout_destroy(void* s) { delete static_cast<DropoutPlan*>(s); }
 
 const mx_kernel kNNKernels[] = {
     kernel("Activation", act_create, act_run, act_destroy),
+    kernel("_backward_Activation", act_grad_create, act_grad_run, act_destroy),
     kernel("LeakyReLU", leaky_create, leaky_run, leaky_destroy),
     kernel("softmax", softmax_create<false>, softmax_run, axis_destroy),
     kernel("log_softmax", softmax_create<true>, softmax_run, axis_destroy),

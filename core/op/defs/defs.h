@@ -123,9 +123,12 @@ struct Grad {
   GradValue scalar(const char* name, GradValue a, double s) { return op(name, {a}, {{"scalar", float_str(s)}}); }
 };
 
-// Local derivatives of log_sigmoid and mish at input x (unary.cc), shared with Activation's
-// act_type='log_sigmoid' / 'mish' so both ops have one gradient.
-GradValue log_sigmoid_derivative(Grad& d, GradValue x);
+// The gradient og * f'(x) of activation `act` (Activation's act_type) with input x and output y, as
+// one _backward_Activation (activation.cc); Activation and the relu / sigmoid / ... ops share it.
+GradValue backward_activation(Grad& d, const std::string& act, GradValue og, GradValue x, GradValue y);
+
+// Local derivative of mish at input x (unary.cc), shared with Activation's act_type='mish' so
+// both ops have one gradient (the other activations share _backward_Activation).
 GradValue mish_derivative(Grad& d, GradValue x);
 
 inline GradValue reshape_to(Grad& d, GradValue v, const Shape& s) { return d.op("Reshape", {v}, {{"shape", shape_str(s)}}); }

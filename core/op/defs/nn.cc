@@ -1,4 +1,4 @@
-// The nn family: Activation, LeakyReLU, softmax / log_softmax, SoftmaxOutput (and
+// The nn family: Activation (activation.cc), LeakyReLU, softmax / log_softmax, SoftmaxOutput (and
 // _softmax_output_grad), softmax_cross_entropy, BatchNorm, LayerNorm, Dropout.
 #include <cmath>
 #include <numeric>
@@ -11,35 +11,6 @@ namespace mx::op {
 namespace {
 
 std::string axis_tuple(int axis) { return "(" + std::to_string(axis) + ",)"; }
-
-void register_activation(Registry& r) {
-  OpSchema s;
-  s.name = "Activation";
-  s.doc = "Elementwise activation: relu, sigmoid, log_sigmoid, mish (x tanh(softrelu(x))), softrelu "
-          "(log(1 + e^x)), softsign or tanh.";
-  s.inputs = {"data"};
-  s.params = {{"act_type", ParamType::kEnum, "", true, -1e308, 1e308,
-               {"relu", "sigmoid", "log_sigmoid", "mish", "softrelu", "softsign", "tanh"}, "the activation function"}};
-  s.dtypes = float_dtypes();
-  s.inplace = {{0, 0}};
-  s.infer_shape = [](const InferArgs& a, std::vector<Shape>& out) { out = {a.in_shapes[0]}; };
-  s.infer_type = first_type;
-  s.gradient = [](const GradArgs& a) {
-    Grad d{a.g};
-    const std::string& t = a.attrs.str("act_type");
-    const GradValue x = a.inputs[0], y = a.outputs[0], og = a.out_grads[0];
-    GradValue local;
-    if (t == "relu") local = d.scalar("_greater_scalar", x, 0);
-    else if (t == "sigmoid") local = d.mul(y, d.scalar("_rminus_scalar", y, 1));
-    else if (t == "tanh") local = d.scalar("_rminus_scalar", d.op("square", {y}), 1);
-    else if (t == "softrelu") local = d.op("sigmoid", {x});
-    else if (t == "log_sigmoid") local = log_sigmoid_derivative(d, x);  // the standalone ops' gradients
-    else if (t == "mish") local = mish_derivative(d, x);
-    else local = d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
-    return std::vector<GradValue>{d.mul(og, local)};
-  };
-  r.add(std::move(s));
-}
 
 void register_softmax(Registry& r) {
   for (bool log : {false, true}) {
@@ -249,6 +220,7 @@ void register_dropout(Registry& r) {
 
 }  // namespace
 
+void register_activation(Registry& r);  // activation.cc
 void register_batch_norm(Registry& r);
 void register_norm_and_loss(Registry& r);
 

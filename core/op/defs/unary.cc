@@ -24,6 +24,13 @@ GradFn chain(std::function<GradValue(Grad&, GradValue x, GradValue y)> local) {
   };
 }
 
+GradFn act_grad(const char* act) {
+  return [act](const GradArgs& a) {
+    Grad d{a.g};
+    return std::vector<GradValue>{backward_activation(d, act, a.out_grads[0], a.inputs[0], a.outputs[0])};
+  };
+}
+
 void unary(Registry& r, const std::string& name, const std::string& doc, const std::vector<int32_t>& dtypes,
            GradFn grad, std::vector<std::string> aliases = {}) {
   OpSchema s;
@@ -41,9 +48,6 @@ void unary(Registry& r, const std::string& name, const std::string& doc, const s
 
 }  // namespace
 
-// log_sigmoid' = 1 - sigmoid(x) = sigmoid(-x): no cancellation for large x
-GradValue log_sigmoid_derivative(Grad& d, GradValue x) { return d.op("sigmoid", {d.neg(x)}); }
-
 // mish' = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2) with sp = softplus(x) = -log_sigmoid(-x), as MXNet's
 // mish_grad; every term stays finite for large |x|
 GradValue mish_derivative(Grad& d, GradValue x) {
@@ -55,18 +59,13 @@ GradValue mish_derivative(Grad& d, GradValue x) {
 void register_unary(Registry& r) {
   const auto& fl = float_dtypes();
   const auto& num = numeric_dtypes();
-  unary(r, "relu", "max(x, 0).", num, chain([](Grad& d, GradValue x, GradValue) { return d.scalar("_greater_scalar", x, 0); }));
-  unary(r, "sigmoid", "1 / (1 + exp(-x)).", fl, chain([](Grad& d, GradValue, GradValue y) {
-          return d.mul(y, d.scalar("_rminus_scalar", y, 1));  // y (1 - y)
-        }));
-  unary(r, "tanh", "Hyperbolic tangent.", fl, chain([](Grad& d, GradValue, GradValue y) {
-          return d.scalar("_rminus_scalar", d.op("square", {y}), 1);  // 1 - y^2
-        }));
-  unary(r, "softsign", "x / (1 + |x|).", fl, chain([](Grad& d, GradValue x, GradValue) {
-          return d.op("reciprocal", {d.op("square", {d.scalar("_plus_scalar", d.op("abs", {x}), 1)})});
-        }));
+  // The activations' gradients are Activation's one-pass _backward_Activation (activation.cc).
+  unary(r, "relu", "max(x, 0).", num, act_grad("relu"));
+  unary(r, "sigmoid", "1 / (1 + exp(-x)).", fl, act_grad("sigmoid"));
+  unary(r, "tanh", "Hyperbolic tangent.", fl, act_grad("tanh"));
+  unary(r, "softsign", "x / (1 + |x|).", fl, act_grad("softsign"));
   unary(r, "log_sigmoid", "log(1 / (1 + exp(-x))), computed as -softplus(-x) (no overflow for large |x|).", fl,
-        chain([](Grad& d, GradValue x, GradValue) { return log_sigmoid_derivative(d, x); }));
+        act_grad("log_sigmoid"));
   unary(r, "mish", "x * tanh(softplus(x)), softplus(x) = log(1 + exp(x)).", fl,
         chain([](Grad& d, GradValue x, GradValue) { return mish_derivative(d, x); }));
   unary(r, "exp", "e^x.", fl, chain([](Grad&, GradValue, GradValue y) { return y; }));
