@@ -100,17 +100,19 @@ def representable(a, dtype):
     return a.astype(dtype).astype(np.float64)
 
 
-# data shape, kernel, stride, dilate, pad, num_filter, num_group, bias. Per sample the column
-# matrix is kk * out_plane elements; the block is 512 KiB of it, so e.g. LeNet conv2 at float32
-# runs blocks of 4 samples (7 = 4 + 3), at float64 blocks of 2.
+# data shape, kernel, stride, dilate, pad, num_filter, num_group, bias. A block is
+# min(ceil(512 / out_plane), 1 MiB / column bytes per sample) samples (conv.cc samples_per_block):
+# the comments give the blocks at float32 (float64 halves the byte cap).
 CONV_CASES = [
-    ((7, 20, 12, 12), (5, 5), (1, 1), (1, 1), (0, 0), 50, 1, True),   # LeNet conv2
-    ((13, 1, 28, 28), (5, 5), (1, 1), (1, 1), (0, 0), 20, 1, True),   # LeNet conv1: blocks of 9
-    ((5, 8, 64, 64), (3, 3), (2, 2), (1, 1), (1, 1), 6, 2, True),     # groups, stride 2, pad: 3 + 2
-    ((3, 3, 48, 48), (3, 3), (1, 1), (2, 2), (2, 2), 4, 1, False),    # dilation and pad: 2 + 1
-    ((7, 4, 2000), (5,), (1,), (1,), (2,), 3, 1, True),               # 1-d: 3 + 3 + 1
-    ((5, 2, 8, 10, 10), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 4, 1, True),  # 3-d: 3 + 2
-    ((2, 3, 9, 7), (3, 2), (2, 3), (1, 1), (1, 0), 4, 1, True),       # small: one block, odd sizes
+    ((11, 20, 12, 12), (5, 5), (1, 1), (1, 1), (0, 0), 50, 1, True),    # LeNet conv2: 8 + 3 (f64 4 + 4 + 3)
+    ((5, 64, 12, 12), (5, 5), (1, 1), (1, 1), (0, 0), 8, 1, False),     # byte cap: 2 + 2 + 1 (f64: 1 each)
+    ((13, 1, 28, 28), (5, 5), (1, 1), (1, 1), (0, 0), 20, 1, True),     # LeNet conv1: 1 (GEMM into NCHW)
+    ((11, 8, 16, 16), (3, 3), (2, 2), (1, 1), (1, 1), 6, 2, True),      # groups, stride 2, pad: 8 + 3
+    ((11, 3, 12, 12), (3, 3), (1, 1), (2, 2), (2, 2), 4, 1, False),     # dilation and pad: 4 + 4 + 3
+    ((7, 4, 100), (5,), (1,), (1,), (2,), 3, 1, True),                  # 1-d: 6 + 1
+    ((7, 2, 4, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 4, 1, True),  # 3-d: 5 + 2
+    ((3, 4, 30, 30), (3, 3), (1, 2), (1, 1), (1, 0), 4, 2, True),       # wide plane, groups, stride: 1
+    ((2, 3, 9, 7), (3, 2), (2, 3), (1, 1), (1, 0), 4, 1, True),         # small: one block, odd sizes
 ]
 
 
@@ -136,7 +138,7 @@ def test_convolution_and_gradients_match_naive(shape, kernel, stride, dilate, pa
 
 
 # data shape, kernel, stride, pad, adj, num_filter, num_group: Deconvolution runs the data-gradient
-# path over its output (blocks of 2 and 5 samples at float32).
+# path over its output (its input planes of 400: blocks of 2 samples).
 DECONV_CASES = [
     ((5, 16, 20, 20), (4, 4), (2, 2), (1, 1), (1, 1), 8, 1),
     ((7, 16, 20, 20), (4, 4), (2, 2), (1, 1), (0, 0), 8, 2),

@@ -1,6 +1,6 @@
 // The conv family (core/op/defs/conv.cc): Convolution (forward, data gradient, weight gradient)
-// and Deconvolution by im2col + OpenBLAS GEMM per image and group, over the 3-d geometry of
-// conv_geo.h (pooling is pool.cc).
+// and Deconvolution by im2col + OpenBLAS GEMM per block of samples and group, over the 3-d
+// geometry of conv_geo.h (pooling is pool.cc).
 // float16 / bfloat16 run the float32 path on float32 scratch (widen16.h: correct, not fast, the
 // same values as the core's former promotion to float32).
 
@@ -55,17 +55,32 @@ void col_lines(const Geo& g, int64_t channels, int64_t ld, F&& f) {
         }
 }
 
+// Copies n elements with plain loops: the lines are short (LeNet's conv2: 8), where a libc
+// memcpy / memset call per line cost as much as the GEMM. Blocks of 8 compile to vector moves.
+template <typename T>
+inline void copy_short(T* __restrict d, const T* __restrict s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) d[i + k] = s[i + k];
+  for (; i < n; ++i) d[i] = s[i];
+}
+
+template <typename T>
+inline void zero_short(T* __restrict d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = T(0);
+}
+
 // Stride 1 copies whole line segments; only the padding is filled.
 template <typename T>
 void im2col(const Geo& g, const T* x, int64_t channels, T* col, int64_t ld) {
   const int64_t ow = g.out[2], sw = g.s[2];
   col_lines(g, channels, ld, [&, ow, sw](int64_t co, int64_t xo, int64_t lo, int64_t hi) {
-    T* r = col + co;
-    std::fill(r, r + lo, T(0));
-    if (sw == 1) std::memcpy(r + lo, x + xo + lo, size_t(hi - lo) * sizeof(T));  // xo + lo >= 0
+    T* __restrict r = col + co;
+    if (lo > 0) zero_short(r, lo);
+    if (sw == 1) copy_short(r + lo, x + xo + lo, hi - lo);  // xo + lo >= 0
     else
       for (int64_t ox = lo; ox < hi; ++ox) r[ox] = x[xo + ox * sw];
-    std::fill(r + hi, r + ow, T(0));
+    if (hi < ow) zero_short(r + hi, ow - hi);
   });
 }
 
@@ -89,13 +104,17 @@ std::unique_ptr<T[]> scratch(int64_t n) {
   return std::unique_ptr<T[]>(new T[size_t(std::max<int64_t>(n, 1))]);
 }
 
-// Samples per GEMM: B samples' column matrices side by side (ld = B * out_plane) make one wide
-// GEMM instead of B narrow ones; B is capped so the column block stays in a core's L2.
-constexpr int64_t kColumnBlockBytes = int64_t(1) << 19;
+// Samples per GEMM: where one sample's output plane is narrow (LeNet's conv2: 8x8), B samples'
+// column matrices side by side (ld = B * out_plane) make one GEMM about kGemmColumns wide instead
+// of B narrow ones (OpenBLAS: 57 -> 72 GFLOP/s at conv2's 50x64x500), the block capped at
+// kColumnBlockBytes (im2col's stores are the other cost; they should stay near L2). Wide planes
+// (conv1: 24x24) run one sample per GEMM, straight into and out of the NCHW tensors.
+constexpr int64_t kGemmColumns = 512, kColumnBlockBytes = int64_t(1) << 20;
 
 int64_t samples_per_block(int64_t kk, int64_t ohw, size_t elem, int64_t samples) {
-  const int64_t per_sample = std::max<int64_t>(kk * ohw * int64_t(elem), 1);
-  return std::clamp<int64_t>(kColumnBlockBytes / per_sample, 1, std::max<int64_t>(samples, 1));
+  const int64_t want = (kGemmColumns + ohw - 1) / std::max<int64_t>(ohw, 1);
+  const int64_t fit = kColumnBlockBytes / std::max<int64_t>(kk * ohw * int64_t(elem), 1);
+  return std::clamp<int64_t>(std::min(want, fit), 1, std::max<int64_t>(samples, 1));
 }
 
 // rows x (nb * plane) block <- rows of nb samples: dst[r][b * plane + i] = src[b * stride + r * plane + i].
@@ -177,13 +196,17 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
     T* y = ptr(out);
     parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
       const int64_t bs = samples_per_block(kk, ohw, sizeof(T), hi - lo);
-      auto col = scratch<T>(kk * bs * ohw), res = scratch<T>(fg * bs * ohw);
+      auto col = scratch<T>(kk * bs * ohw), res = scratch<T>(bs > 1 ? fg * bs * ohw : 0);
       for (int64_t n0 = lo; n0 < hi; n0 += bs) {
         const int64_t nb = std::min(bs, hi - n0), ld = nb * ohw;
         for (int64_t gi = 0; gi < g.groups; ++gi) {
           for (int64_t s = 0; s < nb; ++s) im2col(g, x + ((n0 + s) * g.c + gi * cg) * plane, cg, col.get() + s * ohw, ld);
-          gemm<T>(false, false, fg, ld, kk, T(1), w + gi * fg * kk, kk, col.get(), ld, T(0), res.get(), ld);
-          scatter_rows(res.get(), fg, nb, ohw, b ? b + gi * fg : nullptr, y + (n0 * g.f + gi * fg) * ohw, g.f * ohw);
+          T* yb = y + (n0 * g.f + gi * fg) * ohw;  // one sample: its fg output planes are the GEMM's rows
+          gemm<T>(false, false, fg, ld, kk, T(1), w + gi * fg * kk, kk, col.get(), ld, T(0), nb == 1 ? yb : res.get(), ld);
+          if (nb > 1) scatter_rows(res.get(), fg, nb, ohw, b ? b + gi * fg : nullptr, yb, g.f * ohw);
+          else
+            for (int64_t f = 0; b && f < fg; ++f)
+              for (T *p = yb + f * ohw, *e = p + ohw; p < e; ++p) *p += b[gi * fg + f];
         }
       }
     });
@@ -193,13 +216,14 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
     T* dx = ptr(out);
     parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
       const int64_t bs = samples_per_block(kk, ohw, sizeof(T), hi - lo);
-      auto col = scratch<T>(kk * bs * ohw), ogb = scratch<T>(fg * bs * ohw);
+      auto col = scratch<T>(kk * bs * ohw), ogb = scratch<T>(bs > 1 ? fg * bs * ohw : 0);
       std::fill(dx + lo * g.c * plane, dx + hi * g.c * plane, T(0));
       for (int64_t n0 = lo; n0 < hi; n0 += bs) {
         const int64_t nb = std::min(bs, hi - n0), ld = nb * ohw;
         for (int64_t gi = 0; gi < g.groups; ++gi) {
-          gather_rows(og + (n0 * g.f + gi * fg) * ohw, g.f * ohw, fg, nb, ohw, ogb.get());
-          gemm<T>(true, false, kk, ld, fg, T(1), w + gi * fg * kk, kk, ogb.get(), ld, T(0), col.get(), ld);
+          const T* ob = og + (n0 * g.f + gi * fg) * ohw;
+          if (nb > 1) gather_rows(ob, g.f * ohw, fg, nb, ohw, ogb.get());
+          gemm<T>(true, false, kk, ld, fg, T(1), w + gi * fg * kk, kk, nb > 1 ? ogb.get() : ob, ld, T(0), col.get(), ld);
           for (int64_t s = 0; s < nb; ++s)
             col2im_add(g, col.get() + s * ohw, ld, cg, dx + ((n0 + s) * g.c + gi * cg) * plane);
         }
@@ -218,14 +242,15 @@ void conv_t(const Geo& g, const DLTensor* in, DLTensor& out) {
     std::vector<std::pair<int64_t, std::vector<T>>> partials;
     parallel_for(g.n, 2, [&](int64_t lo, int64_t hi) {
       const int64_t bs = samples_per_block(kk, ohw, sizeof(T), hi - lo);
-      auto col = scratch<T>(kk * bs * ohw), ogb = scratch<T>(fg * bs * ohw);
+      auto col = scratch<T>(kk * bs * ohw), ogb = scratch<T>(bs > 1 ? fg * bs * ohw : 0);
       std::vector<T> acc(size_t(wsize), T(0));
       for (int64_t n0 = lo; n0 < hi; n0 += bs) {
         const int64_t nb = std::min(bs, hi - n0), ld = nb * ohw;
         for (int64_t gi = 0; gi < g.groups; ++gi) {
           for (int64_t s = 0; s < nb; ++s) im2col(g, x + ((n0 + s) * g.c + gi * cg) * plane, cg, col.get() + s * ohw, ld);
-          gather_rows(og + (n0 * g.f + gi * fg) * ohw, g.f * ohw, fg, nb, ohw, ogb.get());
-          gemm<T>(false, true, fg, kk, ld, T(1), ogb.get(), ld, col.get(), ld, T(1), acc.data() + gi * fg * kk, kk);
+          const T* ob = og + (n0 * g.f + gi * fg) * ohw;
+          if (nb > 1) gather_rows(ob, g.f * ohw, fg, nb, ohw, ogb.get());
+          gemm<T>(false, true, fg, kk, ld, T(1), nb > 1 ? ogb.get() : ob, ld, col.get(), ld, T(1), acc.data() + gi * fg * kk, kk);
         }
       }
       std::lock_guard<std::mutex> lk(mu);
