@@ -106,9 +106,10 @@ std::unique_ptr<T[]> scratch(int64_t n) {
 
 // Samples per GEMM: where one sample's output plane is narrow (LeNet's conv2: 8x8), B samples'
 // column matrices side by side (ld = B * out_plane) make one GEMM about kGemmColumns wide instead
-// of B narrow ones (OpenBLAS: 57 -> 72 GFLOP/s at conv2's 50x64x500), the block capped at
-// kColumnBlockBytes (im2col's stores are the other cost; they should stay near L2). Wide planes
-// (conv1: 24x24) run one sample per GEMM, straight into and out of the NCHW tensors.
+// of B narrow ones (OpenBLAS, 1 core: 57 -> 72 GFLOP/s at conv2's 50x64x500), the block capped at
+// kColumnBlockBytes, where im2col's stores (the other cost) still stay near L2 (512 KiB and 1 MiB
+// measured alike). Wide planes (conv1: 24x24; batching measured no faster) run one sample per
+// GEMM, straight into and out of the NCHW tensors.
 constexpr int64_t kGemmColumns = 512, kColumnBlockBytes = int64_t(1) << 20;
 
 int64_t samples_per_block(int64_t kk, int64_t ohw, size_t elem, int64_t samples) {
