@@ -105,12 +105,12 @@ std::unique_ptr<T[]> scratch(int64_t n) {
 }
 
 // Samples per GEMM: where one sample's output plane is narrow (LeNet's conv2: 8x8), B samples'
-// column matrices side by side (ld = B * out_plane) make one GEMM about kGemmColumns wide instead
-// of B narrow ones (OpenBLAS, 1 core: 57 -> 72 GFLOP/s at conv2's 50x64x500), the block capped at
-// kColumnBlockBytes, where im2col's stores (the other cost) still stay near L2 (512 KiB and 1 MiB
-// measured alike). Wide planes (conv1: 24x24; batching measured no faster) run one sample per
-// GEMM, straight into and out of the NCHW tensors.
-constexpr int64_t kGemmColumns = 512, kColumnBlockBytes = int64_t(1) << 20;
+// column matrices side by side (ld = B * out_plane) make one GEMM up to kGemmColumns wide instead
+// of B narrow ones (OpenBLAS, 1 core: 57 -> 63 GFLOP/s at conv2's 50x64x500 with B = 4, 72 with
+// 8), the block capped at kColumnBlockBytes, a core's L2: im2col's stores are the other cost, and
+// a 1 MiB cap measured slower than 512 KiB (conv2 at 2 threads). Wide planes (conv1: 24x24;
+// batching measured no faster) run one sample per GEMM, straight into and out of NCHW.
+constexpr int64_t kGemmColumns = 512, kColumnBlockBytes = int64_t(1) << 19;
 
 int64_t samples_per_block(int64_t kk, int64_t ohw, size_t elem, int64_t samples) {
   const int64_t want = (kGemmColumns + ohw - 1) / std::max<int64_t>(ohw, 1);
