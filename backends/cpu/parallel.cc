@@ -34,6 +34,9 @@ bool spin_until(std::chrono::nanoseconds spin, Ready ready) {
       cpu_relax();
     }
     if (std::chrono::steady_clock::now() >= until) return ready();
+    // Let a thread waiting for this core run (the one whose chunk this loop may be waiting for,
+    // when threads outnumber free cores).
+    std::this_thread::yield();
   }
 }
 
