@@ -40,17 +40,20 @@ bool spin_until(std::chrono::nanoseconds spin, Ready ready) {
   }
 }
 
-// Handshake: the caller publishes a job (fn_, n_, parts_) and bumps generation_; each helper runs
-// its chunk and counts pending_ down; the caller returns when pending_ reaches 0. Plain job fields
-// are written before generation_'s store and read after its load (release / acquire), and the next
-// job is only written after pending_ reached 0, so they never race. The sleeper counts and the
-// values they guard are seq_cst on both sides (Dekker): a thread about to block re-checks its
-// condition under mu_ after counting itself in, and the waker reads the count after changing the
-// condition, so one of them always sees the other and no wake-up is lost.
+// Handshake: the caller publishes a job (fn_, n_) by resetting next_ and bumping generation_; then
+// the caller and every helper that is awake claim chunks from next_ until none is left, and the
+// caller returns once done_ counts all parts_ chunks finished. Chunks are claimed, not assigned: a
+// helper that wakes late (a loaded machine) finds the chunks already taken by the caller, so a
+// loop never waits for a thread that is not running, only for chunks that are. The job fields are
+// written before next_'s reset (release) and read only after a claim below parts_ (acquire), and
+// the next job is written only after done_ reached parts_, so they never race; parts_ is fixed.
+// The sleeper counts and the values they guard are seq_cst on both sides (Dekker): a thread about
+// to block re-checks its condition under mu_ after counting itself in, and the waker reads the
+// count after changing the condition, so one of them always sees the other: no lost wake-up.
 class Pool {
  public:
-  Pool(int threads, std::chrono::nanoseconds spin) : spin_(spin) {
-    for (int i = 1; i < threads; ++i) helpers_.emplace_back([this, i] { loop(i); });
+  Pool(int threads, std::chrono::nanoseconds spin) : spin_(spin), parts_(threads) {
+    for (int i = 1; i < threads; ++i) helpers_.emplace_back([this] { loop(); });
   }
   int size() const { return int(helpers_.size()) + 1; }
 
@@ -72,16 +75,16 @@ class Pool {
     owner_.store(std::this_thread::get_id(), std::memory_order_release);
     fn_ = &fn;
     n_ = n;
-    parts_ = size();
     error_ = nullptr;
-    pending_.store(parts_ - 1, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    next_.store(0, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleeping_helpers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(mu_);  // orders the notify after a helper's wait began
       cv_.notify_all();
     }
-    chunk(0);
-    wait_helpers();
+    work();
+    wait_done();
     fn_ = nullptr;
     owner_.store(std::thread::id(), std::memory_order_release);
     if (error_) std::rethrow_exception(error_);
@@ -89,19 +92,26 @@ class Pool {
   }
 
  private:
-  void chunk(int part) {
-    const int64_t begin = n_ * part / parts_, end = n_ * (part + 1) / parts_;
-    if (begin >= end) return;
-    try {
-      (*fn_)(begin, end);
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(error_mu_);
-      if (!error_) error_ = std::current_exception();
+  // Claims and runs chunks until none is left; true when this thread finished the job's last one.
+  bool work() {
+    bool last = false;
+    for (int c; (c = next_.fetch_add(1, std::memory_order_acquire)) < parts_;) {
+      const int64_t begin = n_ * c / parts_, end = n_ * (c + 1) / parts_;
+      if (begin < end) {
+        try {
+          (*fn_)(begin, end);
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(error_mu_);
+          if (!error_) error_ = std::current_exception();
+        }
+      }
+      last = done_.fetch_add(1, std::memory_order_seq_cst) + 1 == parts_;
     }
+    return last;
   }
 
-  void wait_helpers() {
-    auto done = [&] { return pending_.load(std::memory_order_seq_cst) == 0; };
+  void wait_done() {
+    auto done = [&] { return done_.load(std::memory_order_seq_cst) == parts_; };
     if (spin_until(spin_, done)) return;
     std::unique_lock<std::mutex> lk(mu_);
     caller_sleeping_.store(true, std::memory_order_seq_cst);
@@ -109,7 +119,7 @@ class Pool {
     caller_sleeping_.store(false, std::memory_order_relaxed);
   }
 
-  void loop(int part) {
+  void loop() {
     uint64_t seen = 0;
     for (;;) {
       auto posted = [&] { return generation_.load(std::memory_order_seq_cst) != seen; };
@@ -120,8 +130,7 @@ class Pool {
         sleeping_helpers_.fetch_sub(1, std::memory_order_relaxed);
       }
       seen = generation_.load(std::memory_order_acquire);
-      chunk(part);
-      if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && caller_sleeping_.load(std::memory_order_seq_cst)) {
+      if (work() && caller_sleeping_.load(std::memory_order_seq_cst)) {
         std::lock_guard<std::mutex> lk(mu_);
         done_cv_.notify_all();
       }
@@ -129,15 +138,16 @@ class Pool {
   }
 
   const std::chrono::nanoseconds spin_;
+  const int parts_;  // chunks per loop: one per thread
   std::mutex job_mu_, mu_, error_mu_;
   std::condition_variable cv_, done_cv_;
-  // The job: written by its caller only while no helper is in a chunk (see the class comment).
+  // The job: written by its caller only while no chunk runs (see the class comment).
   const ChunkFn* fn_ = nullptr;
   int64_t n_ = 0;
-  int parts_ = 1;
   std::exception_ptr error_;  // the first chunk's exception; under error_mu_ while chunks run
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> next_{0};  // the next chunk to claim; parts_ or more: none left
+  std::atomic<int> done_{0};  // chunks finished
   std::atomic<int> sleeping_helpers_{0};
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<std::thread::id> owner_{};

@@ -69,10 +69,24 @@ TEST(ParallelFor, EveryIndexExactlyOnce) {
   for (int64_t n : {1, 2, 3, 4, 5, 7, 64, 1000, 100003}) {
     const auto chunks = chunks_of(n, 1);
     EXPECT_EQ(int64_t(chunks.size()), std::min<int64_t>(n, kThreads)) << "n = " << n;
-    std::set<std::thread::id> threads;
-    for (const Chunk& c : chunks) threads.insert(c.thread);
-    EXPECT_EQ(threads.size(), chunks.size()) << "two chunks of one loop on one thread, n = " << n;
   }
+}
+
+// Chunks are claimed by whichever thread is free: with chunks long enough for the helpers to wake,
+// they take some (a few tries: the machine may be loaded).
+TEST(ParallelFor, HelpersTakeChunks) {
+  size_t most = 0;
+  for (int attempt = 0; attempt < 5 && most < 2; ++attempt) {
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    mxcpu::parallel_for(kThreads, 1, [&](int64_t, int64_t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::lock_guard<std::mutex> lk(mu);
+      threads.insert(std::this_thread::get_id());
+    });
+    most = std::max(most, threads.size());
+  }
+  EXPECT_GE(most, 2u);
 }
 
 TEST(ParallelFor, ZeroAndNegativeSizesCallNothing) {
@@ -161,13 +175,13 @@ TEST(ParallelFor, ExceptionReachesTheCallerAfterEveryChunk) {
 // over and over. A lost wake-up hangs here.
 TEST(ParallelFor, ManyBackToBackLoops) {
   int64_t total = 0;
-  for (int l = 0; l < 20000; ++l) {
+  for (int l = 0; l < 10000; ++l) {
     std::atomic<int64_t> sum{0};
     mxcpu::parallel_for(kThreads, 1, [&](int64_t b, int64_t e) { sum.fetch_add(e - b); });
     total += sum.load();
-    if (l % 2000 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // helpers block
+    if (l % 1000 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // helpers block
   }
-  EXPECT_EQ(total, int64_t(20000) * kThreads);
+  EXPECT_EQ(total, int64_t(10000) * kThreads);
 }
 
 }  // namespace
