@@ -8,11 +8,13 @@ back, then one wait, as a training step's worker sees them).
 
     /usr/bin/python3 bench/bench_small_ops.py [--lib NAME=DIR ...] [--rounds 3] [--env K=V ...]
 
-Without --lib it uses MX_LIBRARY_PATH. Prints microseconds per op and the 2-thread / 1-thread ratio.
+Without --lib it uses MX_LIBRARY_PATH. E.g. --lib old=/tmp/lib --lib new=build/release/lib@MX_CPU_POOL_SPIN_US=0. Prints microseconds per op and the 2-thread / 1-thread ratio.
 """
 import argparse
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -49,12 +51,14 @@ def cases(mx):
     return out
 
 
-def child(reps=50):
+def child(only, reps=50):
     sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
     import mx
 
     res = {}
     for name, fn in cases(mx):
+        if only and not re.search(only, name):
+            continue
         fn().wait_to_read()
         best = float("inf")
         for _ in range(3):
@@ -70,14 +74,20 @@ def child(reps=50):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", action="store_true")
-    ap.add_argument("--lib", action="append", default=[], help="NAME=DIR of libmx (several: compared)")
+    ap.add_argument("--lib", action="append", default=[],
+                    help="NAME=DIR[@K=V,...] of libmx, with env for its children (several: compared)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--env", action="append", default=[], help="K=V for every child")
+    ap.add_argument("--only", default="", help="regex: the ops to run")
     a = ap.parse_args()
     if a.child:
-        return child()
+        return child(a.only)
     libs = [s.split("=", 1) for s in a.lib] or [["mx", os.environ.get("MX_LIBRARY_PATH", "")]]
+    lib_env = {}
+    for lib in libs:
+        lib[1], _, extra = lib[1].partition("@")
+        lib_env[lib[0]] = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
     threads = a.threads.split(",")
     runs = {}
     for _ in range(a.rounds):
@@ -85,19 +95,26 @@ def main():
             for t in threads:
                 env = dict(os.environ, MX_LIBRARY_PATH=path, MX_OMP_NUM_THREADS=t)
                 env.update(kv.split("=", 1) for kv in a.env)
-                out = subprocess.run([sys.executable, __file__, "--child"], env=env, capture_output=True, text=True,
+                env.update(lib_env[lib])
+                out = subprocess.run([sys.executable, __file__, "--child", "--only", a.only], env=env, capture_output=True, text=True,
                                      check=True).stdout
                 runs.setdefault((lib, t), []).append(json.loads(out.strip().splitlines()[-1]))
     med = {k: {op: sorted(r[op] for r in v)[len(v) // 2] for op in v[0]} for k, v in runs.items()}
     ops = list(next(iter(med.values())))
     head = f"{'op (us per call)':36s}" + "".join(f"{lib + ' t' + t:>12s}" for lib, _ in libs for t in threads)
-    head += "".join(f"{lib + ' t2/t1':>12s}" for lib, _ in libs)
+    if len(threads) == 2:
+        head += "".join(f"{lib + ' t2/t1':>12s}" for lib, _ in libs)
     print(head)
     for op in ops:
         row = f"{op:36s}" + "".join(f"{med[(lib, t)][op]:12.1f}" for lib, _ in libs for t in threads)
         if len(threads) == 2:
             row += "".join(f"{med[(lib, threads[1])][op] / med[(lib, threads[0])][op]:12.2f}" for lib, _ in libs)
         print(row)
+    gm = {k: math.exp(sum(math.log(v[op]) for op in ops) / len(ops)) for k, v in med.items()}
+    row = f"{'geometric mean':36s}" + "".join(f"{gm[(lib, t)]:12.1f}" for lib, _ in libs for t in threads)
+    if len(threads) == 2:
+        row += "".join(f"{gm[(lib, threads[1])] / gm[(lib, threads[0])]:12.2f}" for lib, _ in libs)
+    print(row)
     print("JSON " + json.dumps({f"{k[0]}:t{k[1]}": v for k, v in med.items()}))
 
 
