@@ -8,7 +8,9 @@ back, then one wait, as a training step's worker sees them).
 
     /usr/bin/python3 bench/bench_small_ops.py [--lib NAME=DIR ...] [--rounds 3] [--env K=V ...]
 
-Without --lib it uses MX_LIBRARY_PATH. E.g. --lib old=/tmp/lib --lib new=build/release/lib@MX_CPU_POOL_SPIN_US=0. Prints microseconds per op and the 2-thread / 1-thread ratio.
+Without --lib it uses MX_LIBRARY_PATH. E.g. --lib old=/tmp/lib
+--lib new=build/release/lib@MX_CPU_POOL_SPIN_US=0 --only 'relu|FC'.
+Prints microseconds per op, the 2-thread / 1-thread ratio and their geometric means.
 """
 import argparse
 import json
@@ -96,12 +98,13 @@ def main():
                 env = dict(os.environ, MX_LIBRARY_PATH=path, MX_OMP_NUM_THREADS=t)
                 env.update(kv.split("=", 1) for kv in a.env)
                 env.update(lib_env[lib])
-                out = subprocess.run([sys.executable, __file__, "--child", "--only", a.only], env=env, capture_output=True, text=True,
-                                     check=True).stdout
+                cmd = [sys.executable, __file__, "--child", "--only", a.only]
+                out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
                 runs.setdefault((lib, t), []).append(json.loads(out.strip().splitlines()[-1]))
     med = {k: {op: sorted(r[op] for r in v)[len(v) // 2] for op in v[0]} for k, v in runs.items()}
     ops = list(next(iter(med.values())))
-    head = f"{'op (us per call)':36s}" + "".join(f"{lib + ' t' + t:>12s}" for lib, _ in libs for t in threads)
+    head = f"{'op (us per call)':36s}"
+    head += "".join(f"{lib + ' t' + t:>12s}" for lib, _ in libs for t in threads)
     if len(threads) == 2:
         head += "".join(f"{lib + ' t2/t1':>12s}" for lib, _ in libs)
     print(head)

@@ -61,7 +61,8 @@ int softmax_create(const mx_kernel_args* args, void** out) {
 template <typename S>
 void softmax_t(const AxisPlan& p, const S* x, S* y) {
   using E = Elem<S>;
-  parallel_for(p.outer * p.inner, std::max<int64_t>(1, kGrainCostly / std::max<int64_t>(p.n, 1)), [&](int64_t lo, int64_t hi) {
+  const int64_t min_rows = std::max<int64_t>(1, kGrainCostly / std::max<int64_t>(p.n, 1));  // an exp per element
+  parallel_for(p.outer * p.inner, min_rows, [&](int64_t lo, int64_t hi) {
     std::vector<double> row(static_cast<size_t>(p.n));
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t o = r / p.inner, i = r % p.inner;
