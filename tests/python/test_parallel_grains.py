@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHEAP, COSTLY = 1 << 17, 1 << 13  # backends/cpu/grain.h
+CHEAP, COSTLY = 1 << 17, 1 << 15  # backends/cpu/grain.h
 
 
 def sizes(grain):
