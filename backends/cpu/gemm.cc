@@ -23,7 +23,9 @@ void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
                 ld(ldc));
 }
 
-// Below this many multiply-adds one call is cheaper than waking the pool.
+// Below this many multiply-adds one call is cheaper than waking the pool (~5 us of work). Checked
+// with bench/bench_small_ops.py on the FC / dot shapes of LeNet and the MLP, forward and both
+// backward products: 2^18 and 2^20 (which differ on 128x500->10 only) measured alike at 2 threads.
 constexpr int64_t kParallelWork = int64_t(1) << 18;
 
 }  // namespace

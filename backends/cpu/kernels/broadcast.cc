@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../cpu_backend.h"
+#include "../grain.h"
 #include "../parallel.h"
 #include "strided.h"
 
@@ -46,7 +47,7 @@ void run_typed(const State& st, const DLTensor* in, DLTensor& out) {
       }
     };
     const int64_t slab = slab_size(st.plan);
-    parallel_for(st.plan.shape[0], std::max<int64_t>(1, (int64_t(1) << 15) / slab),
+    parallel_for(st.plan.shape[0], std::max<int64_t>(1, binary_grain(OP) / slab),
                  [&](int64_t lo, int64_t hi) { for_each_run_part(st.plan, lo, hi, runs); });
   });
 }

@@ -6,14 +6,12 @@
 #include <vector>
 
 #include "../cpu_backend.h"
+#include "../grain.h"
 #include "../parallel.h"
 #include "layout.h"
 
 namespace mxcpu {
 namespace {
-
-// Below this many elements a loop runs on the calling worker alone.
-constexpr int64_t kParallelMin = int64_t(1) << 16;
 
 template <int F, typename S>
 // o may be a or b (in-place): each element is read before it is written.
@@ -48,7 +46,7 @@ void run_typed(const State& st, const DLTensor* in, DLTensor* out) {
     const S* a = reinterpret_cast<const S*>(data_of(in[0]));
     S* o = reinterpret_cast<S*>(data_of(out[0]));
     const S* b = st.scalar ? nullptr : reinterpret_cast<const S*>(data_of(in[1]));
-    parallel_for(n, kParallelMin, [&](int64_t begin, int64_t end) {
+    parallel_for(n, binary_grain(F), [&](int64_t begin, int64_t end) {
       if (b) binary_loop<F>(a + begin, b + begin, o + begin, end - begin);
       else scalar_loop<F>(a + begin, static_cast<typename Elem<S>::C>(st.value), o + begin, end - begin);
     });

@@ -12,6 +12,7 @@
 
 #include "../../common/random.h"
 #include "../cpu_backend.h"
+#include "../grain.h"
 #include "../parallel.h"
 
 namespace mxcpu {
@@ -60,7 +61,8 @@ int softmax_create(const mx_kernel_args* args, void** out) {
 template <typename S>
 void softmax_t(const AxisPlan& p, const S* x, S* y) {
   using E = Elem<S>;
-  parallel_for(p.outer * p.inner, std::max<int64_t>(1, 8192 / std::max<int64_t>(p.n, 1)), [&](int64_t lo, int64_t hi) {
+  const int64_t min_rows = std::max<int64_t>(1, kGrainCostly / std::max<int64_t>(p.n, 1));  // an exp per element
+  parallel_for(p.outer * p.inner, min_rows, [&](int64_t lo, int64_t hi) {
     std::vector<double> row(static_cast<size_t>(p.n));
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t o = r / p.inner, i = r % p.inner;
@@ -185,7 +187,7 @@ void activation_t(const ActivationPlan& p, const DLTensor& in, DLTensor& out) {
     const S* x = reinterpret_cast<const S*>(data_of(in));
     S* y = reinterpret_cast<S*>(data_of(out));
     const Unary<F> f;
-    parallel_for(numel(out), int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+    parallel_for(numel(out), unary_grain(F), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) y[i] = E::store(f(E::load(x[i])));
     });
   });

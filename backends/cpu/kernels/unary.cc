@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../cpu_backend.h"
+#include "../grain.h"
 #include "../parallel.h"
 
 namespace mxcpu {
@@ -14,15 +15,18 @@ namespace {
 // inlines into it.
 template <int F>
 struct UnaryOp {
+  static constexpr int64_t kGrain = unary_grain(F);
   template <typename C>
   C operator()(C x, C, C) const { return Unary<F>{}(x); }
 };
 template <int F>
 struct ScalarOp {
+  static constexpr int64_t kGrain = binary_grain(F);
   template <typename C>
   C operator()(C x, C s, C) const { return Binary<F>{}(x, s); }
 };
 struct ClipOp {
+  static constexpr int64_t kGrain = kGrainCheap;
   template <typename C>
   C operator()(C x, C lo, C hi) const { return Clip{}(x, lo, hi); }
 };
@@ -53,7 +57,7 @@ void run_typed(const State& st, const DLTensor& in, DLTensor& out) {
     using S = decltype(tag);
     const S* x = reinterpret_cast<const S*>(data_of(in));
     S* y = reinterpret_cast<S*>(data_of(out));
-    parallel_for(numel(out), int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+    parallel_for(numel(out), Op::kGrain, [&](int64_t begin, int64_t end) {
       loop<Op>(x + begin, y + begin, end - begin, st.scalar, st.scalar2);
     });
   });
