@@ -218,6 +218,11 @@ def test_aggregate_num_comes_from_the_environment(monkeypatch):
     assert mx.optimizer.SGD().aggregate_num == 5
     monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "1000")
     assert mx.optimizer.SGD().aggregate_num == 60  # what one multi-tensor call takes
+    monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "")  # empty is unset (VAR= in a shell)
+    assert mx.optimizer.SGD().aggregate_num == 0
+    monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "four")
+    with pytest.raises(ValueError, match="MXNET_OPTIMIZER_AGGREGATION_SIZE is 'four'"):
+        mx.optimizer.SGD()
     # Unset: aggregate_num 0 (a Trainer's store keeps its role), and Updater groups by 60.
     monkeypatch.delenv("MXNET_OPTIMIZER_AGGREGATION_SIZE")
     assert mx.optimizer.SGD().aggregate_num == 0

@@ -205,9 +205,14 @@ _MAX_AGGREGATE = 60
 
 
 def _aggregate_num_from_env():
-    """MXNET_OPTIMIZER_AGGREGATION_SIZE capped at what one call takes, or None when it is not set."""
-    value = os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE")
-    return None if value is None else max(0, min(_MAX_AGGREGATE, int(value)))
+    """MXNET_OPTIMIZER_AGGREGATION_SIZE capped at what one call takes, or None when it is unset or empty."""
+    value = os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0, min(_MAX_AGGREGATE, int(value)))
+    except ValueError:
+        raise ValueError("MXNET_OPTIMIZER_AGGREGATION_SIZE is %r, expected an integer" % value) from None
 
 
 def _aggregate_size(opt):
