@@ -1,4 +1,6 @@
-// Conformance cases for the 3-d (NCDHW) conv family: Convolution, Deconvolution and Pooling.
+// Conformance cases for the 3-d (NCDHW) conv family: Convolution, Deconvolution and Pooling, and
+// (conv_fast_path_cases) 2-d shapes that take the CPU kernels' fast paths: several samples per GEMM,
+// tiling pooling windows, the 64-window max lanes, the general 2-d pooling loop.
 // The references are the definitions as direct loops over (depth, height, width) — a gather for
 // Convolution and Pooling, a scatter for Deconvolution — independent of the kernels' im2col and
 // window walks. Gradients are checked by the harness's float64 finite differences.
@@ -130,6 +132,43 @@ std::vector<Case> conv3d_cases() {
            [pool](const std::vector<Vec>& in) { return naive_pool3d(in[0], pool, false, true); }},
       Case{"Pooling", with(pool_geo, {{"pool_type", "avg"}, {"count_include_pad", "False"}}), {{{1, 2, 5, 4, 5}}},
            [pool](const std::vector<Vec>& in) { return naive_pool3d(in[0], pool, false, false); }},
+  };
+}
+
+// 2-d data as 3-d with depth 1: the same references serve.
+std::vector<Case> conv_fast_path_cases() {
+  auto g2 = [](int64_t n, int64_t c, int64_t f, int64_t groups, int64_t h, int64_t w, int64_t k, int64_t s, int64_t p) {
+    const int64_t oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+    return Geo3{n, c, f, groups, {1, h, w}, {1, k, k}, {1, s, s}, {0, p, p}, {1, 1, 1}, {1, oh, ow}};
+  };
+  // Narrow output planes (4x4): several samples share one GEMM (LeNet's conv2 path).
+  const Geo3 batched = g2(5, 4, 6, 1, 6, 6, 3, 1, 0);
+  const Geo3 grouped = g2(3, 4, 4, 2, 7, 7, 3, 2, 1);
+  const Geo3 lanes = g2(1, 2, 0, 1, 4, 140, 2, 2, 0);   // 70 windows a row: 64-window lanes + 6
+  const Geo3 tile3 = g2(2, 3, 0, 1, 7, 8, 3, 3, 0);     // 3x3/3: the last row and columns uncovered
+  const Geo3 avg2 = g2(2, 2, 0, 1, 6, 6, 2, 2, 0);
+  const Geo3 general = g2(1, 3, 0, 1, 9, 9, 3, 2, 1);   // overlapping, padded: the general 2-d loop
+  auto pool = [](const Geo3& g, const char* type, bool max) {
+    const std::string k = std::to_string(g.k[1]), s = std::to_string(g.s[1]), p = std::to_string(g.p[1]);
+    return Case{"Pooling",
+                {{"kernel", "(" + k + "," + k + ")"}, {"stride", "(" + s + "," + s + ")"}, {"pad", "(" + p + "," + p + ")"},
+                 {"pool_type", type}},
+                {{{g.n, g.c, g.in[1], g.in[2]}}},
+                [g, max](const std::vector<Vec>& in) { return naive_pool3d(in[0], g, max, true); }, true, false, {}, 0,
+                !max};
+  };
+  return {
+      Case{"Convolution", {{"kernel", "(3,3)"}, {"num_filter", "6"}},
+           {{{5, 4, 6, 6}}, {{6, 4, 3, 3}}, {{6}}},
+           [batched](const std::vector<Vec>& in) { return naive_conv3d(in[0], in[1], &in[2], batched); }},
+      Case{"Convolution", {{"kernel", "(3,3)"}, {"stride", "(2,2)"}, {"pad", "(1,1)"}, {"num_filter", "4"}, {"num_group", "2"}},
+           {{{3, 4, 7, 7}}, {{4, 2, 3, 3}}, {{4}}},
+           [grouped](const std::vector<Vec>& in) { return naive_conv3d(in[0], in[1], &in[2], grouped); }},
+      pool(lanes, "max", true),
+      pool(tile3, "max", true),
+      pool(avg2, "avg", false),
+      pool(general, "max", true),
+      pool(general, "avg", false),
   };
 }
 

@@ -604,7 +604,7 @@ std::vector<Case> all_cases() {
              return y;
            }},
   };
-  for (auto* family : {slicing_cases, sorting_cases, deconv_cases, conv3d_cases, dot_cases})
+  for (auto* family : {slicing_cases, sorting_cases, deconv_cases, conv3d_cases, conv_fast_path_cases, dot_cases})
     for (Case& k : family()) c.push_back(std::move(k));
   for (const Family& f : all_families())
     for (const Case& k : f.cases) c.push_back(k);

@@ -90,6 +90,7 @@ std::vector<Case> slicing_cases();  // slice slice_like split Concat(many) gathe
 std::vector<Case> sorting_cases();  // sort argsort topk
 std::vector<Case> deconv_cases();   // Deconvolution
 std::vector<Case> conv3d_cases();   // 3-d (NCDHW) Convolution, Deconvolution, Pooling
+std::vector<Case> conv_fast_path_cases();  // 2-d shapes on the CPU conv / pooling fast paths
 std::vector<Case> dot_cases();      // dot on N-d inputs and vectors
 Family math_family();      // math and creation ops (helper: math)
 Family axes_family();      // shape and indexing ops
