@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 
 DATA = "/usr/share/datasets/fashion-mnist"
+WARMUP_BATCHES = 3  # untimed, on both sides
 BATCH, LR, MOMENTUM, WD = 128, 0.05, 0.9, 1e-4
 EPOCH_BATCHES = 60000 // BATCH  # 468 full batches
 TARGET_BEST, TARGET_1T = 1.5, 1.2  # issue 19: mx best / torch best, and 1 thread each
@@ -149,6 +150,7 @@ def worker(framework, model, threads, num_batches):
         import torch
         torch.set_num_threads(threads)
         r, version = TorchRun(torch, model), torch.__version__
+    r.run(WARMUP_BATCHES)  # first-call costs (torch's lazy init, mx's first allocations) stay out
     seconds = r.run(num_batches)
     print(json.dumps({"s": seconds, "acc": r.accuracy(), "version": version}))
 
