@@ -244,6 +244,26 @@ def test_aggregate_num_comes_from_the_environment(monkeypatch):
     mx.optimizer.get_updater(lars)([0, 1], [mx.nd.ones((2,))] * 2, [mx.nd.ones((2,)), mx.nd.ones((2,))])
 
 
+def test_updater_updates_one_at_a_time_where_no_backend_has_the_multi_op(monkeypatch):
+    # The CUDA backend has no multi-tensor kernels: a device type without one must not get the
+    # grouped call (it would fail), but the same per-parameter updates.
+    monkeypatch.setattr(mx.optimizer, "_has_multi_update", lambda device_type: False)
+    calls = []
+    opt = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9)
+    real = opt._update_multi
+    opt._update_multi = lambda idx, *a: (calls.append(list(idx)), real(idx, *a))
+    upd = mx.optimizer.get_updater(opt)
+    ws = [mx.nd.ones((3,)) for _ in range(4)]
+    upd(list(range(4)), [mx.nd.ones((3,)) for _ in range(4)], ws)
+    assert calls == []
+    for w in ws:
+        np.testing.assert_allclose(w.asnumpy(), 0.9)  # 1 - 0.1 * 1, momentum starting from 0
+
+
+def test_the_cpu_backend_has_the_multi_op():
+    assert mx.optimizer._has_multi_update("cpu")
+
+
 # ---------------------------------------------------------------- Module and Trainer
 
 def blobs(n=192, classes=3, dim=6, seed=0):

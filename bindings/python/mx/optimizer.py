@@ -221,6 +221,19 @@ def _aggregate_size(opt):
     return getattr(opt, "aggregate_num", 0) or getattr(opt, "_default_aggregate", 0)
 
 
+@functools.lru_cache(maxsize=None)
+def _has_multi_update(device_type):
+    """Whether a loaded backend runs the multi-tensor SGD ops on device_type (the CPU backend does;
+    the CUDA backend has no kernel for them yet)."""
+    from .backend import op_backend
+    from .base import MXNetError
+    try:
+        op_backend("multi_sgd_mom_update", device_type)
+        return True
+    except MXNetError:
+        return False
+
+
 @functools.lru_cache(maxsize=256)
 def _float_tuple(values):
     """The lrs / wds attribute of a multi-tensor update: "(0.1,0.01)" (repr: exact round trip)."""
@@ -404,11 +417,16 @@ class Updater:
             for i, g, w in zip(index, grad, weight):
                 opt.update_multi_precision(i, w, g, self.states[i])
             return
-        # As MXNet: parameters of one dtype (and here one context) in groups of aggregate_num.
+        # As MXNet: parameters of one dtype (and here one context) in groups of aggregate_num, on
+        # devices with a kernel for the multi-tensor ops (the others update one at a time).
         groups = {}
         for i, g, w in zip(index, grad, weight):
             groups.setdefault((w.dtype, w.context), []).append((i, w, g))
-        for rows in groups.values():
+        for (_, ctx), rows in groups.items():
+            if not _has_multi_update(ctx.device_type):
+                for i, w, g in rows:
+                    opt.update_multi_precision(i, w, g, self.states[i])
+                continue
             for b in range(0, len(rows), step):
                 idx, ws, gs = zip(*rows[b:b + step])
                 opt.update_multi_precision(list(idx), list(ws), list(gs), [self.states[i] for i in idx])
