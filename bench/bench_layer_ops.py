@@ -4,7 +4,8 @@ shapes (batch 128), mx (mx.nd ops, backward through mx.autograd, mx.nd.waitall) 
 (torch.nn.functional, autograd), each at 1 thread and at all cores (os.cpu_count()).
 
 Each of the four configurations runs in its own process (mx reads MX_OMP_NUM_THREADS at start), in
-alternating rounds; a time is the median of the repeats within a process, the best of the rounds,
+alternating rounds; a time is the median of the repeats (at least MX_BENCH_REPEATS calls and
+MX_BENCH_MIN_MS ms, default 100) within a process, the best of the rounds,
 in ms. "fwd" is the op alone (mx outside autograd.record, torch under no_grad); "bwd" is the
 backward alone over a retained graph, giving the gradients of every input (data, weight, bias).
 "all/1t" is mx's all-core time over its 1-thread time: issue 19 asks that no op be slower at all
@@ -63,11 +64,19 @@ def labels():
     return np.random.default_rng(1).integers(0, 10, BATCH)
 
 
+# A case runs at least `repeats` times and at least this long (ms), at most MAX_CALLS times: 30
+# calls of a 15 us relu are half a millisecond, where one scheduler hiccup moves the median.
+MIN_MS = float(os.environ.get("MX_BENCH_MIN_MS", "100"))
+MAX_CALLS = 5000
+
+
 def median_ms(fn, sync, repeats):
     fn()
     sync()  # warm-up: allocations, packing buffers, thread start
     times = []
-    for _ in range(repeats):
+    start = time.perf_counter()
+    while len(times) < repeats or (
+            (time.perf_counter() - start) * 1e3 < MIN_MS and len(times) < MAX_CALLS and repeats > 1):
         tic = time.perf_counter()
         fn()
         sync()
@@ -191,8 +200,8 @@ def main():
                 prev = best.setdefault((f, t), {}).get(row, float("inf"))
                 best[(f, t)][row] = min(prev, ms)
     cols = ["%s %s" % (f, which) for f in frameworks for which in ("1t", "all")]  # in configs' order
-    print("ms per call, batch %d, median of %d, best of %d rounds; all = %d threads"
-          % (BATCH, repeats, rounds, all_cores))
+    print("ms per call, batch %d, median of >= %d calls and >= %g ms, best of %d rounds; all = %d threads"
+          % (BATCH, repeats, MIN_MS, rounds, all_cores))
     print("  %-36s" % "op" + "".join("%11s" % c for c in cols) + "%8s" % "all/1t")
     table, worse = {}, []
     for row in best[configs[0]]:
