@@ -67,11 +67,12 @@ class Pool {
     return false;
   }
 
-  // One job at a time: kernels run on engine workers, which may call concurrently; a caller that
-  // finds the pool busy runs its loop inline (false) rather than waiting for the other's loop.
+  // One job at a time: kernels run on engine workers, which may call concurrently.
   bool try_run(int64_t n, ChunkFn fn) {
-    std::unique_lock<std::mutex> job(job_mu_, std::try_to_lock);
-    if (!job.owns_lock()) return false;
+    // Waits for another worker's loop rather than running inline: inline, the loop (and a GEMM
+    // nested in it, serial inside a chunk but split when called outside one) would be cut
+    // differently, and results would vary bitwise with whether the pool happened to be free.
+    std::lock_guard<std::mutex> job(job_mu_);
     owner_.store(std::this_thread::get_id(), std::memory_order_release);
     fn_ = &fn;
     n_ = n;

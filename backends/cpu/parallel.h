@@ -1,7 +1,8 @@
 // Intra-op parallelism for CPU kernels: a persistent pool of (threads - 1) helpers; the calling
 // worker takes the first chunk itself. Small loops run inline (not worth a wake-up), and nested
-// calls from inside a chunk run inline too (no oversubscription, no deadlock), as does a call made
-// while another worker's loop holds the pool.
+// calls from inside a chunk run inline too (no oversubscription, no deadlock); a call made while
+// another worker's loop holds the pool waits for it (run inline, it would be cut differently and
+// its results would vary bitwise with the timing).
 //
 // Waking a blocked helper costs tens of microseconds (a futex wake and a reschedule), more than a
 // small op takes, so helpers poll for the next loop a short bounded while before they block, and
