@@ -68,7 +68,7 @@ class Pool {
   }
 
   // One job at a time: kernels run on engine workers, which may call concurrently.
-  bool try_run(int64_t n, ChunkFn fn) {
+  void run(int64_t n, ChunkFn fn) {
     // Waits for another worker's loop rather than running inline: inline, the loop (and a GEMM
     // nested in it, serial inside a chunk but split when called outside one) would be cut
     // differently, and results would vary bitwise with whether the pool happened to be free.
@@ -89,7 +89,6 @@ class Pool {
     fn_ = nullptr;
     owner_.store(std::thread::id(), std::memory_order_release);
     if (error_) std::rethrow_exception(error_);
-    return true;
   }
 
  private:
@@ -173,7 +172,11 @@ Pool* pool() {
 
 void parallel_for(int64_t n, int64_t min_parallel, ChunkFn fn) {
   if (n <= 0) return;
-  if (n < min_parallel || n < 2 || pool()->size() == 1 || pool()->inside() || !pool()->try_run(n, fn)) fn(0, n);
+  if (n < min_parallel || n < 2 || pool()->size() == 1 || pool()->inside()) {
+    fn(0, n);
+    return;
+  }
+  pool()->run(n, fn);
 }
 
 int parallel_threads() { return pool()->size(); }
