@@ -29,7 +29,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_results_do_not_depend_on_concurrent_workers():
-    env = dict(os.environ, MX_CPU_WORKER_NTHREADS="4", MX_OMP_NUM_THREADS="2")
+    binding = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python")
+    env = dict(os.environ, MX_CPU_WORKER_NTHREADS="4", MX_OMP_NUM_THREADS="2",
+               PYTHONPATH=os.pathsep.join(p for p in (binding, os.environ.get("PYTHONPATH")) if p))
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "BAD 0" in out.stdout, out.stdout
