@@ -24,6 +24,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+sys.path.insert(0, HERE)
+import peer  # noqa: E402  (bench/peer.py)
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 
 DATA = "/usr/share/datasets/fashion-mnist"
@@ -155,16 +157,9 @@ def worker(framework, model, threads, num_batches):
     print(json.dumps({"s": seconds, "acc": r.accuracy(), "version": version}))
 
 
-def thread_env(threads):
-    # mx reads MX_OMP_NUM_THREADS at start (its backend keeps OpenBLAS at 1 thread); torch gets
-    # set_num_threads plus the OpenMP / OpenBLAS variables, so that "1 thread" is one thread.
-    n = str(threads)
-    return dict(os.environ, MX_OMP_NUM_THREADS=n, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
-
-
 def run_config(framework, model, threads, num_batches):
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", framework, model, str(threads),
-                          str(num_batches)], env=thread_env(threads), check=True, capture_output=True, text=True)
+                          str(num_batches)], env=peer.thread_env(threads), check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -202,16 +197,9 @@ def compare(model, runs, frameworks, all_cores, num_batches, rounds):
 def main():
     num_batches = int(os.environ.get("MX_BENCH_BATCHES", str(EPOCH_BATCHES)))
     rounds = int(os.environ.get("MX_BENCH_ROUNDS", "2"))
-    models = [m for m in os.environ.get("MX_BENCH_MODELS", "lenet,mlp").split(",") if m]
-    if set(models) - set(FCS):
-        raise SystemExit("MX_BENCH_MODELS: lenet and/or mlp, got %r" % ",".join(models))
+    models = peer.models_from_env(FCS)
     all_cores = os.cpu_count() or 1
-    try:
-        import torch  # noqa: F401
-        frameworks = ["mx", "torch"]
-    except ImportError:
-        print("torch: not installed (Debian: python3-torch)")
-        frameworks = ["mx"]
+    frameworks = peer.frameworks()
     # Each configuration runs in its own process (thread counts are read at start, and the two
     # frameworks share libopenblas), alternating, so that the shared machine's drift falls on all.
     runs = {}

@@ -25,6 +25,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+sys.path.insert(0, HERE)
+import peer  # noqa: E402  (bench/peer.py)
 
 BATCH, LR, MOMENTUM, NUM_BATCHES = 64, 0.05, 0.9, 8
 STEPS = {"mlp": 200, "lenet": 40}
@@ -41,7 +43,6 @@ class MxRun:
     def __init__(self, model):
         import mx
         from mx import autograd
-        from mx.gluon import nn
         from mx.gluon.loss import SoftmaxCrossEntropyLoss
         from mx.gluon.trainer import Trainer
         sys.path.insert(0, os.path.join(HERE, "..", "examples"))
@@ -139,12 +140,7 @@ def main():
     rounds = int(os.environ.get("MX_BENCH_ROUNDS", "2"))
     scale = float(os.environ.get("MX_BENCH_SCALE", "1"))
     env = dict(os.environ, MX_OMP_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    try:
-        import torch  # noqa: F401
-        frameworks = ["mx", "torch"]
-    except ImportError:
-        print("torch: not installed (Debian: python3-torch)")
-        frameworks = ["mx"]
+    frameworks = peer.frameworks()
     runs = {(f, m): [] for f in frameworks for m in STEPS}
     for _ in range(rounds):  # alternating, so that the shared machine's drift falls on both
         for m in STEPS:

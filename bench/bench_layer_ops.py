@@ -26,6 +26,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+sys.path.insert(0, HERE)
+import peer  # noqa: E402  (bench/peer.py)
 
 BATCH, LR, MOMENTUM, WD = 128, 0.05, 0.9, 1e-4
 FLAG_RATIO = 1.10  # mx all-core / 1-thread above this is flagged
@@ -170,30 +172,18 @@ def worker(framework, threads, models, repeats):
     print(json.dumps(out))
 
 
-def thread_env(threads):
-    n = str(threads)  # mx reads MX_OMP_NUM_THREADS at start; torch gets OpenMP / OpenBLAS too
-    return dict(os.environ, MX_OMP_NUM_THREADS=n, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n)
-
-
 def main():
     repeats = int(os.environ.get("MX_BENCH_REPEATS", "30"))
     rounds = int(os.environ.get("MX_BENCH_ROUNDS", "2"))
-    models = [m for m in os.environ.get("MX_BENCH_MODELS", "lenet,mlp").split(",") if m]
-    if not models or set(models) - {"lenet", "mlp"}:
-        raise SystemExit("MX_BENCH_MODELS: lenet and/or mlp, got %r" % ",".join(models))
+    models = peer.models_from_env({"lenet", "mlp"})
     all_cores = os.cpu_count() or 1
-    try:
-        import torch  # noqa: F401
-        frameworks = ["mx", "torch"]
-    except ImportError:
-        print("torch: not installed (Debian: python3-torch)")
-        frameworks = ["mx"]
+    frameworks = peer.frameworks()
     configs = [(f, t) for f in frameworks for t in (1, all_cores)]
     best = {}  # (framework, threads) -> row -> best median over the rounds
     for _ in range(rounds):  # alternating, so that the shared machine's drift falls on all
         for f, t in configs:
             out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", f, str(t), ",".join(models),
-                                  str(repeats)], env=thread_env(t), capture_output=True, text=True)
+                                  str(repeats)], env=peer.thread_env(t), capture_output=True, text=True)
             if out.returncode:
                 raise SystemExit("%s at %d threads failed:\n%s" % (f, t, out.stderr))
             for row, ms in json.loads(out.stdout.strip().splitlines()[-1]).items():
