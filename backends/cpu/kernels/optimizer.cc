@@ -36,7 +36,6 @@ int create(const mx_kernel_args* args, void** out) {
   h.wd = attr_float(args, "wd");
   h.rescale = attr_float(args, "rescale_grad");
   h.clip = attr_float(args, "clip_gradient");
-  if (K == kSgdMom) h.momentum = attr_float(args, "momentum");
   if (K == kAdam) {
     h.beta1 = attr_float(args, "beta1");
     h.beta2 = attr_float(args, "beta2");
@@ -60,13 +59,13 @@ void update(const OptimizerHyper<double>& hd, const DLTensor* in, DLTensor& out)
   const int64_t n = numel(out);
   const S* w = reinterpret_cast<const S*>(data_of(in[0]));
   const S* g = reinterpret_cast<const S*>(data_of(in[1]));
-  S* s1 = K == kSgd ? nullptr : reinterpret_cast<S*>(data_of(in[2]));
+  S* s1 = reinterpret_cast<S*>(data_of(in[2]));  // Adam's mean, RMSProp's n
   S* s2 = K == kAdam ? reinterpret_cast<S*>(data_of(in[3])) : nullptr;
   S* y = reinterpret_cast<S*>(data_of(out));
   for (int64_t i = 0; i < n; ++i) {
-    T a = K == kSgd ? T(0) : E::load(s1[i]), b = K == kAdam ? E::load(s2[i]) : T(0);  // T(0): a state it lacks
+    T a = E::load(s1[i]), b = K == kAdam ? E::load(s2[i]) : T(0);  // T(0): a state it lacks
     const T v = optimizer_step(h, E::load(w[i]), E::load(g[i]), &a, &b);
-    if (K != kSgd) s1[i] = E::store(a);
+    s1[i] = E::store(a);
     if (K == kAdam) s2[i] = E::store(b);
     y[i] = E::store(v);  // after every read of element i: out may be the weight or the gradient
   }
