@@ -412,23 +412,20 @@ class Module:
 
     # ---------------------------------------------------------------- computation
     def _load_inputs(self, names, arrays):
+        def load(value, dst):
+            if isinstance(value, nd.NDArray):
+                value.copyto(dst)
+            else:
+                dst[:] = value
         if len(self._execs) == 1:  # every step of a one-context module: whole arrays, nothing to slice
             arg_dict = self._exec.arg_dict
             for name, value in zip(names, arrays or []):
-                if isinstance(value, nd.NDArray):
-                    value.copyto(arg_dict[name])
-                else:
-                    arg_dict[name][:] = value
+                load(value, arg_dict[name])
             return
         slices = self._slices(self._data_shapes[0].shape[0])
         for name, value in zip(names, arrays or []):
             for ex, (begin, end) in zip(self._execs, slices):
-                dst = ex.arg_dict[name]
-                part = value[begin:end]
-                if isinstance(part, nd.NDArray):
-                    part.copyto(dst)
-                else:
-                    dst[:] = part
+                load(value[begin:end], ex.arg_dict[name])
 
     def forward(self, data_batch, is_train=None):
         if not self.binded or not self.params_initialized:
